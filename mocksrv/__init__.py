@@ -1,0 +1,59 @@
+"""mocksrv: a validating, spec-faithful mock server for APIs described by OpenAPI 3.0/3.1.
+
+`create_app` builds everything (no work at import time) so two apps can coexist in one
+process, e.g. in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from dataclasses import dataclass
+
+from flask import Flask
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from .config import Options as Options
+from .specs import ApiSpec
+from .specs import load_specs
+
+if t.TYPE_CHECKING:
+    from .pipeline import Pipeline
+
+
+@dataclass
+class MocksrvState:
+    """Per-app state, kept in ``app.extensions["mocksrv"]``."""
+
+    options: Options
+    pipeline: Pipeline
+
+
+def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:
+    """Load the specs (unless given) and wire the mock and admin blueprints.
+
+    :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
+    """
+    from . import admin
+    from . import server
+    from .pipeline import Pipeline
+
+    options = options or Options()
+    if apis is None:
+        apis, _ = load_specs(options.specs, skip_invalid=options.skip_invalid)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["mocksrv"] = MocksrvState(options, Pipeline(apis, options))
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(server.bp)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Werkzeug's own errors (413 …) as problem+json, never an HTML page."""
+    status = error.code or 500
+    body = {"type": "about:blank", "title": error.name, "status": status, "detail": error.description}
+    return Response(json.dumps(body), status=status, content_type="application/problem+json")

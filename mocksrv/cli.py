@@ -1,0 +1,93 @@
+"""The ``mocksrv`` command: ``serve`` runs the mock on a production WSGI server (waitress),
+``check`` validates specs and exits non-zero with one readable line per problem."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Options
+from .errors import SpecError
+from .specs import load_specs
+
+SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
+
+
+def _options(specs: tuple[Path, ...], **values: object) -> Options:
+    options = Options(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
+    if specs:
+        options.specs = list(specs)
+    return options
+
+
+@click.group()
+def main() -> None:
+    """A validating, stateful mock server for OpenAPI 3.0/3.1 APIs."""
+
+
+@main.command()
+@click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=4010, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
+@click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
+@click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
+          threads: int) -> None:
+    """Serve every spec, each at /{api-id}{base path of its first server}."""
+    import waitress
+
+    from . import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
+                       threads=threads)
+    try:
+        apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)
+    except SpecError as error:
+        click.echo(f"mocksrv: cannot serve {error}", err=True)
+        sys.exit(2)
+    for failure in failures:
+        click.echo(f"mocksrv: skipped {failure}", err=True)
+    for api in apis:
+        for warning in api.warnings:
+            click.echo(f"mocksrv: warning: {warning}", err=True)
+    app = create_app(options, apis=apis)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mocksrv")
+    except OSError as error:
+        click.echo(f"mocksrv: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        sys.exit(2)
+    base = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
+    click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
+    for api in apis:
+        click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
+def check(specs: tuple[Path, ...]) -> None:
+    """Validate specs; exit 1 and print one line per problem when any is broken."""
+    options = _options(specs)
+    try:
+        apis, failures = load_specs(options.specs, skip_invalid=True)
+    except SpecError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for api in apis:
+        click.echo(f"ok: {api.source} ({api.id}, OpenAPI {api.document.get('openapi')}, "
+                   f"{len(api.operations)} operations)")
+        for warning in api.warnings:
+            click.echo(f"warning: {warning}")
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,19 @@
+"""All server options in one place; the defaults live here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+
+@dataclass
+class Options:
+    specs: list[Path] = field(default_factory=lambda: [Path("specs")])
+    host: str = "127.0.0.1"
+    port: int = 4010
+    seed: int = 0
+    strict: bool = False  # answer 500 when mocksrv itself built a response the spec forbids
+    skip_invalid: bool = False  # load the other specs when one is broken
+    max_body_bytes: int = 50 * 1024 * 1024
+    threads: int = 8

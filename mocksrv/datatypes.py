@@ -1,0 +1,49 @@
+"""Plain data passed between the pipeline stages; no behaviour, no framework types."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+from dataclasses import field
+
+from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
+
+if t.TYPE_CHECKING:
+    from .specs import ApiSpec
+    from .specs import Operation
+
+
+@dataclass
+class MockRequest:
+    """One HTTP request as the pipeline sees it (built by the server from Werkzeug's request)."""
+
+    method: str
+    path: str  # the full path, mount prefix included
+    query: MultiDict[str, str]
+    headers: Headers
+    cookies: MultiDict[str, str]
+    body: bytes
+    mimetype: str  # Content-Type without parameters, lower-case; "" when absent
+    content_type: str  # the raw Content-Type header value, parameters included
+    files: MultiDict[str, t.Any] = field(default_factory=MultiDict)
+    form: MultiDict[str, str] = field(default_factory=MultiDict)
+
+
+@dataclass
+class Match:
+    """The API and operation a request was routed to."""
+
+    api: ApiSpec
+    operation: Operation
+    path_params: dict[str, str]
+
+
+@dataclass
+class MockResponse:
+    """What the server will send: status, headers and an already-serialised body."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    media_type: str | None = None

@@ -1,0 +1,147 @@
+"""The one error hierarchy: every failure a client can see is a MockError with an HTTP status.
+
+The core raises these; `synth.build_error` turns them into the API's own error body (or
+`application/problem+json` when the spec has none), so no stage ever builds a response tuple.
+Start-up failures (broken spec, bad fixture) are `SpecError` / `FixtureError`, reported as
+one line by the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from http import HTTPStatus
+
+
+@dataclass
+class Violation:
+    """One thing wrong with a request, e.g. ``Violation("body", "to", "to field is required")``."""
+
+    location: str  # body | query | header | path | cookie | security | content-type
+    field: str  # dotted field path inside that location, "" for the whole location
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "field": self.field, "message": self.message}
+
+
+class MockError(Exception):
+    """An error answered to the client with ``status``.
+
+    :param detail: a sentence naming what is wrong, shown in the error body.
+    :param violations: the individual problems, when there are several.
+    :param headers: extra response headers (``Allow``, ``WWW-Authenticate`` …).
+    """
+
+    status: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        violations: list[Violation] | None = None,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.violations = violations or []
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+    def to_problem(self) -> dict[str, object]:
+        """Render as an RFC 7807 problem document."""
+        problem: dict[str, object] = {
+            "type": f"https://mocksrv.dev/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.violations:
+            problem["errors"] = [v.as_dict() for v in self.violations]
+        return problem
+
+
+class NotFound(MockError):
+    status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class MethodNotAllowed(MockError):
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+    code = "method_not_allowed"
+
+
+class Unauthorized(MockError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class Forbidden(MockError):
+    status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class InvalidRequest(MockError):
+    """The request breaks the operation's contract (parameters or body)."""
+
+    status = HTTPStatus.BAD_REQUEST
+    code = "invalid_request"
+
+
+class UnsupportedMediaType(MockError):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    code = "unsupported_media_type"
+
+
+class NotAcceptable(MockError):
+    status = HTTPStatus.NOT_ACCEPTABLE
+    code = "not_acceptable"
+
+
+class PayloadTooLarge(MockError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+
+
+class MockControlError(MockError):
+    """A mocksrv control input (``Prefer`` header …) asks for something the spec cannot give."""
+
+    status = HTTPStatus.BAD_REQUEST
+    code = "mock_control"
+
+
+class NonConformingResponse(MockError):
+    """mocksrv built a response the spec does not allow: a bug, surfaced in ``--strict`` mode."""
+
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "non_conforming_response"
+
+
+@dataclass
+class SpecError(Exception):
+    """A spec file that cannot be served; ``str()`` is one line naming the file and the problem."""
+
+    source: str
+    problem: str
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}"
+
+
+@dataclass
+class FixtureError(Exception):
+    """A fixture file that does not validate; ``str()`` names the file and the path inside it."""
+
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}"

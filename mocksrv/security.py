@@ -1,0 +1,98 @@
+"""Read the credentials an operation's security requirements ask for, from the request.
+
+Owns the meaning of each security scheme type: http bearer/basic (``Authorization``),
+apiKey in header/query/cookie, oauth2 and openIdConnect as bearer tokens. Requirements
+are alternatives (OR); the schemes inside one requirement are all needed (AND); an empty
+requirement (``{}``) or ``security: []`` leaves the operation open. A request that meets
+no requirement gets `Unauthorized` with a ``WWW-Authenticate`` challenge.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import typing as t
+from dataclasses import dataclass
+
+from .datatypes import MockRequest
+from .errors import Unauthorized
+from .specs import ApiSpec
+from .specs import Operation
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One credential found in the request, for one security scheme."""
+
+    scheme: str  # the scheme's name in components.securitySchemes
+    kind: str  # bearer | basic | apiKey
+    value: str  # the token, API key, or "user:password"
+
+
+def _scheme_credential(name: str, scheme: dict[str, t.Any], request: MockRequest) -> Credential | None:
+    kind = str(scheme.get("type", "")).lower()
+    if kind == "apikey":
+        where, key = scheme.get("in"), str(scheme.get("name", ""))
+        value = {"header": request.headers.get(key),
+                 "query": request.query.get(key),
+                 "cookie": request.cookies.get(key)}.get(str(where))
+        return Credential(name, "apiKey", value) if value else None
+    authorization = request.headers.get("Authorization", "")
+    prefix, _, rest = authorization.partition(" ")
+    rest = rest.strip()
+    http_scheme = str(scheme.get("scheme", "")).lower() if kind == "http" else "bearer"
+    if kind in ("http", "oauth2", "openidconnect") and prefix.lower() == http_scheme and rest:
+        if http_scheme == "basic":
+            try:
+                rest = base64.b64decode(rest, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            if ":" not in rest:
+                return None
+        return Credential(name, http_scheme if http_scheme in ("bearer", "basic") else kind, rest)
+    return None
+
+
+def _challenge(schemes: dict[str, t.Any], names: t.Iterable[str]) -> str:
+    challenges: list[str] = []
+    for name in names:
+        scheme = schemes.get(name) or {}
+        kind = str(scheme.get("type", "")).lower()
+        if kind == "http":
+            challenges.append(f"{str(scheme.get('scheme', 'Bearer')).capitalize()} realm=\"mocksrv\"")
+        elif kind in ("oauth2", "openidconnect"):
+            challenges.append("Bearer realm=\"mocksrv\"")
+        elif kind == "apikey":
+            challenges.append(f"ApiKey realm=\"mocksrv\", in=\"{scheme.get('in')}\", name=\"{scheme.get('name')}\"")
+    return ", ".join(dict.fromkeys(challenges))
+
+
+def authenticate(api: ApiSpec, operation: Operation, request: MockRequest) -> list[Credential]:
+    """Return the credentials of the first security requirement the request meets.
+
+    :raise 401: the operation needs credentials and none of its requirements is met.
+    """
+    if not operation.security or any(not requirement for requirement in operation.security):
+        return []
+    schemes_node, resolver = api.deref(api.document.get("components", {}).get("securitySchemes", {}))
+    schemes = {name: api.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
+    wanted: list[str] = []
+    for requirement in operation.security:
+        found = [_scheme_credential(name, schemes.get(name) or {}, request) for name in requirement]
+        if all(found):
+            return [credential for credential in found if credential is not None]
+        wanted.extend(name for name in requirement if name not in wanted)
+    described = " or ".join(" and ".join(_describe(n, schemes.get(n) or {}) for n in r) for r in operation.security)
+    raise Unauthorized(
+        f"missing credentials: send {described}",
+        headers={"WWW-Authenticate": _challenge(schemes, wanted)},
+    )
+
+
+def _describe(name: str, scheme: dict[str, t.Any]) -> str:
+    kind = str(scheme.get("type", "")).lower()
+    if kind == "apikey":
+        return f"the API key {scheme.get('name')!r} in the {scheme.get('in')}"
+    if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+        return "an 'Authorization: Basic …' header"
+    return "an 'Authorization: Bearer …' header"

@@ -1,0 +1,88 @@
+"""Flask glue for the mocked APIs: Werkzeug request → `MockRequest` → pipeline → response.
+
+The only place that knows about Flask's request object on the mock side. One log line
+per request: method, path, status, milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .datatypes import MockRequest
+from .errors import InvalidRequest
+from .errors import MockError
+from .errors import PayloadTooLarge
+from .pipeline import Outcome
+from .pipeline import Pipeline
+from .pipeline import to_response
+from .synth import problem
+
+log = logging.getLogger("mocksrv.requests")
+bp = Blueprint("mock", __name__)
+ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def pipeline() -> Pipeline:
+    return current_app.extensions["mocksrv"].pipeline  # type: ignore[no-any-return]
+
+
+def read_request() -> MockRequest:
+    """Build the pipeline's view of the current request.
+
+    :raise 413: the body is over the configured limit.
+    :raise 400: a form body that cannot be parsed.
+    """
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"request body is larger than the limit of {request.max_content_length} bytes") from exc
+    form: MultiDict[str, str] = MultiDict()
+    files: MultiDict[str, object] = MultiDict()
+    if request.mimetype in FORM_TYPES and body:
+        if request.mimetype == "multipart/form-data" and not request.mimetype_params.get("boundary"):
+            raise InvalidRequest("multipart/form-data body without a boundary parameter in Content-Type")
+        try:
+            form, files = MultiDict(request.form), MultiDict(request.files)
+        except RequestEntityTooLarge as exc:
+            raise PayloadTooLarge("request body is larger than the configured limit") from exc
+        except ValueError as exc:
+            raise InvalidRequest(f"form body cannot be parsed: {exc}") from exc
+    return MockRequest(
+        method=request.method,
+        path=request.path,
+        query=MultiDict(request.args),
+        headers=request.headers,  # type: ignore[arg-type]
+        cookies=MultiDict(request.cookies),
+        body=body,
+        mimetype=request.mimetype or "",
+        content_type=request.content_type or "",
+        files=files,
+        form=form,
+    )
+
+
+@bp.route("/", defaults={"path": ""}, methods=ALL_METHODS)
+@bp.route("/<path:path>", methods=ALL_METHODS)
+def mock(path: str) -> Response:
+    started = time.perf_counter()
+    try:
+        outcome = pipeline().handle(read_request())
+    except MockError as error:  # the request could not even be read
+        outcome = Outcome(to_response(problem(error)), None, error)
+    response = Response(outcome.response.body, status=outcome.response.status)
+    response.headers.clear()
+    for name, value in outcome.response.headers:
+        response.headers.add(name, value)
+    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code,
+             (time.perf_counter() - started) * 1000)
+    return response
+

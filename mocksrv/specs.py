@@ -1,0 +1,372 @@
+"""Load OpenAPI documents from disk and turn each into a mountable `ApiSpec`.
+
+Owns: reading YAML/JSON safely, relative-file ``$ref`` resolution confined to the spec's
+folder, light repair of slightly invalid specs (with warnings), validation with
+openapi-spec-validator, and the per-operation data the other stages use. Every problem
+becomes one `SpecError` line naming the file.
+
+The documents' ``servers`` are rewritten to the relative mount prefix (``/{api}{base}``)
+before openapi-core sees them: openapi-core matches absolute server URLs against the full
+request URL, and a request to 127.0.0.1 never matches ``https://api.vendor.com/v1``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import typing as t
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+import yaml
+from jsonschema_path import SchemaPath
+from openapi_core import OpenAPI
+from openapi_spec_validator import OpenAPIV30SpecValidator
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from referencing import Registry
+from referencing import Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from .errors import SpecError
+
+if t.TYPE_CHECKING:
+    from referencing._core import Resolver
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+MAX_SPEC_BYTES = 20 * 1024 * 1024
+API_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+TEMPLATE_PARAM = re.compile(r"{([^{}/]+)}")
+
+Json = t.Any
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents with more aliases than any real spec uses (YAML bombs)."""
+
+    max_aliases = 10_000
+
+    def compose_node(self, parent: t.Any, index: t.Any) -> t.Any:
+        if self.check_event(yaml.AliasEvent):
+            self._alias_count = getattr(self, "_alias_count", 0) + 1
+            if self._alias_count > self.max_aliases:
+                raise yaml.YAMLError(f"more than {self.max_aliases} YAML aliases")
+        return super().compose_node(parent, index)
+
+
+def read_document(path: Path) -> Json:
+    """Parse one YAML or JSON file.
+
+    :raise SpecError: unreadable, too large, or not YAML/JSON.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(str(path), f"file is {size} bytes, the limit is {MAX_SPEC_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), f"cannot read file: {exc}") from exc
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SpecError(str(path), f"not valid {path.suffix[1:].upper()}: {_one_line(exc)}") from exc
+
+
+class ConfinedLoader:
+    """Loads ``file://`` documents for ``$ref`` resolution, only from inside ``root``.
+
+    Used both by openapi-core (jsonschema-path handlers) and by our own `referencing`
+    registry, so both see the same files and the same refusal of ``../`` escapes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[Path, Json] = {}
+
+    def path_of(self, uri: str) -> Path:
+        parts = urlsplit(uri)
+        if parts.scheme != "file":
+            raise SpecError(uri, "only relative-file $refs are supported (no network fetches)")
+        target = Path(unquote(parts.path)).resolve()
+        if not target.is_relative_to(self.root):
+            raise SpecError(uri, f"$ref points outside the spec folder {self.root}")
+        return target
+
+    def __call__(self, uri: str) -> Json:
+        target = self.path_of(uri)
+        if target not in self._cache:
+            self._cache[target] = read_document(target)
+        return self._cache[target]
+
+    def retrieve(self, uri: str) -> Resource[Json]:
+        return Resource.from_contents(self(uri), default_specification=DRAFT202012)
+
+
+@dataclass
+class Operation:
+    """One (method, path) of an API, with everything the pipeline needs about it."""
+
+    method: str  # lower-case
+    template: str  # the path as written in the spec, e.g. "/emails/{id}"
+    operation_id: str | None
+    spec: dict[str, Json]  # the Operation Object (inner $refs unresolved)
+    path_item: dict[str, Json]
+    security: list[dict[str, list[str]]]  # effective requirement list; [] means open
+
+    @property
+    def key(self) -> str:
+        """How journal, logs and errors name the operation."""
+        return self.operation_id or f"{self.method.upper()} {self.template}"
+
+
+@dataclass
+class ApiSpec:
+    """A loaded, validated OpenAPI document mounted at ``mount``."""
+
+    id: str
+    source: Path
+    document: dict[str, Json]  # as written (original servers kept, for display)
+    version: str  # "3.0" or "3.1"
+    base_path: str  # path of the first server URL, e.g. "/v3"
+    openapi: OpenAPI  # openapi-core, on the copy whose servers are the mount prefix
+    resolver: Resolver[Json]
+    operations: list[Operation]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def mount(self) -> str:
+        return f"/{self.id}{self.base_path}"
+
+    @property
+    def title(self) -> str:
+        return str(self.document.get("info", {}).get("title", self.id))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.document.get("info", {}).get("version", ""))
+
+    def deref(self, node: Json, resolver: Resolver[Json] | None = None) -> tuple[Json, Resolver[Json]]:
+        """Follow ``$ref`` chains; returns the target and the resolver for refs inside it."""
+        resolver = resolver or self.resolver
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            seen += 1
+            if seen > 50:
+                raise SpecError(str(self.source), f"$ref chain too long at {node['$ref']}")
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        return node, resolver
+
+
+def discover(paths: t.Iterable[Path]) -> list[Path]:
+    """Expand folders into their spec files (sorted, so mount order is stable)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise SpecError(str(path), "no such file or folder")
+    return found
+
+
+def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
+    """Load, repair, validate and index one OpenAPI 3.0/3.1 document.
+
+    :param root: the folder ``$ref``s may reach; defaults to the file's own folder.
+    :raise SpecError: with one line naming the file and the problem.
+    """
+    source = str(path)
+    api_id = path.stem
+    if not API_ID_PATTERN.match(api_id):
+        raise SpecError(source, f"file name {api_id!r} is not usable as an API id (letters, digits, . _ -)")
+    document = read_document(path)
+    if not isinstance(document, dict):
+        raise SpecError(source, "the document is not a mapping")
+    version = _openapi_version(document, source)
+    loader = ConfinedLoader(root or path.parent)
+    base_uri = path.resolve().as_uri()
+    registry: Registry[Json] = Registry(retrieve=loader.retrieve).with_resource(  # type: ignore[call-arg]
+        base_uri, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    resolver = registry.resolver(base_uri=base_uri)
+
+    warnings = _repair(document, resolver, source)
+    base_path = _base_path(document)
+    mounted = _mounted_copy(document, f"/{api_id}{base_path}")
+    try:
+        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers={"file": loader})
+        validator = OpenAPIV30SpecValidator if version == "3.0" else OpenAPIV31SpecValidator
+        error = next(validator(spec_path).iter_errors(), None)
+        if error is not None:
+            raise SpecError(source, _describe_spec_error(error))
+        openapi = OpenAPI(spec_path)
+    except SpecError:
+        raise
+    except Unresolvable as exc:
+        raise SpecError(source, f"unresolvable $ref: {_one_line(exc)}") from exc
+    except Exception as exc:  # library errors on broken specs vary; report them as one line
+        raise SpecError(source, f"{type(exc).__name__}: {_one_line(exc)}") from exc
+
+    api = ApiSpec(
+        id=api_id,
+        source=path,
+        document=document,
+        version=version,
+        base_path=base_path,
+        openapi=openapi,
+        resolver=resolver,
+        operations=[],
+        warnings=warnings,
+    )
+    try:
+        api.operations = _index_operations(api)
+    except Unresolvable as exc:
+        raise SpecError(source, f"unresolvable $ref: {_one_line(exc)}") from exc
+    return api
+
+
+def load_specs(paths: t.Iterable[Path], *, skip_invalid: bool = False) -> tuple[list[ApiSpec], list[SpecError]]:
+    """Load every spec; with ``skip_invalid`` collect failures instead of raising the first."""
+    apis: list[ApiSpec] = []
+    failures: list[SpecError] = []
+    for path in discover(paths):
+        try:
+            api = load_spec(path)
+        except SpecError as exc:
+            if not skip_invalid:
+                raise
+            failures.append(exc)
+            continue
+        if any(existing.id == api.id for existing in apis):
+            error = SpecError(str(path), f"API id {api.id!r} is already used by another spec file")
+            if not skip_invalid:
+                raise error
+            failures.append(error)
+            continue
+        apis.append(api)
+    return apis, failures
+
+
+def _openapi_version(document: dict[str, Json], source: str) -> str:
+    declared = document.get("openapi")
+    if declared is None:
+        if "swagger" in document:
+            raise SpecError(source, "Swagger 2.0 is not supported; convert it to OpenAPI 3.x first")
+        raise SpecError(source, "missing the 'openapi' version field")
+    declared = str(declared)
+    for version in ("3.0", "3.1"):
+        if declared.startswith(version + "."):
+            return version
+    raise SpecError(source, f"OpenAPI {declared} is not supported (3.0.x and 3.1.x are)")
+
+
+def _base_path(document: dict[str, Json]) -> str:
+    """The path part of the first server URL, server variables replaced by their defaults."""
+    servers = document.get("servers") or [{"url": "/"}]
+    server = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
+    url = str(server.get("url", "/"))
+    for name, variable in (server.get("variables") or {}).items():
+        if isinstance(variable, dict):
+            url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
+    path = urlsplit(url).path if "://" in url or url.startswith("//") else url
+    path = TEMPLATE_PARAM.sub("x", path)  # a variable left without default
+    return "/" + path.strip("/") if path.strip("/") else ""
+
+
+def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
+    """A copy whose only server is the mount prefix, path- and operation-level servers dropped."""
+    mounted = copy.deepcopy(document)
+    mounted["servers"] = [{"url": mount}]
+    for path_item in (mounted.get("paths") or {}).values():
+        if isinstance(path_item, dict):
+            path_item.pop("servers", None)
+            for method in HTTP_METHODS:
+                if isinstance(path_item.get(method), dict):
+                    path_item[method].pop("servers", None)
+    return mounted
+
+
+def _repair(document: dict[str, Json], resolver: Resolver[Json], source: str) -> list[str]:
+    """Fix path parameters whose meaning is clear, returning a warning for each fix."""
+    warnings: list[str] = []
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return warnings
+    for template, path_item in paths.items():
+        if not isinstance(path_item, dict) or "$ref" in path_item:
+            continue
+        names = TEMPLATE_PARAM.findall(str(template))
+        shared = _path_params(path_item.get("parameters"), resolver)
+        for method in HTTP_METHODS:
+            operation = path_item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            own = _path_params(operation.get("parameters"), resolver)
+            for param in {**shared, **own}.values():
+                if param.get("required") is not True:
+                    param["required"] = True
+                    warnings.append(f"{source}: {method.upper()} {template}: path parameter "
+                                    f"{param.get('name')!r} marked required (path parameters always are)")
+            for name in names:
+                if name not in shared and name not in own:
+                    operation.setdefault("parameters", []).append(
+                        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+                    warnings.append(f"{source}: {method.upper()} {template}: undeclared path parameter "
+                                    f"{name!r} added as a string")
+    return warnings
+
+
+def _path_params(params: Json, resolver: Resolver[Json]) -> dict[str, dict[str, Json]]:
+    found: dict[str, dict[str, Json]] = {}
+    for param in params if isinstance(params, list) else []:
+        if isinstance(param, dict) and "$ref" in param:
+            try:
+                param = resolver.lookup(param["$ref"]).contents
+            except Unresolvable:
+                continue
+        if isinstance(param, dict) and param.get("in") == "path" and isinstance(param.get("name"), str):
+            found[param["name"]] = param
+    return found
+
+
+def _index_operations(api: ApiSpec) -> list[Operation]:
+    document = api.document
+    root_security = document.get("security") or []
+    operations: list[Operation] = []
+    for template, raw_item in (document.get("paths") or {}).items():
+        path_item, _ = api.deref(raw_item)
+        if not isinstance(path_item, dict):
+            continue
+        for method in HTTP_METHODS:
+            spec = path_item.get(method)
+            if not isinstance(spec, dict):
+                continue
+            security = spec["security"] if "security" in spec else root_security
+            operations.append(Operation(
+                method=method,
+                template=str(template),
+                operation_id=spec.get("operationId"),
+                spec=spec,
+                path_item=path_item,
+                security=list(security or []),
+            ))
+    return operations
+
+
+def _describe_spec_error(error: t.Any) -> str:
+    where = "/".join(str(part) for part in getattr(error, "path", [])) or "(root)"
+    return f"invalid OpenAPI document at {where}: {_one_line(getattr(error, 'message', error))}"
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

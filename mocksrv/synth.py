@@ -1,0 +1,360 @@
+"""Build response bodies and headers from the spec: success answers and the API's own errors.
+
+Negotiation follows Prism so users can switch: a forced code (``Prefer: code=``), else the
+lowest 2xx, else ``default``, else the first declared; the media type from ``Accept``
+(406 when nothing fits). The body is a named example, the media-type example(s), or a
+value generated from the schema. Errors use the status and schema the operation declares
+(``build_error``), else the one the API uses elsewhere, else ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import typing as t
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from .errors import MockControlError
+from .errors import MockError
+from .errors import NotAcceptable
+from .generator import SchemaGenerator
+from .prefer import Preferences
+from .specs import ApiSpec
+from .specs import Operation
+
+log = logging.getLogger(__name__)
+Json = t.Any
+
+# statuses an error may be answered with, in order, when the spec declares them
+ERROR_STATUSES: dict[int, tuple[int, ...]] = {
+    HTTPStatus.BAD_REQUEST: (400, 422),
+    HTTPStatus.UNAUTHORIZED: (401, 403),  # an API that documents only 403 uses it for bad keys
+}
+SKIPPED_HEADERS = {"content-type", "content-length", "transfer-encoding", "connection"}
+MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "errorMessage", "msg", "description")
+TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
+
+
+@dataclass
+class Chosen:
+    """A response picked from the spec: its status key, status and the Response Object."""
+
+    key: str
+    status: int
+    response: dict[str, Json]
+    resolver: t.Any
+    operation: Operation
+
+
+@dataclass
+class Built:
+    status: int
+    media_type: str | None
+    body: bytes
+    headers: list[tuple[str, str]]
+    from_example: bool = False
+
+
+def is_json(media_type: str) -> bool:
+    base = media_type.split(";")[0].strip().lower()
+    return base == "application/json" or base.endswith("+json") or base == "*/*"
+
+
+def _responses(operation: Operation) -> dict[str, Json]:
+    return {str(k).upper(): v for k, v in (operation.spec.get("responses") or {}).items()}
+
+
+def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> Chosen:
+    """Pick the response to mock.
+
+    :raise 400: ``Prefer: code=N`` names a status the operation does not declare.
+    """
+    responses = _responses(operation)
+    if forced is not None:
+        for key in (str(forced), f"{forced // 100}XX", "DEFAULT"):
+            if key in responses:
+                return _chosen(api, operation, key, forced, responses[key])
+        raise MockControlError(f"Prefer: code={forced}: {operation.key} declares no such response "
+                               f"(declared: {', '.join(responses) or 'none'})")
+    codes = sorted((int(k.replace("XX", "00")), k) for k in responses if k[:1].isdigit())
+    for status, key in codes:
+        if 200 <= status < 300:
+            return _chosen(api, operation, key, status, responses[key])
+    if "DEFAULT" in responses:
+        return _chosen(api, operation, "DEFAULT", 200, responses["DEFAULT"])
+    if codes:
+        status, key = codes[0]
+        return _chosen(api, operation, key, status, responses[key])
+    return Chosen("", 204, {}, api.resolver, operation)
+
+
+def _chosen(api: ApiSpec, operation: Operation, key: str, status: int, node: Json) -> Chosen:
+    response, resolver = api.deref(node)
+    original = next(k for k in (operation.spec.get("responses") or {}) if str(k).upper() == key)
+    return Chosen(str(original), status, response if isinstance(response, dict) else {}, resolver, operation)
+
+
+def negotiate(content: dict[str, Json], accept: str | None) -> str:
+    """The response media type for this ``Accept`` header.
+
+    :raise 406: the client accepts none of the declared media types.
+    """
+    keys = list(content)
+    if not accept or accept.strip() in ("*/*", ""):
+        return next((k for k in keys if is_json(k) and k != "*/*"), keys[0])
+    accepted = parse_accept_header(accept, MIMEAccept)
+    best = accepted.best_match(keys)
+    if best is None:
+        raise NotAcceptable(f"none of the media types this operation returns ({', '.join(keys)}) "
+                            f"is acceptable for Accept: {accept}")
+    return str(best)
+
+
+class Synthesizer:
+    """Makes bodies and headers for one API; holds its generators (built once)."""
+
+    def __init__(self, api: ApiSpec, seed: int) -> None:
+        self.api = api
+        self.seed = seed
+        self._generators = {
+            flag: SchemaGenerator(api.resolver, openapi_version=api.version, use_examples=flag)
+            for flag in (True, False)
+        }
+        self._bad_examples_logged: set[str] = set()
+
+    def rng(self, *parts: object) -> random.Random:
+        return random.Random("|".join(str(p) for p in (self.seed, self.api.id, *parts)))
+
+    def build(self, chosen: Chosen, prefer: Preferences, accept: str | None, *, use_example: bool = True) -> Built:
+        """Body and headers for a chosen response; ``use_example=False`` forces generation."""
+        content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
+        headers = self.headers(chosen)
+        if not content:
+            if prefer.example:
+                raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} has no body")
+            return Built(chosen.status, None, b"", headers)
+        media_type = negotiate(content, accept)
+        media, media_resolver = self.api.deref(content[media_type], resolver)
+        media = media if isinstance(media, dict) else {}
+        rng = self.rng(chosen.operation.key, chosen.key, media_type)
+        value, from_example = _NOTHING, False
+        if prefer.example:
+            examples, _ = self.api.deref(media.get("examples") or {}, media_resolver)
+            if prefer.example not in examples:
+                raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} ({media_type}) "
+                                       f"has no such example (has: {', '.join(examples) or 'none'})")
+            value, from_example = self._example_value(examples[prefer.example], media_resolver), True
+        elif use_example and not prefer.dynamic:
+            value = self._media_example(media, media_resolver)
+            from_example = value is not _NOTHING
+        if value is _NOTHING:
+            schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
+            generator = self._generators[not prefer.dynamic]
+            value = _generate(generator, schema, rng, schema_resolver, self.api)
+        concrete = "application/json" if media_type == "*/*" else media_type
+        return Built(chosen.status, concrete, serialize(value, concrete), headers, from_example)
+
+    def note_bad_example(self, chosen: Chosen, problems: list[str]) -> None:
+        """Specs ship examples that break their own schema; say so once, then generate."""
+        key = f"{chosen.operation.key} {chosen.key}"
+        if key not in self._bad_examples_logged:
+            self._bad_examples_logged.add(key)
+            log.warning("%s: example for %s response %s does not validate (%s); generating instead",
+                        self.api.id, chosen.operation.key, chosen.key, "; ".join(problems[:3]))
+
+    def _media_example(self, media: dict[str, Json], resolver: t.Any) -> Json:
+        if "example" in media:
+            return media["example"]
+        examples, _ = self.api.deref(media.get("examples") or {}, resolver)
+        for example in (examples or {}).values():
+            value = self._example_value(example, resolver)
+            if value is not _NOTHING:
+                return value
+        return _NOTHING
+
+    def _example_value(self, node: Json, resolver: t.Any) -> Json:
+        example, _ = self.api.deref(node, resolver)
+        if isinstance(example, dict) and "value" in example:
+            return example["value"]
+        return _NOTHING  # externalValue is never fetched
+
+    def headers(self, chosen: Chosen) -> list[tuple[str, str]]:
+        """Every declared response header, serialised by its schema (simple style)."""
+        declared, resolver = self.api.deref(chosen.response.get("headers") or {}, chosen.resolver)
+        produced: list[tuple[str, str]] = []
+        for name, node in (declared or {}).items():
+            if str(name).lower() in SKIPPED_HEADERS:
+                continue
+            header, header_resolver = self.api.deref(node, resolver)
+            if not isinstance(header, dict):
+                continue
+            rng = self.rng(chosen.operation.key, chosen.key, "header", name)
+            if "example" in header:
+                value = header["example"]
+            elif header.get("examples"):
+                value = self._example_value(next(iter(header["examples"].values())), header_resolver)
+            else:
+                value = _NOTHING
+            if "content" in header:
+                media = next(iter(header["content"].values()), {})
+                media, media_resolver = self.api.deref(media, header_resolver)
+                if value is _NOTHING:
+                    value = _generate(self._generators[True], media.get("schema", {}), rng, media_resolver, self.api)
+                produced.append((str(name), json.dumps(value)))
+                continue
+            if value is _NOTHING:
+                schema, schema_resolver = self.api.deref(header.get("schema", {}), header_resolver)
+                value = _generate(self._generators[True], schema, rng, schema_resolver, self.api)
+            produced.append((str(name), header_value(value, explode=bool(header.get("explode")))))
+        return produced
+
+    def build_error(self, operation: Operation | None, error: MockError, accept: str | None) -> Built:
+        """The API's own error response for ``error``, else ``application/problem+json``."""
+        headers = list(error.headers.items())
+        if operation is not None and not isinstance(error, MockControlError) and error.status < 500:
+            found = self._error_response(operation, error)
+            if found is not None:
+                chosen, borrowed = found
+                built = self._error_body(chosen, error, accept)
+                if built is not None:
+                    built.headers = [*built.headers, *headers]
+                    return built
+        return problem(error)
+
+    def _error_response(self, operation: Operation, error: MockError) -> tuple[Chosen, bool] | None:
+        statuses = ERROR_STATUSES.get(error.status, (error.status,))
+        responses = _responses(operation)
+        for status in statuses:
+            for key in (str(status), f"{status // 100}XX"):
+                if key in responses:
+                    return _chosen(self.api, operation, key, status, responses[key]), False
+        if "DEFAULT" in responses:
+            return _chosen(self.api, operation, "DEFAULT", statuses[0], responses["DEFAULT"]), False
+        for status in statuses:  # the error format the API uses on its other operations
+            for other in self.api.operations:
+                if str(status) in _responses(other):
+                    return _chosen(self.api, other, str(status), status, _responses(other)[str(status)]), True
+        return None
+
+    def _error_body(self, chosen: Chosen, error: MockError, accept: str | None) -> Built | None:
+        content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
+        headers = self.headers(chosen)
+        if not content:
+            return Built(chosen.status, None, b"", headers)
+        try:
+            media_type = negotiate(content, accept)
+        except NotAcceptable:
+            media_type = next(iter(content))
+        if not is_json(media_type):
+            return None
+        media, media_resolver = self.api.deref(content[media_type], resolver)
+        schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
+        rng = self.rng(chosen.operation.key, chosen.key, "error")
+        base = _generate(self._generators[True], schema, rng, schema_resolver, self.api)
+        body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
+                                 lambda candidate: self._valid(schema, schema_resolver, candidate))
+        concrete = "application/json" if media_type == "*/*" else media_type
+        return Built(chosen.status, concrete, serialize(body, concrete), headers)
+
+    def _valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
+        return self._generators[True].is_valid(schema, value, resolver) if hasattr(
+            self._generators[True], "is_valid") else True
+
+
+_NOTHING: t.Any = object()
+
+
+def problem(error: MockError) -> Built:
+    """``application/problem+json`` for errors the spec has no format for (and mocksrv's own)."""
+    body = json.dumps(error.to_problem(), ensure_ascii=False).encode()
+    return Built(error.status, "application/problem+json", body, list(error.headers.items()))
+
+
+def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any, api: ApiSpec) -> Json:
+    if resolver is not api.resolver and isinstance(schema, dict):
+        # a schema from another file: generate with that file's resolver so its refs resolve
+        return SchemaGenerator(resolver, openapi_version=api.version,
+                               use_examples=generator.use_examples).generate(schema, rng)
+    return generator.generate(schema if isinstance(schema, (dict, bool)) else {}, rng)
+
+
+def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
+                      is_valid: t.Callable[[Json], bool]) -> Json:
+    """Put the error's status, title and detail into the fields an error schema has.
+
+    Each field is set only if the body still validates afterwards, so a schema with an
+    enum or pattern on ``code`` keeps its generated value.
+    """
+    if not isinstance(base, dict):
+        return base
+    body = dict(base)
+    properties = schema.get("properties") or {}
+    names = set(properties) | set(body)
+    message_field = next((n for n in MESSAGE_FIELDS if n in names), None)
+    detail = error.detail
+    updates: list[tuple[str, Json]] = []
+    if message_field:
+        updates.append((message_field, detail))
+    if "error" in names:
+        updates.append(("error", error.title if message_field else detail))
+    for name in names:
+        if TRACE_FIELD.match(name):
+            updates.append((name, str(uuid.uuid4())))
+        elif name in ("status", "statusCode", "status_code", "code"):
+            updates.append((name, error.status))
+            if name == "code":
+                updates.append((name, error.code if _has_no_example(properties, name) else body.get(name)))
+        elif name in ("success", "ok"):
+            updates.append((name, False))
+        elif name == "title":
+            updates.append((name, error.title))
+        elif name in ("errors", "details") and error.violations:
+            updates.append((name, [v.message for v in error.violations]))
+            updates.append((name, [v.as_dict() for v in error.violations]))
+        elif name == "details" and not error.violations:
+            updates.append((name, detail))
+    for name, value in updates:
+        if value is None:
+            continue
+        candidate = {**body, name: value}
+        if is_valid(candidate):
+            body = candidate
+    return body
+
+
+def _has_no_example(properties: dict[str, Json], name: str) -> bool:
+    prop = properties.get(name)
+    return not (isinstance(prop, dict) and ("example" in prop or "examples" in prop or "enum" in prop))
+
+
+def serialize(value: Json, media_type: str) -> bytes:
+    if is_json(media_type):
+        return json.dumps(value, ensure_ascii=False).encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def header_value(value: Json, *, explode: bool = False) -> str:
+    """Serialise a header value in the ``simple`` style (booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(header_value(v) for v in value)
+    if isinstance(value, dict):
+        pairs = [f"{k}={header_value(v)}" if explode else f"{k},{header_value(v)}" for k, v in value.items()]
+        return ",".join(pairs)
+    return str(value)
+
+

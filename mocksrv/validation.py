@@ -1,0 +1,478 @@
+"""Check requests and responses against the spec with openapi-core, and word what is wrong.
+
+openapi-core is the source of truth for what the spec means: parameters (style/explode,
+casting, schemas), JSON and other bodies, and response bodies and headers all go through
+its unmarshallers and schema validators. Two things are ours:
+
+- Content-Type negotiation (415) and the required-body check, so the answer is specific.
+- Form bodies (``multipart/form-data``, ``application/x-www-form-urlencoded``): openapi-core
+  0.23 leaves integer/boolean parts as strings in 3.0, passes file parts as bytes that
+  fail ``type: string`` in 3.1, and raises ``TypeError`` on 3.1 type arrays. We decode the
+  form with Werkzeug, coerce each part by its property schema, then validate the object
+  with openapi-core's own schema validator for that spec version.
+
+Every library error is turned into `Violation`s with a field path and a plain sentence
+(``to field is required``); no library exception escapes as a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing as t
+from dataclasses import dataclass
+from dataclasses import field
+
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+from jsonschema_path import SchemaPath
+from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.exceptions import OpenAPIError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.unmarshalling.request.unmarshallers import V30RequestBodyUnmarshaller
+from openapi_core.unmarshalling.request.unmarshallers import V30RequestParametersUnmarshaller
+from openapi_core.unmarshalling.request.unmarshallers import V31RequestBodyUnmarshaller
+from openapi_core.unmarshalling.request.unmarshallers import V31RequestParametersUnmarshaller
+from openapi_core.unmarshalling.response.unmarshallers import V30ResponseUnmarshaller
+from openapi_core.unmarshalling.response.unmarshallers import V31ResponseUnmarshaller
+from openapi_core.validation.request.exceptions import MissingRequiredParameter
+from openapi_core.validation.request.exceptions import MissingRequiredRequestBody
+from openapi_core.validation.request.exceptions import ParameterValidationError
+from openapi_core.validation.schemas import oas30_write_schema_validators_factory
+from openapi_core.validation.schemas import oas31_schema_validators_factory
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import Headers
+
+from .datatypes import Match
+from .datatypes import MockRequest
+from .datatypes import MockResponse
+from .errors import InvalidRequest
+from .errors import UnsupportedMediaType
+from .errors import Violation
+from .specs import ApiSpec
+
+log = logging.getLogger(__name__)
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+Json = t.Any
+
+
+@dataclass
+class CheckedRequest:
+    """What validation learned: typed parameters and body (files as name/type/size)."""
+
+    parameters: dict[str, dict[str, Json]] = field(default_factory=dict)
+    body: Json = None
+    media_type: str | None = None
+
+
+@dataclass
+class _CoreRequest:
+    """The request as openapi-core's ``Request`` protocol wants it."""
+
+    method: str
+    path: str
+    path_pattern: str
+    body: bytes | None
+    content_type: str
+    parameters: RequestParameters
+    host_url: str = "http://mocksrv.invalid"
+
+
+@dataclass
+class _CoreResponse:
+    status_code: int
+    content_type: str
+    headers: Headers
+    data: bytes | None
+
+
+@dataclass
+class _Unmarshallers:
+    parameters: t.Any
+    body: t.Any
+    response: t.Any
+    schema_validators: t.Any
+
+
+def _unmarshallers(api: ApiSpec) -> _Unmarshallers:
+    """Built once per API and cached on it: openapi-core objects are costly to create."""
+    cached = getattr(api, "_unmarshallers", None)
+    if cached is None:
+        spec = api.openapi.spec
+        if api.version == "3.0":
+            cached = _Unmarshallers(V30RequestParametersUnmarshaller(spec), V30RequestBodyUnmarshaller(spec),
+                                    V30ResponseUnmarshaller(spec), oas30_write_schema_validators_factory)
+        else:
+            cached = _Unmarshallers(V31RequestParametersUnmarshaller(spec), V31RequestBodyUnmarshaller(spec),
+                                    V31ResponseUnmarshaller(spec), oas31_schema_validators_factory)
+        api._unmarshallers = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> _CoreRequest:
+    return _CoreRequest(
+        method=request.method.lower(),
+        path=request.path,
+        path_pattern=match.api.mount + match.operation.template,
+        body=body,
+        content_type=request.content_type or "application/octet-stream",
+        parameters=RequestParameters(
+            query=request.query, header=request.headers, cookie=request.cookies, path=match.path_params
+        ),
+    )
+
+
+def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:
+    """The key of ``content`` that accepts ``mimetype``: exact, then ``type/*``, then ``*/*``."""
+    lowered = {key.split(";")[0].strip().lower(): key for key in content}
+    major = mimetype.split("/")[0]
+    for candidate in (mimetype, f"{major}/*", "*/*"):
+        if candidate in lowered:
+            return lowered[candidate]
+    return None
+
+
+def check_request(match: Match, request: MockRequest) -> CheckedRequest:
+    """Validate parameters and body; collect every violation before raising.
+
+    :raise 415: the body's Content-Type is not one the operation accepts.
+    :raise 400: parameters or body break the contract (``InvalidRequest``, all violations).
+    """
+    api, operation = match.api, match.operation
+    units = _unmarshallers(api)
+    violations: list[Violation] = []
+    checked = CheckedRequest()
+
+    core = _core_request(match, request, body=None)
+    try:
+        result = units.parameters.unmarshal(core)
+    except Exception as exc:  # openapi-core bugs on odd input must not become a 500
+        violations.append(Violation("parameters", "", f"parameters could not be read: {exc}"))
+    else:
+        violations.extend(_parameter_violations(result.errors))
+        if result.parameters is not None:
+            checked.parameters = {where: dict(getattr(result.parameters, where))
+                                  for where in ("path", "query", "header", "cookie")}
+
+    body_spec, resolver = api.deref(operation.spec.get("requestBody"))
+    if isinstance(body_spec, dict):
+        content = body_spec.get("content") or {}
+        if not request.body and not request.files and not request.form:
+            if body_spec.get("required"):
+                violations.append(Violation("body", "", "request body is required"))
+        else:
+            key = find_media_type(content, request.mimetype) if request.mimetype else None
+            if key is None:
+                accepted = ", ".join(content) or "no body"
+                got = request.mimetype or "no Content-Type header"
+                raise UnsupportedMediaType(f"Content-Type {got} is not accepted here; send one of: {accepted}")
+            checked.media_type = key
+            if key.split(";")[0].strip().lower() in FORM_TYPES:
+                checked.body = _check_form(match, request, key, violations)
+            else:
+                checked.body = _check_body(match, request, units, violations)
+    if violations:
+        raise InvalidRequest(_summary(violations), violations=violations)
+    return checked
+
+
+def _check_body(match: Match, request: MockRequest, units: _Unmarshallers, violations: list[Violation]) -> Json:
+    core = _core_request(match, request, body=request.body)
+    try:
+        result = units.body.unmarshal(core)
+    except RecursionError:
+        violations.append(Violation("body", "", "request body is nested too deeply"))
+        return None
+    except Exception as exc:  # see above: report, never crash
+        violations.append(Violation("body", "", f"request body could not be read: {_one_line(exc)}"))
+        return None
+    for error in result.errors:
+        violations.extend(_body_violations(error))
+    return result.body
+
+
+def _check_form(match: Match, request: MockRequest, key: str, violations: list[Violation]) -> Json:
+    api = match.api
+    media, resolver = api.deref(api.deref(match.operation.spec["requestBody"])[0]["content"][key])
+    schema_node = media.get("schema") if isinstance(media, dict) else None
+    encoding = media.get("encoding") or {} if isinstance(media, dict) else {}
+    schema, resolver = api.deref(schema_node, resolver)
+    properties = _form_properties(api, schema, resolver)
+    value: dict[str, Json] = {}
+    shown: dict[str, Json] = {}
+    names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
+    for name in names:
+        prop = properties.get(name, {})
+        parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
+        if _allows(prop, "array"):
+            item_schema, _ = api.deref(prop.get("items", {}), resolver)
+            coerced = [_coerce_part(part, item_schema) for part in parts]
+            value[name] = [c for c, _ in coerced]
+            shown[name] = [s for _, s in coerced]
+        else:
+            if len(parts) > 1:
+                violations.append(Violation("body", name, f"{name} field was sent {len(parts)} times; it takes one value"))
+            value[name], shown[name] = _coerce_part(parts[0], prop)
+        violations.extend(_encoding_violations(name, parts, encoding.get(name)))
+
+    schema_path = (api.openapi.spec / "paths" / match.operation.template / match.operation.method
+                   / "requestBody" / "content" / key)
+    if "schema" in schema_path:
+        validator = _unmarshallers(api).schema_validators.create(api.openapi.spec, schema_path / "schema")
+        try:
+            validator.validate(value)
+        except InvalidSchemaValue as exc:
+            for error in exc.schema_errors:
+                violations.append(_schema_violation("body", error))
+        except Exception as exc:
+            violations.append(Violation("body", "", f"form body could not be checked: {_one_line(exc)}"))
+    return shown
+
+
+def _form_properties(api: ApiSpec, schema: Json, resolver: t.Any) -> dict[str, dict[str, Json]]:
+    """Property schemas of a form body, looking through ``allOf`` (dereferenced)."""
+    found: dict[str, dict[str, Json]] = {}
+    if not isinstance(schema, dict):
+        return found
+    for part in schema.get("allOf", []):
+        part, part_resolver = api.deref(part, resolver)
+        found.update(_form_properties(api, part, part_resolver))
+    for name, node in (schema.get("properties") or {}).items():
+        prop, _ = api.deref(node, resolver)
+        if isinstance(prop, dict):
+            found[name] = prop
+    return found
+
+
+def _types(schema: dict[str, Json]) -> list[str]:
+    declared = schema.get("type")
+    if isinstance(declared, list):
+        return [str(x) for x in declared]
+    return [str(declared)] if declared else []
+
+
+def _allows(schema: dict[str, Json], kind: str) -> bool:
+    return kind in _types(schema)
+
+
+def _coerce_part(part: str | FileStorage, schema: dict[str, Json]) -> tuple[Json, Json]:
+    """One form part as the schema wants it: (value to validate, value to keep)."""
+    if isinstance(part, FileStorage):
+        data = part.stream.read()
+        part.stream.seek(0)
+        kept = {"filename": part.filename or "", "content_type": part.mimetype or "application/octet-stream",
+                "size": len(data)}
+        # a file stands for a binary string in every OpenAPI version
+        return data.decode("latin-1"), kept
+    for kind in _types(schema):
+        converted = _convert(part, kind)
+        if converted is not _NO_VALUE:
+            return converted, converted
+    return part, part
+
+
+_NO_VALUE = object()
+
+
+def _convert(text: str, kind: str) -> Json:
+    if kind == "string":
+        return text
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return _NO_VALUE
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return _NO_VALUE
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text.lower(), _NO_VALUE)
+    if kind == "null":
+        return None if text == "" else _NO_VALUE
+    if kind in ("object", "array"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return _NO_VALUE
+    return _NO_VALUE
+
+
+def _encoding_violations(name: str, parts: list[str | FileStorage], encoding: Json) -> list[Violation]:
+    """Check file parts against the encoding's ``contentType`` list (e.g. ``image/png, image/*``)."""
+    if not isinstance(encoding, dict) or not encoding.get("contentType"):
+        return []
+    allowed = [c.strip().lower() for c in str(encoding["contentType"]).split(",") if c.strip()]
+    problems = []
+    for index, part in enumerate(parts):
+        if not isinstance(part, FileStorage):
+            continue
+        got = (part.mimetype or "application/octet-stream").lower()
+        if not any(a in (got, f"{got.split('/')[0]}/*", "*/*") for a in allowed):
+            problems.append(Violation("body", f"{name}[{index}]",
+                                      f"{name}[{index}] has content type {got}; allowed: {', '.join(allowed)}"))
+    return problems
+
+
+def _parameter_violations(errors: t.Iterable[Exception]) -> list[Violation]:
+    found: list[Violation] = []
+    for error in errors:
+        if isinstance(error, MissingRequiredParameter):
+            found.append(Violation(error.location, error.name, f"{error.name} {_place(error.location)} is required"))
+        elif isinstance(error, ParameterValidationError):
+            found.extend(_cause_violations(error.location, error.name, error))
+        else:
+            found.append(Violation("parameters", "", _one_line(error)))
+    return found
+
+
+def _place(location: str) -> str:
+    return {"header": "header", "query": "query parameter", "path": "path parameter",
+            "cookie": "cookie"}.get(location, location)
+
+
+def _cause_violations(location: str, name: str, error: Exception) -> list[Violation]:
+    cause = error.__cause__ or error
+    if isinstance(cause, InvalidSchemaValue):
+        return [_schema_violation(location, e, prefix=name) for e in cause.schema_errors]
+    if isinstance(cause, DeserializeError):
+        return [Violation(location, name, f"{name} {_place(location)} has a value that cannot be read: "
+                                          f"{_one_line(cause)}")]
+    return [Violation(location, name, f"{name} {_place(location)} is invalid: {_one_line(cause)}")]
+
+
+def _body_violations(error: Exception) -> list[Violation]:
+    if isinstance(error, MissingRequiredRequestBody):
+        return [Violation("body", "", "request body is required")]
+    cause = error.__cause__ or error
+    if isinstance(cause, InvalidSchemaValue):
+        return [_schema_violation("body", e) for e in cause.schema_errors]
+    if isinstance(cause, MediaTypeNotFound):
+        raise UnsupportedMediaType(f"Content-Type {cause.mimetype} is not accepted here; send one of: "
+                                   f"{', '.join(cause.availableMimetypes)}")
+    if isinstance(cause, DeserializeError):
+        return [Violation("body", "", f"request body is not valid for its Content-Type: {_one_line(cause.__cause__ or cause)}")]
+    return [Violation("body", "", f"request body is invalid: {_one_line(cause)}")]
+
+
+def field_path(parts: t.Iterable[t.Any], prefix: str = "") -> str:
+    """``["attachments", 0, "filename"]`` → ``attachments[0].filename``."""
+    text = prefix
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _schema_violation(location: str, error: Exception, prefix: str = "") -> Violation:
+    if not isinstance(error, SchemaError):
+        return Violation(location, prefix, _one_line(error))
+    where = field_path(error.absolute_path, prefix)
+    subject = where or ("request body" if location == "body" else prefix or location)
+    kind, expected = error.validator, error.validator_value
+    if kind == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        missing = next((n for n in expected if n not in present), "?")
+        name = field_path([missing], where)
+        return Violation(location, name, f"{name} field is required")
+    if kind == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        return Violation(location, where, f"{subject} must be of type {wanted}, got {_json_type(error.instance)}")
+    if kind == "additionalProperties" or kind == "unevaluatedProperties":
+        extra = _unexpected(error)
+        return Violation(location, where, f"{subject} has unknown field(s): {', '.join(extra)}")
+    if kind in ("oneOf", "anyOf"):
+        inner = best_match(error.context) if error.context else None
+        why = f" ({_schema_violation(location, inner, prefix).message})" if inner is not None else ""
+        return Violation(location, where, f"{subject} does not match any allowed form{why}")
+    messages = {
+        "enum": lambda: f"{subject} must be one of: {', '.join(json.dumps(v) for v in expected)}",
+        "const": lambda: f"{subject} must be {json.dumps(expected)}",
+        "maxLength": lambda: f"{subject} must be at most {expected} characters long",
+        "minLength": lambda: f"{subject} must be at least {expected} characters long",
+        "maxItems": lambda: f"{subject} must have at most {expected} items",
+        "minItems": lambda: f"{subject} must have at least {expected} items",
+        "uniqueItems": lambda: f"{subject} must not contain duplicate items",
+        "maxProperties": lambda: f"{subject} must have at most {expected} properties",
+        "minProperties": lambda: f"{subject} must have at least {expected} properties",
+        "maximum": lambda: f"{subject} must be at most {expected}",
+        "minimum": lambda: f"{subject} must be at least {expected}",
+        "exclusiveMaximum": lambda: f"{subject} must be less than {_bound(error, 'maximum')}",
+        "exclusiveMinimum": lambda: f"{subject} must be greater than {_bound(error, 'minimum')}",
+        "multipleOf": lambda: f"{subject} must be a multiple of {expected}",
+        "pattern": lambda: f"{subject} must match the pattern {expected}",
+        "format": lambda: f"{subject} is not a valid {expected}",
+        "readOnly": lambda: f"{subject} is read-only and cannot be sent",
+        "writeOnly": lambda: f"{subject} is write-only",
+    }
+    text = messages[kind]() if kind in messages else f"{subject}: {_one_line(error.message)}"
+    return Violation(location, where, text)
+
+
+def _bound(error: SchemaError, sibling: str) -> t.Any:
+    """3.0 writes exclusive bounds as booleans next to minimum/maximum; 3.1 as numbers."""
+    if isinstance(error.validator_value, bool):
+        return error.schema.get(sibling) if isinstance(error.schema, dict) else "the bound"
+    return error.validator_value
+
+
+def _unexpected(error: SchemaError) -> list[str]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = set(schema.get("properties") or {})
+    extra = [str(k) for k in instance if k not in known]
+    return extra or [error.message]
+
+
+def _json_type(value: Json) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _summary(violations: list[Violation]) -> str:
+    first = violations[0].message
+    return first if len(violations) == 1 else f"{first} (and {len(violations) - 1} more)"
+
+
+def check_response(match: Match, request: MockRequest, response: MockResponse) -> list[str]:
+    """Validate a response we are about to send; return what is wrong (empty when valid)."""
+    units = _unmarshallers(match.api)
+    core_request = _core_request(match, request, body=None)
+    headers = Headers(response.headers)
+    core_response = _CoreResponse(response.status, headers.get("Content-Type", ""), headers, response.body or None)
+    try:
+        result = units.response.unmarshal(core_request, core_response)
+    except (OpenAPIError, ValueError, TypeError, KeyError) as exc:
+        return [f"response could not be checked: {_one_line(exc)}"]
+    problems: list[str] = []
+    for error in result.errors:
+        cause = error.__cause__ or error
+        if isinstance(cause, InvalidSchemaValue):
+            problems.extend(f"{field_path(e.absolute_path) or 'body'}: {_one_line(e.message)}"
+                            if isinstance(e, SchemaError) else _one_line(e) for e in cause.schema_errors)
+        else:
+            problems.append(_one_line(f"{type(error).__name__}: {cause}"))
+    return problems
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
