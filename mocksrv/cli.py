@@ -31,7 +31,7 @@ def main() -> None:
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=4010, show_default=True, type=int)
+@click.option("--port", default=4010, show_default=True, type=int, help="0 picks a free port")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")

@@ -46,17 +46,44 @@ TEMPLATE_PARAM = re.compile(r"{([^{}/]+)}")
 Json = t.Any
 
 
-class _BoundedSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents with more aliases than any real spec uses (YAML bombs)."""
+MAX_EXPANDED_NODES = 2_000_000
 
-    max_aliases = 10_000
 
-    def compose_node(self, parent: t.Any, index: t.Any) -> t.Any:
-        if self.check_event(yaml.AliasEvent):
-            self._alias_count = getattr(self, "_alias_count", 0) + 1
-            if self._alias_count > self.max_aliases:
-                raise yaml.YAMLError(f"more than {self.max_aliases} YAML aliases")
-        return super().compose_node(parent, index)
+def load_yaml(text: str, *, max_nodes: int = MAX_EXPANDED_NODES) -> Json:
+    """``yaml.safe_load`` that refuses alias bombs: the tree as it would be once its aliases
+    are expanded (by json, deepcopy, a validator) must stay under ``max_nodes``."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def expanded(current: yaml.Node) -> int:
+            key = id(current)
+            if key not in sizes:
+                sizes[key] = 1  # a self-referencing alias counts once, then stops
+                children: list[yaml.Node] = []
+                if isinstance(current, yaml.SequenceNode):
+                    children = current.value
+                elif isinstance(current, yaml.MappingNode):
+                    children = [part for pair in current.value for part in pair]
+                total = 1
+                for child in children:
+                    total += expanded(child)
+                    if total > max_nodes:
+                        break
+                sizes[key] = total
+            return sizes[key]
+
+        if expanded(node) > max_nodes:
+            raise yaml.YAMLError(f"the document expands to more than {max_nodes} nodes through its aliases "
+                                 "(a YAML bomb?)")
+        return loader.construct_document(node)
+    except RecursionError as exc:
+        raise yaml.YAMLError("the document is nested too deeply") from exc
+    finally:
+        loader.dispose()
 
 
 def read_document(path: Path) -> Json:
@@ -74,7 +101,7 @@ def read_document(path: Path) -> Json:
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise SpecError(str(path), f"not valid {path.suffix[1:].upper()}: {_one_line(exc)}") from exc
 
@@ -212,7 +239,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     except SpecError:
         raise
     except Unresolvable as exc:
-        raise SpecError(source, f"unresolvable $ref: {_one_line(exc)}") from exc
+        raise SpecError(source, _unresolvable(exc)) from exc
     except Exception as exc:  # library errors on broken specs vary; report them as one line
         raise SpecError(source, f"{type(exc).__name__}: {_one_line(exc)}") from exc
 
@@ -230,7 +257,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     try:
         api.operations = _index_operations(api)
     except Unresolvable as exc:
-        raise SpecError(source, f"unresolvable $ref: {_one_line(exc)}") from exc
+        raise SpecError(source, _unresolvable(exc)) from exc
     return api
 
 
@@ -360,6 +387,16 @@ def _index_operations(api: ApiSpec) -> list[Operation]:
                 security=list(security or []),
             ))
     return operations
+
+
+def _unresolvable(exc: BaseException) -> str:
+    """Name the ref, and our own refusal (outside the folder, not a file) when that was the cause."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, SpecError):
+            return f"unresolvable $ref {getattr(exc, 'ref', '')}: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    return f"unresolvable $ref: {_one_line(exc)}"
 
 
 def _describe_spec_error(error: t.Any) -> str:

@@ -1,0 +1,5 @@
+"""``python -m mocksrv`` is the ``mocksrv`` command."""
+
+from .cli import main
+
+main()

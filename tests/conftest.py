@@ -1,0 +1,102 @@
+"""Shared test helpers: a real mocksrv process on a free loopback port, and spec-side checks."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest
+from openapi_core.contrib.requests import RequestsOpenAPIResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+DATA = Path(__file__).resolve().parent / "data"
+SERVING = re.compile(r"serving \d+ API\(s\) on (http://\S+)")
+
+
+class MockServer:
+    """A ``mocksrv serve`` child process; stopped by its own PID only."""
+
+    def __init__(self, *args: str, timeout: float = 30.0) -> None:
+        self.args = [sys.executable, "-m", "mocksrv", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+        self.lines: list[str] = []
+        self.base_url = ""
+        self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
+        self._ready = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._ready.wait(timeout) or not self.base_url:
+            self.stop()
+            raise RuntimeError("mocksrv did not start:\n" + "\n".join(self.lines[-20:]))
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+            found = SERVING.search(line)
+            if found:
+                self.base_url = found.group(1)
+                self._ready.set()
+        self._ready.set()  # the process ended
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server() -> t.Iterator[MockServer]:
+    """The bundled specs, strict mode (a non-conforming mocked response is a 500)."""
+    mock = MockServer("--specs", str(SPECS), "--strict")
+    yield mock
+    mock.stop()
+
+
+class SpecChecker:
+    """Validates real HTTP exchanges with openapi-core, independently of mocksrv's own code."""
+
+    def __init__(self, spec_file: Path, base_url: str) -> None:
+        document = yaml.safe_load(spec_file.read_text())
+        self.document = document
+        servers = document.get("servers") or [{"url": "/"}]
+        server_url = servers[0]["url"]
+        for name, variable in (servers[0].get("variables") or {}).items():
+            server_url = server_url.replace("{" + name + "}", str(variable.get("default", "")))
+        base_path = re.sub(r"^[a-z]+://[^/]+|^//[^/]+", "", server_url).rstrip("/")
+        mounted = copy.deepcopy(document)
+        mounted["servers"] = [{"url": f"{base_url}/{spec_file.stem}{base_path}"}]
+        self.openapi = OpenAPI.from_dict(mounted, base_uri=spec_file.resolve().as_uri())
+        self.prefix = f"{base_url}/{spec_file.stem}{base_path}"
+
+    def response_errors(self, response: requests.Response) -> list[str]:
+        prepared = response.request
+        request = RequestsOpenAPIRequest(prepared)  # type: ignore[arg-type]
+        result = self.openapi.unmarshal_response(request, RequestsOpenAPIResponse(response))
+        return [f"{e!r}: {getattr(e, '__cause__', '')}" for e in result.errors]
+
+    def assert_valid(self, response: requests.Response) -> None:
+        errors = self.response_errors(response)
+        assert not errors, f"{response.status_code} {response.text[:500]} -> {errors}"
+
+
+@pytest.fixture(scope="session")
+def checkers(server: MockServer) -> dict[str, SpecChecker]:
+    return {path.stem: SpecChecker(path, server.base_url) for path in sorted(SPECS.glob("*.yaml"))}

@@ -1,0 +1,125 @@
+"""Routing, negotiation, Prefer and the APIs listing, over real HTTP."""
+
+from __future__ import annotations
+
+import requests
+
+from conftest import MockServer
+from conftest import SpecChecker
+
+MAXCARE = {"Authorization": "Bearer k", "X-Organization-Id": "org"}
+
+
+def test_apis_listing(server: MockServer) -> None:
+    listing = requests.get(server.url("/__mocksrv/apis"), timeout=10).json()["apis"]
+    by_id = {api["id"]: api for api in listing}
+    assert set(by_id) == {"maxcare", "maildiver", "settings-mailer", "send-service"}
+    maxcare = by_id["maxcare"]
+    assert maxcare["title"] == "Max AI Public API" and maxcare["version"] == "3.0"
+    assert maxcare["base_url"] == server.url("/maxcare/v3")
+    assert {"method": "POST", "path": "/emails/send", "operationId": "EmailsPublicController_sendEmails"} \
+        in maxcare["operations"]
+
+
+def test_unknown_api_is_404_json(server: MockServer) -> None:
+    response = requests.get(server.url("/nosuchapi/x"), timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "maxcare" in response.json()["detail"]
+
+
+def test_unknown_path_is_404_json(server: MockServer) -> None:
+    response = requests.get(server.url("/maxcare/v3/nothing/here"), headers=MAXCARE, timeout=10)
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+
+
+def test_literal_segment_wins_over_template(server: MockServer) -> None:
+    # POST /emails/send exists; POST /emails/{id} does not: the literal route must be chosen
+    response = requests.post(server.url("/maxcare/v3/emails/send"), json={}, headers=MAXCARE, timeout=10)
+    assert response.status_code == 400  # validated against sendEmails' body, so it was routed there
+
+
+def test_get_on_literal_path_falls_back_to_template(server: MockServer) -> None:
+    response = requests.get(server.url("/maxcare/v3/emails/send"), headers=MAXCARE, timeout=10)
+    assert response.status_code == 200  # GET /emails/{id} with id "send"
+
+
+def test_wrong_method_is_405_with_allow(server: MockServer) -> None:
+    response = requests.delete(server.url("/maildiver/v1/emails"), timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.json()["status"] == 405
+
+
+def test_not_acceptable_is_406(server: MockServer) -> None:
+    response = requests.get(server.url("/maxcare/v3/emails/eml_1"), headers={**MAXCARE, "Accept": "text/csv"},
+                            timeout=10)
+    assert response.status_code == 406
+    assert "application/json" in response.json()["detail"]
+
+
+def test_accept_json_is_fine(server: MockServer) -> None:
+    response = requests.get(server.url("/maxcare/v3/emails/eml_1"),
+                            headers={**MAXCARE, "Accept": "application/json;q=0.9, text/html"}, timeout=10)
+    assert response.status_code == 200
+
+
+def test_prefer_code_picks_declared_response(server: MockServer, checkers: dict[str, SpecChecker]) -> None:
+    response = requests.get(server.url("/maxcare/v3/emails/eml_1"), headers={**MAXCARE, "Prefer": "code=404"},
+                            timeout=10)
+    assert response.status_code == 404
+    assert set(response.json()) == {"code", "message", "trace_id"}
+    checkers["maxcare"].assert_valid(response)
+
+
+def test_prefer_undeclared_code_is_a_clear_400(server: MockServer) -> None:
+    response = requests.get(server.url("/maxcare/v3/emails/eml_1"), headers={**MAXCARE, "Prefer": "code=418"},
+                            timeout=10)
+    assert response.status_code == 400
+    assert "declares no such response" in response.json()["detail"]
+
+
+def test_prefer_named_example(server: MockServer, checkers: dict[str, SpecChecker]) -> None:
+    headers = {"Authorization": "Bearer k", "Prefer": "example=bulk"}
+    data = {"to": '["a@example.com"]', "subject": "s", "body": "b"}
+    response = requests.post(server.url("/settings-mailer/api/settings/sendmail"), data=data, headers=headers,
+                             files=[("attachments", ("a.png", b"png", "image/png"))], timeout=10)
+    assert response.status_code == 200
+    assert response.json()["bulk_mode"] is True and response.json()["mail_id"] == 457
+    checkers["settings-mailer"].assert_valid(response)
+
+
+def test_prefer_unknown_example_lists_the_names(server: MockServer) -> None:
+    headers = {"Authorization": "Bearer k", "Prefer": "example=nope"}
+    data = {"to": '["a@example.com"]', "subject": "s", "body": "b"}
+    response = requests.post(server.url("/settings-mailer/api/settings/sendmail"), data=data, headers=headers,
+                             files=[("attachments", ("a.png", b"png", "image/png"))], timeout=10)
+    assert response.status_code == 400
+    assert "normal, bulk" in response.json()["detail"]
+
+
+def test_prefer_dynamic_generates_from_schema(server: MockServer, checkers: dict[str, SpecChecker]) -> None:
+    static = requests.get(server.url("/settings-mailer/api/settings/mail-history/456"),
+                          headers={"Authorization": "Bearer k"}, timeout=10)
+    dynamic = requests.get(server.url("/settings-mailer/api/settings/mail-history/456"),
+                           headers={"Authorization": "Bearer k", "Prefer": "dynamic=true"}, timeout=10)
+    assert static.status_code == dynamic.status_code == 200
+    assert static.json()["mail"]["subject"] == "Service Update"  # the spec's example
+    assert dynamic.json() != static.json()
+    checkers["settings-mailer"].assert_valid(dynamic)
+
+
+def test_responses_are_deterministic(server: MockServer) -> None:
+    first = requests.post(server.url("/maildiver/v1/emails"), headers={"Authorization": "Bearer k",
+                          "Prefer": "dynamic=true"}, json={"from": "a@b.c", "to": "d@e.f", "subject": "s"},
+                          timeout=10)
+    second = requests.post(server.url("/maildiver/v1/emails"), headers={"Authorization": "Bearer k",
+                           "Prefer": "dynamic=true"}, json={"from": "a@b.c", "to": "d@e.f", "subject": "s"},
+                           timeout=10)
+    assert first.status_code == 201
+    assert first.content == second.content
+
+
+def test_health(server: MockServer) -> None:
+    assert requests.get(server.url("/__mocksrv/health"), timeout=10).json() == {"status": "ok", "apis": 4}

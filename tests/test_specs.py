@@ -1,0 +1,118 @@
+"""Spec loading: broken specs refused with one clear line, slightly invalid ones repaired."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from conftest import SPECS
+from mocksrv.errors import SpecError
+from mocksrv.specs import load_spec
+from mocksrv.specs import load_specs
+
+MINIMAL = """\
+openapi: 3.0.3
+info: {title: T, version: "1"}
+servers: [{url: "https://api.example.com/v2"}]
+paths:
+  /things/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: false, schema: {type: string}}
+      responses:
+        "200": {description: ok}
+  /other/{name}:
+    get:
+      responses:
+        "200": {description: ok}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_bundled_specs_load() -> None:
+    apis, failures = load_specs([SPECS])
+    assert not failures
+    assert {api.id: api.mount for api in apis} == {
+        "maildiver": "/maildiver/v1", "maxcare": "/maxcare/v3",
+        "send-service": "/send-service", "settings-mailer": "/settings-mailer"}
+
+
+def test_slightly_invalid_spec_is_repaired_with_warnings(tmp_path: Path) -> None:
+    api = load_spec(write(tmp_path, "things.yaml", MINIMAL))
+    assert api.mount == "/things/v2"
+    assert any("'id' marked required" in w for w in api.warnings)
+    assert any("undeclared path parameter 'name'" in w for w in api.warnings)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("openapi: 3.0.3\ninfo: {title: T}\npaths: {}\n", "at info: 'version' is a required property"),
+    ("swagger: '2.0'\n", "Swagger 2.0 is not supported"),
+    ("openapi: 4.0.0\n", "OpenAPI 4.0.0 is not supported"),
+    ("openapi: [unclosed\n", "not valid YAML"),
+    ("- a list\n", "not a mapping"),
+    ("openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths:\n  /x:\n    get:\n      responses:\n"
+     "        '200': {description: ok, content: {application/json: {schema: {$ref: '#/nope'}}}}\n", "nope"),
+])
+def test_broken_spec_gives_one_line(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path, "broken.yaml", text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and problem in message and "\n" not in message
+
+
+def test_ref_outside_the_spec_folder_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "secret.yaml", "Thing: {type: string}\n")
+    spec = MINIMAL.replace('"200": {description: ok}\n  /other',
+                           '"200": {description: ok, content: {application/json: {schema: '
+                           '{$ref: "../secret.yaml#/Thing"}}}}\n  /other', 1)
+    with pytest.raises(SpecError) as caught:
+        load_spec(write(tmp_path, "api/things.yaml", spec))
+    assert "outside the spec folder" in str(caught.value)
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    with pytest.raises(SpecError) as caught:
+        load_spec(write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n"))
+    assert "YAML bomb" in str(caught.value)
+
+
+def test_bad_api_id_from_file_name(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not usable as an API id"):
+        load_spec(write(tmp_path, "my api.yaml", MINIMAL))
+
+
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    good = subprocess.run([sys.executable, "-m", "mocksrv", "check", "--specs", str(SPECS)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stderr
+    assert "ok: " in good.stdout and "maxcare" in good.stdout
+    write(tmp_path, "broken.yaml", "openapi: 3.0.3\ninfo: {title: T}\npaths: {}\n")
+    bad = subprocess.run([sys.executable, "-m", "mocksrv", "check", "--specs", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "broken.yaml: invalid OpenAPI document at info" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_serve_refuses_a_broken_spec_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "broken.yaml", "openapi: 3.0.3\ninfo: {title: T}\npaths: {}\n")
+    run = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--port", "0", "--specs", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"mocksrv: cannot serve {tmp_path / 'broken.yaml'}: invalid OpenAPI document at info: "
+        "'version' is a required property"]
