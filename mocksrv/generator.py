@@ -168,6 +168,7 @@ class _Ctx:
     handled: frozenset[tuple[int, str]]  # (id(schema), "oneOf"/"anyOf") already expanded
     budget: _Budget
     examples: bool
+    lean: bool = False  # omit optional properties at this level (retry after XOR-style failures)
 
 
 @dataclass(frozen=True)
@@ -420,8 +421,9 @@ class SchemaGenerator:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
         root = _Bound(schema, self._resolver)
         value: Any = None
-        for _ in range(_TOP_TRIES):  # retries only matter for patterns, `not` and uniqueness
-            ctx = _Ctx(rng, direction, 0, 0, frozenset(), _Budget(_NODE_BUDGET), self._use_examples)
+        for attempt in range(_TOP_TRIES):  # retries matter for patterns, `not`, uniqueness, XOR
+            budget = _Budget(_NODE_BUDGET)
+            ctx = _Ctx(rng, direction, 0, 0, frozenset(), budget, self._use_examples, lean=attempt > 0)
             value = self._generate_roots([root], ctx)
             if self._is_valid(value, root, direction):
                 return value
@@ -587,7 +589,10 @@ class SchemaGenerator:
         present = {id(p.schema) for p in flat}
         value: Any = None
         order = self._branch_order(branches, part, ctx)
-        for attempt, index in enumerate(order + order):  # 2nd round: fresh draws may overlap less
+        # round 2 leaves optional properties out: the usual reason a value matches several
+        # branches (or fails `not: {required: [a, b]}`-style XOR rules)
+        rounds = [(index, False) for index in order] + [(index, True) for index in order]
+        for attempt, (index, lean) in enumerate(rounds):
             if attempt and ctx.budget.remaining <= 0:
                 break  # failing nested oneOfs would otherwise multiply work per level
             branch = _Bound(branches[index], part.resolver)
@@ -595,7 +600,7 @@ class SchemaGenerator:
             tag = self._discriminator_part(disc, branches[index], part)
             if tag is not None:
                 extra.append(tag)
-            value = self._generate_flat(flat + extra, roots, inner, extra)
+            value = self._generate_flat(flat + extra, roots, replace(inner, lean=lean or ctx.lean), extra)
             # the validator checks "exactly one" for oneOf and the discriminator mapping
             if self._is_valid(value, part, ctx.direction):
                 return value
@@ -637,10 +642,10 @@ class SchemaGenerator:
         ]
         excluded = self._excluded_types(nots)
         value = self._generate_value(flat, roots, ctx, excluded)
-        for _ in range(_NOT_TRIES if nots else 0):
+        for attempt in range(_NOT_TRIES if nots else 0):
             if not any(self._is_valid(value, n, _NEUTRAL) for n in nots):
                 break
-            value = self._generate_value(flat, roots, ctx, excluded)
+            value = self._generate_value(flat, roots, replace(ctx, lean=ctx.lean or attempt % 2 == 0), excluded)
         return value
 
     def _excluded_types(self, nots: Sequence[_Bound]) -> frozenset[str]:
@@ -693,7 +698,7 @@ class SchemaGenerator:
 
     @staticmethod
     def _child(ctx: _Ctx) -> _Ctx:
-        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset())
+        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False)
 
     # ------------------------------------------------------------------ types, enum
 
@@ -810,7 +815,7 @@ class SchemaGenerator:
                 names.extend(n for n in req if isinstance(n, str) and n not in names)
         low = _int_limits([s.get("minProperties") for s in schemas], max) or 0
         high = _int_limits([s.get("maxProperties") for s in schemas], min)
-        deep, hard = self._deep(ctx), self._hard(ctx)
+        deep, hard = self._deep(ctx) or ctx.lean, self._hard(ctx)
 
         result: dict[str, Any] = {}
         skipped: list[str] = []

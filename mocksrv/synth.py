@@ -264,8 +264,7 @@ class Synthesizer:
         return Built(chosen.status, concrete, serialize(body, concrete), headers)
 
     def _valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
-        return self._generators[True].is_valid(schema, value, resolver) if hasattr(
-            self._generators[True], "is_valid") else True
+        return self._generators[True].is_valid(schema, value, resolver)
 
 
 _NOTHING: t.Any = object()

@@ -356,8 +356,17 @@ def _body_violations(error: Exception) -> list[Violation]:
         raise UnsupportedMediaType(f"Content-Type {cause.mimetype} is not accepted here; send one of: "
                                    f"{', '.join(cause.availableMimetypes)}")
     if isinstance(cause, DeserializeError):
-        return [Violation("body", "", f"request body is not valid for its Content-Type: {_one_line(cause.__cause__ or cause)}")]
+        reason = cause.__cause__ or cause.__context__  # the parser's own error, e.g. JSONDecodeError
+        kind = getattr(cause, "mimetype", "its Content-Type")
+        if isinstance(reason, UnicodeDecodeError):
+            return [Violation("body", "", f"request body is not valid UTF-8 ({reason.reason} at byte {reason.start})")]
+        detail = f": {_one_line(reason)}" if reason is not None else ""
+        return [Violation("body", "", f"request body is not valid {_media_name(str(kind))}{detail}")]
     return [Violation("body", "", f"request body is invalid: {_one_line(cause)}")]
+
+
+def _media_name(mimetype: str) -> str:
+    return "JSON" if mimetype == "application/json" or mimetype.endswith("+json") else mimetype
 
 
 def field_path(parts: t.Iterable[t.Any], prefix: str = "") -> str:
@@ -447,9 +456,10 @@ def _json_type(value: Json) -> str:
     return "object"
 
 
-def _summary(violations: list[Violation]) -> str:
-    first = violations[0].message
-    return first if len(violations) == 1 else f"{first} (and {len(violations) - 1} more)"
+def _summary(violations: list[Violation], shown: int = 5) -> str:
+    """All messages in one sentence, for error schemas that have a single message field."""
+    text = "; ".join(v.message for v in violations[:shown])
+    return text if len(violations) <= shown else f"{text}; and {len(violations) - shown} more"
 
 
 def check_response(match: Match, request: MockRequest, response: MockResponse) -> list[str]:

@@ -34,7 +34,8 @@ class MockServer:
         self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         text=True)
         self._ready = threading.Event()
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         if not self._ready.wait(timeout) or not self.base_url:
             self.stop()
             raise RuntimeError("mocksrv did not start:\n" + "\n".join(self.lines[-20:]))
@@ -60,6 +61,9 @@ class MockServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        self._reader.join(10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 @pytest.fixture(scope="session")
