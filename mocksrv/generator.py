@@ -232,9 +232,14 @@ def _lcm(values: Sequence[Fraction]) -> Fraction:
     return result
 
 
+def _python_regex(pattern: str) -> str:
+    """ECMA named groups `(?<n>...)` in Python spelling; other ECMA-only syntax stays as is."""
+    return re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
+
+
 def _search(pattern: str, text: str) -> bool:
     try:
-        return re.search(pattern, text) is not None
+        return re.search(_python_regex(pattern), text) is not None
     except re.error:
         return False
 
@@ -277,18 +282,25 @@ def _int_limits(values: Sequence[Any], pick: Callable[..., int]) -> int | None:
 # --------------------------------------------------------------------------- regex strings
 
 
+# `.` and negated classes draw from this: readable, no control characters
+_ANY_CHARS = string.ascii_letters + string.digits + string.punctuation + " "
+
+
 class _Xeger(Xeger):
-    """rstr's Xeger, made hash-seed independent and with short repeats."""
+    """rstr's Xeger, made hash-seed independent, readable, and with short repeats."""
 
     def __init__(self, rng: Random, repeat_cap: int) -> None:
         super().__init__(rng)
         self._repeat_cap = repeat_cap
+        self._cases = {**self._cases, "any": lambda _: self._random.choice(_ANY_CHARS)}
 
     def _handle_in(self, value: Any) -> Any:
         candidates = list(itertools.chain(*(self._handle_state(i) for i in value)))
         if candidates and candidates[0] is False:
             # upstream iterates a set here, whose order varies per process
-            candidates = sorted(set(string.printable).difference(candidates[1:]))
+            candidates = sorted(set(_ANY_CHARS).difference(candidates[1:])) or sorted(
+                set(string.printable).difference(candidates[1:])
+            )
         return self._random.choice(candidates)
 
     def _handle_repeat(self, start_range: int, end_range: int, value: str) -> str:
@@ -408,7 +420,8 @@ class SchemaGenerator:
         self._max_depth = max(0, max_depth)
         self._classes = _CLASSES[self._version]
         self._format_checker: Any = self._classes[_NEUTRAL].FORMAT_CHECKER
-        # per-instance cache: (id(schema), kind) -> (schema kept alive so the id stays unique, validator)
+        # (id(schema), kind) -> (schema, validator); holding the schema keeps its id unique.
+        # A schema object belongs to one document, so its base URI needn't be in the key.
         self._validators: dict[tuple[int, str], tuple[Any, Any]] = {}
 
     # ------------------------------------------------------------------ public
@@ -416,10 +429,15 @@ class SchemaGenerator:
     def generate(
         self, schema: Mapping[str, Any] | bool, rng: Random, *, direction: str = "response"
     ) -> Any:
-        """A value for `schema` (deterministic for the rng's state) that validates against it."""
+        """A value for `schema` (deterministic for the rng's state) that validates against it.
+
+        `direction` "response" leaves out writeOnly properties, "request" readOnly ones.
+        Unsatisfiable schemas get a best-effort value; a broken $ref raises
+        ``referencing.exceptions.Unresolvable``.
+        """
         if direction not in _DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
-        root = _Bound(schema, self._resolver)
+        root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, self._resolver)
         value: Any = None
         for attempt in range(_TOP_TRIES):  # retries matter for patterns, `not`, uniqueness, XOR
             budget = _Budget(_NODE_BUDGET)
@@ -1027,7 +1045,7 @@ class SchemaGenerator:
         last: str | None = None
         for _ in range(_PATTERN_TRIES):
             try:
-                text = _Xeger(rng, cap).xeger(patterns[0])
+                text = _Xeger(rng, cap).xeger(_python_regex(patterns[0]))
             except Exception:  # noqa: BLE001 - sre can't parse some ECMA syntax; fall back below
                 break
             if len(text) < low and not _end_anchored(patterns[0]):

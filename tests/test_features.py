@@ -1,0 +1,187 @@
+"""Engine edge cases over real HTTP: form coercion (3.0 and 3.1), big integers, typed
+response headers, examples that break their schema, parameter styles, security combos."""
+
+from __future__ import annotations
+
+import base64
+import typing as t
+
+import pytest
+import requests
+
+from conftest import DATA
+from conftest import MockServer
+from conftest import SpecChecker
+
+FEATURES = DATA / "features"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # binary, not valid UTF-8
+
+
+@pytest.fixture(scope="module")
+def mock() -> t.Iterator[MockServer]:
+    server = MockServer("--specs", str(FEATURES), "--strict")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def v30(mock: MockServer) -> SpecChecker:
+    return SpecChecker(FEATURES / "forms30.yaml", mock.base_url)
+
+
+@pytest.fixture(scope="module")
+def v31(mock: MockServer) -> SpecChecker:
+    return SpecChecker(FEATURES / "forms31.yaml", mock.base_url)
+
+
+def test_30_multipart_integer_boolean_and_file_parts_are_accepted(mock: MockServer, v30: SpecChecker) -> None:
+    response = requests.post(mock.url("/forms30/v1/uploads"), timeout=10,
+                             data={"count": "7", "flag": "true", "ratio": "0.5", "tags": ["a", "b"]},
+                             files={"file": ("x.png", PNG, "image/png")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert "secret" not in body  # writeOnly never appears in a response
+    v30.assert_valid(response)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"count": "seven", "flag": "true"}, "count must be of type integer, got string"),
+    ({"count": "0", "flag": "true"}, "count must be at least 1"),
+    ({"count": "1", "flag": "yes"}, "flag must be of type boolean, got string"),
+    ({"count": "1", "flag": "true", "other": "x"}, "request body has unknown field(s): other"),
+    ({"flag": "true"}, "count field is required"),
+])
+def test_30_multipart_bad_parts_are_named(mock: MockServer, data: dict[str, str], message: str) -> None:
+    response = requests.post(mock.url("/forms30/v1/uploads"), data=data, timeout=10,
+                             files={"file": ("x.png", PNG, "image/png")})
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_30_multipart_file_content_type_is_checked(mock: MockServer) -> None:
+    response = requests.post(mock.url("/forms30/v1/uploads"), data={"count": "1", "flag": "false"}, timeout=10,
+                             files={"file": ("x.gif", b"GIF89a", "image/gif")})
+    assert response.status_code == 400
+    assert "file[0] has content type image/gif; allowed: image/png, image/jpeg" in response.json()["detail"]
+
+
+def test_multipart_without_boundary_is_400(mock: MockServer) -> None:
+    response = requests.post(mock.url("/forms30/v1/uploads"), data=b"--x\r\n", timeout=10,
+                             headers={"Content-Type": "multipart/form-data"})
+    assert response.status_code == 400
+    assert "boundary" in response.json()["detail"]
+
+
+def test_urlencoded_form_is_coerced(mock: MockServer) -> None:
+    assert requests.post(mock.url("/forms30/v1/forms"), data={"n": "12", "b": "false"}, timeout=10
+                         ).status_code == 204
+    bad = requests.post(mock.url("/forms30/v1/forms"), data={"n": "1.5"}, timeout=10)
+    assert bad.status_code == 400
+    assert "n must be of type integer" in bad.json()["detail"]
+
+
+def test_31_multipart_file_and_type_arrays(mock: MockServer, v31: SpecChecker) -> None:
+    response = requests.post(mock.url("/forms31/uploads"), data={"count": "3", "note": "hi"}, timeout=10,
+                             files={"file": ("x.png", PNG, "image/png")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["kind"] == "upload" and 0 < body["size"] < 1  # const, 3.1 numeric exclusive bounds
+    v31.assert_valid(response)
+
+
+def test_31_type_array_violation_is_reported_not_crashed(mock: MockServer) -> None:
+    response = requests.post(mock.url("/forms31/uploads"), data={"count": "x", "note": "too long"}, timeout=10,
+                             files={"file": ("x.png", PNG, "image/png")})
+    assert response.status_code == 422  # the operation declares 422, not 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    assert "count must be of type integer or null" in detail and "note must be at most 5" in detail
+
+
+def test_31_path_parameter_exclusive_minimum(mock: MockServer) -> None:
+    assert requests.get(mock.url("/forms31/items/1"), timeout=10).status_code == 200
+    response = requests.get(mock.url("/forms31/items/0"), timeout=10)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "id must be greater than 0"
+
+
+def test_int64_above_2_53_is_exact(mock: MockServer, v30: SpecChecker) -> None:
+    response = requests.get(mock.url("/forms30/v1/big"), timeout=10)
+    assert response.status_code == 200
+    assert response.text == '{"id": 9007199254740993}'
+    v30.assert_valid(response)
+
+
+def test_response_headers_serialised_by_schema(mock: MockServer) -> None:
+    response = requests.get(mock.url("/forms30/v1/big"), timeout=10)
+    assert response.headers["X-Flag"] == "true"
+    assert response.headers["X-Count"] == "3"
+    assert response.headers["X-Tags"] == "a,b"
+
+
+def test_example_that_breaks_its_schema_is_not_served(mock: MockServer, v30: SpecChecker) -> None:
+    response = requests.get(mock.url("/forms30/v1/bad-example"), timeout=10)
+    assert response.status_code == 200
+    assert isinstance(response.json()["id"], int) and response.json()["id"] >= 10
+    v30.assert_valid(response)
+    assert any("bad-example" in line or "badExample" in line for line in mock.lines if "does not validate" in line)
+
+
+def test_query_array_style_and_cookie(mock: MockServer, v30: SpecChecker) -> None:
+    response = requests.get(mock.url("/forms30/v1/search"), params={"ids": "1,2,3"}, cookies={"session": "s"},
+                            timeout=10)
+    assert response.status_code == 200, response.text
+    v30.assert_valid(response)
+    missing = requests.get(mock.url("/forms30/v1/search"), params={"ids": "1,x"}, timeout=10)
+    assert missing.status_code == 400
+    detail = missing.json()["detail"]
+    assert "session cookie is required" in detail and "ids" in detail
+
+
+def test_basic_auth(mock: MockServer) -> None:
+    url = mock.url("/forms30/v1/secure/basic")
+    assert requests.get(url, auth=("u", "p"), timeout=10).status_code == 200
+    denied = requests.get(url, headers={"Authorization": "Basic !!notbase64"}, timeout=10)
+    assert denied.status_code == 401
+    assert denied.headers["WWW-Authenticate"] == 'Basic realm="mocksrv"'
+
+
+def test_security_alternatives(mock: MockServer) -> None:
+    url = mock.url("/forms30/v1/secure/either")
+    assert requests.get(url, params={"api_key": "k"}, timeout=10).status_code == 200
+    assert requests.get(url, headers={"Authorization": "Bearer t"}, timeout=10).status_code == 200
+    assert requests.get(url, timeout=10).status_code == 401
+
+
+def test_security_combination_needs_both(mock: MockServer, v30: SpecChecker) -> None:
+    url = mock.url("/forms30/v1/secure/both")
+    assert requests.get(url, headers={"X-Key": "k"}, cookies={"sid": "s"}, timeout=10).status_code == 200
+    only_one = requests.get(url, headers={"X-Key": "k"}, timeout=10)
+    assert only_one.status_code == 401
+    assert only_one.json() == {"error": "missing credentials: send the API key 'X-Key' in the header and the API "
+                                        "key 'sid' in the cookie", "status": 401}
+    v30.assert_valid(only_one)
+
+
+def test_basic_credentials_decode(mock: MockServer) -> None:
+    token = base64.b64encode(b"no-colon").decode()
+    response = requests.get(mock.url("/forms30/v1/secure/basic"), headers={"Authorization": f"Basic {token}"},
+                            timeout=10)
+    assert response.status_code == 401
+
+
+def test_strict_mode_turns_a_nonconforming_response_into_a_500(mock: MockServer) -> None:
+    response = requests.get(mock.url("/forms30/v1/impossible"), timeout=10)
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "does not validate against forms30 impossible" in response.json()["detail"]
+
+
+def test_lenient_mode_logs_and_sends() -> None:
+    lenient = MockServer("--specs", str(FEATURES / "forms30.yaml"))
+    try:
+        response = requests.get(lenient.url("/forms30/v1/impossible"), timeout=10)
+        assert response.status_code == 200
+    finally:
+        lenient.stop()
+    assert any("does not conform to the spec" in line for line in lenient.lines)
