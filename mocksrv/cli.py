@@ -63,7 +63,7 @@ def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool
     except OSError as error:
         click.echo(f"mocksrv: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
         sys.exit(2)
-    base = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
+    base = f"http://{host}:{server.effective_port}"
     click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
     for api in apis:
         click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)

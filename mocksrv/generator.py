@@ -17,16 +17,22 @@ import math
 import re
 import string
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
 from fractions import Fraction
 from random import Random
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
-from openapi_schema_validator import OAS30Validator, OAS31Validator
+from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS31Validator
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 from rstr.xeger import Xeger
@@ -1046,7 +1052,7 @@ class SchemaGenerator:
         for _ in range(_PATTERN_TRIES):
             try:
                 text = _Xeger(rng, cap).xeger(_python_regex(patterns[0]))
-            except Exception:  # noqa: BLE001 - sre can't parse some ECMA syntax; fall back below
+            except Exception:  # sre cannot parse some ECMA-only syntax; fall back below
                 break
             if len(text) < low and not _end_anchored(patterns[0]):
                 text += self._plain_string(low - len(text), None, rng).replace(" ", "")[: low - len(text)]

@@ -60,7 +60,7 @@ def read_request() -> MockRequest:
         method=request.method,
         path=request.path,
         query=MultiDict(request.args),
-        headers=request.headers,  # type: ignore[arg-type]
+        headers=request.headers,
         cookies=MultiDict(request.cookies),
         body=body,
         mimetype=request.mimetype or "",

@@ -203,8 +203,8 @@ class Synthesizer:
             else:
                 value = _NOTHING
             if "content" in header:
-                media = next(iter(header["content"].values()), {})
-                media, media_resolver = self.api.deref(media, header_resolver)
+                first: Json = next(iter(header["content"].values()), {})
+                media, media_resolver = self.api.deref(first, header_resolver)
                 if value is _NOTHING:
                     value = _generate(self._generators[True], media.get("schema", {}), rng, media_resolver, self.api)
                 produced.append((str(name), json.dumps(value)))
@@ -219,28 +219,27 @@ class Synthesizer:
         """The API's own error response for ``error``, else ``application/problem+json``."""
         headers = list(error.headers.items())
         if operation is not None and not isinstance(error, MockControlError) and error.status < 500:
-            found = self._error_response(operation, error)
-            if found is not None:
-                chosen, borrowed = found
+            chosen = self._error_response(operation, error)
+            if chosen is not None:
                 built = self._error_body(chosen, error, accept)
                 if built is not None:
                     built.headers = [*built.headers, *headers]
                     return built
         return problem(error)
 
-    def _error_response(self, operation: Operation, error: MockError) -> tuple[Chosen, bool] | None:
+    def _error_response(self, operation: Operation, error: MockError) -> Chosen | None:
         statuses = ERROR_STATUSES.get(error.status, (error.status,))
         responses = _responses(operation)
         for status in statuses:
             for key in (str(status), f"{status // 100}XX"):
                 if key in responses:
-                    return _chosen(self.api, operation, key, status, responses[key]), False
+                    return _chosen(self.api, operation, key, status, responses[key])
         if "DEFAULT" in responses:
-            return _chosen(self.api, operation, "DEFAULT", statuses[0], responses["DEFAULT"]), False
+            return _chosen(self.api, operation, "DEFAULT", statuses[0], responses["DEFAULT"])
         for status in statuses:  # the error format the API uses on its other operations
             for other in self.api.operations:
                 if str(status) in _responses(other):
-                    return _chosen(self.api, other, str(status), status, _responses(other)[str(status)]), True
+                    return _chosen(self.api, other, str(status), status, _responses(other)[str(status)])
         return None
 
     def _error_body(self, chosen: Chosen, error: MockError, accept: str | None) -> Built | None:

@@ -25,7 +25,6 @@ from dataclasses import field
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
-from jsonschema_path import SchemaPath
 from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.exceptions import DeserializeError
 from openapi_core.exceptions import OpenAPIError
@@ -157,7 +156,7 @@ def check_request(match: Match, request: MockRequest) -> CheckedRequest:
             checked.parameters = {where: dict(getattr(result.parameters, where))
                                   for where in ("path", "query", "header", "cookie")}
 
-    body_spec, resolver = api.deref(operation.spec.get("requestBody"))
+    body_spec, _ = api.deref(operation.spec.get("requestBody"))
     if isinstance(body_spec, dict):
         content = body_spec.get("content") or {}
         if not request.body and not request.files and not request.form:
@@ -214,7 +213,8 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
             shown[name] = [s for _, s in coerced]
         else:
             if len(parts) > 1:
-                violations.append(Violation("body", name, f"{name} field was sent {len(parts)} times; it takes one value"))
+                message = f"{name} field was sent {len(parts)} times; it takes one value"
+                violations.append(Violation("body", name, message))
             value[name], shown[name] = _coerce_part(parts[0], prop)
         violations.extend(_encoding_violations(name, parts, encoding.get(name)))
 

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import typing as t
 from pathlib import Path
 

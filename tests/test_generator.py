@@ -12,13 +12,12 @@ import uuid
 from typing import Any
 
 import pytest
-from openapi_schema_validator import (
-    OAS30ReadValidator,
-    OAS30Validator,
-    OAS30WriteValidator,
-    OAS31Validator,
-)
-from referencing import Registry, Resource
+from openapi_schema_validator import OAS30ReadValidator
+from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30WriteValidator
+from openapi_schema_validator import OAS31Validator
+from referencing import Registry
+from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.generator import SchemaGenerator
