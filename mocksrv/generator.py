@@ -134,18 +134,26 @@ def _hidden_flag(direction: str) -> str:
     return "writeOnly" if direction == "response" else "readOnly"
 
 
-def _validator_classes(base: Any) -> Mapping[str, Any]:
-    """Direction-aware validator classes (like OAS30Read/WriteValidator, for both versions)."""
+def _validator_classes(base: Any, *, directional: bool) -> Mapping[str, Any]:
+    """Direction-aware validator classes (like OAS30Read/WriteValidator).
+
+    Only for 3.0: in 3.1 readOnly/writeOnly are JSON Schema annotations, and openapi-core
+    (our source of truth) validates 3.1 with the plain validator, so a required writeOnly
+    property is required in responses too.
+    """
     classes = {_NEUTRAL: base}
     for direction in _DIRECTIONS:
         flag = _hidden_flag(direction)
-        classes[direction] = extend(
-            base, {"required": _required_keyword(flag), flag: _forbid_keyword(flag)}
+        classes[direction] = (
+            extend(base, {"required": _required_keyword(flag), flag: _forbid_keyword(flag)}) if directional else base
         )
     return MappingProxyType(classes)
 
 
-_CLASSES = MappingProxyType({"3.0": _validator_classes(OAS30Validator), "3.1": _validator_classes(OAS31Validator)})
+_CLASSES = MappingProxyType({
+    "3.0": _validator_classes(OAS30Validator, directional=True),
+    "3.1": _validator_classes(OAS31Validator, directional=False),
+})
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -433,17 +441,24 @@ class SchemaGenerator:
     # ------------------------------------------------------------------ public
 
     def generate(
-        self, schema: Mapping[str, Any] | bool, rng: Random, *, direction: str = "response"
+        self,
+        schema: Mapping[str, Any] | bool,
+        rng: Random,
+        *,
+        direction: str = "response",
+        resolver: Resolver[Any] | None = None,
     ) -> Any:
         """A value for `schema` (deterministic for the rng's state) that validates against it.
 
         `direction` "response" leaves out writeOnly properties, "request" readOnly ones.
+        `resolver` is the one `schema`'s own $refs resolve against, when it comes from
+        another file than the generator's document.
         Unsatisfiable schemas get a best-effort value; a broken $ref raises
         ``referencing.exceptions.Unresolvable``.
         """
         if direction not in _DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
-        root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, self._resolver)
+        root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, resolver or self._resolver)
         value: Any = None
         for attempt in range(_TOP_TRIES):  # retries matter for patterns, `not`, uniqueness, XOR
             budget = _Budget(_NODE_BUDGET)
@@ -849,7 +864,7 @@ class SchemaGenerator:
             if deep and name not in required:
                 skipped.append(name)
                 continue
-            self._add_property(result, name, parts, ctx)
+            self._add_property(result, name, parts, ctx, required=name in required)
         if high is not None:
             for name in reversed(list(result)):
                 if len(result) <= high:
@@ -893,15 +908,17 @@ class SchemaGenerator:
                         return name
         return f"additionalProp{counter}"
 
-    def _add_property(self, result: dict[str, Any], name: str, parts: list[_Bound], ctx: _Ctx) -> None:
+    def _add_property(
+        self, result: dict[str, Any], name: str, parts: list[_Bound], ctx: _Ctx, *, required: bool = False
+    ) -> None:
         bounds = self._property_bounds(parts, name)
         if bounds is None:
             return
         flat = self._expand_roots(bounds, set())
         flag = _hidden_flag(ctx.direction)
         hidden = any(isinstance(b.schema, Mapping) and b.schema.get(flag) is True for b in bounds + flat)
-        if hidden or any(p.schema is False for p in flat):
-            return  # readOnly/writeOnly are dropped even when required (OpenAPI semantics)
+        if (hidden and not (self._v31 and required)) or any(p.schema is False for p in flat):
+            return  # 3.0 drops readOnly/writeOnly even when required; 3.1 keeps required ones (see above)
         result[name] = self._generate_flat(flat, bounds, self._child(ctx), flat)
 
     @staticmethod

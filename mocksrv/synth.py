@@ -157,7 +157,7 @@ class Synthesizer:
         if value is _NOTHING:
             schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
             generator = self._generators[not prefer.dynamic]
-            value = _generate(generator, schema, rng, schema_resolver, self.api)
+            value = _generate(generator, schema, rng, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
         return Built(chosen.status, concrete, serialize(value, concrete), headers, from_example)
 
@@ -206,12 +206,12 @@ class Synthesizer:
                 first: Json = next(iter(header["content"].values()), {})
                 media, media_resolver = self.api.deref(first, header_resolver)
                 if value is _NOTHING:
-                    value = _generate(self._generators[True], media.get("schema", {}), rng, media_resolver, self.api)
+                    value = _generate(self._generators[True], media.get("schema", {}), rng, media_resolver)
                 produced.append((str(name), json.dumps(value)))
                 continue
             if value is _NOTHING:
                 schema, schema_resolver = self.api.deref(header.get("schema", {}), header_resolver)
-                value = _generate(self._generators[True], schema, rng, schema_resolver, self.api)
+                value = _generate(self._generators[True], schema, rng, schema_resolver)
             produced.append((str(name), header_value(value, explode=bool(header.get("explode")))))
         return produced
 
@@ -256,7 +256,7 @@ class Synthesizer:
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = self.rng(chosen.operation.key, chosen.key, "error")
-        base = _generate(self._generators[True], schema, rng, schema_resolver, self.api)
+        base = _generate(self._generators[True], schema, rng, schema_resolver)
         body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
                                  lambda candidate: self._valid(schema, schema_resolver, candidate))
         concrete = "application/json" if media_type == "*/*" else media_type
@@ -275,12 +275,8 @@ def problem(error: MockError) -> Built:
     return Built(error.status, "application/problem+json", body, list(error.headers.items()))
 
 
-def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any, api: ApiSpec) -> Json:
-    if resolver is not api.resolver and isinstance(schema, dict):
-        # a schema from another file: generate with that file's resolver so its refs resolve
-        return SchemaGenerator(resolver, openapi_version=api.version,
-                               use_examples=generator.use_examples).generate(schema, rng)
-    return generator.generate(schema if isinstance(schema, (dict, bool)) else {}, rng)
+def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any) -> Json:
+    return generator.generate(schema if isinstance(schema, (dict, bool)) else {}, rng, resolver=resolver)
 
 
 def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,

@@ -26,9 +26,10 @@ def build_request(api: ApiSpec, operation: Operation, seed: int = 0) -> dict[str
     """Keyword arguments for ``requests.request`` (method, url path, params, headers, body)."""
     rng = random.Random(f"{api.id}|{operation.key}|{seed}")
 
+    generator = SchemaGenerator(api.resolver, openapi_version=api.version)
+
     def generate(schema: t.Any, resolver: t.Any) -> t.Any:
-        generator = SchemaGenerator(resolver, openapi_version=api.version)
-        return generator.generate(schema, rng, direction="request")
+        return generator.generate(schema, rng, direction="request", resolver=resolver)
 
     path = operation.template
     params: dict[str, t.Any] = {}
