@@ -14,13 +14,13 @@ $(STAMP): setup.cfg setup.py
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mocksrv serve --specs specs --fixtures fixtures $(ARGS)
+	$(BIN)/mocksrv serve --specs specs $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 check: $(STAMP)
-	$(BIN)/mocksrv check --specs specs --fixtures fixtures
+	$(BIN)/mocksrv check --specs specs
 	$(BIN)/ruff check mocksrv tests
 	$(BIN)/mypy mocksrv
 
