@@ -37,19 +37,43 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     """
     from . import admin
     from . import server
-    from .pipeline import Pipeline
 
     options = options or Options()
     if apis is None:
         apis, _ = load_specs(options.specs, skip_invalid=options.skip_invalid)
+    pipeline = build_pipeline(apis, options)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["mocksrv"] = MocksrvState(options, Pipeline(apis, options))
+    app.extensions["mocksrv"] = MocksrvState(options, pipeline)
     app.register_blueprint(admin.bp)
     app.register_blueprint(server.bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
+
+
+def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
+    """Fixtures checked against the specs, the store opened, the scenario started.
+
+    :raise FixtureError: a fixture file is invalid, or does not fit the loaded specs.
+    :raise StoreError: the ``--db`` file cannot be read.
+    """
+    from .clock import Clock
+    from .errors import FixtureError
+    from .fixtures import FixtureSet
+    from .pipeline import Pipeline
+    from .state import MockState
+    from .store import Store
+
+    fixtures = FixtureSet(options.fixtures)
+    problems = fixtures.check_against(apis)
+    if problems:
+        raise FixtureError(str(options.fixtures), problems)
+    store = Store(options.db)
+    state = MockState(fixtures, store, Clock(), id_field=lambda api, collection: pipeline.id_field(api, collection))
+    pipeline = Pipeline(apis, options, state)
+    state.start(options.scenario)
+    return pipeline
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -1,6 +1,13 @@
-"""``/__mocksrv/`` blueprint: what mocksrv serves, and its health (later: state, journal, faults)."""
+"""``/__mocksrv/`` blueprint: what mocksrv serves, its health, and the shared clock.
+
+Admin endpoints answer loopback clients only (a later issue adds a token for remote ones).
+"""
 
 from __future__ import annotations
+
+import ipaddress
+import typing as t
+from datetime import datetime
 
 from flask import Blueprint
 from flask import Response
@@ -9,12 +16,36 @@ from flask import jsonify
 from flask import request
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
+CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
+
+
+def _state() -> t.Any:
+    return current_app.extensions["mocksrv"]
+
+
+def problem(status: int, detail: str) -> Response:
+    response = jsonify({"type": "about:blank", "title": "Admin request refused" if status == 403 else "Bad Request",
+                        "status": status, "detail": detail})
+    response.status_code = status
+    response.content_type = "application/problem+json"
+    return response
+
+
+@bp.before_request
+def loopback_only() -> Response | None:
+    try:
+        remote = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
+    except ValueError:
+        remote = None
+    if remote is None or not remote.is_loopback:
+        return problem(403, "the admin API answers loopback clients only")
+    return None
 
 
 @bp.get("/apis")
 def list_apis() -> Response:
     """Each mounted API: id, title, version, base URL and operations."""
-    state = current_app.extensions["mocksrv"]
+    pipeline = _state().pipeline
     root = request.host_url.rstrip("/")
     return jsonify({"apis": [
         {
@@ -28,11 +59,56 @@ def list_apis() -> Response:
                            for op in api.operations],
             "warnings": api.warnings,
         }
-        for api in state.pipeline.apis
-    ]})
+        for api in pipeline.apis
+    ], "scenario": pipeline.state.scenario.name})
 
 
 @bp.get("/health")
 def health() -> Response:
-    state = current_app.extensions["mocksrv"]
-    return jsonify({"status": "ok", "apis": len(state.pipeline.apis)})
+    return jsonify({"status": "ok", "apis": len(_state().pipeline.apis)})
+
+
+def _clock_view() -> Response:
+    clock = _state().pipeline.state.clock
+    return jsonify({"now": clock.now_datetime().isoformat().replace("+00:00", "Z"), "epoch": clock.now(),
+                    "frozen": clock.frozen})
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    return _clock_view()
+
+
+@bp.post("/clock")
+def move_clock() -> Response:
+    """``{"advance_seconds": N}``, ``{"set": ISO 8601}``, ``{"frozen": true|false}`` (combinable)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not body:
+        return problem(400, 'send a JSON object: {"advance_seconds": N}, {"set": "ISO 8601"} or {"frozen": bool}')
+    unknown = set(body) - CLOCK_FIELDS
+    if unknown:
+        allowed = ", ".join(sorted(CLOCK_FIELDS))
+        return problem(400, f"unknown field(s): {', '.join(sorted(unknown))}; allowed: {allowed}")
+    clock = _state().pipeline.state.clock
+    if "frozen" in body and not isinstance(body["frozen"], bool):
+        return problem(400, "frozen must be true or false")
+    advance = body.get("advance_seconds", 0)
+    if isinstance(advance, bool) or not isinstance(advance, (int, float)) or advance < 0:
+        return problem(400, "advance_seconds must be a number >= 0 (the clock does not go back; use set)")
+    instant = None
+    if "set" in body:
+        try:
+            instant = datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00"))
+        except ValueError:
+            return problem(400, f"set must be an ISO 8601 date-time, got {body['set']!r}")
+        if instant.tzinfo is None:
+            return problem(400, "set needs a time zone (e.g. 2026-03-25T10:00:00Z)")
+    if body.get("frozen") is True:
+        clock.freeze()
+    if instant is not None:
+        clock.set(instant)
+    if advance:
+        clock.advance(float(advance))
+    if body.get("frozen") is False:
+        clock.unfreeze()
+    return _clock_view()

@@ -10,10 +10,23 @@ from pathlib import Path
 import click
 
 from .config import Options
+from .errors import FixtureError
 from .errors import SpecError
+from .fixtures import FixtureSet
 from .specs import load_specs
+from .store import StoreError
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
+FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
+                 "else every API in open mode")
+
+
+def _fixtures_folder(given: Path | None, specs: tuple[Path, ...]) -> Path | None:
+    """The bundled fixtures go with the bundled specs; other specs start in open mode."""
+    if given is not None:
+        return given
+    default = Path("fixtures")
+    return default if not specs and default.is_dir() else None
 
 
 def _options(specs: tuple[Path, ...], **values: object) -> Options:
@@ -30,14 +43,17 @@ def main() -> None:
 
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
+@click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
+@click.option("--scenario", default="default", show_default=True, help="the scenario to start with")
+@click.option("--db", type=click.Path(path_type=Path), help="keep state in this file across restarts")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=4010, show_default=True, type=int, help="0 picks a free port")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          threads: int) -> None:
+def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None, host: str, port: int,
+          seed: int, strict: bool, skip_invalid: bool, threads: int) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     import waitress
 
@@ -46,7 +62,7 @@ def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
-                       threads=threads)
+                       threads=threads, fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db)
     try:
         apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)
     except SpecError as error:
@@ -57,7 +73,12 @@ def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool
     for api in apis:
         for warning in api.warnings:
             click.echo(f"mocksrv: warning: {warning}", err=True)
-    app = create_app(options, apis=apis)
+    try:
+        app = create_app(options, apis=apis)
+    except (FixtureError, StoreError) as error:
+        for line in str(error).splitlines():
+            click.echo(f"mocksrv: cannot serve {line}", err=True)
+        sys.exit(2)
     try:
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mocksrv")
     except OSError as error:
@@ -75,19 +96,35 @@ def serve(specs: tuple[Path, ...], host: str, port: int, seed: int, strict: bool
 
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
-def check(specs: tuple[Path, ...]) -> None:
-    """Validate specs; exit 1 and print one line per problem when any is broken."""
+@click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
+def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
+    """Validate specs and fixtures; exit 1 and print one line per problem when any is broken."""
     options = _options(specs)
     try:
         apis, failures = load_specs(options.specs, skip_invalid=True)
     except SpecError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    problems = [str(failure) for failure in failures]
     for api in apis:
         click.echo(f"ok: {api.source} ({api.id}, OpenAPI {api.document.get('openapi')}, "
                    f"{len(api.operations)} operations)")
         for warning in api.warnings:
             click.echo(f"warning: {warning}")
-    for failure in failures:
-        click.echo(f"error: {failure}", err=True)
-    sys.exit(1 if failures else 0)
+    folder = _fixtures_folder(fixtures, specs)
+    if folder is not None:
+        try:
+            fixture_set = FixtureSet(folder)
+            problems.extend(fixture_set.check_against(apis))
+            if not problems:
+                from . import build_pipeline
+
+                for name in fixture_set.names:  # seeding checks each record's id field
+                    options.fixtures, options.scenario = folder, name
+                    build_pipeline(apis, options)
+                    click.echo(f"ok: scenario {name} ({fixture_set.description(name) or 'no description'})")
+        except FixtureError as error:
+            problems.extend(error.lines())
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    sys.exit(1 if problems else 0)

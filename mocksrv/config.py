@@ -10,6 +10,9 @@ from pathlib import Path
 @dataclass
 class Options:
     specs: list[Path] = field(default_factory=lambda: [Path("specs")])
+    fixtures: Path | None = None  # folder of scenario files; None: every API in open mode
+    scenario: str = "default"
+    db: Path | None = None  # append-only state file; None: state lives in memory
     host: str = "127.0.0.1"
     port: int = 4010
     seed: int = 0

@@ -31,6 +31,9 @@ class MockError(Exception):
     :param detail: a sentence naming what is wrong, shown in the error body.
     :param violations: the individual problems, when there are several.
     :param headers: extra response headers (``Allow``, ``WWW-Authenticate`` …).
+    :param kind: what went wrong, finer than the status (``missing_credentials``,
+        ``revoked_credentials`` …); a spec's ``x-mocksrv-errors`` maps kinds to its own
+        documented messages and codes.
     """
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
@@ -43,6 +46,7 @@ class MockError(Exception):
         violations: list[Violation] | None = None,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -50,6 +54,7 @@ class MockError(Exception):
         self.headers = headers or {}
         if status is not None:
             self.status = status
+        self.kind = kind or self.code
 
     @property
     def title(self) -> str:
@@ -86,6 +91,11 @@ class Unauthorized(MockError):
 class Forbidden(MockError):
     status = HTTPStatus.FORBIDDEN
     code = "forbidden"
+
+
+class TooManyRequests(MockError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "rate_limit_exceeded"
 
 
 class InvalidRequest(MockError):
@@ -138,10 +148,13 @@ class SpecError(Exception):
 
 @dataclass
 class FixtureError(Exception):
-    """A fixture file that does not validate; ``str()`` names the file and the path inside it."""
+    """Fixture problems; each line names the file, the path inside it and the reason."""
 
     source: str
-    problem: str
+    problems: list[str]
+
+    def lines(self) -> list[str]:
+        return [p if p.startswith(self.source) else f"{self.source}: {p}" for p in self.problems]
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.problem}"
+        return "\n".join(self.lines())

@@ -1,8 +1,9 @@
 """The request pipeline: the only module that knows the order of the stages.
 
-route → Prefer → authenticate (401) → validate request (415/400) → choose response →
-synthesise → validate response. Any `MockError` on the way becomes the API's own error
-response. Framework-free: takes a `MockRequest`, returns a `MockResponse`.
+route (404/405) → Prefer → credentials present (401) → key known and active (401) →
+scopes (403) → rate limit (429) → request valid (415/400/422) → choose response →
+stored state (404 …) → synthesise → validate response. Any `MockError` on the way becomes
+the API's own error response. Framework-free: takes a `MockRequest`, returns an `Outcome`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from .datatypes import MockRequest
 from .datatypes import MockResponse
 from .errors import MockError
 from .errors import NonConformingResponse
+from .policy import authorize
+from .policy import throttle
 from .prefer import parse_prefer
+from .rest import RecordKeeper
 from .router import Router
 from .security import authenticate
 from .specs import ApiSpec
+from .state import MockState
 from .synth import Built
 from .synth import Synthesizer
 from .synth import choose_response
@@ -42,35 +47,54 @@ class Outcome:
 class Pipeline:
     """Everything built once at start-up that serving a request needs."""
 
-    def __init__(self, apis: list[ApiSpec], options: Options) -> None:
+    def __init__(self, apis: list[ApiSpec], options: Options, state: MockState) -> None:
         self.apis = apis
         self.options = options
+        self.state = state
         self.router = Router(apis)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in apis}
+        self.keepers = {api.id: RecordKeeper(api, state.store, self.synthesizers[api.id], state.clock)
+                        for api in apis}
+
+    def id_field(self, api_id: str, collection: str) -> str:
+        keeper = self.keepers.get(api_id)
+        return keeper.id_field(collection) if keeper else "id"
 
     def handle(self, request: MockRequest) -> Outcome:
         match: Match | None = None
+        extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         try:
             match = self.router.match(request.method, request.path)
-            return Outcome(self._answer(match, request), match)
+            outcome = Outcome(self._answer(match, request, extra), match)
         except MockError as error:
-            return Outcome(self._error(match, request, error), match, error)
+            outcome = Outcome(self._error(match, request, error), match, error)
+        outcome.response.headers.extend((k, v) for k, v in extra.items()
+                                        if k not in dict(outcome.response.headers))
+        return outcome
 
-    def _answer(self, match: Match, request: MockRequest) -> MockResponse:
+    def _answer(self, match: Match, request: MockRequest, extra: dict[str, str]) -> MockResponse:
+        api, operation = match.api, match.operation
         accept = request.headers.get("Accept")
         prefer = parse_prefer(request.headers.get("Prefer"))
-        authenticate(match.api, match.operation, request)
-        check_request(match, request)
-        synthesizer = self.synthesizers[match.api.id]
-        chosen = choose_response(match.api, match.operation, prefer.code)
-        built = synthesizer.build(chosen, prefer, accept)
+        fixture = self.state.scenario.api(api.id)
+        credentials = authenticate(api, operation, request)
+        principal = authorize(api, operation, credentials, fixture)
+        extra.update(throttle(api, principal, fixture, self.state.store, self.state.clock))
+        checked = check_request(match, request)
+        synthesizer = self.synthesizers[api.id]
+        chosen = choose_response(api, operation, prefer.code)
+        synthesizer.media_type(chosen, accept)  # 406 before any state changes
+        # a forced status (Prefer: code=) is the Prism way to ask for a canned answer: no state
+        state = self.keepers[api.id].apply(match, checked, chosen) if prefer.code is None else None
+        shape = state.shape if state else None
+        built = synthesizer.build(chosen, prefer, accept, shape=shape)
         response = to_response(built)
         problems = check_response(match, request, response)
         if problems and built.from_example:
             synthesizer.note_bad_example(chosen, problems)
-            response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False))
+            response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = check_response(match, request, response)
-        return self._conforming(match, request, response, problems)
+        return self._conforming(match, response, problems)
 
     def _error(self, match: Match | None, request: MockRequest, error: MockError) -> MockResponse:
         accept = request.headers.get("Accept")
@@ -80,13 +104,12 @@ class Pipeline:
         if _declares(match, response.status) and response.media_type != "application/problem+json":
             problems = check_response(match, request, response)
             try:
-                return self._conforming(match, request, response, problems)
+                return self._conforming(match, response, problems)
             except NonConformingResponse as bug:
                 return to_response(problem(bug))
         return response
 
-    def _conforming(self, match: Match, request: MockRequest, response: MockResponse,
-                    problems: list[str]) -> MockResponse:
+    def _conforming(self, match: Match, response: MockResponse, problems: list[str]) -> MockResponse:
         if not problems:
             return response
         log.error("%s %s: response %s does not conform to the spec: %s", match.api.id, match.operation.key,

@@ -42,6 +42,9 @@ MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "er
 TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
 
 
+Shaper = t.Callable[[Json, Json, t.Any], Json]
+
+
 @dataclass
 class Chosen:
     """A response picked from the spec: its status key, status and the Response Object."""
@@ -132,8 +135,13 @@ class Synthesizer:
     def rng(self, *parts: object) -> random.Random:
         return random.Random("|".join(str(p) for p in (self.seed, self.api.id, *parts)))
 
-    def build(self, chosen: Chosen, prefer: Preferences, accept: str | None, *, use_example: bool = True) -> Built:
-        """Body and headers for a chosen response; ``use_example=False`` forces generation."""
+    def build(self, chosen: Chosen, prefer: Preferences, accept: str | None, *, use_example: bool = True,
+              shape: Shaper | None = None) -> Built:
+        """Body and headers for a chosen response; ``use_example=False`` forces generation.
+
+        :param shape: puts stored state into the body (JSON bodies only): called with the
+            example or generated value, the media type's schema and its resolver.
+        """
         content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         headers = self.headers(chosen)
         if not content:
@@ -154,12 +162,21 @@ class Synthesizer:
         elif use_example and not prefer.dynamic:
             value = self._media_example(media, media_resolver)
             from_example = value is not _NOTHING
+        schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
         if value is _NOTHING:
-            schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
-            generator = self._generators[not prefer.dynamic]
-            value = _generate(generator, schema, rng, schema_resolver)
+            value = _generate(self._generators[not prefer.dynamic], schema, rng, schema_resolver)
+        if shape is not None and is_json(media_type):
+            value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
         return Built(chosen.status, concrete, serialize(value, concrete), headers, from_example)
+
+    def media_type(self, chosen: Chosen, accept: str | None) -> str | None:
+        """The media type this response will have; None when it has no body.
+
+        :raise 406: the client accepts none of them.
+        """
+        content, _ = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
+        return negotiate(content, accept) if content else None
 
     def note_bad_example(self, chosen: Chosen, problems: list[str]) -> None:
         """Specs ship examples that break their own schema; say so once, then generate."""
@@ -257,12 +274,18 @@ class Synthesizer:
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = self.rng(chosen.operation.key, chosen.key, "error")
         base = _generate(self._generators[True], schema, rng, schema_resolver)
+        documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
-                                 lambda candidate: self._valid(schema, schema_resolver, candidate))
+                                 lambda candidate: self.is_valid(schema, schema_resolver, candidate),
+                                 detail=documented.get("message"), extra=documented.get("fields"))
         concrete = "application/json" if media_type == "*/*" else media_type
         return Built(chosen.status, concrete, serialize(body, concrete), headers)
 
-    def _valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
+    def generate(self, schema: Json, resolver: t.Any, *parts: object) -> Json:
+        """A value for ``schema`` (examples used), seeded by ``parts``."""
+        return _generate(self._generators[True], schema, self.rng(*parts), resolver)
+
+    def is_valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
         return self._generators[True].is_valid(schema, value, resolver)
 
 
@@ -280,11 +303,15 @@ def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, reso
 
 
 def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
-                      is_valid: t.Callable[[Json], bool]) -> Json:
+                      is_valid: t.Callable[[Json], bool], *, detail: str | None = None,
+                      extra: dict[str, Json] | None = None) -> Json:
     """Put the error's status, title and detail into the fields an error schema has.
 
     Each field is set only if the body still validates afterwards, so a schema with an
     enum or pattern on ``code`` keeps its generated value.
+
+    :param detail: the API's documented message for this kind of error (``x-mocksrv-errors``).
+    :param extra: fields the API documents for it, e.g. ``{"code": "invalid_api_key"}``.
     """
     if not isinstance(base, dict):
         return base
@@ -292,7 +319,7 @@ def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
     properties = schema.get("properties") or {}
     names = set(properties) | set(body)
     message_field = next((n for n in MESSAGE_FIELDS if n in names), None)
-    detail = error.detail
+    detail = detail or error.detail
     updates: list[tuple[str, Json]] = []
     if message_field:
         updates.append((message_field, detail))
@@ -314,6 +341,7 @@ def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
             updates.append((name, [v.as_dict() for v in error.violations]))
         elif name == "details" and not error.violations:
             updates.append((name, detail))
+    updates.extend((extra or {}).items())
     for name, value in updates:
         if value is None:
             continue

@@ -19,6 +19,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIResponse
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+FIXTURES = ROOT / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 SERVING = re.compile(r"serving \d+ API\(s\) on (http://\S+)")
 
@@ -67,8 +68,16 @@ class MockServer:
 
 @pytest.fixture(scope="session")
 def server() -> t.Iterator[MockServer]:
-    """The bundled specs, strict mode (a non-conforming mocked response is a 500)."""
+    """The bundled specs without fixtures (open mode, nothing stored), strict mode."""
     mock = MockServer("--specs", str(SPECS), "--strict")
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def bundled() -> t.Iterator[MockServer]:
+    """What `make run` serves: the bundled specs with the default scenario, strict mode."""
+    mock = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")
     yield mock
     mock.stop()
 
@@ -103,3 +112,8 @@ class SpecChecker:
 @pytest.fixture(scope="session")
 def checkers(server: MockServer) -> dict[str, SpecChecker]:
     return {path.stem: SpecChecker(path, server.base_url) for path in sorted(SPECS.glob("*.yaml"))}
+
+
+@pytest.fixture(scope="session")
+def bundled_checkers(bundled: MockServer) -> dict[str, SpecChecker]:
+    return {path.stem: SpecChecker(path, bundled.base_url) for path in sorted(SPECS.glob("*.yaml"))}

@@ -1,0 +1,58 @@
+"""The clock every time-dependent behaviour reads (rate-limit windows today; schedules later).
+
+Real time by default; it can start at another instant, be frozen and be moved, so a test
+can advance time instead of sleeping. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC
+from datetime import datetime
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0 if start is None else start.timestamp() - time.time()
+        self._frozen_at: float | None = None
+        if frozen:
+            self.freeze()
+
+    def now(self) -> float:
+        """Seconds since the epoch, on this clock."""
+        with self._lock:
+            return self._frozen_at if self._frozen_at is not None else time.time() + self._offset
+
+    def now_datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), UTC)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def freeze(self) -> None:
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = time.time() + self._offset
+
+    def unfreeze(self) -> None:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+                self._frozen_at = None
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at = instant.timestamp()
+            else:
+                self._offset = instant.timestamp() - time.time()

@@ -1,0 +1,281 @@
+"""Scenario fixtures: YAML files validated with marshmallow, one named scenario per file.
+
+A scenario holds, per API id, its API keys (scopes, status, rate limit), the scopes each
+operation needs, a default rate limit and seed records per collection. ``scenario:`` at
+the top is reserved for metadata: a description and ``extends: OTHER`` (start from another
+scenario; each API section key given here replaces the inherited one). Every problem is
+reported with the file, the path inside it (``maxcare.api_keys[2].scopes``) and the reason.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+import yaml
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from .errors import FixtureError
+from .specs import SPEC_SUFFIXES
+from .specs import ApiSpec
+from .specs import load_yaml
+
+META_KEY = "scenario"
+DEFAULT_SCENARIO = "default"
+KEY_STATUSES = ("active", "revoked", "expired")
+MAX_FIXTURE_BYTES = 50 * 1024 * 1024
+
+
+class RateLimitSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    window_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class ApiKeySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=validate.Length(min=1))
+    owner = fields.String(load_default=None, allow_none=True)
+    scopes = fields.List(fields.String(), load_default=list)
+    status = fields.String(load_default="active", validate=validate.OneOf(KEY_STATUSES))
+    rate_limit = fields.Nested(RateLimitSchema, load_default=None, allow_none=True)
+    description = fields.String(load_default=None, allow_none=True)
+
+
+class ApiFixtureSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    # no load defaults: a loaded section holds only what its file states, so `extends` can
+    # override exactly those keys; `_build` supplies the defaults
+    api_keys = fields.List(fields.Nested(ApiKeySchema))
+    operation_scopes = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    rate_limit = fields.Nested(RateLimitSchema, allow_none=True)
+    records = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
+                          values=fields.List(fields.Dict(keys=fields.String())))
+
+    @validates_schema
+    def _unique_keys(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
+        seen: dict[str, int] = {}
+        for index, api_key in enumerate(data.get("api_keys") or []):
+            if api_key["key"] in seen:
+                raise ValidationError({"api_keys": {index: {"key": [
+                    f"duplicate key {api_key['key']!r} (also api_keys[{seen[api_key['key']]}])"]}}})
+            seen[api_key["key"]] = index
+
+
+class ScenarioMetaSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    description = fields.String(load_default="")
+    extends = fields.String(load_default=None, allow_none=True)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    owner: str | None
+    scopes: tuple[str, ...]
+    status: str
+    rate_limit: RateLimit | None
+
+
+@dataclass
+class ApiFixture:
+    """One API's part of a scenario."""
+
+    api_keys: list[ApiKey] = field(default_factory=list)
+    operation_scopes: dict[str, list[str]] = field(default_factory=dict)
+    rate_limit: RateLimit | None = None
+    records: dict[str, list[dict[str, t.Any]]] = field(default_factory=dict)
+
+    def key(self, value: str) -> ApiKey | None:
+        return next((k for k in self.api_keys if k.key == value), None)
+
+
+@dataclass
+class Scenario:
+    name: str
+    source: Path | None
+    description: str = ""
+    apis: dict[str, ApiFixture] = field(default_factory=dict)
+
+    def api(self, api_id: str) -> ApiFixture:
+        """The API's fixture; an API the scenario does not mention gets an empty one (open mode)."""
+        return self.apis.get(api_id) or ApiFixture()
+
+
+def flatten_messages(messages: t.Any, prefix: str = "") -> list[str]:
+    """marshmallow's nested ``messages`` → ``["maxcare.api_keys[2].scopes: Not a valid list."]``."""
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return [f"{prefix}: {m}" if prefix else m for m in messages]
+        return [line for m in messages for line in flatten_messages(m, prefix)]
+    if isinstance(messages, dict):
+        lines: list[str] = []
+        for key, value in messages.items():
+            if key == "_schema":
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            lines.extend(flatten_messages(value, path))
+        return lines
+    return [f"{prefix}: {messages}"]
+
+
+def _rate(data: dict[str, t.Any] | None) -> RateLimit | None:
+    return RateLimit(**data) if data else None
+
+
+def parse_scenario(name: str, document: t.Any, source: Path | None = None) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """Validate one scenario document; returns (metadata, raw API sections as loaded).
+
+    :raise FixtureError: every problem, with its path.
+    """
+    where = str(source) if source else f"scenario {name!r}"
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise FixtureError(where, ["the file must be a mapping of API ids to fixtures"])
+    problems: list[str] = []
+    meta: dict[str, t.Any] = {"description": "", "extends": None}
+    sections: dict[str, t.Any] = {}
+    for api_id, section in document.items():
+        if not isinstance(api_id, str):
+            problems.append(f"{api_id!r}: API ids are strings")
+            continue
+        schema: Schema = ScenarioMetaSchema() if api_id == META_KEY else ApiFixtureSchema()
+        try:
+            loaded = schema.load(section if section is not None else {})
+        except ValidationError as error:
+            problems.extend(flatten_messages(error.messages, api_id))
+            continue
+        if api_id == META_KEY:
+            meta = loaded
+        else:
+            sections[api_id] = loaded
+    if problems:
+        raise FixtureError(where, problems)
+    return meta, sections
+
+
+def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
+    apis: dict[str, ApiFixture] = {}
+    for api_id, data in sections.items():
+        apis[api_id] = ApiFixture(
+            api_keys=[ApiKey(k["key"], k["owner"], tuple(k["scopes"]), k["status"], _rate(k["rate_limit"]))
+                      for k in data.get("api_keys", [])],
+            operation_scopes={op: list(scopes) for op, scopes in data.get("operation_scopes", {}).items()},
+            rate_limit=_rate(data.get("rate_limit")),
+            records={name: [dict(r) for r in rows] for name, rows in data.get("records", {}).items()},
+        )
+    return apis
+
+
+class FixtureSet:
+    """Every scenario file of a fixtures folder, validated; scenarios resolved on demand."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._raw: dict[str, tuple[Path, dict[str, t.Any], dict[str, t.Any]]] = {}
+        problems: list[FixtureError] = []
+        if folder is not None:
+            if not folder.is_dir():
+                raise FixtureError(str(folder), ["no such fixtures folder"])
+            for path in sorted(p for p in folder.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()):
+                try:
+                    meta, sections = parse_scenario(path.stem, _read(path), path)
+                except FixtureError as error:
+                    problems.append(error)
+                    continue
+                self._raw[path.stem] = (path, meta, sections)
+        if problems:
+            raise FixtureError(str(folder), [line for error in problems for line in error.lines()])
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._raw)
+
+    def description(self, name: str) -> str:
+        return str(self._raw[name][1].get("description") or "")
+
+    def scenario(self, name: str) -> Scenario:
+        """Resolve a scenario and what it extends.
+
+        :raise FixtureError: unknown scenario, or an ``extends`` cycle.
+        """
+        if name not in self._raw:
+            if name == DEFAULT_SCENARIO and not self._raw:
+                return Scenario(name, None, "no fixtures: every API in open mode")
+            known = ", ".join(self.names) or "none"
+            raise FixtureError(str(self.folder), [f"no scenario named {name!r} (known: {known})"])
+        chain: list[str] = []
+        current: str | None = name
+        while current is not None:
+            if current in chain:
+                cycle = " -> ".join([*chain, current])
+                raise FixtureError(str(self._raw[name][0]), [f"scenario.extends: cycle {cycle}"])
+            if current not in self._raw:
+                raise FixtureError(str(self._raw[chain[-1]][0]), [f"scenario.extends: no scenario named {current!r}"])
+            chain.append(current)
+            current = self._raw[current][1].get("extends")
+        merged: dict[str, dict[str, t.Any]] = {}
+        for link in reversed(chain):
+            for api_id, section in self._raw[link][2].items():
+                merged.setdefault(api_id, {}).update(section)
+        path, meta, _ = self._raw[name]
+        return Scenario(name, path, str(meta.get("description") or ""), _build(merged))
+
+    def check_against(self, apis: list[ApiSpec]) -> list[str]:
+        """Cross-check every scenario with the loaded specs: API ids and operationIds must exist."""
+        problems: list[str] = []
+        by_id = {api.id: api for api in apis}
+        for name, (path, _, sections) in self._raw.items():
+            for api_id, section in sections.items():
+                api = by_id.get(api_id)
+                if api is None:
+                    problems.append(f"{path}: {api_id}: no API with this id is loaded "
+                                    f"(loaded: {', '.join(sorted(by_id)) or 'none'})")
+                    continue
+                known = {op.operation_id for op in api.operations if op.operation_id}
+                for operation_id in section.get("operation_scopes", {}):
+                    if operation_id not in known:
+                        problems.append(f"{path}: {api_id}.operation_scopes.{operation_id}: no such operationId "
+                                        f"in {api.source.name}")
+            try:
+                self.scenario(name)
+            except FixtureError as error:
+                problems.extend(error.lines())
+        return problems
+
+
+def _read(path: Path) -> t.Any:
+    try:
+        if path.stat().st_size > MAX_FIXTURE_BYTES:
+            raise FixtureError(str(path), [f"file is larger than {MAX_FIXTURE_BYTES} bytes"])
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FixtureError(str(path), [f"cannot read file: {exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise FixtureError(str(path), [f"not valid YAML: {' '.join(str(exc).split())}"]) from exc
+

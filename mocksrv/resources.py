@@ -1,0 +1,169 @@
+"""Infer REST resources from a spec's paths and methods, built once at load time.
+
+For any spec: an operation on ``/things/{id}`` reads, replaces, updates or deletes one
+record of collection ``things``; GET ``/things`` lists and POST ``/things`` creates. An
+action-style POST whose parent path has items (``POST /emails/send`` next to
+``GET /emails/{id}``) creates in the parent collection. Where the record sits inside a
+response (an envelope such as ``{"code": …, "data": {record}}``) and which field is its id
+(``id``, the path parameter's name, else the first ``*_id``/``*Id``) are read from the
+response schemas. Nested collections are scoped by their parent path values.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+from .specs import TEMPLATE_PARAM
+from .specs import ApiSpec
+from .specs import Operation
+
+Json = t.Any
+ID_SUFFIX = re.compile(r"(_id|Id|ID)$")
+CREATE, READ, LIST, REPLACE, UPDATE, DELETE = "create", "read", "list", "replace", "update", "delete"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a record (or the list of records) sits in a response body."""
+
+    path: tuple[str, ...]  # property names from the body root; () = the body itself
+    id_field: str
+    schema: dict[str, Json]  # the record's (item's) schema, dereferenced
+    resolver: t.Any
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What an operation does to stored state."""
+
+    kind: str
+    collection: str  # e.g. "emails"; fixtures use this name under `records:`
+    parent_params: tuple[str, ...]  # path parameters of the collection path (scope nested collections)
+    id_param: str | None  # the item operations' path parameter
+
+
+def _segments(template: str) -> list[str]:
+    return [s for s in template.strip("/").split("/") if s]
+
+
+def _is_param(segment: str) -> bool:
+    return bool(TEMPLATE_PARAM.fullmatch(segment))
+
+
+def _collection_name(segments: list[str]) -> str:
+    literals = [s for s in segments if not _is_param(s)]
+    return literals[-1] if literals else "items"
+
+
+def infer_resources(api: ApiSpec) -> dict[str, Resource]:
+    """Map operation keys to the resource operation they perform (operations that fit none are absent)."""
+    templates = {op.template for op in api.operations}
+    item_parents = {"/" + "/".join(_segments(t)[:-1]) for t in templates
+                    if _segments(t) and _is_param(_segments(t)[-1])}
+    found: dict[str, Resource] = {}
+    for op in api.operations:
+        resource = _infer(op, item_parents)
+        if resource is not None:
+            found[op.key] = resource
+    return found
+
+
+def _infer(op: Operation, item_parents: set[str]) -> Resource | None:
+    segments = _segments(op.template)
+    method = op.method
+    if segments and _is_param(segments[-1]):
+        kind = {"get": READ, "put": REPLACE, "patch": UPDATE, "delete": DELETE}.get(method)
+        if kind is None:
+            return None
+        collection = segments[:-1]
+        return Resource(kind, _collection_name(collection), _params(collection), segments[-1][1:-1])
+    path = "/" + "/".join(segments)
+    if method == "post" and path not in item_parents and len(segments) > 1:
+        parent = "/" + "/".join(segments[:-1])
+        if parent in item_parents:  # POST /emails/send creates an email
+            return Resource(CREATE, _collection_name(segments[:-1]), _params(segments[:-1]), None)
+    kind = {"get": LIST, "post": CREATE}.get(method)
+    if kind is None:
+        return None
+    return Resource(kind, _collection_name(segments), _params(segments), None)
+
+
+def _params(segments: list[str]) -> tuple[str, ...]:
+    return tuple(s[1:-1] for s in segments if _is_param(s))
+
+
+def scope_key(resource: Resource, path_params: dict[str, str]) -> str:
+    """The store collection: the name, plus parent path values for nested collections."""
+    values = [path_params.get(p, "") for p in resource.parent_params]
+    return ":".join([resource.collection, *values]) if values else resource.collection
+
+
+def object_properties(api: ApiSpec, schema: Json, resolver: t.Any, depth: int = 0) -> dict[str, tuple[Json, t.Any]]:
+    """Property schemas of an object schema, through $ref and allOf (dereferenced)."""
+    schema, resolver = api.deref(schema, resolver)
+    props: dict[str, tuple[Json, t.Any]] = {}
+    if not isinstance(schema, dict) or depth > 8:
+        return props
+    for part in schema.get("allOf") or []:
+        props.update(object_properties(api, part, resolver, depth + 1))
+    for name, node in (schema.get("properties") or {}).items():
+        props[name] = api.deref(node, resolver)
+    return props
+
+
+def id_field_of(properties: t.Iterable[str], id_hint: str | None) -> str | None:
+    names = list(properties)
+    for candidate in (id_hint, "id"):
+        if candidate and candidate in names:
+            return candidate
+    return next((n for n in names if ID_SUFFIX.search(n)), None)
+
+
+def find_record(api: ApiSpec, schema: Json, resolver: t.Any, id_hint: str | None,
+                path: tuple[str, ...] = (), depth: int = 0) -> Location | None:
+    """The object in a response schema that carries an id: the body itself or an envelope field."""
+    resolved, resolved_resolver = api.deref(schema, resolver)
+    props = object_properties(api, resolved, resolved_resolver)
+    field = id_field_of(props, id_hint)
+    if field is not None and not _is_array(props[field][0]):
+        return Location(path, field, resolved if isinstance(resolved, dict) else {}, resolved_resolver)
+    if depth >= 2:
+        return None
+    for name, (child, child_resolver) in props.items():
+        if _types(child) & {"object"} or "properties" in child or "allOf" in child:
+            found = find_record(api, child, child_resolver, id_hint, (*path, name), depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def find_list(api: ApiSpec, schema: Json, resolver: t.Any, id_hint: str | None,
+              path: tuple[str, ...] = (), depth: int = 0) -> Location | None:
+    """The array of records in a list response: the body itself or an envelope field."""
+    resolved, resolved_resolver = api.deref(schema, resolver)
+    if isinstance(resolved, dict) and _is_array(resolved):
+        items, items_resolver = api.deref(resolved.get("items", {}), resolved_resolver)
+        record = find_record(api, items, items_resolver, id_hint, (), 2)
+        if record is not None:
+            return Location(path, record.id_field, record.schema, record.resolver)
+        return None
+    if depth >= 2:
+        return None
+    for name, (child, child_resolver) in object_properties(api, resolved, resolved_resolver).items():
+        found = find_list(api, child, child_resolver, id_hint, (*path, name), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _types(schema: Json) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    declared = schema.get("type")
+    return set(declared) if isinstance(declared, list) else {declared} if declared else set()
+
+
+def _is_array(schema: Json) -> bool:
+    return "array" in _types(schema) or (isinstance(schema, dict) and "items" in schema and "type" not in schema)

@@ -1,0 +1,61 @@
+"""The mock's state: the fixtures, the scenario in force, the store and the clock.
+
+Loading a scenario replaces every stored record with the scenario's seed records and
+restarts the rate-limit counters. With a persistent store (``--db``) that already holds
+state, start-up keeps it: what clients created survives a restart.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .clock import Clock
+from .errors import FixtureError
+from .fixtures import FixtureSet
+from .fixtures import Scenario
+from .store import Store
+
+
+class MockState:
+    def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock,
+                 id_field: t.Callable[[str, str], str]) -> None:
+        """:param id_field: (api id, collection) → the field holding a record's id."""
+        self.fixtures = fixtures
+        self.store = store
+        self.clock = clock
+        self._id_field = id_field
+        self.scenario = Scenario("default", None)
+
+    def start(self, name: str) -> None:
+        """Select the scenario; seed its records unless the store already holds state."""
+        scenario = self.fixtures.scenario(name)
+        if self.store.is_empty():
+            self.store.replace_all(self.seed_records(scenario))
+        self.scenario = scenario
+
+    def load(self, name: str) -> None:
+        """Switch to a scenario: its records replace all stored ones; counters restart."""
+        scenario = self.fixtures.scenario(name)
+        self.store.replace_all(self.seed_records(scenario))
+        self.store.reset_counters()
+        self.scenario = scenario
+
+    def seed_records(self, scenario: Scenario) -> dict[str, dict[str, list[tuple[str | int, dict[str, t.Any]]]]]:
+        """The scenario's records keyed by id.
+
+        :raise FixtureError: a record without its collection's id field.
+        """
+        seeded: dict[str, dict[str, list[tuple[str | int, dict[str, t.Any]]]]] = {}
+        problems: list[str] = []
+        for api_id, fixture in scenario.apis.items():
+            for collection, records in fixture.records.items():
+                field = self._id_field(api_id, collection)
+                rows = seeded.setdefault(api_id, {}).setdefault(collection, [])
+                for index, record in enumerate(records):
+                    if field not in record:
+                        problems.append(f"{api_id}.records.{collection}[{index}]: missing the id field {field!r}")
+                        continue
+                    rows.append((record[field], record))
+        if problems:
+            raise FixtureError(str(scenario.source or scenario.name), problems)
+        return seeded

@@ -1,0 +1,627 @@
+"""Keep the mock server's state: JSON records in collections per API, plus volatile counters.
+
+This is the only module that imports tinydb, and only behind `Store`, so a server-grade
+backend can replace it without touching the callers.
+
+In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document ids are
+our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
+rebuilds the whole table on every write, which is O(n); here a write is O(1).
+
+Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
+lines, one per mutation::
+
+    {"op": "put", "t": "<api>/<collection>", "id": "7", "doc": {...}}   create, replace, update
+    {"op": "del", "t": "<api>/<collection>", "id": "7"}
+    {"op": "seq", "t": "<api>/<collection>", "n": 8}                     next_id handed out 8
+    {"op": "load", "data": {"<api>/<collection>": {"<id>": {...}}}, "seq": {...}}   full replace
+
+Each line is written, flushed and fsynced before the method returns, so a write that
+returned survives a crash. A crash mid-write can only leave a torn last line (no newline,
+or bad JSON); opening ignores it and truncates it away. A bad line anywhere else is
+corruption and raises `StoreError` naming the file and the line. Compaction writes the live
+state as a single ``load`` line to a temporary file in the same folder, fsyncs it, moves
+it over the log with ``os.replace`` and fsyncs the folder, so the file is always either
+the old log or the new snapshot. It runs on open and whenever the log has more than
+2 × live records + 1000 lines, which keeps the amortised cost of a write O(1).
+
+Counters (`incr`, `window_hit`) are volatile: memory only, they restart at zero with the
+process. Every public method holds one `threading.RLock`, so concurrent server threads
+never lose an update. A file must be open in one `Store` (one process) at a time.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import os
+import tempfile
+import threading
+import typing as t
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import MutableMapping
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from tinydb import Query
+from tinydb import TinyDB
+from tinydb.queries import QueryInstance
+from tinydb.storages import MemoryStorage
+from tinydb.table import Document
+from tinydb.table import Table
+
+__all__ = ["Store", "StoreError"]
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, t.Any]
+RecordId = str | int
+
+# compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
+LOG_FACTOR = 2
+LOG_SLACK = 1000
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked: a record that is not JSON, a corrupt file, a failed write."""
+
+
+class _Table(Table):
+    """A TinyDB table keyed by our record ids, with O(1) writes."""
+
+    # record ids are already strings, so TinyDB's doc ids can be them and get(doc_id=...) is a dict lookup
+    document_id_class = str  # type: ignore[assignment]
+
+    def _update_table(self, updater: Callable[[dict[t.Any, t.Any]], None]) -> None:
+        # Stock TinyDB copies the whole table twice per write to convert ids to int and back;
+        # our ids are strings already, so the updater can change the stored dict in place.
+        tables = self._storage.read()
+        if tables is None:
+            tables = {}
+            self._storage.write(tables)
+        updater(tables.setdefault(self.name, {}))
+        self.clear_cache()
+
+
+class _TinyDB(TinyDB):
+    table_class = _Table
+
+
+class _Log:
+    """The append-only log file: replay on open, durable appends, compaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self._file: t.BinaryIO | None = None
+        self._size = 0
+
+    def replay(self, apply: Callable[[dict[str, t.Any]], None]) -> None:
+        """Apply every complete entry in order; cut a torn last line away.
+
+        :raise StoreError: a line other than the last is not a valid entry.
+        """
+        good_size = 0  # bytes up to the end of the last good line
+        pending: tuple[int, Exception] | None = None  # a bad line; torn if nothing follows it
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            handle = None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
+        if handle is not None:
+            with handle:
+                for number, line in enumerate(handle, start=1):
+                    if pending is not None:
+                        raise StoreError(f"{self.path}:{pending[0]}: corrupt log line: {pending[1]}")
+                    if not line.endswith(b"\n"):
+                        # a write that never finished, so it was never acknowledged
+                        pending = (number, ValueError("no line end"))
+                        continue
+                    try:
+                        entry = json.loads(line)
+                    except ValueError as exc:
+                        pending = (number, exc)
+                        continue
+                    try:
+                        apply(entry)
+                    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                        raise StoreError(f"{self.path}:{number}: invalid log entry: {exc!r}") from exc
+                    good_size += len(line)
+                    self.lines += 1
+        if pending is not None:
+            log.warning("%s:%d: ignoring a torn last line (a write interrupted by a crash)", self.path, pending[0])
+            try:
+                os.truncate(self.path, good_size)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot truncate a torn last line: {exc}") from exc
+        self._size = good_size
+
+    def append(self, line: bytes) -> None:
+        """Write one entry and make it durable before returning.
+
+        :raise StoreError: the write failed; the log is left as it was.
+        """
+        handle = self._open()
+        try:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as exc:
+            self._undo_partial(exc)
+            raise StoreError(f"{self.path}: write failed: {exc}") from exc
+        self._size += len(line)
+        self.lines += 1
+
+    def compact(self, snapshot: bytes) -> None:
+        """Replace the log with ``snapshot`` (one line) atomically.
+
+        :raise StoreError: the snapshot could not be written; the old log is still in place.
+        """
+        folder = self.path.parent
+        try:
+            fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write a snapshot: {exc}") from exc
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(snapshot)
+                out.flush()
+                os.fsync(out.fileno())
+            # close first: Windows cannot replace a file that is still open
+            self.close()
+            os.replace(temp, self.path)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise StoreError(f"{self.path}: compaction failed: {exc}") from exc
+        try:
+            _fsync_dir(folder)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot make the snapshot durable: {exc}") from exc
+        self.lines = 1
+        self._size = len(snapshot)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _open(self) -> t.BinaryIO:
+        if self._file is None:
+            self._file = self.path.open("ab")
+        return self._file
+
+    def _undo_partial(self, cause: OSError) -> None:
+        # A half-written line followed by later appends would read as corruption on the next
+        # open, so cut the file back to the last complete line.
+        try:
+            self.close()
+            os.truncate(self.path, self._size)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: write failed ({cause}) and the log could not be repaired: {exc}") from exc
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; Windows cannot open a directory)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clone(value: t.Any) -> t.Any:
+    """Deep copy of JSON data; faster than `copy.deepcopy` as scalars are shared."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clone(item) for item in value]
+    return value
+
+
+def _encode(value: t.Any, what: str) -> str:
+    """Strict JSON text of ``value``.
+
+    :raise StoreError: ``value`` is not JSON (sets, objects, NaN, non-string keys …).
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+def _key(record_id: RecordId) -> str:
+    if isinstance(record_id, bool) or not isinstance(record_id, str | int):
+        raise TypeError(f"record id must be str or int, not {type(record_id).__name__}")
+    return str(record_id)
+
+
+def _int_id(key: str) -> int | None:
+    return int(key) if key.isascii() and key.isdigit() else None
+
+
+def _sort_key(value: t.Any) -> tuple[int, t.Any]:
+    """Order values of any JSON type without comparing across types."""
+    if isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, int | float):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, json.dumps(value, sort_keys=True, default=str))
+
+
+class _Condition:
+    """A search condition built from ``where`` and ``match``; never cached (callables may not be pure)."""
+
+    def __init__(self, query: QueryInstance | None, match: Callable[[Mapping[str, t.Any]], bool] | None) -> None:
+        self._query = query
+        self._match = match
+
+    def __call__(self, value: Mapping[t.Any, t.Any]) -> bool:
+        if self._query is not None and not self._query(value):
+            return False
+        return self._match is None or bool(self._match(value))
+
+    def is_cacheable(self) -> bool:
+        return False
+
+
+class Store:
+    """Records per API and collection, sequences and counters; thread-safe, optionally file-backed.
+
+    :param path: the log file, created if missing; ``None`` keeps everything in memory.
+    :raise StoreError: the file is corrupt or cannot be written.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.RLock()
+        self._db = _TinyDB(storage=MemoryStorage)
+        self._tables: dict[str, dict[str, Record]] = {}  # TinyDB's raw storage dict, by table name
+        self._db.storage.write(self._tables)
+        self._high: dict[str, int] = {}  # per table: highest integer id ever stored or handed out
+        self._live = 0
+        self._counters: dict[str, int] = {}
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits counted)
+        self._closed = False
+        self._log: _Log | None = None
+        if path is not None:
+            self._log = _Log(Path(path))
+            self._log.replay(self._apply)
+            self._log.compact(self._snapshot())
+
+    # -- records -------------------------------------------------------------------------
+
+    def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
+        """One record (a copy), or ``None``."""
+        with self._lock:
+            self._check_open()
+            name, key = _name(api, collection), _key(record_id)
+            if name not in self._tables:
+                return None  # no Table object for names that were never written
+            doc = self._db.table(name).get(doc_id=key)  # type: ignore[call-overload]
+            return None if doc is None else t.cast(Record, _clone(doc))
+
+    def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
+        """Create or replace a record.
+
+        :raise StoreError: the record is not JSON; nothing is changed.
+        """
+        with self._lock:
+            self._check_open()
+            name, key = _name(api, collection), _key(record_id)
+            self._write_put(name, key, record)
+
+    def create(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> bool:
+        """Insert a record unless its id exists; ``False`` if it does (nothing is changed).
+
+        :raise StoreError: the record is not JSON; nothing is changed.
+        """
+        with self._lock:
+            self._check_open()
+            name, key = _name(api, collection), _key(record_id)
+            if key in self._tables.get(name, {}):
+                return False
+            self._write_put(name, key, record)
+            return True
+
+    def update(self, api: str, collection: str, record_id: RecordId, changes: Mapping[str, t.Any]) -> Record | None:
+        """Merge ``changes`` into a record (top-level keys); the new record (a copy), or ``None`` if missing.
+
+        :raise StoreError: the changes are not JSON; nothing is changed.
+        """
+        with self._lock:
+            self._check_open()
+            name, key = _name(api, collection), _key(record_id)
+            current = self._tables.get(name, {}).get(key)
+            if current is None:
+                return None
+            doc = self._write_put(name, key, {**current, **changes})
+            return t.cast(Record, _clone(doc))
+
+    def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
+        """Remove a record; ``False`` if it did not exist."""
+        with self._lock:
+            self._check_open()
+            name, key = _name(api, collection), _key(record_id)
+            if key not in self._tables.get(name, {}):
+                return False
+            self._append({"op": "del", "t": name, "id": key})
+            self._apply_del(name, key)
+            self._after_write()
+            return True
+
+    def list(
+        self,
+        api: str,
+        collection: str,
+        *,
+        where: Mapping[str, t.Any] | None = None,
+        match: Callable[[Mapping[str, t.Any]], bool] | None = None,
+        sort: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[Record], int]:
+        """One page of the matching records (copies) and the number of matches before paging.
+
+        :param where: top-level field equals value, for every item; a list, tuple or set value
+            means "one of".
+        :param match: any predicate, applied after ``where``; it sees the stored record, so it
+            must not change it.
+        :param sort: a top-level field; records without it (or with null) come last in both
+            directions, and values of different JSON types never compare with each other.
+            Default order: insertion order (replacing a record keeps its place).
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("offset and limit must not be negative")
+        with self._lock:
+            self._check_open()
+            name = _name(api, collection)
+            if name not in self._tables:
+                return [], 0
+            if where or match is not None:
+                condition = _Condition(_where_query(where), match)
+                found: Sequence[Mapping[str, t.Any]] = self._db.table(name).search(condition)
+            else:
+                found = list(self._tables[name].values())
+            total = len(found)
+            if sort is not None:
+                field = sort
+                present = [doc for doc in found if doc.get(field) is not None]
+                absent = [doc for doc in found if doc.get(field) is None]
+                present.sort(key=lambda doc: _sort_key(doc[field]), reverse=descending)
+                found = present + absent
+            end = None if limit is None else offset + limit
+            return [t.cast(Record, _clone(dict(doc))) for doc in found[offset:end]], total
+
+    def count(self, api: str, collection: str) -> int:
+        with self._lock:
+            self._check_open()
+            return len(self._tables.get(_name(api, collection), {}))
+
+    def collections(self, api: str) -> builtins.list[str]:
+        """The collections of ``api`` that hold at least one record, sorted."""
+        prefix = _name(api, "")
+        with self._lock:
+            self._check_open()
+            return sorted(name[len(prefix):] for name, docs in self._tables.items() if docs and name.startswith(prefix))
+
+    def next_id(self, api: str, collection: str, start: int = 1) -> int:
+        """The next integer of the collection's sequence: never handed out twice, even after a
+        delete or a restart, and above every integer id ever stored in the collection
+        (``replace_all`` starts the sequences afresh).
+        """
+        with self._lock:
+            self._check_open()
+            name = _name(api, collection)
+            value = max(self._high.get(name, 0) + 1, start)
+            self._append({"op": "seq", "t": name, "n": value})
+            self._high[name] = value
+            self._after_write()
+            return value
+
+    def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, Mapping[str, t.Any]]]]]) -> None:
+        """Drop every record and sequence and load ``data`` (api → collection → [(id, record)]).
+
+        :raise StoreError: a record is not JSON or an id repeats; nothing is changed.
+        """
+        with self._lock:
+            self._check_open()
+            tables: dict[str, dict[str, t.Any]] = {}
+            for api, collections in data.items():
+                for collection, records in collections.items():
+                    name = _name(api, collection)
+                    docs = tables.setdefault(name, {})
+                    for record_id, record in records:
+                        key = _key(record_id)
+                        if key in docs:
+                            raise StoreError(f"{name}: id {key!r} appears twice")
+                        docs[key] = dict(record)
+            self._apply(self._append({"op": "load", "data": tables}))
+            self._after_write()
+
+    def is_empty(self) -> bool:
+        """``True`` when no collection holds a record."""
+        with self._lock:
+            self._check_open()
+            return self._live == 0
+
+    # -- counters (volatile) ---------------------------------------------------------------
+
+    def incr(self, key: str, amount: int = 1) -> int:
+        """Add ``amount`` to a counter (missing counters start at 0); the new value."""
+        with self._lock:
+            self._check_open()
+            value = self._counters.get(key, 0) + amount
+            self._counters[key] = value
+            return value
+
+    def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
+        """Count one hit for ``key`` in fixed window number ``window``; ``(allowed, remaining)``.
+
+        A new window number starts the count again. A hit that would exceed ``limit`` is
+        refused and not counted.
+        """
+        with self._lock:
+            self._check_open()
+            current, hits = self._windows.get(key, (window, 0))
+            if current != window:
+                hits = 0
+            if hits >= limit:
+                self._windows[key] = (window, hits)
+                return False, 0
+            hits += 1
+            self._windows[key] = (window, hits)
+            return True, limit - hits
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._counters.clear()
+            self._windows.clear()
+
+    def close(self) -> None:
+        """Close the file; later calls raise `StoreError`. Idempotent."""
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+            self._closed = True
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- internals (callers hold the lock) -------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    def _write_put(self, name: str, key: str, record: Mapping[str, t.Any]) -> Record:
+        """Validate, log, then apply a put; the stored record."""
+        if not isinstance(record, Mapping):
+            raise StoreError(f"{name}/{key}: a record must be a JSON object, not {type(record).__name__}")
+        doc_text = _encode(dict(record), f"record {name}/{key}")
+        # the round trip detaches the record from the caller's objects and makes memory match a replayed file
+        doc: Record = json.loads(doc_text)
+        self._write_line(f'{{"op":"put","t":{_encode(name, "name")},"id":{_encode(key, "id")},"doc":{doc_text}}}')
+        self._apply_put(name, key, doc)
+        self._after_write()
+        return doc
+
+    def _append(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Validate and log ``entry``; returns it as read back from JSON, ready to apply."""
+        text = _encode(entry, f"{entry['op']} entry")
+        self._write_line(text)
+        return t.cast(dict[str, t.Any], json.loads(text)) if entry["op"] == "load" else entry
+
+    def _write_line(self, text: str) -> None:
+        if self._log is not None:
+            self._log.append(text.encode() + b"\n")
+
+    def _after_write(self) -> None:
+        if self._log is None or self._log.lines <= LOG_FACTOR * self._live + LOG_SLACK:
+            return
+        try:
+            self._log.compact(self._snapshot())
+        except StoreError as exc:
+            # the write itself is durable; a long log is only slower to open, so try again later
+            log.warning("%s", exc)
+
+    def _snapshot(self) -> bytes:
+        tables = {name: docs for name, docs in self._tables.items() if docs}
+        seq = {name: high for name, high in self._high.items() if high}
+        return _encode({"op": "load", "data": tables, "seq": seq}, "snapshot").encode() + b"\n"
+
+    def _apply(self, entry: dict[str, t.Any]) -> None:
+        """Apply one log entry to memory (used by replay and by live writes alike)."""
+        op = entry["op"]
+        if op == "put":
+            self._apply_put(_check_str(entry["t"]), _check_str(entry["id"]), _check_doc(entry["doc"]))
+        elif op == "del":
+            self._apply_del(_check_str(entry["t"]), _check_str(entry["id"]))
+        elif op == "seq":
+            name, value = _check_str(entry["t"]), entry["n"]
+            if not isinstance(value, int):
+                raise TypeError(f"sequence value {value!r} is not an integer")
+            self._high[name] = max(self._high.get(name, 0), value)
+        elif op == "load":
+            tables: dict[str, dict[str, Record]] = entry["data"]
+            high: dict[str, int] = {}
+            for name, docs in tables.items():
+                _check_str(name)
+                for key, doc in docs.items():
+                    _check_doc(doc)
+                    high[name] = max(high.get(name, 0), _int_id(key) or 0)
+            for name, value in entry.get("seq", {}).items():
+                high[_check_str(name)] = max(high.get(name, 0), int(value))
+            # a full replace is what TinyDB's storage write is for; the docs are fresh from JSON, so no copy
+            self._db.drop_tables()
+            self._db.storage.write(tables)
+            self._tables = tables
+            self._high = high
+            self._live = sum(len(docs) for docs in tables.values())
+        else:
+            raise ValueError(f"unknown op {op!r}")
+
+    def _apply_put(self, name: str, key: str, doc: Record) -> None:
+        table = self._db.table(name)
+        if key in self._tables.get(name, {}):
+            # TinyDB's update merges; a put replaces the whole record but keeps its place
+            def replace(stored: MutableMapping[str, t.Any]) -> None:
+                stored.clear()
+                stored.update(doc)
+
+            table.update(replace, doc_ids=[key])  # type: ignore[list-item]
+        else:
+            table.insert(Document(doc, doc_id=key))  # type: ignore[arg-type]
+            self._live += 1
+        self._raise_high(name, _int_id(key) or 0)
+
+    def _apply_del(self, name: str, key: str) -> None:
+        if self._db.table(name).remove(doc_ids=[key]):  # type: ignore[list-item]
+            self._live -= 1
+
+    def _raise_high(self, name: str, value: int) -> None:
+        if value > self._high.get(name, 0):
+            self._high[name] = value
+
+
+def _name(api: str, collection: str) -> str:
+    """The TinyDB table name of a collection; no "/" in ``api`` keeps it unambiguous."""
+    if "/" in api:
+        raise ValueError(f"API name {api!r} must not contain '/'")
+    return f"{api}/{collection}"
+
+
+def _where_query(where: Mapping[str, t.Any] | None) -> QueryInstance | None:
+    query: QueryInstance | None = None
+    for field, value in (where or {}).items():
+        if isinstance(value, list | tuple | set | frozenset):
+            test = Query()[field].one_of(list(value))
+        else:
+            test = Query()[field] == value
+        query = test if query is None else query & test
+    return query
+
+
+def _check_str(value: t.Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _check_doc(value: t.Any) -> Record:
+    if not isinstance(value, dict):
+        raise TypeError(f"a record must be a JSON object, got {value!r}")
+    return value
