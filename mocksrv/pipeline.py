@@ -84,8 +84,9 @@ class Pipeline:
         synthesizer = self.synthesizers[api.id]
         chosen = choose_response(api, operation, prefer.code)
         synthesizer.media_type(chosen, accept)  # 406 before any state changes
-        # a forced status (Prefer: code=) is the Prism way to ask for a canned answer: no state
-        state = self.keepers[api.id].apply(match, checked, chosen) if prefer.code is None else None
+        # Prefer: code= / example= are the Prism way to ask for a canned answer: no state involved
+        canned = prefer.code is not None or prefer.example is not None
+        state = None if canned else self.keepers[api.id].apply(match, checked, chosen)
         shape = state.shape if state else None
         built = synthesizer.build(chosen, prefer, accept, shape=shape)
         response = to_response(built)

@@ -110,6 +110,10 @@ def object_properties(api: ApiSpec, schema: Json, resolver: t.Any, depth: int = 
         props.update(object_properties(api, part, resolver, depth + 1))
     for name, node in (schema.get("properties") or {}).items():
         props[name] = api.deref(node, resolver)
+    if not props:  # alternatives (oneOf/anyOf): the fields any branch may carry, first branch first
+        for part in [*(schema.get("oneOf") or []), *(schema.get("anyOf") or [])]:
+            for name, found in object_properties(api, part, resolver, depth + 1).items():
+                props.setdefault(name, found)
     return props
 
 

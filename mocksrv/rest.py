@@ -13,6 +13,7 @@ import re
 import typing as t
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from .clock import Clock
 from .datatypes import Match
@@ -73,6 +74,24 @@ class RecordKeeper:
             location = self._location(op.key, resource)
             if location is not None:
                 self.id_fields[resource.collection] = location.id_field
+        self.targets = self._create_targets()
+
+    def _create_targets(self) -> dict[str, str]:
+        """Creates whose own path has no reads store where their record is read back.
+
+        ``POST /api/settings/sendmail`` answers with a ``mail_id``; the only collection whose
+        records are keyed by ``mail_id`` is ``mail-history``: that is where the mail goes.
+        """
+        readable = {r.collection for r in self.resources.values() if r.kind in (READ, LIST)}
+        targets: dict[str, str] = {}
+        for key, resource in self.resources.items():
+            if resource.kind != CREATE or resource.collection in readable:
+                continue
+            location = self._location(key, resource)
+            same_id = [c for c in readable if location is not None and self.id_fields.get(c) == location.id_field]
+            if len(same_id) == 1:
+                targets[key] = same_id[0]
+        return targets
 
     def id_field(self, collection: str) -> str:
         """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""
@@ -118,9 +137,16 @@ class RecordKeeper:
             self.store.delete(self.api.id, collection, record_id)
             return Outcome(None)
         if resource.kind in (UPDATE, REPLACE) and isinstance(checked.body, dict):
-            base = {} if resource.kind == REPLACE else stored
-            stored = {**base, **checked.body, self.id_field(collection): stored.get(self.id_field(collection))}
-            self.store.put(self.api.id, collection, record_id, stored)
+            id_field = self.id_field(collection)
+            if resource.kind == UPDATE:  # merged atomically in the store: concurrent PATCHes all land
+                updated = self.store.update(self.api.id, collection, record_id,
+                                            {**checked.body, id_field: stored.get(id_field)})
+                if updated is None:
+                    raise NotFound(f"{resource.collection} {record_id!r} not found", kind="not_found")
+                stored = updated
+            else:
+                stored = {**checked.body, id_field: stored.get(id_field)}
+                self.store.put(self.api.id, collection, record_id, stored)
         if resource.kind in (READ, UPDATE, REPLACE):
             return Outcome(self._placer(stored))
         return None
@@ -128,26 +154,48 @@ class RecordKeeper:
     # -- create ------------------------------------------------------------------------------
 
     def _create(self, resource: Resource, collection: str, body: Json, chosen: Chosen) -> Shaper:
+        collection = self.targets.get(chosen.operation.key, collection)
+        extras = body if isinstance(body, dict) else {}
+
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_record(self.api, schema, resolver, resource.id_param)
-            generated = _get(value, location.path) if location else None
-            record = dict(generated) if isinstance(generated, dict) else {}
-            if isinstance(body, dict):
-                known = self._known_fields(location)
-                record.update({k: v for k, v in body.items() if known is None or k in known})
-            id_field = location.id_field if location else self.id_field(collection)
-            id_schema, id_resolver = self._fields(location).get(id_field, ({}, None)) if location else ({}, None)
-            record[id_field] = self._new_id(collection, id_schema, id_resolver)
-            now = self.clock.now_datetime().isoformat().replace("+00:00", "Z")
-            for name in CREATED_FIELDS:
-                if name in record and isinstance(record[name], str):
-                    record[name] = now
             if location is not None:
-                record = self._conform(record, generated, location)
-            self.store.put(self.api.id, collection, record[id_field], record)
-            return _put(value, location.path, record) if location else value
+                generated = _get(value, location.path)
+                return _put(value, location.path, self._store_new(collection, generated, extras, location))
+            listed = find_list(self.api, schema, resolver, resource.id_param)
+            if listed is not None:  # a create that answers with several records (one per recipient …)
+                items = _get(value, listed.path)
+                created = [self._store_new(collection, item, extras, listed) for item in items or []]
+                return _put(value, listed.path, created)
+            self._store_new(collection, None, extras, None)
+            return value
 
         return shape
+
+    def _store_new(self, collection: str, generated: Json, extras: dict[str, Json],
+                   location: Location | None) -> dict[str, Json]:
+        """Store a new record: the response's record, the request's fields, a fresh id.
+
+        The request's fields are kept whole (a later read may show them, e.g. a subject);
+        what goes back to the client is conformed to the response schema.
+        """
+        record = dict(generated) if isinstance(generated, dict) else {}
+        known = self._known_fields(location)
+        record.update({k: v for k, v in extras.items() if known is None or k in known})
+        now = self.clock.now_datetime()
+        for name in CREATED_FIELDS:
+            if name in record and isinstance(record[name], str):
+                record[name] = timestamp_like(record[name], now)
+        if location is not None:
+            record = self._conform(record, generated, location)
+        id_field = location.id_field if location else self.id_field(collection)
+        id_schema, id_resolver = self._fields(location).get(id_field, ({}, None)) if location else ({}, None)
+        stored = {**extras, **record}
+        for _ in range(5):  # create is atomic; a clash with a client-chosen id just draws again
+            record[id_field] = stored[id_field] = self._new_id(collection, id_schema, id_resolver)
+            if self.store.create(self.api.id, collection, _key(record[id_field]), stored):
+                break
+        return record
 
     def _new_id(self, collection: str, id_schema: Json, resolver: t.Any) -> Json:
         """A fresh id shaped like the spec's: integer sequence, UUID, ``eml_`` + hex, or a pattern."""
@@ -169,8 +217,6 @@ class RecordKeeper:
             candidate = self.synth.generate(schema, resolver, "id", collection, sequence)
         else:
             candidate = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if self.store.get(self.api.id, collection, candidate) is not None:
-            candidate = f"{candidate}{sequence}" if isinstance(candidate, str) else sequence
         return candidate
 
     # -- read / list ---------------------------------------------------------------------------
@@ -256,6 +302,33 @@ class RecordKeeper:
         return record
 
 
+
+
+TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}:\d{2}(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d{2}(:?\d{2})?)?$")
+
+
+def timestamp_like(example: str, now: datetime) -> str:
+    """``now`` written the way the API writes its timestamps (``2026-03-25 10:00:01.234+00``)."""
+    found = TIMESTAMP.match(example)
+    if found is None:
+        return now.isoformat().replace("+00:00", "Z")
+    text = now.strftime(f"%Y-%m-%d{found['sep']}%H:%M:%S")
+    if found["frac"]:
+        digits = len(found["frac"]) - 1
+        text += "." + f"{now.microsecond:06d}"[:digits].ljust(digits, "0")
+    zone = found["zone"] or ""
+    offset = now.strftime("%z")  # +0000
+    if zone == "Z":
+        text += "Z"
+    elif zone:
+        text += offset[:3] + (":" + offset[3:] if ":" in zone else offset[3:] if len(zone) > 3 else "")
+    return text
+
+
+def _key(record_id: Json) -> str | int:
+    """Store key for an id value of any JSON type."""
+    return record_id if isinstance(record_id, (str, int)) and not isinstance(record_id, bool) else str(record_id)
 
 
 def _get(value: Json, path: tuple[str, ...]) -> Json:

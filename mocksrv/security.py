@@ -86,6 +86,7 @@ def authenticate(api: ApiSpec, operation: Operation, request: MockRequest) -> li
     raise Unauthorized(
         f"missing credentials: send {described}",
         headers={"WWW-Authenticate": _challenge(schemes, wanted)},
+        kind="missing_credentials",
     )
 
 

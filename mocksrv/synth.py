@@ -9,6 +9,7 @@ value generated from the schema. Errors use the status and schema the operation 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -257,9 +258,16 @@ class Synthesizer:
             for other in self.api.operations:
                 if str(status) in _responses(other):
                     return _chosen(self.api, other, str(status), status, _responses(other)[str(status)])
+        # no response for this status anywhere: the operation's own client-error body, with our status
+        client_errors = sorted(k for k in responses if k.startswith("4") and k[1:].isdigit())
+        if client_errors:
+            return _chosen(self.api, operation, client_errors[0], statuses[0], responses[client_errors[0]])
         return None
 
     def _error_body(self, chosen: Chosen, error: MockError, accept: str | None) -> Built | None:
+        if chosen.status != error.status:  # e.g. 401 answered as the 403 the API documents
+            error = copy.copy(error)
+            error.status = chosen.status
         content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         headers = self.headers(chosen)
         if not content:

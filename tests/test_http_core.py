@@ -62,7 +62,9 @@ SETTINGS = {"Authorization": "Bearer k"}
 def test_not_acceptable_is_406(server: MockServer) -> None:
     response = requests.get(server.url(HISTORY), headers={**SETTINGS, "Accept": "text/csv"}, timeout=10)
     assert response.status_code == 406
-    assert "application/json" in response.json()["detail"]
+    # the API declares no 406: its own client-error body (ErrorResponse) carries the reason
+    assert response.json()["success"] is False
+    assert "application/json" in response.json()["error"]
 
 
 def test_accept_json_is_fine(server: MockServer) -> None:
