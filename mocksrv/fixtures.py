@@ -132,8 +132,10 @@ def flatten_messages(messages: t.Any, prefix: str = "") -> list[str]:
     if isinstance(messages, dict):
         lines: list[str] = []
         for key, value in messages.items():
-            if key == "_schema":
-                path = prefix
+            if key == "_schema" or (key == "value" and set(messages) <= {"key", "value"}):
+                path = prefix  # marshmallow's Dict field reports its entries under "key"/"value"
+            elif key == "key" and set(messages) <= {"key", "value"}:
+                path = f"{prefix} (name)"
             elif isinstance(key, int):
                 path = f"{prefix}[{key}]"
             else:
