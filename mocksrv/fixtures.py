@@ -133,9 +133,7 @@ def flatten_messages(messages: t.Any, prefix: str = "") -> list[str]:
         lines: list[str] = []
         for key, value in messages.items():
             if key == "_schema" or (key == "value" and set(messages) <= {"key", "value"}):
-                path = prefix  # marshmallow's Dict field reports its entries under "key"/"value"
-            elif key == "key" and set(messages) <= {"key", "value"}:
-                path = f"{prefix} (name)"
+                path = prefix  # marshmallow's Dict field reports an entry's value under "value"
             elif isinstance(key, int):
                 path = f"{prefix}[{key}]"
             else:
