@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test check lint clean
+.PHONY: run test check clean bench-state
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ check: $(STAMP)
 	$(BIN)/mocksrv check --specs specs
 	$(BIN)/ruff check mocksrv tests
 	$(BIN)/mypy mocksrv
+
+# latency of GET-by-id and POST at 0, 10k and 100k stored records (memory, then --db)
+bench-state: $(STAMP)
+	$(BIN)/python bench/state_bench.py
+	$(BIN)/python bench/state_bench.py --db
+	$(BIN)/python bench/store_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

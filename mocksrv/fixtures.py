@@ -9,6 +9,7 @@ reported with the file, the path inside it (``maxcare.api_keys[2].scopes``) and 
 
 from __future__ import annotations
 
+import json
 import typing as t
 from dataclasses import dataclass
 from dataclasses import field
@@ -273,7 +274,11 @@ def _read(path: Path) -> t.Any:
     try:
         if path.stat().st_size > MAX_FIXTURE_BYTES:
             raise FixtureError(str(path), [f"file is larger than {MAX_FIXTURE_BYTES} bytes"])
-        return load_yaml(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        # JSON for big generated fixtures: much faster than YAML, and it has no aliases to bound
+        return json.loads(text) if path.suffix == ".json" else load_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise FixtureError(str(path), [f"not valid JSON: {exc}"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(str(path), [f"cannot read file: {exc}"]) from exc
     except yaml.YAMLError as exc:
