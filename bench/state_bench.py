@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing as t
 from pathlib import Path
 
 import requests
@@ -46,7 +47,8 @@ def write_scenario(folder: Path, size: int) -> None:
 
 class Server:
     def __init__(self, fixtures: Path, db: Path | None) -> None:
-        args = [sys.executable, "-m", "mocksrv", "serve", "--port", "0", "--specs", str(ROOT / "specs" / "maxcare.yaml"),
+        spec = str(ROOT / "specs" / "maxcare.yaml")
+        args = [sys.executable, "-m", "mocksrv", "serve", "--port", "0", "--specs", spec,
                 "--fixtures", str(fixtures), "--scenario", "bench", "--threads", "4"]
         if db is not None:
             args += ["--db", str(db)]
@@ -79,14 +81,30 @@ class Server:
             self.process.wait(10)
 
 
-def timed(session: requests.Session, count: int, call: object) -> list[float]:
+def timed(count: int, call: t.Callable[[int], requests.Response]) -> list[float]:
     samples = []
     for index in range(count):
         started = time.perf_counter()
-        response = call(index)  # type: ignore[operator]
+        response = call(index)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.text
     return samples
+
+
+def measure(base: str, size: int, count: int) -> tuple[list[float], list[float]]:
+    """Latencies of ``count`` GETs of stored records and ``count`` POSTs, one keep-alive client."""
+    session = requests.Session()
+    url = f"{base}/maxcare/v3/emails"
+    for _ in range(50):  # warm-up
+        session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10)
+    rng = random.Random(size)
+    ids = [f"eml_{rng.randrange(size):032x}" for _ in range(count)] if size else []
+    if not ids:
+        created = session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10).json()
+        ids = [created["data"]["sent"][0]["id"]] * count
+    gets = timed(count, lambda i: session.get(f"{url}/{ids[i]}", headers=HEADERS, timeout=10))
+    posts = timed(count, lambda i: session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10))
+    return gets, posts
 
 
 def p99(samples: list[float]) -> float:
@@ -106,19 +124,7 @@ def main() -> None:
             write_scenario(folder, size)
             server = Server(folder, folder / "state.jsonl" if options.db else None)
             try:
-                session = requests.Session()
-                url = f"{server.base}/maxcare/v3/emails"
-                for _ in range(50):  # warm-up
-                    session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10)
-                rng = random.Random(size)
-                ids = [f"eml_{rng.randrange(size):032x}" for _ in range(options.requests)] if size else []
-                if not ids:
-                    created = session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10).json()
-                    ids = [created["data"]["sent"][0]["id"]] * options.requests
-                gets = timed(session, options.requests,
-                             lambda i: session.get(f"{url}/{ids[i]}", headers=HEADERS, timeout=10))
-                posts = timed(session, options.requests,
-                              lambda i: session.post(f"{url}/send", json=SEND, headers=HEADERS, timeout=10))
+                gets, posts = measure(server.base, size, options.requests)
                 rows.append((size, server.startup, gets, posts))
             finally:
                 server.stop()
