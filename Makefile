@@ -14,13 +14,13 @@ $(STAMP): setup.cfg setup.py
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mocksrv serve --specs specs $(ARGS)
+	$(BIN)/mocksrv serve $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 check: $(STAMP)
-	$(BIN)/mocksrv check --specs specs
+	$(BIN)/mocksrv check
 	$(BIN)/ruff check mocksrv tests
 	$(BIN)/mypy mocksrv
 
