@@ -117,6 +117,20 @@ def object_properties(api: ApiSpec, schema: Json, resolver: t.Any, depth: int = 
     return props
 
 
+def required_fields(api: ApiSpec, schema: Json, resolver: t.Any, depth: int = 0) -> set[str]:
+    """Names an object schema requires, through $ref and allOf (and the first oneOf/anyOf branch)."""
+    schema, resolver = api.deref(schema, resolver)
+    if not isinstance(schema, dict) or depth > 8:
+        return set()
+    names = {n for n in schema.get("required") or [] if isinstance(n, str)}
+    for part in schema.get("allOf") or []:
+        names |= required_fields(api, part, resolver, depth + 1)
+    branches = [*(schema.get("oneOf") or []), *(schema.get("anyOf") or [])]
+    if branches:
+        names |= required_fields(api, branches[0], resolver, depth + 1)
+    return names
+
+
 def id_field_of(properties: t.Iterable[str], id_hint: str | None) -> str | None:
     names = list(properties)
     for candidate in (id_hint, "id"):

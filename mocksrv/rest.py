@@ -30,6 +30,7 @@ from .resources import find_list
 from .resources import find_record
 from .resources import infer_resources
 from .resources import object_properties
+from .resources import required_fields
 from .resources import scope_key
 from .specs import ApiSpec
 from .store import Store
@@ -179,7 +180,8 @@ class RecordKeeper:
         The request's fields are kept whole (a later read may show them, e.g. a subject);
         what goes back to the client is conformed to the response schema.
         """
-        record = dict(generated) if isinstance(generated, dict) else {}
+        required = required_fields(self.api, location.schema, location.resolver) if location else set()
+        record = {k: v for k, v in generated.items() if k in required} if isinstance(generated, dict) else {}
         known = self._known_fields(location)
         record.update({k: v for k, v in extras.items() if known is None or k in known})
         now = self.clock.now_datetime()
@@ -287,18 +289,24 @@ class RecordKeeper:
         """
         known = self._known_fields(location)
         record = {k: v for k, v in stored.items() if known is None or k in known}
-        if isinstance(generated, dict):
-            for name, value in generated.items():
-                record.setdefault(name, value)
+        generated = generated if isinstance(generated, dict) else {}
+        required = required_fields(self.api, location.schema, location.resolver)
+        # fill only what the schema requires: an optional field the client never set stays unset
+        for name in required:
+            if name in generated:
+                record.setdefault(name, generated[name])
         if self.synth.is_valid(location.schema, location.resolver, record):
             return record
         fields = self._fields(location)
-        for name in list(record):
+        for name in list(record):  # a value that breaks its own property's schema gives way
             if name in fields and not self.synth.is_valid(*fields[name], record[name]):
-                if isinstance(generated, dict) and name in generated:
+                if name in generated:
                     record[name] = generated[name]
                 else:
                     del record[name]
+        if not self.synth.is_valid(location.schema, location.resolver, record):
+            for name, value in generated.items():  # a schema with more rules than `required`
+                record.setdefault(name, value)
         return record
 
 
