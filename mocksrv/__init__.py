@@ -70,7 +70,9 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     if problems:
         raise FixtureError(str(options.fixtures), problems)
     store = Store(options.db)
-    state = MockState(fixtures, store, Clock(), id_field=lambda api, collection: pipeline.id_field(api, collection))
+    state = MockState(fixtures, store, Clock(options.clock_start),
+                      id_field=lambda api, collection: pipeline.id_field(api, collection),
+                      load_options=lambda api, given, where: pipeline.load_options(api, given, where))
     pipeline = Pipeline(apis, options, state)
     state.start(options.scenario)
     return pipeline

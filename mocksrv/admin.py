@@ -112,3 +112,67 @@ def move_clock() -> Response:
     if body.get("frozen") is False:
         clock.unfreeze()
     return _clock_view()
+
+
+def _api_or_404(api_id: str) -> t.Any:
+    pipeline = _state().pipeline
+    if not any(api.id == api_id for api in pipeline.apis):
+        return None
+    return pipeline
+
+
+@bp.get("/apis/<api_id>/records/<collection>")
+def list_records(api_id: str, collection: str) -> Response:
+    """Stored records of a collection, as the API's behaviour sees them now (``?limit=&offset=``)."""
+    pipeline = _api_or_404(api_id)
+    if pipeline is None:
+        return problem(404, f"no API {api_id!r}")
+    try:
+        limit = int(request.args["limit"]) if "limit" in request.args else None
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        return problem(400, "limit and offset must be integers")
+    if offset < 0 or (limit is not None and limit < 0):
+        return problem(400, "limit and offset must be >= 0")
+    view = pipeline.keepers[api_id].view
+    records, total = pipeline.state.store.list(api_id, collection, offset=offset, limit=limit)
+    return jsonify({"records": [view(collection, r) for r in records], "total": total})
+
+
+@bp.get("/apis/<api_id>/records/<collection>/<record_id>")
+def get_record(api_id: str, collection: str, record_id: str) -> Response:
+    pipeline = _api_or_404(api_id)
+    if pipeline is None:
+        return problem(404, f"no API {api_id!r}")
+    record = pipeline.state.store.get(api_id, collection, record_id)
+    if record is None:
+        return problem(404, f"no record {record_id!r} in {api_id}/{collection}")
+    return jsonify(pipeline.keepers[api_id].view(collection, record))
+
+
+@bp.post("/apis/<api_id>/records/<collection>")
+def put_record(api_id: str, collection: str) -> Response:
+    """Store (or replace) one record; it needs the collection's id field."""
+    pipeline = _api_or_404(api_id)
+    if pipeline is None:
+        return problem(404, f"no API {api_id!r}")
+    record = request.get_json(silent=True)
+    if not isinstance(record, dict):
+        return problem(400, "send the record as a JSON object")
+    field = pipeline.id_field(api_id, collection)
+    if not isinstance(record.get(field), (str, int)) or isinstance(record.get(field), bool):
+        return problem(400, f"the record needs its id field {field!r} (a string or an integer)")
+    pipeline.state.store.put(api_id, collection, record[field], record)
+    response = jsonify(record)
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/apis/<api_id>/records/<collection>/<record_id>")
+def delete_record(api_id: str, collection: str, record_id: str) -> Response:
+    pipeline = _api_or_404(api_id)
+    if pipeline is None:
+        return problem(404, f"no API {api_id!r}")
+    if not pipeline.state.store.delete(api_id, collection, record_id):
+        return problem(404, f"no record {record_id!r} in {api_id}/{collection}")
+    return Response(status=204)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -46,14 +48,17 @@ def main() -> None:
 @click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
 @click.option("--scenario", default="default", show_default=True, help="the scenario to start with")
 @click.option("--db", type=click.Path(path_type=Path), help="keep state in this file across restarts")
+@click.option("--clock-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+              help="start the virtual clock at this instant (UTC unless an offset is given)")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=4010, show_default=True, type=int, help="0 picks a free port")
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None, host: str, port: int,
-          seed: int, strict: bool, skip_invalid: bool, threads: int) -> None:
+def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
+          clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
+          threads: int) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     import waitress
 
@@ -62,7 +67,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
-                       threads=threads, fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db)
+                       threads=threads, fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
+                       clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
         apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)
     except SpecError as error:
@@ -75,7 +81,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
             click.echo(f"mocksrv: warning: {warning}", err=True)
     try:
         app = create_app(options, apis=apis)
-    except (FixtureError, StoreError) as error:
+    except (FixtureError, StoreError, SpecError) as error:
         for line in str(error).splitlines():
             click.echo(f"mocksrv: cannot serve {line}", err=True)
         sys.exit(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from pathlib import Path
 
 
@@ -13,6 +14,7 @@ class Options:
     fixtures: Path | None = None  # folder of scenario files; None: every API in open mode
     scenario: str = "default"
     db: Path | None = None  # append-only state file; None: state lives in memory
+    clock_start: datetime | None = None  # the virtual clock's first instant; None: real time
     host: str = "127.0.0.1"
     port: int = 4010
     seed: int = 0

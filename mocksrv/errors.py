@@ -31,6 +31,7 @@ class MockError(Exception):
     :param detail: a sentence naming what is wrong, shown in the error body.
     :param violations: the individual problems, when there are several.
     :param headers: extra response headers (``Allow``, ``WWW-Authenticate`` …).
+    :param fields: body fields to set, e.g. ``{"details": "SMTP connection failed"}``.
     :param kind: what went wrong, finer than the status (``missing_credentials``,
         ``revoked_credentials`` …); a spec's ``x-mocksrv-errors`` maps kinds to its own
         documented messages and codes.
@@ -47,6 +48,7 @@ class MockError(Exception):
         headers: dict[str, str] | None = None,
         status: int | None = None,
         kind: str | None = None,
+        fields: dict[str, object] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -55,6 +57,7 @@ class MockError(Exception):
         if status is not None:
             self.status = status
         self.kind = kind or self.code
+        self.fields = fields or {}  # body fields the API documents for this error (set if they validate)
 
     @property
     def title(self) -> str:
@@ -125,6 +128,16 @@ class MockControlError(MockError):
 
     status = HTTPStatus.BAD_REQUEST
     code = "mock_control"
+
+
+class ApiError(MockError):
+    """An error the mocked API itself answers (any status, 5xx included), in its own format.
+
+    Raised by behaviours: ``ApiError("Error al enviar el correo", status=500,
+    fields={"details": "SMTP connection failed", "mail_id": 458})``.
+    """
+
+    code = "api_error"
 
 
 class NonConformingResponse(MockError):

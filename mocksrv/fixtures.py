@@ -65,6 +65,8 @@ class ApiFixtureSchema(Schema):
     rate_limit = fields.Nested(RateLimitSchema, allow_none=True)
     records = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
                           values=fields.List(fields.Dict(keys=fields.String())))
+    # settings of the API's behaviour module, validated by that module's own schema
+    options = fields.Dict(keys=fields.String())
 
     @validates_schema
     def _unique_keys(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -107,6 +109,7 @@ class ApiFixture:
     operation_scopes: dict[str, list[str]] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
     records: dict[str, list[dict[str, t.Any]]] = field(default_factory=dict)
+    options: dict[str, t.Any] = field(default_factory=dict)
 
     def key(self, value: str) -> ApiKey | None:
         return next((k for k in self.api_keys if k.key == value), None)
@@ -189,6 +192,7 @@ def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
             operation_scopes={op: list(scopes) for op, scopes in data.get("operation_scopes", {}).items()},
             rate_limit=_rate(data.get("rate_limit")),
             records={name: [dict(r) for r in rows] for name, rows in data.get("records", {}).items()},
+            options=dict(data.get("options") or {}),
         )
     return apis
 

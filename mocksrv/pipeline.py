@@ -9,8 +9,12 @@ the API's own error response. Framework-free: takes a `MockRequest`, returns an 
 from __future__ import annotations
 
 import logging
+import typing as t
 from dataclasses import dataclass
 
+from .behaviours import Behaviour
+from .behaviours import Context
+from .behaviours import load_behaviour
 from .config import Options
 from .datatypes import Match
 from .datatypes import MockRequest
@@ -26,6 +30,7 @@ from .security import authenticate
 from .specs import ApiSpec
 from .state import MockState
 from .synth import Built
+from .synth import Shaper
 from .synth import Synthesizer
 from .synth import choose_response
 from .synth import problem
@@ -55,6 +60,22 @@ class Pipeline:
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in apis}
         self.keepers = {api.id: RecordKeeper(api, state.store, self.synthesizers[api.id], state.clock)
                         for api in apis}
+        self.behaviours = {api.id: behaviour for api in apis if (behaviour := load_behaviour(api)) is not None}
+        for api_id, behaviour in self.behaviours.items():
+            self.keepers[api_id].view = self._viewer(api_id, behaviour)
+
+    def _viewer(self, api_id: str, behaviour: Behaviour) -> t.Callable[[str, dict[str, t.Any]], dict[str, t.Any]]:
+        def view(collection: str, record: dict[str, t.Any]) -> dict[str, t.Any]:
+            return behaviour.view(collection, record, self.state.clock.now(), self.state.options(api_id))
+
+        return view
+
+    def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
+        """A scenario's ``options`` for one API, validated by its behaviour."""
+        behaviour = self.behaviours.get(api_id)
+        if behaviour is None:
+            return options, [f"{where}: API {api_id!r} has no behaviour module, so no options"] if options else []
+        return behaviour.load_options(options, where)
 
     def id_field(self, api_id: str, collection: str) -> str:
         keeper = self.keepers.get(api_id)
@@ -86,8 +107,18 @@ class Pipeline:
         synthesizer.media_type(chosen, accept)  # 406 before any state changes
         # Prefer: code= / example= are the Prism way to ask for a canned answer: no state involved
         canned = prefer.code is not None or prefer.example is not None
-        state = None if canned else self.keepers[api.id].apply(match, checked, chosen)
-        shape = state.shape if state else None
+        behaviour = None if canned else self.behaviours.get(api.id)
+        reply = behaviour.handle(Context(
+            api=api, operation=operation, request=request, checked=checked, path_params=match.path_params,
+            principal=principal, fixture=fixture, options=self.state.options(api.id), store=self.state.store,
+            clock=self.state.clock, keeper=self.keepers[api.id], synth=synthesizer)) if behaviour else None
+        if reply is not None:
+            extra.update(reply.headers)
+            chosen = choose_response(api, operation, reply.status)
+            shape: Shaper | None = _replace_with(reply.body)
+        else:
+            state = None if canned else self.keepers[api.id].apply(match, checked, chosen)
+            shape = state.shape if state else None
         built = synthesizer.build(chosen, prefer, accept, shape=shape)
         response = to_response(built)
         problems = check_response(match, request, response)
@@ -119,6 +150,13 @@ class Pipeline:
             raise NonConformingResponse(f"mocksrv built a {response.status} response that does not validate "
                                         f"against {match.api.id} {match.operation.key}: {'; '.join(problems)}")
         return response
+
+
+def _replace_with(body: t.Any) -> Shaper:
+    def shape(value: t.Any, schema: t.Any, resolver: t.Any) -> t.Any:
+        return value if body is None else body
+
+    return shape
 
 
 def _declares(match: Match, status: int) -> bool:

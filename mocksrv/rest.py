@@ -76,6 +76,8 @@ class RecordKeeper:
             if location is not None:
                 self.id_fields[resource.collection] = location.id_field
         self.targets = self._create_targets()
+        # a behaviour's view of records that change with time (scheduled → sent …)
+        self.view: t.Callable[[str, dict[str, Json]], dict[str, Json]] = lambda collection, record: record
 
     def _create_targets(self) -> dict[str, str]:
         """Creates whose own path has no reads store where their record is read back.
@@ -134,6 +136,7 @@ class RecordKeeper:
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
             raise NotFound(f"{resource.collection} {record_id!r} not found", kind="not_found")
+        stored = self.view(collection, stored)
         if resource.kind == DELETE:
             self.store.delete(self.api.id, collection, record_id)
             return Outcome(None)
@@ -251,7 +254,7 @@ class RecordKeeper:
             return search is None or any(search.lower() in str(v).lower() for v in record.values())
 
         records, total = self.store.list(
-            self.api.id, collection, match=matches, sort=sort.lstrip("-") if sort else None,
+            self.api.id, collection, match=lambda record: matches(self.view(collection, dict(record))), sort=sort.lstrip("-") if sort else None,
             descending=bool(sort and sort.startswith("-")), offset=offset, limit=limit)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
@@ -260,7 +263,7 @@ class RecordKeeper:
                 return value
             current = _get(value, location.path)
             template = current[0] if isinstance(current, list) and current else None
-            items = [self._conform(r, template, location) for r in records]
+            items = [self._conform(self.view(collection, r), template, location) for r in records]
             shaped = _put(value, location.path, items)
             parent = _get(shaped, location.path[:-1]) if location.path else None
             if isinstance(parent, dict):

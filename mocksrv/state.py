@@ -16,29 +16,52 @@ from .fixtures import Scenario
 from .store import Store
 
 
+OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
+
+
 class MockState:
     def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock,
-                 id_field: t.Callable[[str, str], str]) -> None:
-        """:param id_field: (api id, collection) → the field holding a record's id."""
+                 id_field: t.Callable[[str, str], str], load_options: OptionsLoader) -> None:
+        """:param id_field: (api id, collection) → the field holding a record's id.
+        :param load_options: (api id, options, where) → (validated options, problems).
+        """
         self.fixtures = fixtures
         self.store = store
         self.clock = clock
         self._id_field = id_field
+        self._load_options = load_options
         self.scenario = Scenario("default", None)
+        self._options: dict[str, dict[str, t.Any]] = {}
+
+    def options(self, api_id: str) -> dict[str, t.Any]:
+        """The scenario's validated behaviour options for an API."""
+        return self._options.get(api_id, {})
 
     def start(self, name: str) -> None:
         """Select the scenario; seed its records unless the store already holds state."""
         scenario = self.fixtures.scenario(name)
+        options = self._validated_options(scenario)
         if self.store.is_empty():
             self.store.replace_all(self.seed_records(scenario))
-        self.scenario = scenario
+        self.scenario, self._options = scenario, options
 
     def load(self, name: str) -> None:
         """Switch to a scenario: its records replace all stored ones; counters restart."""
         scenario = self.fixtures.scenario(name)
+        options = self._validated_options(scenario)
         self.store.replace_all(self.seed_records(scenario))
         self.store.reset_counters()
-        self.scenario = scenario
+        self.scenario, self._options = scenario, options
+
+    def _validated_options(self, scenario: Scenario) -> dict[str, dict[str, t.Any]]:
+        loaded: dict[str, dict[str, t.Any]] = {}
+        problems: list[str] = []
+        for api_id, fixture in scenario.apis.items():
+            loaded[api_id], found = self._load_options(api_id, fixture.options, f"{api_id}.options")
+            problems.extend(found)
+        if problems:
+            raise FixtureError(str(scenario.source or scenario.name), problems)
+        return loaded
 
     def seed_records(self, scenario: Scenario) -> dict[str, dict[str, list[tuple[str | int, dict[str, t.Any]]]]]:
         """The scenario's records keyed by id.

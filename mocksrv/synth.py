@@ -22,6 +22,7 @@ from http import HTTPStatus
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from .errors import ApiError
 from .errors import MockControlError
 from .errors import MockError
 from .errors import NotAcceptable
@@ -236,7 +237,8 @@ class Synthesizer:
     def build_error(self, operation: Operation | None, error: MockError, accept: str | None) -> Built:
         """The API's own error response for ``error``, else ``application/problem+json``."""
         headers = list(error.headers.items())
-        if operation is not None and not isinstance(error, MockControlError) and error.status < 500:
+        own_format = error.status < 500 or isinstance(error, ApiError)
+        if operation is not None and not isinstance(error, MockControlError) and own_format:
             chosen = self._error_response(operation, error)
             if chosen is not None:
                 built = self._error_body(chosen, error, accept)
@@ -285,7 +287,8 @@ class Synthesizer:
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
                                  lambda candidate: self.is_valid(schema, schema_resolver, candidate),
-                                 detail=documented.get("message"), extra=documented.get("fields"))
+                                 detail=documented.get("message"),
+                                 extra={**(documented.get("fields") or {}), **error.fields})
         concrete = "application/json" if media_type == "*/*" else media_type
         return Built(chosen.status, concrete, serialize(body, concrete), headers)
 
