@@ -20,6 +20,8 @@ class Violation:
     location: str  # body | query | header | path | cookie | security | content-type
     field: str  # dotted field path inside that location, "" for the whole location
     message: str
+    rule: str = ""  # the schema keyword that failed (required, maxItems, …), "" when not a schema rule
+    value: object = None  # the offending value, for behaviours that word the API's own message
 
     def as_dict(self) -> dict[str, str]:
         return {"location": self.location, "field": self.field, "message": self.message}

@@ -19,6 +19,7 @@ from .config import Options
 from .datatypes import Match
 from .datatypes import MockRequest
 from .datatypes import MockResponse
+from .errors import InvalidRequest
 from .errors import MockError
 from .errors import NonConformingResponse
 from .policy import authorize
@@ -34,8 +35,10 @@ from .synth import Shaper
 from .synth import Synthesizer
 from .synth import choose_response
 from .synth import problem
+from .validation import CheckedRequest
 from .validation import check_request
 from .validation import check_response
+from .validation import summary
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ class Pipeline:
         credentials = authenticate(api, operation, request)
         principal = authorize(api, operation, credentials, fixture)
         extra.update(throttle(api, principal, fixture, self.state.store, self.state.clock))
-        checked = check_request(match, request)
+        checked = self._checked(match, request)
         synthesizer = self.synthesizers[api.id]
         chosen = choose_response(api, operation, prefer.code)
         synthesizer.media_type(chosen, accept)  # 406 before any state changes
@@ -127,6 +130,19 @@ class Pipeline:
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = check_response(match, request, response)
         return self._conforming(match, response, problems)
+
+    def _checked(self, match: Match, request: MockRequest) -> CheckedRequest:
+        """Validate the request; an API's behaviour may word violations as the API documents them."""
+        try:
+            return check_request(match, request)
+        except InvalidRequest as error:
+            behaviour = self.behaviours.get(match.api.id)
+            if behaviour is None:
+                raise
+            for violation in error.violations:
+                violation.message = behaviour.reword(match.operation, violation) or violation.message
+            error.detail = summary(error.violations)
+            raise
 
     def _error(self, match: Match | None, request: MockRequest, error: MockError) -> MockResponse:
         accept = request.headers.get("Accept")

@@ -254,8 +254,9 @@ class RecordKeeper:
             return search is None or any(search.lower() in str(v).lower() for v in record.values())
 
         records, total = self.store.list(
-            self.api.id, collection, match=lambda record: matches(self.view(collection, dict(record))), sort=sort.lstrip("-") if sort else None,
-            descending=bool(sort and sort.startswith("-")), offset=offset, limit=limit)
+            self.api.id, collection, match=lambda record: matches(self.view(collection, dict(record))),
+            sort=sort.lstrip("-") if sort else None, descending=bool(sort and sort.startswith("-")),
+            offset=offset, limit=limit)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_list(self.api, schema, resolver, None)

@@ -15,7 +15,6 @@ from .fixtures import FixtureSet
 from .fixtures import Scenario
 from .store import Store
 
-
 OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
 
 

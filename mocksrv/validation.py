@@ -174,7 +174,7 @@ def check_request(match: Match, request: MockRequest) -> CheckedRequest:
             else:
                 checked.body = _check_body(match, request, units, violations)
     if violations:
-        raise InvalidRequest(_summary(violations), violations=violations)
+        raise InvalidRequest(summary(violations), violations=violations)
     return checked
 
 
@@ -390,17 +390,18 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
         present = error.instance if isinstance(error.instance, dict) else {}
         missing = next((n for n in expected if n not in present), "?")
         name = field_path([missing], where)
-        return Violation(location, name, f"{name} field is required")
+        return Violation(location, name, f"{name} field is required", "required", None)
     if kind == "type":
         wanted = " or ".join(expected) if isinstance(expected, list) else expected
-        return Violation(location, where, f"{subject} must be of type {wanted}, got {_json_type(error.instance)}")
+        return Violation(location, where, f"{subject} must be of type {wanted}, got {_json_type(error.instance)}",
+                         "type", error.instance)
     if kind == "additionalProperties" or kind == "unevaluatedProperties":
         extra = _unexpected(error)
-        return Violation(location, where, f"{subject} has unknown field(s): {', '.join(extra)}")
+        return Violation(location, where, f"{subject} has unknown field(s): {', '.join(extra)}", str(kind), extra)
     if kind in ("oneOf", "anyOf"):
         inner = best_match(error.context) if error.context else None
         why = f" ({_schema_violation(location, inner, prefix).message})" if inner is not None else ""
-        return Violation(location, where, f"{subject} does not match any allowed form{why}")
+        return Violation(location, where, f"{subject} does not match any allowed form{why}", str(kind), error.instance)
     messages = {
         "enum": lambda: f"{subject} must be one of: {', '.join(json.dumps(v) for v in expected)}",
         "const": lambda: f"{subject} must be {json.dumps(expected)}",
@@ -422,7 +423,7 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
         "writeOnly": lambda: f"{subject} is write-only",
     }
     text = messages[kind]() if kind in messages else f"{subject}: {_one_line(error.message)}"
-    return Violation(location, where, text)
+    return Violation(location, where, text, str(kind), error.instance)
 
 
 def _bound(error: SchemaError, sibling: str) -> t.Any:
@@ -456,7 +457,7 @@ def _json_type(value: Json) -> str:
     return "object"
 
 
-def _summary(violations: list[Violation], shown: int = 5) -> str:
+def summary(violations: list[Violation], shown: int = 5) -> str:
     """All messages in one sentence, for error schemas that have a single message field."""
     text = "; ".join(v.message for v in violations[:shown])
     return text if len(violations) <= shown else f"{text}; and {len(violations) - shown} more"

@@ -25,6 +25,7 @@ from marshmallow import ValidationError
 from ..clock import Clock
 from ..datatypes import MockRequest
 from ..errors import SpecError
+from ..errors import Violation
 from ..fixtures import ApiFixture
 from ..fixtures import flatten_messages
 from ..policy import Principal
@@ -82,6 +83,15 @@ class Behaviour:
     def handle(self, ctx: Context) -> Reply | None:
         handler = getattr(self, f"on_{ctx.operation.operation_id}", None)
         return handler(ctx) if handler is not None else None
+
+    def reword(self, operation: Operation, violation: Violation) -> str | None:
+        """The API's documented message for a schema violation the engine found, or None.
+
+        The engine validates requests before any handler runs; an API that documents its
+        own texts (``"Too many recipients: 51. Maximum allowed is 50"``) says them here.
+        ``violation.rule`` is the failed keyword, ``violation.value`` the offending value.
+        """
+        return None
 
     def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
         """A stored record as it is at ``now`` (scheduled sends, delivery, bulk progress)."""
