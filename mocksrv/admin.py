@@ -6,6 +6,7 @@ Admin endpoints answer loopback clients only (a later issue adds a token for rem
 from __future__ import annotations
 
 import ipaddress
+import json
 import typing as t
 from datetime import datetime
 
@@ -14,6 +15,8 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+
+from .errors import FixtureError
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
 CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
@@ -176,3 +179,66 @@ def delete_record(api_id: str, collection: str, record_id: str) -> Response:
     if not pipeline.state.store.delete(api_id, collection, record_id):
         return problem(404, f"no record {record_id!r} in {api_id}/{collection}")
     return Response(status=204)
+
+
+@bp.get("/requests")
+def list_requests() -> Response:
+    """The journal, newest first: ``?api=&operationId=&method=&path=&status=&valid=&since=&limit=``."""
+    args = request.args
+    try:
+        status = int(args["status"]) if "status" in args else None
+        since = float(args["since"]) if "since" in args else None
+        limit = int(args["limit"]) if "limit" in args else None
+    except ValueError:
+        return problem(400, "status and limit must be integers, since a number (epoch seconds, virtual clock)")
+    valid = {"true": True, "false": False}.get(args.get("valid", "").lower()) if "valid" in args else None
+    if "valid" in args and valid is None:
+        return problem(400, "valid must be true or false")
+    entries = _state().pipeline.state.journal.entries(
+        api=args.get("api"), operation_id=args.get("operationId"), method=args.get("method"), path=args.get("path"),
+        status=status, valid=valid, since=since, limit=limit)
+    return jsonify({"requests": [entry.as_dict() for entry in entries], "count": len(entries)})
+
+
+@bp.delete("/requests")
+def clear_requests() -> Response:
+    _state().pipeline.state.journal.clear()
+    return Response(status=204)
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Back to the loaded scenario's state: records, counters, journal, clock."""
+    state = _state().pipeline.state
+    state.reset()
+    return jsonify({"scenario": state.scenario.name})
+
+
+@bp.get("/scenarios")
+def list_scenarios() -> Response:
+    state = _state().pipeline.state
+    return jsonify({"current": state.scenario.name,
+                    "scenarios": [{"name": name, "description": state.fixtures.description(name)}
+                                  for name in state.fixtures.names]})
+
+
+@bp.put("/scenario")
+def switch_scenario() -> Response:
+    """``{"name": "rate_limited"}``, or ``{"name": "mine", "fixture": {...}}`` in the fixture format."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or set(body) - {"name", "fixture"}:
+        return problem(400, 'send {"name": "<scenario>"} or {"name": "<new>", "fixture": {<fixture format>}}')
+    pipeline = _state().pipeline
+    state = pipeline.state
+    try:
+        if "fixture" in body:
+            state.fixtures.add(body["name"], body["fixture"])
+            problems = state.fixtures.check_against(pipeline.apis)
+            if problems:
+                raise FixtureError(f"<inline scenario {body['name']}>", problems)
+        state.load(body["name"])
+    except FixtureError as error:
+        response = problem(400, "the scenario is invalid")
+        response.set_data(json.dumps({**json.loads(response.get_data()), "errors": error.lines()}))
+        return response
+    return jsonify({"scenario": state.scenario.name})

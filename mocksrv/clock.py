@@ -15,10 +15,17 @@ from datetime import datetime
 class Clock:
     def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:
         self._lock = threading.Lock()
+        self._start = start
         self._offset = 0.0 if start is None else start.timestamp() - time.time()
         self._frozen_at: float | None = None
         if frozen:
             self.freeze()
+
+    def reset(self) -> None:
+        """Back to how it started: real time, or running from the configured start instant."""
+        with self._lock:
+            self._offset = 0.0 if self._start is None else self._start.timestamp() - time.time()
+            self._frozen_at = None
 
     def now(self) -> float:
         """Seconds since the epoch, on this clock."""

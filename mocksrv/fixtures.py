@@ -217,6 +217,14 @@ class FixtureSet:
         if problems:
             raise FixtureError(str(folder), [line for error in problems for line in error.lines()])
 
+    def add(self, name: str, document: t.Any) -> None:
+        """Register a scenario given inline (admin API), validated like a file.
+
+        :raise FixtureError: with the path of each problem.
+        """
+        meta, sections = parse_scenario(name, document)
+        self._raw[name] = (Path(f"<inline scenario {name}>"), meta, sections)
+
     @property
     def names(self) -> list[str]:
         return sorted(self._raw)

@@ -74,15 +74,31 @@ def read_request() -> MockRequest:
 @bp.route("/<path:path>", methods=ALL_METHODS)
 def mock(path: str) -> Response:
     started = time.perf_counter()
+    real_time = time.time()
+    mock_request: MockRequest | None = None
     try:
-        outcome = pipeline().handle(read_request())
+        mock_request = read_request()
+        outcome = pipeline().handle(mock_request)
     except MockError as error:  # the request could not even be read
         outcome = Outcome(to_response(problem(error)), None, error)
+    duration = (time.perf_counter() - started) * 1000
+    state = pipeline().state
+    state.journal.record(
+        mock_request or _unreadable(), outcome.response,
+        api=outcome.match.api.id if outcome.match else None,
+        operation_id=outcome.match.operation.key if outcome.match else None,
+        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
     response = Response(outcome.response.body, status=outcome.response.status)
     response.headers.clear()
     for name, value in outcome.response.headers:
         response.headers.add(name, value)
-    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code,
-             (time.perf_counter() - started) * 1000)
+    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code, duration)
     return response
+
+
+def _unreadable() -> MockRequest:
+    """What the journal keeps of a request whose body could not be read (too large, broken form)."""
+    return MockRequest(method=request.method, path=request.path, query=MultiDict(request.args),
+                       headers=request.headers, cookies=MultiDict(request.cookies), body=b"",
+                       mimetype=request.mimetype or "", content_type=request.content_type or "")
 

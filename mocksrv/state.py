@@ -13,6 +13,7 @@ from .clock import Clock
 from .errors import FixtureError
 from .fixtures import FixtureSet
 from .fixtures import Scenario
+from .journal import Journal
 from .store import Store
 
 OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
@@ -31,6 +32,7 @@ class MockState:
         self._load_options = load_options
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
+        self.journal = Journal()
 
     def options(self, api_id: str) -> dict[str, t.Any]:
         """The scenario's validated behaviour options for an API."""
@@ -51,6 +53,12 @@ class MockState:
         self.store.replace_all(self.seed_records(scenario))
         self.store.reset_counters()
         self.scenario, self._options = scenario, options
+
+    def reset(self) -> None:
+        """Back to the scenario's state: its records, fresh counters, an empty journal, the start clock."""
+        self.load(self.scenario.name)
+        self.journal.clear()
+        self.clock.reset()
 
     def _validated_options(self, scenario: Scenario) -> dict[str, dict[str, t.Any]]:
         loaded: dict[str, dict[str, t.Any]] = {}

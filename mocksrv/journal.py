@@ -1,0 +1,133 @@
+"""The request journal: every request to a mocked API, as a test would want to inspect it.
+
+Bounded (the oldest entries go first), thread-safe, credentials masked, bodies capped,
+uploaded files recorded as name/size/type only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import typing as t
+from collections import deque
+from dataclasses import dataclass
+
+from .datatypes import MockRequest
+from .datatypes import MockResponse
+from .errors import InvalidRequest
+from .errors import MockError
+from .errors import UnsupportedMediaType
+
+MAX_ENTRIES = 10_000
+BODY_CAP = 64 * 1024
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"}
+Json = t.Any
+
+
+def mask(value: str) -> str:
+    """Keep a short prefix so a reader can tell keys apart, hide the rest."""
+    scheme, _, token = value.partition(" ")
+    if token and scheme.lower() in ("bearer", "basic", "token", "apikey"):
+        return f"{scheme} {mask(token)}"
+    return value[:4] + "…" if len(value) > 8 else "…"
+
+
+def _body(raw: bytes, media_type: str | None) -> Json:
+    if not raw:
+        return None
+    if len(raw) > BODY_CAP:
+        return {"truncated": True, "size": len(raw), "head": raw[:BODY_CAP].decode("utf-8", "replace")}
+    text = raw.decode("utf-8", "replace")
+    if media_type and ("json" in media_type):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _size(upload: t.Any) -> int:
+    stream = upload.stream
+    position = stream.tell()
+    size = int(stream.seek(0, 2))
+    stream.seek(position)
+    return size
+
+
+@dataclass
+class Entry:
+    id: int
+    time: float  # virtual clock
+    real_time: float
+    api: str | None
+    operation_id: str | None
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Json
+    valid: bool
+    errors: list[dict[str, str]]
+    status: int
+    response_headers: dict[str, str]
+    response_body: Json
+    duration_ms: float
+
+    def as_dict(self) -> dict[str, Json]:
+        return {
+            "id": self.id, "time": self.time, "real_time": self.real_time, "api": self.api,
+            "operationId": self.operation_id, "method": self.method, "path": self.path, "query": self.query,
+            "headers": self.headers, "body": self.body, "valid": self.valid, "errors": self.errors,
+            "response": {"status": self.status, "headers": self.response_headers, "body": self.response_body},
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+class Journal:
+    def __init__(self, limit: int = MAX_ENTRIES) -> None:
+        self._entries: deque[Entry] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
+               error: MockError | None, time: float, real_time: float, duration_ms: float) -> Entry:
+        request_body: Json = _body(request.body, request.mimetype) if not request.files else {
+            "form": {k: request.form.getlist(k) for k in request.form},
+            "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
+                      for k, f in request.files.items(multi=True)],
+        }
+        invalid = isinstance(error, (InvalidRequest, UnsupportedMediaType))  # broke the contract
+        entry = Entry(
+            id=0, time=time, real_time=real_time, api=api, operation_id=operation_id, method=request.method,
+            path=request.path, query={k: request.query.getlist(k) for k in request.query},
+            headers={k: mask(v) if k.lower() in SECRET_HEADERS else v for k, v in request.headers.items()},
+            body=request_body, valid=not invalid,
+            errors=[v.as_dict() for v in error.violations] if error and error.violations else (
+                [{"location": "", "field": "", "message": error.detail}] if invalid and error else []),
+            status=response.status, response_headers=dict(response.headers),
+            response_body=_body(response.body, response.media_type), duration_ms=duration_ms,
+        )
+        with self._lock:
+            entry.id = next(self._ids)
+            self._entries.append(entry)
+        return entry
+
+    def entries(self, *, api: str | None = None, operation_id: str | None = None, method: str | None = None,
+                path: str | None = None, status: int | None = None, valid: bool | None = None,
+                since: float | None = None, limit: int | None = None) -> list[Entry]:
+        """Newest first, filtered; ``path`` matches a substring, ``since`` the virtual time."""
+        with self._lock:
+            found = list(self._entries)
+        selected = [
+            e for e in reversed(found)
+            if (api is None or e.api == api) and (operation_id is None or e.operation_id == operation_id)
+            and (method is None or e.method == method.upper()) and (path is None or path in e.path)
+            and (status is None or e.status == status) and (valid is None or e.valid == valid)
+            and (since is None or e.time >= since)
+        ]
+        return selected[:limit] if limit is not None else selected
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

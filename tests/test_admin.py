@@ -1,0 +1,101 @@
+"""The admin API a test uses: journal, reset, scenarios, records, clock."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+import requests
+
+from conftest import FIXTURES
+from conftest import SPECS
+from conftest import MockServer
+
+KEY = {"Authorization": "Bearer md_demo"}
+SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Journal", "html": "<p>x</p>"}
+
+
+@pytest.fixture()
+def mock() -> t.Iterator[MockServer]:
+    server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")
+    yield server
+    server.stop()
+
+
+def admin(mock: MockServer, method: str, path: str, **kwargs: t.Any) -> requests.Response:
+    return requests.request(method, mock.url(f"/__mocksrv{path}"), timeout=10, **kwargs)
+
+
+def test_journal_records_valid_and_invalid_requests(mock: MockServer) -> None:
+    requests.post(mock.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)
+    requests.post(mock.url("/maildiver/v1/emails"), json={**SEND, "to": None}, headers=KEY, timeout=10)
+    entries = admin(mock, "GET", "/requests", params={"api": "maildiver"}).json()["requests"]
+    assert [e["response"]["status"] for e in entries] == [400, 201]  # newest first
+    bad, good = entries
+    assert good["valid"] and good["operationId"] == "sendEmail" and good["body"]["subject"] == "Journal"
+    assert good["headers"]["Authorization"] == "Bearer …"  # credentials masked (short keys entirely)
+    assert "md_demo" not in str(entries)
+    assert not bad["valid"] and bad["errors"][0]["field"] == "to"
+    only_invalid = admin(mock, "GET", "/requests", params={"valid": "false"}).json()
+    assert only_invalid["count"] == 1
+    assert admin(mock, "DELETE", "/requests").status_code == 204
+    assert admin(mock, "GET", "/requests").json()["count"] == 0
+
+
+def test_journal_filters_are_checked(mock: MockServer) -> None:
+    assert admin(mock, "GET", "/requests", params={"status": "abc"}).status_code == 400
+    assert admin(mock, "GET", "/requests", params={"valid": "maybe"}).status_code == 400
+
+
+def test_reset_restores_records_counters_journal_and_clock(mock: MockServer) -> None:
+    history = "/settings-mailer/api/settings/mail-history"
+    sm_key = {"Authorization": "Bearer sm_demo"}
+    assert requests.delete  # the settings mailer has no DELETE: remove through the admin API
+    assert admin(mock, "DELETE", "/apis/settings-mailer/records/mail-history/456").status_code == 204
+    assert requests.get(mock.url(f"{history}/456"), headers=sm_key, timeout=10).status_code == 404
+    admin(mock, "POST", "/clock", json={"frozen": True, "advance_seconds": 3600})
+    assert admin(mock, "POST", "/reset").json() == {"scenario": "default"}
+    assert requests.get(mock.url(f"{history}/456"), headers=sm_key, timeout=10).status_code == 200
+    clock = admin(mock, "GET", "/clock").json()
+    assert clock["frozen"] is False
+    assert admin(mock, "GET", "/requests").json()["count"] == 1  # only the GET after the reset
+
+
+def test_switch_scenario_by_name_and_inline(mock: MockServer) -> None:
+    names = [s["name"] for s in admin(mock, "GET", "/scenarios").json()["scenarios"]]
+    assert {"default", "empty", "rate_limited", "revoked_key"} <= set(names)
+    assert admin(mock, "PUT", "/scenario", json={"name": "revoked_key"}).json() == {"scenario": "revoked_key"}
+    assert requests.post(mock.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 403
+    inline = {"name": "mine", "fixture": {"maildiver": {"api_keys": [{"key": "inline_key"}]}}}
+    assert admin(mock, "PUT", "/scenario", json=inline).status_code == 200
+    response = requests.post(mock.url("/maildiver/v1/emails"), json=SEND,
+                             headers={"Authorization": "Bearer inline_key"}, timeout=10)
+    assert response.status_code == 201
+
+
+def test_invalid_inline_scenario_lists_each_error_path(mock: MockServer) -> None:
+    bad = {"name": "bad", "fixture": {"maildiver": {"api_keys": [{"key": 5}]}, "nosuch": {}}}
+    response = admin(mock, "PUT", "/scenario", json=bad)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert any("maildiver.api_keys[0].key: Not a valid string." in e for e in errors)
+    # the scenario in force did not change
+    assert admin(mock, "GET", "/scenarios").json()["current"] == "default"
+
+
+def test_records_api(mock: MockServer) -> None:
+    record = {"id": "eml_11111111111111111111111111111111", "subject": "seeded"}
+    assert admin(mock, "POST", "/apis/maxcare/records/emails", json=record).status_code == 201
+    assert admin(mock, "GET", f"/apis/maxcare/records/emails/{record['id']}").json()["subject"] == "seeded"
+    listed = admin(mock, "GET", "/apis/maxcare/records/emails", params={"limit": 1}).json()
+    assert listed["total"] >= 2 and len(listed["records"]) == 1
+    assert admin(mock, "POST", "/apis/maxcare/records/emails", json={"subject": "no id"}).status_code == 400
+    assert admin(mock, "GET", "/apis/nosuch/records/x").status_code == 404
+
+
+def test_clock_input_is_checked(mock: MockServer) -> None:
+    assert admin(mock, "POST", "/clock", json={"advance_seconds": -1}).status_code == 400
+    assert admin(mock, "POST", "/clock", json={"set": "yesterday"}).status_code == 400
+    assert admin(mock, "POST", "/clock", json={"speed": 2}).status_code == 400
+    moved = admin(mock, "POST", "/clock", json={"set": "2030-01-01T00:00:00Z", "frozen": True}).json()
+    assert moved["now"].startswith("2030-01-01T00:00:00") and moved["frozen"] is True
