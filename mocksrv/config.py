@@ -20,5 +20,6 @@ class Options:
     seed: int = 0
     strict: bool = False  # answer 500 when mocksrv itself built a response the spec forbids
     skip_invalid: bool = False  # load the other specs when one is broken
-    max_body_bytes: int = 50 * 1024 * 1024
+    # five 10 MB attachments (settings mailer) or 40 MB of MailDiver html, plus encoding overhead
+    max_body_bytes: int = 64 * 1024 * 1024
     threads: int = 8

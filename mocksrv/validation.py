@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import typing as t
 from dataclasses import dataclass
 from dataclasses import field
@@ -55,6 +56,7 @@ from .specs import ApiSpec
 log = logging.getLogger(__name__)
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+REQUIRED_MESSAGE = re.compile(r"^'(.*)' is a required property$", re.S)
 Json = t.Any
 
 
@@ -387,8 +389,10 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
     subject = where or ("request body" if location == "body" else prefix or location)
     kind, expected = error.validator, error.validator_value
     if kind == "required":
+        # jsonschema reports each missing property as its own error: take the name from it
+        named = REQUIRED_MESSAGE.match(error.message)
         present = error.instance if isinstance(error.instance, dict) else {}
-        missing = next((n for n in expected if n not in present), "?")
+        missing = named.group(1) if named else next((n for n in expected if n not in present), "?")
         name = field_path([missing], where)
         return Violation(location, name, f"{name} field is required", "required", None)
     if kind == "type":

@@ -177,7 +177,7 @@ def test_settings_mailer_missing_subject(bundled: MockServer, bundled_checkers: 
     response = requests.post(bundled.url("/settings-mailer/api/settings/sendmail"), data=data,
                              files=[("attachments", ("a.png", PNG, "image/png"))], headers=SETTINGS, timeout=10)
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "subject field is required"}
+    assert response.json() == {"success": False, "error": "El asunto es requerido"}  # the documented text
     bundled_checkers["settings-mailer"].assert_valid(response)
 
 
@@ -236,3 +236,10 @@ def test_send_service_missing_key(bundled: MockServer, bundled_checkers: dict[st
     assert response.status_code == 403  # the API documents 403 and no 401
     assert "X-API-Key" in response.json()["message"]
     bundled_checkers["send-service"].assert_valid(response)
+
+
+def test_every_missing_field_is_named(bundled: MockServer) -> None:
+    response = post_json(bundled, "/maildiver/v1/emails", {"html": "<p>x</p>"}, MAILDIVER)
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert all(f"{name} field is required" in message for name in ("from", "to", "subject")), message

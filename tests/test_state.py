@@ -36,7 +36,8 @@ def bearer(key: str) -> dict[str, str]:
 CALLS = {
     "maxcare": Call("maxcare", "POST", "/maxcare/v3/emails/send",
                     lambda k: {**bearer(k), "X-Organization-Id": "org_demo"},
-                    {"json": {"from": "notifications", "subject": "Hi", "html": "<p>Hi</p>", "emailType": "t"}}),
+                    {"json": {"from": "notifications", "subject": "Hi", "html": "<p>Hi</p>", "emailType": "t",
+                              "patientIds": ["pat_8de030393a9e417ab2b3a8b8df183631"]}}),
     "maildiver": Call("maildiver", "POST", "/maildiver/v1/emails", bearer,
                       {"json": {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "x"}}),
     "settings-mailer": Call("settings-mailer", "POST", "/settings-mailer/api/settings/sendmail", bearer,

@@ -1,0 +1,318 @@
+"""MaxCare (``maxcare``): emails to a clinic's patients and staff, and their delivery over time.
+
+``POST /emails/send`` and ``GET /emails/{id}`` act for one organization, named by the
+``X-Organization-Id`` header. It must be a record of ``organizations`` whose ``apps``
+list the caller's application (the key's ``owner``), else 403. In open mode (no keys in
+the scenario, or a key with no owner) any existing organization will do, and with no
+organization records at all any id.
+
+A send gives each id in ``patientIds`` / ``userIds`` (duplicates counted once, patients
+first) either a ``sent`` record or an ``errors`` entry, so one call can partly fail:
+
+- an id missing from ``patients`` / ``users``, or one whose ``organizationId`` is another
+  organization, is "Patient not found" / "User not found";
+- a null or empty ``email`` is "Patient has no email address on file" (or "User …");
+- with no records at all in ``patients`` (or ``users``), recipients are not modelled:
+  every id is sent to, at ``<id>@example.com``.
+
+Neither list given, or both empty, is 400. Each sent record is stored in ``emails`` with
+extra fields that never reach the client: ``appId``, ``organizationId``, ``html``,
+``from``, ``patientIds``, ``userIds``, the recipient's ``bounces`` and
+``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
+clock). Ids are ``eml_`` + 32 hex digits drawn from the seeded generator and the store's
+sequence, so the same seed and the same calls give the same ids.
+
+Time (`MaxCareBehaviour.view`, also what admin listings show):
+
+- ``scheduledAt`` is ISO 8601 with a time (no offset means UTC), else 400. One in the
+  future stores the record as ``scheduled``; it reads ``sent`` once the clock reaches it.
+  It is echoed back normalised to UTC (``2026-03-25T10:00:00.000Z``).
+- ``sentAt`` of a scheduled record is the scheduled send time. The spec makes ``sentAt``
+  a required, non-nullable string, so null would not validate; the time it will be sent
+  is the one value that stays true once it has been.
+- ``delivery_seconds`` (option, default 2) after ``sentAt``, ``deliveredAt`` is set, or
+  ``bouncedAt`` instead for a recipient with ``bounces: true``; ``openedAt`` follows
+  ``deliveredAt`` by the recipient's ``opens_after_seconds``, when it has one. Before
+  that they are null. Timestamps use the API's documented form ``2026-03-25 10:00:01.234+00``.
+
+Seeded ``emails`` records without ``sendEpoch`` keep the values they state; a seeded
+``scheduled`` record is sent at its ``scheduledAt``, and null ``deliveredAt`` /
+``bouncedAt`` / ``openedAt`` fill in from its ``sentAt`` the same way.
+
+``GET /emails/{id}`` checks the organization first (an authorisation guard runs before
+parameter parsing), then the id's shape (400), then answers 404 for an unknown id or an
+email another application sent, or one sent for another organization ("only if sent by
+this application").
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from datetime import UTC
+from datetime import datetime
+
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from ..errors import ApiError
+from ..errors import Forbidden
+from ..errors import InvalidRequest
+from ..errors import NotFound
+from ..rest import timestamp_like
+from . import Behaviour
+from . import Context
+from . import Reply
+
+Json = t.Any
+EMAILS = "emails"
+ORGANIZATIONS = "organizations"
+FROM_DOMAIN = "accounts.maxcare.ai"
+# how the API writes its timestamps (ExternalEmailResponseV3 examples)
+TIMESTAMP_EXAMPLE = "2026-03-25 10:00:01.234+00"
+EMAIL_ID = re.compile(r"^eml_[0-9a-f]{32}$")
+HAS_TIME = re.compile(r"[Tt ]\d{2}")
+# ExternalEmailResponseV3's properties: everything else stored with a record is stripped
+EMAIL_FIELDS = ("id", "recipientEmail", "recipientType", "recipientId", "emailType", "subject", "fromAddress",
+                "status", "scheduledAt", "sentAt", "deliveredAt", "openedAt", "bouncedAt", "createdAt")
+NULLABLE_FIELDS = ("recipientType", "recipientId", "scheduledAt", "deliveredAt", "openedAt", "bouncedAt")
+# a fresh id colliding with a stored one (seeded records) is astronomically rare; bound the retries anyway
+ID_ATTEMPTS = 8
+
+
+class Recipients(t.NamedTuple):
+    """One kind of recipient: the request field, the collection, the type and the name in messages."""
+
+    ids_field: str
+    collection: str
+    type: str
+    noun: str
+
+
+PATIENTS = Recipients("patientIds", "patients", "patient", "Patient")
+USERS = Recipients("userIds", "users", "user", "User")
+
+
+class MaxCareOptions(Schema):
+    """The scenario's ``maxcare.options``."""
+
+    class Meta:
+        unknown = RAISE
+
+    delivery_seconds = fields.Float(validate=validate.Range(min=0), load_default=2.0)
+
+
+DEFAULT_OPTIONS: dict[str, Json] = MaxCareOptions().load({})
+
+
+class MaxCareBehaviour(Behaviour):
+    options_schema = MaxCareOptions
+
+    def on_EmailsPublicController_sendEmails(self, ctx: Context) -> Reply:
+        """Send to patients and staff users by id; a failed recipient is an ``errors`` entry.
+
+        :raise 403: the application may not act for the organization.
+        :raise 400: no recipient ids; ``scheduledAt`` not an ISO 8601 date-time.
+        """
+        organization = _organization(ctx)
+        body: dict[str, Json] = dict(ctx.body or {})
+        wanted = [(kind, _unique(body.get(kind.ids_field) or [])) for kind in (PATIENTS, USERS)]
+        if not any(ids for _, ids in wanted):
+            raise InvalidRequest("patientIds or userIds must contain at least one id")
+        now = ctx.clock.now()
+        send_at = now
+        scheduled_at = None
+        if body.get("scheduledAt") is not None:
+            instant = _parse_iso(str(body["scheduledAt"]))
+            send_at = max(instant.timestamp(), now)
+            scheduled_at = instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        owner = ctx.principal.owner if ctx.principal else None
+        sent: list[dict[str, Json]] = []
+        errors: list[dict[str, Json]] = []
+        for kind, ids in wanted:
+            modelled = ctx.store.count(ctx.api.id, kind.collection) > 0
+            for recipient_id in ids:
+                recipient = ctx.store.get(ctx.api.id, kind.collection, recipient_id) if modelled else {}
+                if recipient is None or recipient.get("organizationId") not in (None, organization):
+                    errors.append(_error(kind, recipient_id, f"{kind.noun} not found"))
+                    continue
+                address = recipient.get("email") if modelled else f"{recipient_id}@example.com"
+                if not address:
+                    errors.append(_error(kind, recipient_id, f"{kind.noun} has no email address on file"))
+                    continue
+                record = {
+                    "recipientEmail": address,
+                    "recipientType": kind.type,
+                    "recipientId": recipient_id,
+                    "emailType": body["emailType"],
+                    "subject": body["subject"],
+                    "fromAddress": f"{body['from']}@{FROM_DOMAIN}",
+                    "status": "scheduled" if send_at > now else "sent",
+                    "scheduledAt": scheduled_at,
+                    "sentAt": _format(send_at),
+                    "deliveredAt": None,
+                    "openedAt": None,
+                    "bouncedAt": None,
+                    "createdAt": _format(now),
+                    # not part of the response: who sent it, what was sent, and what happens to it later
+                    "appId": owner,
+                    "organizationId": organization,
+                    "from": body["from"],
+                    "html": body["html"],
+                    "patientIds": body.get("patientIds"),
+                    "userIds": body.get("userIds"),
+                    "bounces": recipient.get("bounces") is True,
+                    "opens_after_seconds": recipient.get("opens_after_seconds"),
+                    "sendEpoch": send_at,
+                }
+                sent.append(_public(_store(ctx, record)))
+        return Reply(200, {"code": "success", "data": {"sent": sent, "errors": errors}})
+
+    def on_EmailsPublicController_getEmail(self, ctx: Context) -> Reply:
+        """One email this application sent, as it is now.
+
+        :raise 403: the application may not act for the organization.
+        :raise 400: the id is not ``eml_`` + 32 hex digits.
+        :raise 404: no such email, or another application's (or organization's).
+        """
+        organization = _organization(ctx)
+        email_id = ctx.path_params["id"]
+        if not EMAIL_ID.match(email_id):
+            raise InvalidRequest("'id' must be a valid email ID (eml_ followed by 32 hex characters)")
+        record = ctx.store.get(ctx.api.id, EMAILS, email_id)
+        owner = ctx.principal.owner if ctx.principal else None
+        if record is None or not _visible(record, owner, organization):
+            raise NotFound(f"email {email_id!r} not found", kind="not_found")
+        seen = self.view(EMAILS, record, ctx.clock.now(), ctx.options)
+        return Reply(200, {"code": "success", "data": _public(seen)})
+
+    def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
+        """An email as it is at ``now``: scheduled → sent, then delivered or bounced, then opened."""
+        if collection != EMAILS:
+            return record
+        send_at = _send_instant(record)
+        if send_at is None:
+            return record
+        seen = dict(record)
+        if record.get("status") == "scheduled":
+            if now < send_at:
+                return seen
+            seen["status"] = "sent"
+            seen["sentAt"] = record.get("sentAt") or _format(send_at)
+        delay = float({**DEFAULT_OPTIONS, **options}["delivery_seconds"])
+        arrives = send_at + delay
+        if now < arrives:
+            return seen
+        if record.get("bounces") is True:
+            seen["bouncedAt"] = record.get("bouncedAt") or _format(arrives)
+            return seen
+        seen["deliveredAt"] = record.get("deliveredAt") or _format(arrives)
+        delivered = _parse_stamp(seen["deliveredAt"])
+        opens_after = record.get("opens_after_seconds")
+        if delivered is not None and _is_number(opens_after):
+            opens = delivered + float(opens_after)
+            if now >= opens:
+                seen["openedAt"] = record.get("openedAt") or _format(opens)
+        return seen
+
+
+def _organization(ctx: Context) -> str:
+    """The ``X-Organization-Id`` the caller may act for.
+
+    :raise 403: no such organization, or its ``apps`` do not include the caller's application.
+    """
+    organization = str(ctx.request.headers.get("X-Organization-Id", ""))
+    if ctx.store.count(ctx.api.id, ORGANIZATIONS) == 0:
+        return organization  # organizations not modelled
+    record = ctx.store.get(ctx.api.id, ORGANIZATIONS, organization)
+    owner = ctx.principal.owner if ctx.principal else None
+    open_mode = owner is None  # no keys in the scenario, or a key tied to no application
+    if record is None or (not open_mode and owner not in (record.get("apps") or [])):
+        raise Forbidden(f"Application is not allowed to act for organization {organization}",
+                        kind="organization_forbidden", fields={"code": "forbidden"})
+    return organization
+
+
+def _visible(record: dict[str, Json], owner: str | None, organization: str) -> bool:
+    """Sent by this application (any, in open mode) for this organization; unstated means any."""
+    if owner is not None and record.get("appId") not in (None, owner):
+        return False
+    return record.get("organizationId") in (None, organization)
+
+
+def _unique(ids: list[Json]) -> list[str]:
+    """The ids in request order, each once."""
+    return list(dict.fromkeys(str(i) for i in ids))
+
+
+def _error(kind: Recipients, recipient_id: str, message: str) -> dict[str, Json]:
+    return {"recipientId": recipient_id, "recipientType": kind.type, "error": message}
+
+
+def _store(ctx: Context, record: dict[str, Json]) -> dict[str, Json]:
+    """Store a sent record under a new ``eml_`` id; the stored record."""
+    for _ in range(ID_ATTEMPTS):
+        sequence = ctx.store.next_id(ctx.api.id, EMAILS)
+        email_id = f"eml_{ctx.synth.rng('email_id', sequence).getrandbits(128):032x}"
+        stored = {"id": email_id, **record}
+        if ctx.store.create(ctx.api.id, EMAILS, email_id, stored):
+            return stored
+    raise ApiError("Could not assign an email id", status=500)
+
+
+def _public(record: dict[str, Json]) -> dict[str, Json]:
+    """The record as the API shows it: the schema's fields only, absent nullable ones null."""
+    shown = {name: record[name] for name in EMAIL_FIELDS if name in record}
+    for name in NULLABLE_FIELDS:
+        shown.setdefault(name, None)
+    return shown
+
+
+def _send_instant(record: dict[str, Json]) -> float | None:
+    """When the email is (or was) sent: ours carry it; seeded ones state it in their timestamps."""
+    if _is_number(record.get("sendEpoch")):
+        return float(record["sendEpoch"])
+    if record.get("status") == "scheduled":
+        return _parse_stamp(record.get("scheduledAt"))
+    return _parse_stamp(record.get("sentAt"))
+
+
+def _parse_iso(text: str) -> datetime:
+    """A date-time in ISO 8601 (UTC when it has no offset), in UTC.
+
+    :raise 400: not an ISO 8601 date-time (a date alone is not one).
+    """
+    try:
+        if not HAS_TIME.search(text):
+            raise ValueError("no time")
+        instant = datetime.fromisoformat(text)
+        instant = (instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)).astimezone(UTC)
+        instant.timestamp()  # years at the edge of the range overflow here, not later
+    except (ValueError, OverflowError) as exc:
+        raise InvalidRequest(f"scheduledAt must be an ISO 8601 date-time (e.g. 2026-03-25T10:00:00Z), "
+                             f"got {text!r}") from exc
+    return instant
+
+
+def _parse_stamp(value: Json) -> float | None:
+    """Seconds since the epoch of a stored timestamp (either form), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)).timestamp()
+
+
+def _format(epoch: float) -> str:
+    return timestamp_like(TIMESTAMP_EXAMPLE, datetime.fromtimestamp(epoch, UTC))
+
+
+def _is_number(value: Json) -> t.TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+behaviour = MaxCareBehaviour()

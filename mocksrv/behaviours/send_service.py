@@ -1,0 +1,268 @@
+"""The sending service (``send-service``): sending domains, the account state, attachment limits.
+
+``POST /api/v1/send`` queues one email. The generic engine has already checked the key
+and the body's schema; this module applies the rules the API documents:
+
+- the account must be active (``options.account_active``), else 403 ``account_inactive``;
+- the sending domain is ``domain``, else the domain of ``from`` when it is one of the
+  account's, else the account's first verified domain (record order). Domains are the
+  records of the ``domains`` collection: ``{id: <domain name>, verified: bool, owner?}``;
+  a record with an ``owner`` belongs to that key owner only. An unknown domain is 403
+  ``domain_not_found`` (not 404: for this endpoint a 404 would read as "no such route",
+  and the documented requirement is a verified domain *of the account*, a permission);
+  an unverified one is 403 ``domain_not_verified``; none verified is 403
+  ``no_verified_domain``. With no domain records at all (open mode, the ``empty``
+  scenario) domains are not modelled: any domain is accepted, ``example.com`` if none is named;
+- ``from`` defaults to ``noreply@<domain>``; one on another domain is 403
+  ``from_domain_mismatch`` (the account may not send as a domain it has not verified
+  for this message), a malformed one is 400;
+- attachments: each at most ``max_attachment_bytes`` decoded (10 MB), all of them plus
+  the HTML body at most ``max_total_bytes`` (25 MB), content decoded by ``encoding``
+  (default base64; invalid content is 400). MB here is 1024 × 1024 bytes.
+
+The message is stored in ``messages`` under its ``email_id`` (also its ``id``, so the
+admin records API can write it back). Attachment contents and the iCal event are not
+stored, as the API documents ("sent directly, not stored on server"): only their
+metadata and a flag.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import typing as t
+import uuid
+from email.utils import parseaddr
+
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from ..errors import ApiError
+from ..errors import Forbidden
+from ..errors import InvalidRequest
+from . import Behaviour
+from . import Context
+from . import Reply
+
+Json = t.Any
+MB = 1024 * 1024
+KB = 1024
+DOMAINS = "domains"
+MESSAGES = "messages"
+WHITESPACE = re.compile(r"\s+")
+ENCODINGS = ("base64", "hex", "utf-8", "utf8")
+# a fresh email_id colliding with a stored one (seeded records) is astronomically rare; bound the retries anyway
+ID_ATTEMPTS = 8
+
+
+class SendServiceOptions(Schema):
+    """The scenario's ``send-service.options``."""
+
+    class Meta:
+        unknown = RAISE
+
+    account_active = fields.Boolean(load_default=True)
+    # the account's defaults when a request leaves track_opens / track_clicks out
+    track_opens = fields.Boolean(load_default=True)
+    track_clicks = fields.Boolean(load_default=False)
+    max_attachment_bytes = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=10 * MB)
+    max_total_bytes = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=25 * MB)
+
+
+# what a scenario that does not mention this API (or leaves options out) gets
+DEFAULT_OPTIONS: dict[str, Json] = SendServiceOptions().load({})
+
+
+class SendServiceBehaviour(Behaviour):
+    options_schema = SendServiceOptions
+
+    def on_sendEmail(self, ctx: Context) -> Reply:
+        """Queue one email.
+
+        :raise 403: inactive account; unknown, unverified or no verified domain; ``from`` on another domain.
+        :raise 400: malformed ``from``; attachment content not decodable, too large, or too large in total.
+        """
+        options = {**DEFAULT_OPTIONS, **ctx.options}
+        body: dict[str, Json] = dict(ctx.body or {})
+        owner = ctx.principal.owner if ctx.principal else None
+        if not options["account_active"]:
+            raise Forbidden("Customer account is not active", fields={"reason": "account_inactive"})
+        # empty strings are how many clients leave a field unset
+        sender = _address(body["from"]) if body.get("from") else None
+        domain = _sending_domain(ctx, owner, body.get("domain") or None, sender)
+        if sender is not None and _domain_of(sender) != domain:
+            raise Forbidden(f"From address {sender} is not on the sending domain {domain}",
+                            fields={"reason": "from_domain_mismatch"})
+        attachments = _measure(body.get("attachments") or [], body.get("html"), options)
+        submitted_at = ctx.clock.now_datetime().strftime("%Y-%m-%dT%H:%M:%SZ")
+        record = {
+            "domain": domain,
+            "from": body["from"] if sender is not None else f"noreply@{domain}",
+            "to": body["to"],
+            "cc": body.get("cc") or [],
+            "bcc": body.get("bcc") or [],
+            "reply_to": body.get("reply_to"),
+            "subject": body["subject"],
+            "html": body.get("html"),
+            "text": body.get("text"),
+            "track_opens": _flag(body, "track_opens", options),
+            "track_clicks": _flag(body, "track_clicks", options),
+            "headers": body.get("headers") or {},
+            "tag": body.get("tag"),
+            "stream_type": body.get("stream_type") or "shared",
+            "metadata": body.get("metadata") or {},
+            "attachments": attachments,
+            "has_ical_event": body.get("icalEvent") is not None,
+            "submitted_at": submitted_at,
+            "status": "queued",
+            "owner": owner,
+        }
+        email_id = _store_message(ctx, record, domain)
+        return Reply(200, {
+            "to": body["to"],
+            "submitted_at": submitted_at,
+            "message_id": f"<{email_id}@{domain}>",
+            "email_id": email_id,
+            "status": "queued",
+            "message": "Email queued for delivery",
+        })
+
+
+def _sending_domain(ctx: Context, owner: str | None, requested: Json, sender: str | None) -> str:
+    """The domain this message is sent from, by the rules in the module docstring.
+
+    :raise 403: unknown or unverified domain, or no verified domain at all.
+    """
+    records, total = ctx.store.list(ctx.api.id, DOMAINS)
+    if requested is not None:
+        name = _normal(str(requested))
+        if total == 0:
+            return name
+        domain = _find(records, owner, name)
+        if domain is None:
+            raise Forbidden(f"Domain {name} is not a sending domain of this account",
+                            fields={"reason": "domain_not_found"})
+        if domain.get("verified") is not True:
+            raise Forbidden(f"Domain {name} is not verified", fields={"reason": "domain_not_verified"})
+        return name
+    if sender is not None:
+        from_domain = _domain_of(sender)
+        if total == 0:
+            return from_domain
+        domain = _find(records, owner, from_domain)
+        if domain is not None:
+            if domain.get("verified") is not True:
+                raise Forbidden(f"Domain {from_domain} is not verified", fields={"reason": "domain_not_verified"})
+            return from_domain
+    if total == 0:
+        return "example.com"  # nothing modelled and nothing asked for
+    first = next((r for r in records if _owned(r, owner) and r.get("verified") is True), None)
+    if first is None:
+        raise Forbidden("No verified sending domain: verify a domain before sending",
+                        fields={"reason": "no_verified_domain"})
+    return _normal(str(first.get("id", "")))
+
+
+def _find(records: list[dict[str, Json]], owner: str | None, name: str) -> dict[str, Json] | None:
+    return next((r for r in records if _owned(r, owner) and _normal(str(r.get("id", ""))) == name), None)
+
+
+def _owned(record: dict[str, Json], owner: str | None) -> bool:
+    # owner None: open-mode keys, which act for every account
+    return owner is None or record.get("owner") in (None, owner)
+
+
+def _normal(domain: str) -> str:
+    """Domain names compare case-insensitively, with or without the root dot."""
+    return domain.strip().lower().rstrip(".")
+
+
+def _address(value: Json) -> str:
+    """The bare address of ``hello@x.com`` or ``Team <hello@x.com>``.
+
+    :raise 400: no usable address.
+    """
+    _, address = parseaddr(str(value))
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or "." not in domain:
+        raise InvalidRequest(f"Invalid from address: {value}")
+    return address
+
+
+def _domain_of(address: str) -> str:
+    return _normal(address.rpartition("@")[2])
+
+
+def _flag(body: dict[str, Json], name: str, options: dict[str, Json]) -> bool:
+    value = body.get(name)
+    return bool(options[name]) if value is None else bool(value)
+
+
+def _measure(attachments: list[Json], html: Json, options: dict[str, Json]) -> list[dict[str, Json]]:
+    """Attachment metadata (filename, contentType, encoding, decoded size), limits enforced.
+
+    :raise 400: content that does not decode, an unknown encoding, a file or the total over its limit.
+    """
+    per_file, limit = options["max_attachment_bytes"], options["max_total_bytes"]
+    described: list[dict[str, Json]] = []
+    total = len(str(html).encode()) if html is not None else 0
+    for item in attachments:
+        name = item["filename"]
+        encoding = str(item.get("encoding") or "base64").lower()
+        size = _decoded_size(name, str(item["content"]), encoding)
+        if size > per_file:
+            raise InvalidRequest(f"Attachment {name!r} is too large: {_human(size)} ({size} bytes); "
+                                 f"the maximum per file is {_human(per_file)}")
+        total += size
+        described.append({"filename": name, "contentType": item["contentType"], "encoding": encoding, "size": size})
+    if total > limit:
+        raise InvalidRequest(f"Email is too large: attachments and HTML total {_human(total)} ({total} bytes); "
+                             f"the maximum is {_human(limit)}")
+    return described
+
+
+def _decoded_size(name: str, content: str, encoding: str) -> int:
+    """:raise 400: unknown encoding, or content that is not valid in it."""
+    if encoding == "base64":
+        try:
+            # MIME-style line breaks are common in base64 text; anything else must be the alphabet
+            return len(base64.b64decode(WHITESPACE.sub("", content), validate=True))
+        except binascii.Error as exc:
+            raise InvalidRequest(f"Attachment {name!r}: content is not valid base64 ({exc})") from exc
+    if encoding == "hex":
+        try:
+            return len(bytes.fromhex(content))
+        except ValueError as exc:
+            raise InvalidRequest(f"Attachment {name!r}: content is not valid hex") from exc
+    if encoding in ("utf-8", "utf8"):
+        return len(content.encode())
+    raise InvalidRequest(f"Attachment {name!r}: unsupported encoding {encoding!r} "
+                         f"(supported: {', '.join(ENCODINGS)})")
+
+
+def _human(size: int) -> str:
+    for unit, factor in (("MB", MB), ("KB", KB)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def _store_message(ctx: Context, record: dict[str, Json], domain: str) -> str:
+    """Store the message under a new email_id and return it.
+
+    Ids are UUIDs from the seeded generator and the store's sequence, so the same seed and
+    the same calls give the same ids (also after a reset).
+    """
+    for _ in range(ID_ATTEMPTS):
+        sequence = ctx.store.next_id(ctx.api.id, MESSAGES)
+        email_id = str(uuid.UUID(int=ctx.synth.rng("email_id", sequence).getrandbits(128), version=4))
+        stored = {"id": email_id, "email_id": email_id, "message_id": f"<{email_id}@{domain}>", **record}
+        if ctx.store.create(ctx.api.id, MESSAGES, email_id, stored):
+            return email_id
+    raise ApiError("Could not assign an email id", status=500)
+
+
+behaviour = SendServiceBehaviour()
