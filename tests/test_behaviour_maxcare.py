@@ -4,18 +4,15 @@ delivery, bounces and opens on the virtual clock, and reads limited to the calle
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import re
 import typing as t
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
-from pathlib import Path
 
 import pytest
 import requests
-import yaml
 from openapi_schema_validator import OAS30Validator
 
 from conftest import FIXTURES
@@ -43,25 +40,9 @@ EMAIL_ID = re.compile(r"^eml_[0-9a-f]{32}$")
 START = "2030-01-01T00:00:00.5Z"  # the frozen clock starts here; tests only move it forward
 
 
-def fixtures_folder(target: Path) -> Path:
-    """The default and maxcare_bounces scenarios, minus the options of APIs that have no behaviour module.
-
-    Until every API's behaviour exists, the real default scenario does not load (its options
-    for those APIs are refused); once they all do, this copy equals the real folder.
-    """
-    for name in ("default.yaml", "maxcare_bounces.yaml"):
-        document = yaml.safe_load((FIXTURES / name).read_text())
-        for api_id, section in document.items():
-            module = f"mocksrv.behaviours.{api_id.replace('-', '_')}"
-            if api_id != "scenario" and isinstance(section, dict) and importlib.util.find_spec(module) is None:
-                section.pop("options", None)
-        (target / name).write_text(yaml.safe_dump(document, sort_keys=False))
-    return target
-
-
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[MockServer]:
-    folder = fixtures_folder(tmp_path_factory.mktemp("fixtures"))
+def mock() -> t.Iterator[MockServer]:
+    folder = FIXTURES
     server = MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--strict")
     try:
         admin(server, "POST", "/clock", json={"set": START, "frozen": True}).raise_for_status()

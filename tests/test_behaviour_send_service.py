@@ -4,16 +4,13 @@ stored messages, tracking defaults, attachment decoding and size limits."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import time
 import typing as t
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from conftest import FIXTURES
 from conftest import SPECS
@@ -28,25 +25,9 @@ MB = 1024 * 1024
 MESSAGE_ID = re.compile(r"^<([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})@([a-z0-9.-]+)>$")
 
 
-def fixtures_folder(target: Path) -> Path:
-    """The bundled fixtures, minus ``options`` of APIs that have no behaviour module yet.
-
-    Until every behaviour module exists, those options make the default scenario fail to
-    load; once they all exist this is an exact copy.
-    """
-    for source in sorted(FIXTURES.glob("*.yaml")):
-        document = yaml.safe_load(source.read_text())
-        for api_id, section in document.items():
-            module = f"mocksrv.behaviours.{api_id.replace('-', '_').replace('.', '_').lower()}"
-            if api_id != "scenario" and isinstance(section, dict) and importlib.util.find_spec(module) is None:
-                section.pop("options", None)
-        (target / source.name).write_text(yaml.safe_dump(document, sort_keys=False))
-    return target
-
-
 @pytest.fixture(scope="module")
-def mock(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[MockServer]:
-    folder = fixtures_folder(tmp_path_factory.mktemp("fixtures"))
+def mock() -> t.Iterator[MockServer]:
+    folder = FIXTURES
     server = MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--strict")
     yield server
     server.stop()

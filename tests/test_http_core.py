@@ -122,7 +122,10 @@ def test_responses_are_deterministic_for_a_seed() -> None:
     def first_answer(seed: str) -> bytes:
         mock = MockServer("--specs", str(SPECS / "maildiver.yaml"), "--seed", seed)
         try:
-            body = {"from": "a@b.c", "to": "d@e.f", "subject": "s"}
+            # ids carry the time (UUIDv7): the same instant on a frozen clock, the same bytes
+            requests.post(mock.url("/__mocksrv/clock"), json={"set": "2026-03-25T10:00:00Z", "frozen": True},
+                          timeout=10)
+            body = {"from": "a@b.c", "to": "d@e.f", "subject": "s", "html": "<p>x</p>"}
             return requests.post(mock.url("/maildiver/v1/emails"), json=body, timeout=10,
                                  headers={"Authorization": "Bearer k", "Prefer": "dynamic=true"}).content
         finally:

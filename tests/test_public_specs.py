@@ -40,6 +40,11 @@ def test_every_operation_answers_a_valid_request(spec_file: Path, operation_key:
     path = kwargs.pop("path")
     response = requests.request(url=mock.url(api.mount + path), timeout=10, **kwargs)
     item_operation = operation.template.rstrip("/").endswith("}")
+    if spec_file not in PUBLIC and response.status_code == 400:
+        # a seed API's behaviour enforces rules no schema states (MailDiver: html XOR template_id);
+        # a request made from the schema alone may break them: the API's own 400 must still validate
+        SpecChecker(spec_file, mock.base_url).assert_valid(response)
+        return
     if response.status_code in (400, 404) and item_operation:
         # the store is empty (404), or the API's behaviour refuses a made-up id (MaxCare: 400):
         # an item operation answers the API's own error (or problem+json)
