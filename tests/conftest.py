@@ -74,6 +74,20 @@ def server() -> t.Iterator[MockServer]:
     mock.stop()
 
 
+@pytest.fixture(scope="module")
+def module_server() -> t.Iterator[MockServer]:
+    """A bundled, strict server of the test module's own: its tests may move the clock or switch scenarios."""
+    mock = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")
+    yield mock
+    mock.stop()
+
+
+def restore(server: MockServer, scenario: str = "default") -> None:
+    """Back to a scenario's records, counters, journal and clock."""
+    assert requests.put(server.url("/__mocksrv/scenario"), json={"name": scenario}, timeout=10).status_code == 200
+    assert requests.post(server.url("/__mocksrv/reset"), timeout=10).status_code == 200
+
+
 @pytest.fixture(scope="session")
 def bundled() -> t.Iterator[MockServer]:
     """What `make run` serves: the bundled specs with the default scenario, strict mode."""

@@ -10,10 +10,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
 from conftest import SpecChecker
+from conftest import restore
 
 SEND = "/maildiver/v1/emails"
 KEY = {"Authorization": "Bearer md_demo"}
@@ -25,11 +25,8 @@ BASE = {"from": "Team <team@example.com>", "to": "user@example.com", "subject": 
 
 
 @pytest.fixture(scope="module")
-def mock() -> t.Iterator[MockServer]:
-    folder = FIXTURES
-    server = MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--strict")
-    yield server
-    server.stop()
+def mock(module_server: MockServer) -> MockServer:
+    return module_server
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +37,7 @@ def checker(mock: MockServer) -> SpecChecker:
 @pytest.fixture(autouse=True)
 def fresh(mock: MockServer) -> None:
     """Every test starts from the default scenario: its records, counters and clock."""
-    assert requests.put(mock.url("/__mocksrv/scenario"), json={"name": "default"}, timeout=10).status_code == 200
-    assert requests.post(mock.url("/__mocksrv/reset"), timeout=10).status_code == 200
+    restore(mock)
 
 
 def send(mock: MockServer, checker: SpecChecker, **body: t.Any) -> requests.Response:

@@ -12,10 +12,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
 from conftest import SpecChecker
+from conftest import restore
 
 SEND = "/send-service/api/v1/send"
 KEY = {"X-API-Key": "ss_demo"}
@@ -26,11 +26,8 @@ MESSAGE_ID = re.compile(r"^<([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]
 
 
 @pytest.fixture(scope="module")
-def mock() -> t.Iterator[MockServer]:
-    folder = FIXTURES
-    server = MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--strict")
-    yield server
-    server.stop()
+def mock(module_server: MockServer) -> MockServer:
+    return module_server
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +38,7 @@ def checker(mock: MockServer) -> SpecChecker:
 @pytest.fixture(autouse=True)
 def fresh(mock: MockServer) -> None:
     """Every test starts from the default scenario: its records, counters and clock."""
-    assert requests.put(mock.url("/__mocksrv/scenario"), json={"name": "default"}, timeout=10).status_code == 200
-    assert requests.post(mock.url("/__mocksrv/reset"), timeout=10).status_code == 200
+    restore(mock)
 
 
 def send(mock: MockServer, checker: SpecChecker, **body: t.Any) -> requests.Response:
