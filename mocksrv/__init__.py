@@ -72,7 +72,8 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     store = Store(options.db)
     state = MockState(fixtures, store, Clock(options.clock_start),
                       id_field=lambda api, collection: pipeline.id_field(api, collection),
-                      load_options=lambda api, given, where: pipeline.load_options(api, given, where))
+                      load_options=lambda api, given, where: pipeline.load_options(api, given, where),
+                      journal_limit=options.journal_limit)
     pipeline = Pipeline(apis, options, state)
     state.start(options.scenario)
     return pipeline

@@ -5,6 +5,7 @@ Admin endpoints answer loopback clients only (a later issue adds a token for rem
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import typing as t
@@ -15,8 +16,10 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from marshmallow import ValidationError
 
 from .errors import FixtureError
+from .fixtures import flatten_messages
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
 CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
@@ -27,21 +30,32 @@ def _state() -> t.Any:
 
 
 def problem(status: int, detail: str) -> Response:
-    response = jsonify({"type": "about:blank", "title": "Admin request refused" if status == 403 else "Bad Request",
-                        "status": status, "detail": detail})
+    titles = {401: "Unauthorized", 403: "Admin request refused", 404: "Not Found"}
+    response = jsonify({"type": "about:blank", "title": titles.get(status, "Bad Request"), "status": status,
+                        "detail": detail})
     response.status_code = status
     response.content_type = "application/problem+json"
     return response
 
 
 @bp.before_request
-def loopback_only() -> Response | None:
+def guard() -> Response | None:
+    """Loopback clients only; with ``--admin-token``, anyone holding the token (and only them)."""
+    token = _state().options.admin_token
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # constant-time: the comparison must not tell how much of a guess was right
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            response = problem(401, "the admin API needs 'Authorization: Bearer <admin token>'")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="mocksrv-admin"'
+            return response
+        return None
     try:
         remote = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
     except ValueError:
         remote = None
     if remote is None or not remote.is_loopback:
-        return problem(403, "the admin API answers loopback clients only")
+        return problem(403, "the admin API answers loopback clients only (start with --admin-token to allow others)")
     return None
 
 
@@ -242,3 +256,54 @@ def switch_scenario() -> Response:
         response.set_data(json.dumps({**json.loads(response.get_data()), "errors": error.lines()}))
         return response
     return jsonify({"scenario": state.scenario.name})
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    return jsonify({"faults": [fault.as_dict() for fault in _state().pipeline.state.faults.all()]})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    """``{"api", "operationId", "latency_ms": 200 | {"min", "max"}, "status": 503, "drop": true, "times": N}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(400, "send the fault as a JSON object")
+    pipeline = _state().pipeline
+    try:
+        fault = pipeline.state.faults.add(body)
+    except ValidationError as error:
+        response = problem(400, "the fault is invalid")
+        response.set_data(json.dumps({**json.loads(response.get_data()), "errors": flatten_messages(error.messages)}))
+        return response
+    known = {api.id: api for api in pipeline.apis}
+    unknown = None
+    if fault.api is not None and fault.api not in known:
+        unknown = f"no API {fault.api!r} (known: {', '.join(sorted(known))})"
+    elif fault.operation_id is not None:
+        operation = next((op for op in known[str(fault.api)].operations if op.key == fault.operation_id), None)
+        declared = {str(k).upper() for k in (operation.spec.get("responses") or {})} if operation else set()
+        if operation is None:
+            unknown = f"API {fault.api!r} has no operation {fault.operation_id!r}"
+        elif fault.status is not None and not declared & {str(fault.status), f"{fault.status // 100}XX", "DEFAULT"}:
+            unknown = (f"{fault.operation_id} declares no {fault.status} response "
+                       f"(declared: {', '.join(sorted(declared))})")
+    if unknown:
+        pipeline.state.faults.remove(fault.id)
+        return problem(400, unknown)
+    response = jsonify(fault.as_dict())
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    _state().pipeline.state.faults.clear()
+    return Response(status=204)
+
+
+@bp.delete("/faults/<int:fault_id>")
+def remove_fault(fault_id: int) -> Response:
+    if not _state().pipeline.state.faults.remove(fault_id):
+        return problem(404, f"no fault {fault_id}")
+    return Response(status=204)

@@ -56,9 +56,13 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--journal-limit", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="requests kept in the journal (the oldest go first)")
+@click.option("--admin-token", envvar="MOCKSRV_ADMIN_TOKEN",
+              help="require this bearer token on /__mocksrv/ and then allow remote clients (env MOCKSRV_ADMIN_TOKEN)")
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          threads: int) -> None:
+          threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     import waitress
 
@@ -67,7 +71,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
-                       threads=threads, fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
+                       threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
+                       fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
         apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)

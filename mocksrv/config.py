@@ -23,3 +23,5 @@ class Options:
     # five 10 MB attachments (settings mailer) or 40 MB of MailDiver html, plus encoding overhead
     max_body_bytes: int = 64 * 1024 * 1024
     threads: int = 8
+    journal_limit: int = 10_000  # requests kept in the journal; the oldest go first
+    admin_token: str | None = None  # when set, admin calls need it and remote clients are allowed

@@ -9,6 +9,8 @@ the API's own error response. Framework-free: takes a `MockRequest`, returns an 
 from __future__ import annotations
 
 import logging
+import random
+import time
 import typing as t
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from .config import Options
 from .datatypes import Match
 from .datatypes import MockRequest
 from .datatypes import MockResponse
+from .errors import ApiError
 from .errors import InvalidRequest
 from .errors import MockError
 from .errors import NonConformingResponse
@@ -50,6 +53,7 @@ class Outcome:
     response: MockResponse
     match: Match | None
     error: MockError | None = None
+    drop: bool = False  # an injected fault: break the connection instead of answering
 
 
 class Pipeline:
@@ -63,6 +67,7 @@ class Pipeline:
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in apis}
         self.keepers = {api.id: RecordKeeper(api, state.store, self.synthesizers[api.id], state.clock)
                         for api in apis}
+        self._fault_rng = random.Random(options.seed)
         self.behaviours = {api.id: behaviour for api in apis if (behaviour := load_behaviour(api)) is not None}
         for api_id, behaviour in self.behaviours.items():
             self.keepers[api_id].view = self._viewer(api_id, behaviour)
@@ -89,6 +94,14 @@ class Pipeline:
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         try:
             match = self.router.match(request.method, request.path)
+            fault = self.state.faults.take(match.api.id, match.operation.key)
+            if fault is not None:
+                time.sleep(fault.delay_seconds(self._fault_rng))
+                if fault.drop:
+                    return Outcome(MockResponse(200, [], b""), match, drop=True)
+                if fault.status is not None:
+                    raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
+                                   kind="injected_fault")
             outcome = Outcome(self._answer(match, request, extra), match)
         except MockError as error:
             outcome = Outcome(self._error(match, request, error), match, error)

@@ -88,6 +88,12 @@ def mock(path: str) -> Response:
         api=outcome.match.api.id if outcome.match else None,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
+    if outcome.drop:
+        # promise a body and send none: the server closes the connection mid-response
+        response = Response(b"", status=200)
+        response.headers["Content-Length"] = "1024"
+        log.info("%s %s dropped (fault) %.1fms", request.method, request.full_path.rstrip("?"), duration)
+        return response
     response = Response(outcome.response.body, status=outcome.response.status)
     response.headers.clear()
     for name, value in outcome.response.headers:

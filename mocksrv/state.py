@@ -11,8 +11,10 @@ import typing as t
 
 from .clock import Clock
 from .errors import FixtureError
+from .faults import Faults
 from .fixtures import FixtureSet
 from .fixtures import Scenario
+from .journal import MAX_ENTRIES
 from .journal import Journal
 from .store import Store
 
@@ -21,7 +23,8 @@ OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any],
 
 class MockState:
     def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock,
-                 id_field: t.Callable[[str, str], str], load_options: OptionsLoader) -> None:
+                 id_field: t.Callable[[str, str], str], load_options: OptionsLoader,
+                 journal_limit: int = MAX_ENTRIES) -> None:
         """:param id_field: (api id, collection) → the field holding a record's id.
         :param load_options: (api id, options, where) → (validated options, problems).
         """
@@ -32,7 +35,8 @@ class MockState:
         self._load_options = load_options
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
-        self.journal = Journal()
+        self.journal = Journal(journal_limit)
+        self.faults = Faults()
 
     def options(self, api_id: str) -> dict[str, t.Any]:
         """The scenario's validated behaviour options for an API."""
@@ -55,9 +59,11 @@ class MockState:
         self.scenario, self._options = scenario, options
 
     def reset(self) -> None:
-        """Back to the scenario's state: its records, fresh counters, an empty journal, the start clock."""
+        """Back to the scenario's state: its records, fresh counters, an empty journal, no faults,
+        the start clock."""
         self.load(self.scenario.name)
         self.journal.clear()
+        self.faults.clear()
         self.clock.reset()
 
     def _validated_options(self, scenario: Scenario) -> dict[str, dict[str, t.Any]]:
