@@ -20,6 +20,8 @@ from marshmallow import ValidationError
 
 from .errors import FixtureError
 from .fixtures import flatten_messages
+from .fixtures import rule_problems
+from .rules import RuleSchema
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
 CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
@@ -252,9 +254,7 @@ def switch_scenario() -> Response:
                 raise FixtureError(f"<inline scenario {body['name']}>", problems)
         state.load(body["name"])
     except FixtureError as error:
-        response = problem(400, "the scenario is invalid")
-        response.set_data(json.dumps({**json.loads(response.get_data()), "errors": error.lines()}))
-        return response
+        return _with_errors(problem(400, "the scenario is invalid"), error.lines())
     return jsonify({"scenario": state.scenario.name})
 
 
@@ -273,9 +273,7 @@ def add_fault() -> Response:
     try:
         fault = pipeline.state.faults.add(body)
     except ValidationError as error:
-        response = problem(400, "the fault is invalid")
-        response.set_data(json.dumps({**json.loads(response.get_data()), "errors": flatten_messages(error.messages)}))
-        return response
+        return _with_errors(problem(400, "the fault is invalid"), flatten_messages(error.messages))
     known = {api.id: api for api in pipeline.apis}
     unknown = None
     if fault.api is not None and fault.api not in known:
@@ -307,3 +305,42 @@ def remove_fault(fault_id: int) -> Response:
     if not _state().pipeline.state.faults.remove(fault_id):
         return problem(404, f"no fault {fault_id}")
     return Response(status=204)
+
+
+@bp.get("/rules")
+def list_rules() -> Response:
+    return jsonify({"rules": [rule.as_dict() for rule in _state().pipeline.state.rules.all()]})
+
+
+@bp.post("/rules")
+def add_rule() -> Response:
+    """One rule in the fixture format plus ``"api"``; it applies until a reset or scenario switch."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("api"), str):
+        return problem(400, 'send a rule as a JSON object with "api", "match" and "then" (docs/admin-api.md)')
+    pipeline = _state().pipeline
+    api = next((a for a in pipeline.apis if a.id == body["api"]), None)
+    if api is None:
+        return problem(404, f"no API {body['api']!r}")
+    try:
+        loaded = RuleSchema().load({k: v for k, v in body.items() if k != "api"})
+    except ValidationError as error:
+        return _with_errors(problem(400, "the rule is invalid"), flatten_messages(error.messages))
+    problems = rule_problems(api, loaded)
+    if problems:
+        return _with_errors(problem(400, "the rule does not fit the spec"), problems)
+    response = jsonify(pipeline.state.rules.add(api.id, loaded).as_dict())
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/rules/<int:rule_id>")
+def remove_rule(rule_id: int) -> Response:
+    if not _state().pipeline.state.rules.remove(rule_id):
+        return problem(404, f"no rule {rule_id}")
+    return Response(status=204)
+
+
+def _with_errors(response: Response, errors: list[str]) -> Response:
+    response.set_data(json.dumps({**json.loads(response.get_data()), "errors": errors}))
+    return response

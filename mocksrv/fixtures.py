@@ -24,6 +24,7 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from .errors import FixtureError
+from .rules import RuleSchema
 from .specs import SPEC_SUFFIXES
 from .specs import ApiSpec
 from .specs import load_yaml
@@ -67,6 +68,7 @@ class ApiFixtureSchema(Schema):
                           values=fields.List(fields.Dict(keys=fields.String())))
     # settings of the API's behaviour module, validated by that module's own schema
     options = fields.Dict(keys=fields.String())
+    rules = fields.List(fields.Nested(RuleSchema))
 
     @validates_schema
     def _unique_keys(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -110,6 +112,7 @@ class ApiFixture:
     rate_limit: RateLimit | None = None
     records: dict[str, list[dict[str, t.Any]]] = field(default_factory=dict)
     options: dict[str, t.Any] = field(default_factory=dict)
+    rules: list[dict[str, t.Any]] = field(default_factory=list)
 
     def key(self, value: str) -> ApiKey | None:
         return next((k for k in self.api_keys if k.key == value), None)
@@ -193,6 +196,7 @@ def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
             rate_limit=_rate(data.get("rate_limit")),
             records={name: [dict(r) for r in rows] for name, rows in data.get("records", {}).items()},
             options=dict(data.get("options") or {}),
+            rules=list(data.get("rules") or []),
         )
     return apis
 
@@ -275,11 +279,27 @@ class FixtureSet:
                     if operation_id not in known:
                         problems.append(f"{path}: {api_id}.operation_scopes.{operation_id}: no such operationId "
                                         f"in {api.source.name}")
+                for index, rule in enumerate(section.get("rules", [])):
+                    problems.extend(f"{path}: {api_id}.rules[{index}]: {p}" for p in rule_problems(api, rule))
             try:
                 self.scenario(name)
             except FixtureError as error:
                 problems.extend(error.lines())
         return problems
+
+
+def rule_problems(api: ApiSpec, rule: dict[str, t.Any]) -> list[str]:
+    """A validated rule checked against the spec: its operation exists and declares its status."""
+    operations = [op for op in api.operations if rule.get("operation") in (None, op.operation_id, op.key)]
+    if not operations:
+        return [f"operation: no operation {rule['operation']!r} in {api.source.name}"]
+    status = rule["then"].get("status")
+    if status is None or rule.get("operation") is None:
+        return []
+    declared = {str(k).upper() for k in (operations[0].spec.get("responses") or {})}
+    if declared & {str(status), f"{status // 100}XX", "DEFAULT"}:
+        return []
+    return [f"then.status: {operations[0].key} declares no {status} response (declared: {', '.join(sorted(declared))})"]
 
 
 def _read(path: Path) -> t.Any:

@@ -103,6 +103,8 @@ class Pipeline:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
             outcome = Outcome(self._answer(match, request, extra), match)
+        except _Dropped:
+            return Outcome(MockResponse(200, [], b""), match, drop=True)
         except MockError as error:
             outcome = Outcome(self._error(match, request, error), match, error)
         outcome.response.headers.extend((k, v) for k, v in extra.items()
@@ -121,6 +123,16 @@ class Pipeline:
         synthesizer = self.synthesizers[api.id]
         chosen = choose_response(api, operation, prefer.code)
         synthesizer.media_type(chosen, accept)  # 406 before any state changes
+        rule = self.state.rules.first_match(api.id, (operation.operation_id or "", operation.key), request,
+                                            checked.body, match.path_params)
+        if rule is not None:
+            time.sleep(rule.delay_seconds(self._fault_rng))
+            if rule.drop:
+                raise _Dropped
+            if rule.status is not None:
+                chosen = choose_response(api, operation, rule.status)
+                response = to_response(synthesizer.build(chosen, prefer, accept, shape=_overlay(rule.body)))
+                return self._conforming(match, response, check_response(match, request, response))
         # Prefer: code= / example= are the Prism way to ask for a canned answer: no state involved
         canned = prefer.code is not None or prefer.example is not None
         behaviour = None if canned else self.behaviours.get(api.id)
@@ -179,6 +191,18 @@ class Pipeline:
             raise NonConformingResponse(f"mocksrv built a {response.status} response that does not validate "
                                         f"against {match.api.id} {match.operation.key}: {'; '.join(problems)}")
         return response
+
+
+class _Dropped(Exception):
+    """A rule asked to break the connection."""
+
+
+def _overlay(fields: dict[str, t.Any] | None) -> Shaper:
+    """The spec's body with a rule's field overrides on top."""
+    def shape(value: t.Any, schema: t.Any, resolver: t.Any) -> t.Any:
+        return {**value, **fields} if fields and isinstance(value, dict) else value
+
+    return shape
 
 
 def _replace_with(body: t.Any) -> Shaper:

@@ -16,6 +16,7 @@ from .fixtures import FixtureSet
 from .fixtures import Scenario
 from .journal import MAX_ENTRIES
 from .journal import Journal
+from .rules import Rules
 from .store import Store
 
 OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
@@ -37,6 +38,7 @@ class MockState:
         self._options: dict[str, dict[str, t.Any]] = {}
         self.journal = Journal(journal_limit)
         self.faults = Faults()
+        self.rules = Rules()
 
     def options(self, api_id: str) -> dict[str, t.Any]:
         """The scenario's validated behaviour options for an API."""
@@ -48,6 +50,7 @@ class MockState:
         options = self._validated_options(scenario)
         if self.store.is_empty():
             self.store.replace_all(self.seed_records(scenario))
+        self.rules.replace({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
     def load(self, name: str) -> None:
@@ -56,6 +59,7 @@ class MockState:
         options = self._validated_options(scenario)
         self.store.replace_all(self.seed_records(scenario))
         self.store.reset_counters()
+        self.rules.replace({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
     def reset(self) -> None:
