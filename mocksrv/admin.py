@@ -5,12 +5,15 @@ Admin endpoints answer loopback clients only (a later issue adds a token for rem
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
 import typing as t
 from datetime import datetime
+from importlib import resources
 
+import yaml
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -344,3 +347,15 @@ def remove_rule(rule_id: int) -> Response:
 def _with_errors(response: Response, errors: list[str]) -> Response:
     response.set_data(json.dumps({**json.loads(response.get_data()), "errors": errors}))
     return response
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """This admin API, described by an OpenAPI 3.1 document (shipped with the package)."""
+    return jsonify(_admin_document())
+
+
+@functools.cache
+def _admin_document() -> dict[str, t.Any]:
+    text = resources.files("mocksrv").joinpath("admin_openapi.yaml").read_text(encoding="utf-8")
+    return t.cast(dict[str, t.Any], yaml.safe_load(text))

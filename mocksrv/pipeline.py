@@ -173,8 +173,9 @@ class Pipeline:
         accept = request.headers.get("Accept")
         if match is None:
             return to_response(problem(error))
-        response = to_response(self.synthesizers[match.api.id].build_error(match.operation, error, accept))
-        if _declares(match, response.status) and response.media_type != "application/problem+json":
+        built = self.synthesizers[match.api.id].build_error(match.operation, error, accept)
+        response = to_response(built)
+        if _declares(match, response.status) and not built.generic:
             problems = check_response(match, request, response)
             try:
                 return self._conforming(match, response, problems)

@@ -65,6 +65,7 @@ class Built:
     body: bytes
     headers: list[tuple[str, str]]
     from_example: bool = False
+    generic: bool = False  # mocksrv's own problem+json, not a response of the spec
 
 
 def is_json(media_type: str) -> bool:
@@ -306,7 +307,7 @@ _NOTHING: t.Any = object()
 def problem(error: MockError) -> Built:
     """``application/problem+json`` for errors the spec has no format for (and mocksrv's own)."""
     body = json.dumps(error.to_problem(), ensure_ascii=False).encode()
-    return Built(error.status, "application/problem+json", body, list(error.headers.items()))
+    return Built(error.status, "application/problem+json", body, list(error.headers.items()), generic=True)
 
 
 def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any) -> Json:

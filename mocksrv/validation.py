@@ -103,14 +103,44 @@ def _unmarshallers(api: ApiSpec) -> _Unmarshallers:
     cached = getattr(api, "_unmarshallers", None)
     if cached is None:
         spec = api.openapi.spec
+        # openapi-core 0.23 reads only a fixed list of JSON types; `application/problem+json`,
+        # `application/hal+json` … would fail as "invalid data" without this
+        extra: dict[str, t.Callable[[t.Any], t.Any]] = {media: _json_loads for media in _json_media_types(api.document)}
         if api.version == "3.0":
-            cached = _Unmarshallers(V30RequestParametersUnmarshaller(spec), V30RequestBodyUnmarshaller(spec),
-                                    V30ResponseUnmarshaller(spec), oas30_write_schema_validators_factory)
+            cached = _Unmarshallers(
+                V30RequestParametersUnmarshaller(spec),
+                V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
+                V30ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
+                oas30_write_schema_validators_factory)
         else:
-            cached = _Unmarshallers(V31RequestParametersUnmarshaller(spec), V31RequestBodyUnmarshaller(spec),
-                                    V31ResponseUnmarshaller(spec), oas31_schema_validators_factory)
+            cached = _Unmarshallers(
+                V31RequestParametersUnmarshaller(spec),
+                V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
+                V31ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
+                oas31_schema_validators_factory)
         api._unmarshallers = cached  # type: ignore[attr-defined]
     return cached
+
+
+def _json_loads(value: t.Any, **parameters: t.Any) -> Json:
+    return json.loads(value)
+
+
+def _json_media_types(node: Json) -> set[str]:
+    """Every ``*/*+json`` media type named in a document's ``content`` maps."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            content = current.get("content")
+            if isinstance(content, dict):
+                found.update(str(k).split(";")[0].strip().lower() for k in content
+                             if str(k).split(";")[0].strip().lower().endswith("+json"))
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found
 
 
 def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> _CoreRequest:

@@ -6,8 +6,14 @@ import typing as t
 
 import pytest
 import requests
+from jsonschema_path import SchemaPath
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest
+from openapi_core.contrib.requests import RequestsOpenAPIResponse
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from conftest import FIXTURES
+from conftest import JSON_TYPES
 from conftest import SPECS
 from conftest import MockServer
 
@@ -99,3 +105,29 @@ def test_clock_input_is_checked(mock: MockServer) -> None:
     assert admin(mock, "POST", "/clock", json={"speed": 2}).status_code == 400
     moved = admin(mock, "POST", "/clock", json={"set": "2030-01-01T00:00:00Z", "frozen": True}).json()
     assert moved["now"].startswith("2030-01-01T00:00:00") and moved["frozen"] is True
+
+
+def test_every_admin_answer_matches_the_admin_openapi_document(mock: MockServer) -> None:
+    document = admin(mock, "GET", "/openapi.json").json()
+    OpenAPIV31SpecValidator(SchemaPath.from_dict(document)).validate()
+    document["servers"] = [{"url": mock.url("/__mocksrv")}]
+    spec = OpenAPI.from_dict(document, config=JSON_TYPES)
+    calls = [
+        ("GET", "/health", {}), ("GET", "/apis", {}), ("GET", "/scenarios", {}), ("GET", "/clock", {}),
+        ("POST", "/clock", {"json": {"advance_seconds": 1}}), ("POST", "/clock", {"json": {"bogus": 1}}),
+        ("POST", "/faults", {"json": {"api": "maildiver", "latency_ms": {"min": 1, "max": 2}, "times": 1}}),
+        ("POST", "/faults", {"json": {"status": 200}}), ("GET", "/faults", {}),
+        ("POST", "/rules", {"json": {"api": "maildiver", "then": {"latency_ms": 1}}}), ("GET", "/rules", {}),
+        ("GET", "/apis/maxcare/records/emails", {"params": {"limit": 1}}),
+        ("GET", "/apis/maxcare/records/emails/eml_a7c3f1e28b4d4a9eb5c6d7e8f9012345", {}),
+        ("GET", "/apis/maxcare/records/emails/nope", {}),
+        ("PUT", "/scenario", {"json": {"name": "nope"}}), ("PUT", "/scenario", {"json": {"name": "default"}}),
+        ("POST", "/reset", {}), ("GET", "/requests", {"params": {"valid": "true"}}), ("DELETE", "/requests", {}),
+        ("DELETE", "/faults", {}), ("DELETE", "/faults/999", {}), ("DELETE", "/rules/999", {}),
+    ]
+    requests.post(mock.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)  # a journal entry
+    for method, path, kwargs in calls:
+        response = admin(mock, method, path, **kwargs)
+        result = spec.unmarshal_response(RequestsOpenAPIRequest(response.request),  # type: ignore[arg-type]
+                                         RequestsOpenAPIResponse(response))
+        assert not result.errors, f"{method} {path} {response.status_code} {response.text[:300]}: {result.errors}"

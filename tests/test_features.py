@@ -186,3 +186,11 @@ def test_lenient_mode_logs_and_sends() -> None:
     finally:
         lenient.stop()
     assert any("does not conform to the spec" in line for line in lenient.lines)
+
+
+def test_plus_json_media_types_are_validated_as_json(mock: MockServer, v31: SpecChecker) -> None:
+    response = requests.get(mock.url("/forms31/links"), timeout=10)
+    assert response.status_code == 200  # strict mode: a 500 if the body could not be checked
+    assert response.headers["Content-Type"] == "application/hal+json"
+    assert "href" in response.json()["_links"]["self"]
+    v31.assert_valid(response)
