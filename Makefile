@@ -21,7 +21,7 @@ test: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/mocksrv check
-	$(BIN)/ruff check mocksrv tests
+	$(BIN)/ruff check mocksrv tests examples bench
 	$(BIN)/mypy mocksrv
 
 # latency of GET-by-id and POST at 0, 10k and 100k stored records (memory, then --db)

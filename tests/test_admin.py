@@ -16,6 +16,8 @@ from conftest import FIXTURES
 from conftest import JSON_TYPES
 from conftest import SPECS
 from conftest import MockServer
+from mocksrv import Options
+from mocksrv import create_app
 
 KEY = {"Authorization": "Bearer md_demo"}
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Journal", "html": "<p>x</p>"}
@@ -131,3 +133,28 @@ def test_every_admin_answer_matches_the_admin_openapi_document(mock: MockServer)
         result = spec.unmarshal_response(RequestsOpenAPIRequest(response.request),  # type: ignore[arg-type]
                                          RequestsOpenAPIResponse(response))
         assert not result.errors, f"{method} {path} {response.status_code} {response.text[:300]}: {result.errors}"
+
+
+def test_api_key_headers_are_masked_in_the_journal(mock: MockServer) -> None:
+    requests.post(mock.url("/send-service/api/v1/send"), json={"to": "a@example.com", "subject": "s"},
+                  headers={"X-API-Key": "ss_demo_secret_value"}, timeout=10)
+    entry = admin(mock, "GET", "/requests", params={"api": "send-service"}).json()["requests"][0]
+    assert entry["headers"]["X-Api-Key"] == "ss_d…"
+    assert "ss_demo_secret_value" not in str(entry)
+
+
+def test_remote_clients_are_refused_without_a_token() -> None:
+    app = create_app(Options(specs=[SPECS], fixtures=FIXTURES))
+    remote = app.test_client()
+    refused = remote.get("/__mocksrv/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert refused.status_code == 403
+    assert "loopback clients only" in refused.get_json()["detail"]
+    assert remote.get("/__mocksrv/health", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    # the mocked APIs themselves answer anyone
+    assert remote.post("/maildiver/v1/emails", json=SEND, headers=KEY,
+                       environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 201
+    guarded = create_app(Options(specs=[SPECS], fixtures=FIXTURES, admin_token="t0ken")).test_client()
+    outside = {"REMOTE_ADDR": "203.0.113.7"}
+    assert guarded.get("/__mocksrv/health", environ_base=outside).status_code == 401
+    assert guarded.get("/__mocksrv/health", environ_base=outside,
+                       headers={"Authorization": "Bearer t0ken"}).status_code == 200

@@ -1,0 +1,189 @@
+"""The ``mocksrv`` pytest plugin: one mock server per test session, a clean state per test, and contract mode
+that fails a test whose requests broke the spec. Loaded automatically (``pytest11`` entry point) once mocksrv is
+installed; see docs/pytest-plugin.md.
+
+Configuration (``pytest.ini``/``setup.cfg``/``pyproject.toml``; relative paths are taken from the ini file's folder)::
+
+    [pytest]
+    mocksrv_specs = ../../specs          # spec files or folders, one per line or space-separated
+    mocksrv_fixtures = ../../fixtures    # folder of scenario files
+    mocksrv_scenario = default           # scenario each test starts from
+    mocksrv_args = --strict --seed 7     # passed to `mocksrv serve`
+    mocksrv_contract = true              # fail tests that sent requests the spec rejects
+
+The server starts the first time a test asks for the ``mocksrv`` fixture (never if none does) and stops at the
+end of the session. Before each such test the scenario is switched back (when a test changed it) and reset:
+records, rate-limit counters, rules, faults, journal and clock start over. The fixture offers ``base_url(api)``,
+``scenario(name_or_dict)``, ``records(api, collection)``, ``put_record(...)``, ``requests(**filters)``,
+``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)`` and the full :class:`MocksrvClient` as ``client``.
+
+``@pytest.mark.mocksrv(scenario="rate_limited")`` starts a test from another scenario;
+``@pytest.mark.mocksrv(contract=False)`` lets it send requests that break the spec on purpose.
+
+Contract mode: after the test body runs, the journal is asked for the test's invalid requests (``valid: false``:
+a body, parameter or content type the spec rejects). If there are any, a passing test is turned into a failure
+listing each one (method, path, field, message); a test that failed anyway gets them as an extra report section.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from .client import Clock
+from .client import MockServerProcess
+from .client import MocksrvClient
+from .client import MocksrvError
+
+MARKER = "mocksrv"
+USED = pytest.StashKey["Mocksrv"]()
+START_SCENARIO = pytest.StashKey[str]()
+# journal entries shown per failing test: enough to see the pattern, not a wall of text
+SHOWN = 20
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("mocksrv_specs", "mocksrv: spec files or folders to serve (default: ./specs)", type="paths")
+    parser.addini("mocksrv_fixtures", "mocksrv: folder of scenario files", type="paths")
+    parser.addini("mocksrv_scenario", "mocksrv: scenario each test starts from (default: default)", type="string",
+                  default="")
+    parser.addini("mocksrv_args", "mocksrv: extra `mocksrv serve` arguments", type="args")
+    parser.addini("mocksrv_contract", "mocksrv: fail tests whose requests the spec rejects", type="bool",
+                  default=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(scenario=None, contract=True): start the test from another mocksrv scenario; "
+        "contract=False lets it send requests that break the spec on purpose")
+
+
+class Mocksrv:
+    """What a test gets from the ``mocksrv`` fixture: the server of the session, reset for this test."""
+
+    def __init__(self, client: MocksrvClient, contract: bool) -> None:
+        self.client = client
+        self.contract = contract
+        self.url = client.base_url
+
+    @property
+    def clock(self) -> Clock:
+        return self.client.clock
+
+    def base_url(self, api: str) -> str:
+        return self.client.base_url_of(api)
+
+    def scenario(self, name_or_fixture: str | t.Mapping[str, t.Any]) -> str:
+        return self.client.scenario(name_or_fixture)
+
+    def reset(self) -> str:
+        return self.client.reset()
+
+    def records(self, api: str, collection: str) -> list[dict[str, t.Any]]:
+        return self.client.records(api, collection)
+
+    def put_record(self, api: str, collection: str, record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        return self.client.put_record(api, collection, record)
+
+    def requests(self, **filters: t.Any) -> list[dict[str, t.Any]]:
+        return self.client.requests(**filters)
+
+    def fault(self, **spec: t.Any) -> int:
+        return self.client.fault(**spec)
+
+    def rule(self, **spec: t.Any) -> int:
+        return self.client.rule(**spec)
+
+    def now(self) -> datetime:
+        return self.client.clock.now()
+
+    def contract_violations(self) -> list[dict[str, t.Any]]:
+        """This test's requests that the spec rejected, oldest first."""
+        return list(reversed(self.client.requests(valid=False)))
+
+
+def _ini_path(config: pytest.Config, name: str) -> list[Path]:
+    return list(t.cast(list[Path], config.getini(name)))
+
+
+@pytest.fixture(scope="session")
+def mocksrv_server(pytestconfig: pytest.Config) -> t.Iterator[MockServerProcess]:
+    """The session's ``mocksrv serve`` process; started only when a test needs it."""
+    fixtures = _ini_path(pytestconfig, "mocksrv_fixtures")
+    args = [str(a) for a in t.cast(list[str], pytestconfig.getini("mocksrv_args"))]
+    scenario = str(pytestconfig.getini("mocksrv_scenario") or "") or None
+    server = MockServerProcess(specs=_ini_path(pytestconfig, "mocksrv_specs"),
+                               fixtures=fixtures[0] if fixtures else None, scenario=scenario, args=args,
+                               cwd=pytestconfig.rootpath)
+    server.start()
+    # what each test goes back to when neither a marker nor the ini names a scenario
+    pytestconfig.stash[START_SCENARIO] = str(server.client.scenarios()["current"])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mocksrv(request: pytest.FixtureRequest, mocksrv_server: MockServerProcess) -> Mocksrv:
+    """The session's mock server, back to the test's scenario with a fresh state."""
+    config = request.config
+    options: dict[str, t.Any] = {}
+    for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
+        options.update(marker.kwargs)
+    unknown = set(options) - {"scenario", "contract"}
+    if unknown:
+        raise pytest.UsageError(f"@pytest.mark.mocksrv takes scenario= and contract=, not {sorted(unknown)}")
+    client = mocksrv_server.client
+    current = str(client.scenarios()["current"])
+    scenario = options.get("scenario") or str(config.getini("mocksrv_scenario") or "") or config.stash[START_SCENARIO]
+    if current != scenario:
+        client.scenario(scenario)
+    client.reset()
+    contract = bool(options.get("contract", config.getini("mocksrv_contract")))
+    handle = Mocksrv(client, contract)
+    request.node.stash[USED] = handle
+    return handle
+
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> t.Generator[None, t.Any, t.Any]:
+    """Contract mode: the call phase's report fails when the test sent requests the spec rejects."""
+    report = t.cast(pytest.TestReport, (yield))
+    handle = item.stash.get(USED, None)
+    if call.when != "call" or handle is None or not handle.contract or report.skipped:
+        return report
+    try:
+        violations = handle.contract_violations()
+    except MocksrvError as error:
+        violations = [{"method": "?", "path": "?", "errors": [{"message": f"could not read the journal: {error}"}]}]
+    if not violations:
+        return report
+    text = describe(violations)
+    if report.passed:
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("mocksrv contract", text))
+    return report
+
+
+def describe(violations: list[dict[str, t.Any]]) -> str:
+    """One block per invalid request: method, path, status answered, then each problem (location, field, message)."""
+    lines = [f"mocksrv contract: {len(violations)} request(s) broke the spec "
+             "(use @pytest.mark.mocksrv(contract=False) if that is the point of the test)"]
+    for entry in violations[:SHOWN]:
+        status = (entry.get("response") or {}).get("status", "?")
+        lines.append(f"  {entry.get('method')} {entry.get('path')} -> {status}")
+        for problem in entry.get("errors") or []:
+            field, location = problem.get("field"), problem.get("location")
+            where = f"{field} ({location})" if field and location else str(field or location or "")
+            lines.append(f"    {where + ': ' if where else ''}{problem.get('message', '')}")
+    if len(violations) > SHOWN:
+        lines.append(f"  ... and {len(violations) - SHOWN} more")
+    return "\n".join(lines)
