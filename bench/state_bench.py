@@ -13,22 +13,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import typing as t
 from pathlib import Path
 
 import requests
 
+from mocksrv.client import MockServerProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "mk_bench"
 HEADERS = {"Authorization": f"Bearer {KEY}", "X-Organization-Id": "org_bench"}
-SEND = {"from": "bench", "subject": "Bench", "html": "<p>x</p>", "emailType": "bench"}
+SEND = {"from": "bench", "subject": "Bench", "html": "<p>x</p>", "emailType": "bench", "patientIds": ["pat_bench"]}
 
 
 def email(index: int) -> dict[str, object]:
@@ -45,40 +43,13 @@ def write_scenario(folder: Path, size: int) -> None:
     (folder / "bench.json").write_text(json.dumps(scenario))
 
 
-class Server:
-    def __init__(self, fixtures: Path, db: Path | None) -> None:
-        spec = str(ROOT / "specs" / "maxcare.yaml")
-        args = [sys.executable, "-m", "mocksrv", "serve", "--port", "0", "--specs", spec,
-                "--fixtures", str(fixtures), "--scenario", "bench", "--threads", "4"]
-        if db is not None:
-            args += ["--db", str(db)]
-        started = time.perf_counter()
-        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.base = ""
-        ready = threading.Event()
-
-        def drain() -> None:
-            assert self.process.stderr is not None
-            for line in self.process.stderr:
-                found = re.search(r"on (http://\S+)", line)
-                if found and not self.base:
-                    self.base = found.group(1)
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(300) or not self.base:
-            self.stop()
-            raise RuntimeError("mocksrv did not start")
-        self.startup = time.perf_counter() - started
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+def start_server(fixtures: Path, db: Path | None) -> tuple[MockServerProcess, float]:
+    """A real mocksrv on a free loopback port, seeded with the bench scenario; and its start-up time."""
+    args = ["--threads", "4", *(["--db", str(db)] if db is not None else [])]
+    server = MockServerProcess([ROOT / "specs" / "maxcare.yaml"], fixtures, "bench", args, cwd=ROOT, timeout=300)
+    started = time.perf_counter()
+    server.start()
+    return server, time.perf_counter() - started
 
 
 def timed(count: int, call: t.Callable[[int], requests.Response]) -> list[float]:
@@ -122,10 +93,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch)
             write_scenario(folder, size)
-            server = Server(folder, folder / "state.jsonl" if options.db else None)
+            server, startup = start_server(folder, folder / "state.jsonl" if options.db else None)
             try:
-                gets, posts = measure(server.base, size, options.requests)
-                rows.append((size, server.startup, gets, posts))
+                gets, posts = measure(server.base_url, size, options.requests)
+                rows.append((size, startup, gets, posts))
             finally:
                 server.stop()
     base_get, base_post = statistics.median(rows[0][2]), statistics.median(rows[0][3])

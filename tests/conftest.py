@@ -5,9 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
-import threading
 import typing as t
 from pathlib import Path
 
@@ -18,6 +15,8 @@ from openapi_core import Config
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.contrib.requests import RequestsOpenAPIResponse
+
+from mocksrv.client import MockServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -30,46 +29,15 @@ JSON_TYPES = Config(extra_media_type_deserializers={
 SERVING = re.compile(r"serving \d+ API\(s\) on (http://\S+)")
 
 
-class MockServer:
-    """A ``mocksrv serve`` child process; stopped by its own PID only."""
+class MockServer(MockServerProcess):
+    """``mocksrv serve`` on a free loopback port, started at once; stopped by its own PID only."""
 
     def __init__(self, *args: str, timeout: float = 30.0) -> None:
-        self.args = [sys.executable, "-m", "mocksrv", "serve", "--host", "127.0.0.1", "--port", "0", *args]
-        self.lines: list[str] = []
-        self.base_url = ""
-        self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(timeout) or not self.base_url:
-            self.stop()
-            raise RuntimeError("mocksrv did not start:\n" + "\n".join(self.lines[-20:]))
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-            found = SERVING.search(line)
-            if found:
-                self.base_url = found.group(1)
-                self._ready.set()
-        self._ready.set()  # the process ended
+        super().__init__(args=list(args), cwd=ROOT, timeout=timeout)
+        self.start()
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._reader.join(10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 @pytest.fixture(scope="session")
