@@ -190,6 +190,20 @@ def put_record(api_id: str, collection: str) -> Response:
     return response
 
 
+@bp.delete("/apis/<api_id>/records/<collection>")
+def clear_records(api_id: str, collection: str) -> Response:
+    """Empty one collection (the scenario's records come back with a reset)."""
+    pipeline = _api_or_404(api_id)
+    if pipeline is None:
+        return problem(404, f"no API {api_id!r}")
+    store = pipeline.state.store
+    field = pipeline.id_field(api_id, collection)
+    records, _ = store.list(api_id, collection)
+    for record in records:
+        store.delete(api_id, collection, record.get(field, ""))
+    return Response(status=204)
+
+
 @bp.delete("/apis/<api_id>/records/<collection>/<record_id>")
 def delete_record(api_id: str, collection: str, record_id: str) -> Response:
     pipeline = _api_or_404(api_id)

@@ -99,6 +99,8 @@ def test_records_api(mock: MockServer) -> None:
     assert listed["total"] >= 2 and len(listed["records"]) == 1
     assert admin(mock, "POST", "/apis/maxcare/records/emails", json={"subject": "no id"}).status_code == 400
     assert admin(mock, "GET", "/apis/nosuch/records/x").status_code == 404
+    assert admin(mock, "DELETE", "/apis/maxcare/records/emails").status_code == 204
+    assert admin(mock, "GET", "/apis/maxcare/records/emails").json() == {"records": [], "total": 0}
 
 
 def test_clock_input_is_checked(mock: MockServer) -> None:
