@@ -1,0 +1,61 @@
+"""Hostile and broken input: a clear 4xx, never a 500 or a traceback, and nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import FIXTURES
+from conftest import SPECS
+from conftest import MockServer
+
+MAILDIVER = {"Authorization": "Bearer md_demo", "Content-Type": "application/json"}
+VALID = b'{"from": "a@example.com", "to": "b@example.com", "subject": "s", "html": "x"}'
+
+
+@pytest.mark.parametrize("body, text", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
+    (b'{"from": "\xff\xfe", "to": "a@b.c", "subject": "s", "html": "x"}', "not valid UTF-8"),
+    (b'{"to": ', "request body is not valid JSON"),
+    (b"", "request body is required"),
+])
+def test_broken_json_bodies(bundled: MockServer, body: bytes, text: str) -> None:
+    response = requests.post(bundled.url("/maildiver/v1/emails"), data=body, headers=MAILDIVER, timeout=30)
+    assert response.status_code == 400
+    assert text in response.json()["message"]
+
+
+def test_huge_header_value_is_not_a_server_error(bundled: MockServer) -> None:
+    response = requests.post(bundled.url("/maildiver/v1/emails"), data=VALID,
+                             headers={**MAILDIVER, "X-Big": "a" * 60_000}, timeout=30)
+    assert response.status_code < 500
+
+
+def test_body_over_the_limit_is_413_and_nothing_is_lost() -> None:
+    server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES))
+    try:
+        before = requests.get(server.url("/__mocksrv/apis/maxcare/records/emails"), timeout=10).json()["total"]
+        huge = b'{"html": "' + b"x" * (65 * 1024 * 1024) + b'"}'
+        response = requests.post(server.url("/maildiver/v1/emails"), data=huge, headers=MAILDIVER, timeout=60)
+        assert response.status_code == 413
+        after = requests.get(server.url("/__mocksrv/apis/maxcare/records/emails"), timeout=10).json()["total"]
+        assert after == before
+        assert requests.get(server.url("/__mocksrv/health"), timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_undecodable_query_values(bundled: MockServer) -> None:
+    response = requests.get(bundled.url("/settings-mailer/api/settings/mail-history?limit=%ff&status=%00"),
+                            headers={"Authorization": "Bearer sm_demo"}, timeout=10)
+    assert response.status_code == 400
+    assert "limit" in response.json()["error"]
+
+
+def test_path_traversal_in_an_id_is_just_an_unknown_path(bundled: MockServer) -> None:
+    response = requests.get(bundled.url("/maxcare/v3/emails/..%2F..%2Fetc%2Fpasswd"),
+                            headers={"Authorization": "Bearer mk_live_demo", "X-Organization-Id": "org_demo"},
+                            timeout=10)
+    assert response.status_code in (400, 404)
+    assert "root:" not in response.text
