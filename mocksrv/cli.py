@@ -15,6 +15,7 @@ from .config import Options
 from .errors import FixtureError
 from .errors import SpecError
 from .fixtures import FixtureSet
+from .lifecycle import run_until_stopped
 from .specs import load_specs
 from .store import StoreError
 
@@ -99,10 +100,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
     for api in apis:
         click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+    state = app.extensions["mocksrv"].pipeline.state
+    run_until_stopped(server, on_stopped=state.store.close)
+    click.echo("mocksrv: stopped", err=True)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 import typing as t
 from pathlib import Path
 
@@ -38,6 +39,16 @@ class MockServer(MockServerProcess):
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def log_line(self, contains: str, timeout: float = 5.0) -> str:
+        """The first log line containing ``contains``; stderr is read by a thread, so wait a little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.lines if contains in line), None)
+            if found is not None or time.monotonic() >= deadline:
+                assert found is not None, f"no log line contains {contains!r}:\n" + "\n".join(self.lines[-20:])
+                return found
+            time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

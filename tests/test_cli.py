@@ -40,6 +40,6 @@ def test_port_in_use_is_one_clear_line() -> None:
 
 def test_one_log_line_per_request(server: MockServer) -> None:
     requests.get(server.url("/maildiver/v1/emails?probe=1"), timeout=10)
-    line = next(line for line in reversed(server.lines) if "probe=1" in line)
+    line = server.log_line("probe=1")
     assert line.split("mocksrv.requests: ")[1].startswith("GET /maildiver/v1/emails?probe=1 405 ")
     assert line.endswith("ms")

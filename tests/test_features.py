@@ -125,7 +125,7 @@ def test_example_that_breaks_its_schema_is_not_served(mock: MockServer, v30: Spe
     assert response.status_code == 200
     assert isinstance(response.json()["id"], int) and response.json()["id"] >= 10
     v30.assert_valid(response)
-    assert any("bad-example" in line or "badExample" in line for line in mock.lines if "does not validate" in line)
+    assert "badExample" in mock.log_line("does not validate")
 
 
 def test_query_array_style_and_cookie(mock: MockServer, v30: SpecChecker) -> None:
