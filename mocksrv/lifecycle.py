@@ -16,26 +16,25 @@ import typing as t
 log = logging.getLogger(__name__)
 
 
-class _Stop(Exception):
-    """Raised from the signal handler to leave the server's event loop."""
-
-
-def _stop(signum: int, frame: t.Any) -> None:
-    raise _Stop(signal.Signals(signum).name)
-
-
 def run_until_stopped(server: t.Any, on_stopped: t.Callable[[], None], grace: float = 10.0) -> None:
     """Serve until a stop signal, then drain in-flight requests and call ``on_stopped``."""
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    reason = "the server loop ended"
+    import waitress.wasyncore as wasyncore
+
+    stopping: list[str] = []
+
+    def stop(signum: int, frame: t.Any) -> None:
+        # only note it: raising here could land inside a handler, where the event loop swallows it
+        stopping.append(signal.Signals(signum).name)
+        server.pull_trigger()  # wake the loop now rather than at its next timeout
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run()
-    except _Stop as stop:
-        reason = str(stop)
+        while not stopping:
+            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=True, count=1)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    log.warning("%s: draining in-flight requests (up to %.0f s)", reason, grace)
+    log.warning("%s: draining in-flight requests (up to %.0f s)", stopping[0], grace)
     _drain(server, grace)
     on_stopped()
 

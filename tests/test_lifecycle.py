@@ -34,3 +34,16 @@ def test_sigterm_finishes_in_flight_requests_then_exits() -> None:
         server.log_line("mocksrv: stopped")
     finally:
         server.stop()
+
+
+def test_sigterm_on_a_server_that_has_answered_stops_it_promptly() -> None:
+    server = MockServer("--specs", str(SPECS / "maildiver.yaml"))
+    assert server.process is not None
+    try:
+        session = requests.Session()  # leaves an idle keep-alive connection open
+        assert session.post(server.url("/maildiver/v1/emails"), json=SEND, headers={"Authorization": "Bearer k"},
+                            timeout=10).status_code == 201
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(5) == 0  # not the 10 s kill of MockServer.stop
+    finally:
+        server.stop()
