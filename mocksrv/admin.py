@@ -136,19 +136,23 @@ def move_clock() -> Response:
     return _clock_view()
 
 
-def _api_or_404(api_id: str) -> t.Any:
-    pipeline = _state().pipeline
-    if not any(api.id == api_id for api in pipeline.apis):
-        return None
-    return pipeline
+def _known_api(view: t.Callable[..., Response]) -> t.Callable[..., Response]:
+    """404 for an API id that is not mounted; else call ``view(pipeline, api_id, …)``."""
+
+    @functools.wraps(view)
+    def checked(api_id: str, **kwargs: t.Any) -> Response:
+        pipeline = _state().pipeline
+        if not any(api.id == api_id for api in pipeline.apis):
+            return problem(404, f"no API {api_id!r}")
+        return view(pipeline, api_id, **kwargs)
+
+    return checked
 
 
 @bp.get("/apis/<api_id>/records/<collection>")
-def list_records(api_id: str, collection: str) -> Response:
+@_known_api
+def list_records(pipeline: t.Any, api_id: str, collection: str) -> Response:
     """Stored records of a collection, as the API's behaviour sees them now (``?limit=&offset=``)."""
-    pipeline = _api_or_404(api_id)
-    if pipeline is None:
-        return problem(404, f"no API {api_id!r}")
     try:
         limit = int(request.args["limit"]) if "limit" in request.args else None
         offset = int(request.args.get("offset", 0))
@@ -162,10 +166,8 @@ def list_records(api_id: str, collection: str) -> Response:
 
 
 @bp.get("/apis/<api_id>/records/<collection>/<record_id>")
-def get_record(api_id: str, collection: str, record_id: str) -> Response:
-    pipeline = _api_or_404(api_id)
-    if pipeline is None:
-        return problem(404, f"no API {api_id!r}")
+@_known_api
+def get_record(pipeline: t.Any, api_id: str, collection: str, record_id: str) -> Response:
     record = pipeline.state.store.get(api_id, collection, record_id)
     if record is None:
         return problem(404, f"no record {record_id!r} in {api_id}/{collection}")
@@ -173,11 +175,9 @@ def get_record(api_id: str, collection: str, record_id: str) -> Response:
 
 
 @bp.post("/apis/<api_id>/records/<collection>")
-def put_record(api_id: str, collection: str) -> Response:
+@_known_api
+def put_record(pipeline: t.Any, api_id: str, collection: str) -> Response:
     """Store (or replace) one record; it needs the collection's id field."""
-    pipeline = _api_or_404(api_id)
-    if pipeline is None:
-        return problem(404, f"no API {api_id!r}")
     record = request.get_json(silent=True)
     if not isinstance(record, dict):
         return problem(400, "send the record as a JSON object")
@@ -191,11 +191,9 @@ def put_record(api_id: str, collection: str) -> Response:
 
 
 @bp.delete("/apis/<api_id>/records/<collection>")
-def clear_records(api_id: str, collection: str) -> Response:
+@_known_api
+def clear_records(pipeline: t.Any, api_id: str, collection: str) -> Response:
     """Empty one collection (the scenario's records come back with a reset)."""
-    pipeline = _api_or_404(api_id)
-    if pipeline is None:
-        return problem(404, f"no API {api_id!r}")
     store = pipeline.state.store
     field = pipeline.id_field(api_id, collection)
     records, _ = store.list(api_id, collection)
@@ -205,10 +203,8 @@ def clear_records(api_id: str, collection: str) -> Response:
 
 
 @bp.delete("/apis/<api_id>/records/<collection>/<record_id>")
-def delete_record(api_id: str, collection: str, record_id: str) -> Response:
-    pipeline = _api_or_404(api_id)
-    if pipeline is None:
-        return problem(404, f"no API {api_id!r}")
+@_known_api
+def delete_record(pipeline: t.Any, api_id: str, collection: str, record_id: str) -> Response:
     if not pipeline.state.store.delete(api_id, collection, record_id):
         return problem(404, f"no record {record_id!r} in {api_id}/{collection}")
     return Response(status=204)
@@ -288,7 +284,7 @@ def add_fault() -> Response:
         return problem(400, "send the fault as a JSON object")
     pipeline = _state().pipeline
     try:
-        fault = pipeline.state.faults.add(body)
+        fault = pipeline.state.faults.add_spec(body)
     except ValidationError as error:
         return _with_errors(problem(400, "the fault is invalid"), flatten_messages(error.messages))
     known = {api.id: api for api in pipeline.apis}
@@ -346,7 +342,7 @@ def add_rule() -> Response:
     problems = rule_problems(api, loaded)
     if problems:
         return _with_errors(problem(400, "the rule does not fit the spec"), problems)
-    response = jsonify(pipeline.state.rules.add(api.id, loaded).as_dict())
+    response = jsonify(pipeline.state.rules.add(pipeline.state.rules.build(api.id, loaded)).as_dict())
     response.status_code = 201
     return response
 

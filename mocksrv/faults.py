@@ -7,9 +7,7 @@ next N matching calls or until cleared. The first matching fault wins. Thread-sa
 
 from __future__ import annotations
 
-import itertools
 import random
-import threading
 import typing as t
 from dataclasses import dataclass
 
@@ -19,6 +17,8 @@ from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
+
+from .counted import CountedList
 
 MAX_LATENCY_MS = 60_000
 
@@ -95,46 +95,16 @@ class Fault:
                 "status": self.status, "drop": self.drop, "remaining": self.remaining}
 
 
-class Faults:
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-
-    def add(self, spec: t.Mapping[str, t.Any]) -> Fault:
+class Faults(CountedList[Fault]):
+    def add_spec(self, spec: t.Mapping[str, t.Any]) -> Fault:
         """Add a fault from admin JSON.
 
         :raise ValidationError: with the path of each problem.
         """
         data = FaultSchema().load(spec)
-        with self._lock:
-            fault = Fault(next(self._ids), data["api"], data["operationId"], data["latency_ms"], data["status"],
-                          data["drop"], data["times"])
-            self._faults.append(fault)
-        return fault
+        return self.add(Fault(self.next_id(), data["api"], data["operationId"], data["latency_ms"], data["status"],
+                              data["drop"], data["times"]))
 
-    def take(self, api: str, operation: str) -> Fault | None:
+    def take_for(self, api: str, operation: str) -> Fault | None:
         """The first fault matching this call, counting the call against its ``times``."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(api, operation):
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                        if fault.remaining == 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
-
-    def all(self) -> list[Fault]:
-        with self._lock:
-            return list(self._faults)
-
-    def remove(self, fault_id: int) -> bool:
-        with self._lock:
-            before = len(self._faults)
-            self._faults = [f for f in self._faults if f.id != fault_id]
-            return len(self._faults) < before
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        return self.take(lambda fault: fault.matches(api, operation))

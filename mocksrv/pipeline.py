@@ -94,7 +94,7 @@ class Pipeline:
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         try:
             match = self.router.match(request.method, request.path)
-            fault = self.state.faults.take(match.api.id, match.operation.key)
+            fault = self.state.faults.take_for(match.api.id, match.operation.key)
             if fault is not None:
                 time.sleep(fault.delay_seconds(self._fault_rng))
                 if fault.drop:

@@ -11,9 +11,7 @@ admin API; they are checked after the request has been validated.
 
 from __future__ import annotations
 
-import itertools
 import re
-import threading
 import typing as t
 from dataclasses import dataclass
 
@@ -24,6 +22,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from .counted import CountedList
 from .datatypes import MockRequest
 from .faults import LatencyField
 
@@ -161,52 +160,25 @@ def holds(condition: dict[str, Json], value: Json) -> bool:
     return str(wanted) in str(value)
 
 
-class Rules:
+class Rules(CountedList[Rule]):
     """The rules in force: from the scenario, plus those added through the admin API."""
 
-    def __init__(self) -> None:
-        self._rules: list[Rule] = []
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-
-    def replace(self, by_api: t.Mapping[str, t.Sequence[dict[str, Json]]]) -> None:
+    def load(self, by_api: t.Mapping[str, t.Sequence[dict[str, Json]]]) -> None:
         """Drop every rule; load a scenario's (already validated) rules."""
-        with self._lock:
-            self._rules = [self._build(api, data) for api, rules in by_api.items() for data in rules]
+        self.replace(self.build(api, data) for api, rules in by_api.items() for data in rules)
 
-    def add(self, api: str, data: dict[str, Json]) -> Rule:
-        rule = self._build(api, data)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def _build(self, api: str, data: dict[str, Json]) -> Rule:
+    def build(self, api: str, data: dict[str, Json]) -> Rule:
         then = data["then"]
-        return Rule(next(self._ids), api, data.get("name", ""), data.get("operation"), list(data.get("match", [])),
+        return Rule(self.next_id(), api, data.get("name", ""), data.get("operation"), list(data.get("match", [])),
                     then.get("status"), then.get("body"), then.get("latency_ms"), bool(then.get("drop")),
                     data.get("times"))
 
     def first_match(self, api: str, operation_ids: tuple[str, ...], request: MockRequest, body: Json,
                     path_params: dict[str, str]) -> Rule | None:
         """The first rule whose conditions all hold, counted against its ``times``."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.api != api or (rule.operation is not None and rule.operation not in operation_ids):
-                    continue
-                if all(holds(c, _value(c, request, body, path_params)) for c in rule.conditions):
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                        if rule.remaining == 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
+        def accepts(rule: Rule) -> bool:
+            if rule.api != api or (rule.operation is not None and rule.operation not in operation_ids):
+                return False
+            return all(holds(c, _value(c, request, body, path_params)) for c in rule.conditions)
 
-    def all(self) -> list[Rule]:
-        with self._lock:
-            return list(self._rules)
-
-    def remove(self, rule_id: int) -> bool:
-        with self._lock:
-            before = len(self._rules)
-            self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) < before
+        return self.take(accepts)

@@ -50,7 +50,7 @@ class MockState:
         options = self._validated_options(scenario)
         if self.store.is_empty():
             self.store.replace_all(self.seed_records(scenario))
-        self.rules.replace({api: fixture.rules for api, fixture in scenario.apis.items()})
+        self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
     def load(self, name: str) -> None:
@@ -59,7 +59,7 @@ class MockState:
         options = self._validated_options(scenario)
         self.store.replace_all(self.seed_records(scenario))
         self.store.reset_counters()
-        self.rules.replace({api: fixture.rules for api, fixture in scenario.apis.items()})
+        self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
     def reset(self) -> None:
