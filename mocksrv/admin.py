@@ -293,12 +293,11 @@ def add_fault() -> Response:
         unknown = f"no API {fault.api!r} (known: {', '.join(sorted(known))})"
     elif fault.operation_id is not None:
         operation = next((op for op in known[str(fault.api)].operations if op.key == fault.operation_id), None)
-        declared = {str(k).upper() for k in (operation.spec.get("responses") or {})} if operation else set()
         if operation is None:
             unknown = f"API {fault.api!r} has no operation {fault.operation_id!r}"
-        elif fault.status is not None and not declared & {str(fault.status), f"{fault.status // 100}XX", "DEFAULT"}:
+        elif fault.status is not None and not operation.declares(fault.status):
             unknown = (f"{fault.operation_id} declares no {fault.status} response "
-                       f"(declared: {', '.join(sorted(declared))})")
+                       f"(declared: {', '.join(sorted(operation.response_keys))})")
     if unknown:
         pipeline.state.faults.remove(fault.id)
         return problem(400, unknown)

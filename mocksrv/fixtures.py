@@ -296,10 +296,10 @@ def rule_problems(api: ApiSpec, rule: dict[str, t.Any]) -> list[str]:
     status = rule["then"].get("status")
     if status is None or rule.get("operation") is None:
         return []
-    declared = {str(k).upper() for k in (operations[0].spec.get("responses") or {})}
-    if declared & {str(status), f"{status // 100}XX", "DEFAULT"}:
+    if operations[0].declares(status):
         return []
-    return [f"then.status: {operations[0].key} declares no {status} response (declared: {', '.join(sorted(declared))})"]
+    declared = ", ".join(sorted(operations[0].response_keys))
+    return [f"then.status: {operations[0].key} declares no {status} response (declared: {declared})"]
 
 
 def _read(path: Path) -> t.Any:

@@ -175,7 +175,7 @@ class Pipeline:
             return to_response(problem(error))
         built = self.synthesizers[match.api.id].build_error(match.operation, error, accept)
         response = to_response(built)
-        if _declares(match, response.status) and not built.generic:
+        if match.operation.declares(response.status) and not built.generic:
             problems = check_response(match, request, response)
             try:
                 return self._conforming(match, response, problems)
@@ -211,11 +211,6 @@ def _replace_with(body: t.Any) -> Shaper:
         return value if body is None else body
 
     return shape
-
-
-def _declares(match: Match, status: int) -> bool:
-    keys = {str(k).upper() for k in (match.operation.spec.get("responses") or {})}
-    return bool(keys & {str(status), f"{status // 100}XX", "DEFAULT"})
 
 
 def to_response(built: Built) -> MockResponse:

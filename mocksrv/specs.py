@@ -152,6 +152,15 @@ class Operation:
         """How journal, logs and errors name the operation."""
         return self.operation_id or f"{self.method.upper()} {self.template}"
 
+    @property
+    def response_keys(self) -> set[str]:
+        """The declared response keys, upper-cased: ``{"200", "4XX", "DEFAULT"}``."""
+        return {str(k).upper() for k in (self.spec.get("responses") or {})}
+
+    def declares(self, status: int) -> bool:
+        """Whether a response with this status is described (exactly, by its ``NXX`` range, or ``default``)."""
+        return bool(self.response_keys & {str(status), f"{status // 100}XX", "DEFAULT"})
+
 
 @dataclass
 class ApiSpec:
