@@ -238,9 +238,14 @@ class RecordKeeper:
 
     def _list(self, collection: str, checked: CheckedRequest) -> Shaper:
         query = checked.parameters.get("query", {})
-        limit = next((query[p] for p in LIMIT_PARAMS if isinstance(query.get(p), int)), None)
-        offset = next((query[p] for p in OFFSET_PARAMS if isinstance(query.get(p), int)), 0)
-        page = next((query[p] for p in PAGE_PARAMS if isinstance(query.get(p), int)), None)
+
+        def count(names: tuple[str, ...]) -> int | None:
+            # a negative count the spec allows (petstore's int32 `limit`) pages nothing: read as absent
+            return next((query[p] for p in names if _is_count(query.get(p))), None)
+
+        limit = count(LIMIT_PARAMS)
+        offset = count(OFFSET_PARAMS) or 0
+        page = count(PAGE_PARAMS)
         if page is not None and limit:
             offset = max(page - 1, 0) * limit
         search = next((str(query[p]) for p in SEARCH_PARAMS if query.get(p)), None)
@@ -318,6 +323,10 @@ class RecordKeeper:
 
 TIMESTAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}:\d{2}(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d{2}(:?\d{2})?)?$")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def timestamp_like(example: str, now: datetime) -> str:
