@@ -252,6 +252,8 @@ def attachment(content: bytes | str, name: str = "f.bin", **extra: str) -> dict[
      "attachments and HTML total 21 bytes"),
     ({"attachments": [attachment("not base64!", "x.pdf")]}, "Attachment 'x.pdf': content is not valid base64"),
     ({"attachments": [attachment("QUI", "pad.bin")]}, "Attachment 'pad.bin': content is not valid base64 (Incorrect padding)"),
+    # found by schemathesis: non-ASCII text made base64 decoding raise ValueError, a 500
+    ({"attachments": [attachment("caf\u00e9", "u.bin")]}, "Attachment 'u.bin': content is not valid base64"),
     ({"attachments": [attachment("zz", "h.bin", encoding="hex")]}, "Attachment 'h.bin': content is not valid hex"),
     ({"attachments": [attachment("abc", "q.bin", encoding="quoted-printable")]},
      "unsupported encoding 'quoted-printable' (supported: base64, hex, utf-8, utf8)"),

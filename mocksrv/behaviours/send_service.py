@@ -230,7 +230,7 @@ def _decoded_size(name: str, content: str, encoding: str) -> int:
         try:
             # MIME-style line breaks are common in base64 text; anything else must be the alphabet
             return len(base64.b64decode(WHITESPACE.sub("", content), validate=True))
-        except binascii.Error as exc:
+        except (binascii.Error, ValueError) as exc:  # ValueError: characters outside ASCII
             raise InvalidRequest(f"Attachment {name!r}: content is not valid base64 ({exc})") from exc
     if encoding == "hex":
         try:
