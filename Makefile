@@ -30,5 +30,11 @@ bench-state: $(STAMP)
 	$(BIN)/python bench/state_bench.py --db
 	$(BIN)/python bench/store_bench.py
 
+# mocksrv side by side with Prism under wrk (installs wrk from Debian, Prism into bench/.scratch);
+# the table goes to bench/results/latest.md. Quick run: make bench ARGS="--duration 3 --scenarios md-send"
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/compare.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache
