@@ -168,6 +168,8 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     footprints: list[Footprint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # the machine's 1-minute load average before the first server starts: other work skews the numbers
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
 
 
 # -- processes
@@ -465,13 +467,14 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
     scenarios = "\n".join(f"- `{s.name}`: {s.title}; expected {'/'.join(map(str, sorted(s.expected)))}"
                           for s in SCENARIOS if s.name in {row.scenario.name for row in rows})
     notes = "\n".join(f"- {note}" for note in report.notes) or "- none"
-    return (f"# mocksrv vs Prism\n\n{context(options, versions)}\n\n{loads}\n\n{memory}\n\n"
+    return (f"# mocksrv vs Prism\n\n{context(options, versions, report.load_before)}\n\n{loads}\n\n{memory}\n\n"
             f"Scenarios:\n\n{scenarios}\n\nUnexpected answers and refusals:\n\n{notes}\n")
 
 
-def context(options: argparse.Namespace, versions: dict[str, str]) -> str:
+def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}"
+    machine = (f"{os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
+               f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run")
     tools_ = ", ".join(f"{name} {version}" for name, version in versions.items())
     connections = " and ".join(map(str, options.connections))
     return (f"{when}; {machine}; {tools_}.\n"
