@@ -25,15 +25,18 @@ from .errors import ApiError
 from .errors import InvalidRequest
 from .errors import MockError
 from .errors import NonConformingResponse
+from .errors import NotFound
 from .policy import authorize
 from .policy import throttle
 from .prefer import parse_prefer
+from .rest import Outcome as StateOutcome
 from .rest import RecordKeeper
 from .router import Router
 from .security import authenticate
 from .specs import ApiSpec
 from .state import MockState
 from .synth import Built
+from .synth import Chosen
 from .synth import Shaper
 from .synth import Synthesizer
 from .synth import choose_response
@@ -145,7 +148,7 @@ class Pipeline:
             chosen = choose_response(api, operation, reply.status)
             shape: Shaper | None = _replace_with(reply.body)
         else:
-            state = None if canned else self.keepers[api.id].apply(match, checked, chosen)
+            state = None if canned else self._stateful(match, checked, chosen)
             shape = state.shape if state else None
         built = synthesizer.build(chosen, prefer, accept, shape=shape)
         response = to_response(built)
@@ -155,6 +158,16 @@ class Pipeline:
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = check_response(match, request, response)
         return self._conforming(match, response, problems)
+
+    def _stateful(self, match: Match, checked: CheckedRequest, chosen: Chosen) -> StateOutcome | None:
+        """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""
+        try:
+            return self.keepers[match.api.id].apply(match, checked, chosen)
+        except NotFound:
+            if match.operation.declares(404):
+                raise
+            # the operation cannot answer 404 under its spec: answer as a stateless mock would
+            return None
 
     def _checked(self, match: Match, request: MockRequest) -> CheckedRequest:
         """Validate the request; an API's behaviour may word violations as the API documents them."""

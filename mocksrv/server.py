@@ -13,8 +13,10 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import PathConverter
 
 from .datatypes import MockRequest
 from .errors import InvalidRequest
@@ -27,6 +29,18 @@ from .synth import problem
 
 log = logging.getLogger("mocksrv.requests")
 bp = Blueprint("mock", __name__)
+
+
+class AnyPath(PathConverter):
+    """Werkzeug's ``path`` stops at a newline; an API path parameter may hold an encoded one (``%0A``)."""
+
+    regex = "[^/](?s:.*?)"
+
+
+@bp.record_once
+def _add_converter(setup: BlueprintSetupState) -> None:
+    # recorded before the routes below, so the converter exists when they are added
+    setup.app.url_map.converters.setdefault("anypath", AnyPath)
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -71,7 +85,7 @@ def read_request() -> MockRequest:
 
 
 @bp.route("/", defaults={"path": ""}, methods=ALL_METHODS)
-@bp.route("/<path:path>", methods=ALL_METHODS)
+@bp.route("/<anypath:path>", methods=ALL_METHODS)
 def mock(path: str) -> Response:
     started = time.perf_counter()
     real_time = time.time()

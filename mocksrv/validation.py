@@ -235,10 +235,12 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
     value: dict[str, Json] = {}
     shown: dict[str, Json] = {}
     names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
+    extra, _ = api.deref(schema.get("additionalProperties") if isinstance(schema, dict) else None, resolver)
     for name in names:
-        prop = properties.get(name, {})
+        prop = properties.get(name) or (extra if isinstance(extra, dict) else {})
         parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
-        if _allows(prop, "array"):
+        # a field of no declared type that comes several times is a list (form style, explode)
+        if _allows(prop, "array") or (len(parts) > 1 and not _types(prop)):
             item_schema, _ = api.deref(prop.get("items", {}), resolver)
             coerced = [_coerce_part(part, item_schema) for part in parts]
             value[name] = [c for c, _ in coerced]
@@ -326,7 +328,7 @@ def _convert(text: str, kind: str) -> Json:
     if kind == "boolean":
         return {"true": True, "false": False}.get(text.lower(), _NO_VALUE)
     if kind == "null":
-        return None if text == "" else _NO_VALUE
+        return None if text in ("", "null") else _NO_VALUE  # "null": how JSON-minded clients send None
     if kind in ("object", "array"):
         try:
             return json.loads(text)

@@ -59,3 +59,12 @@ def test_path_traversal_in_an_id_is_just_an_unknown_path(bundled: MockServer) ->
                             timeout=10)
     assert response.status_code in (400, 404)
     assert "root:" not in response.text
+
+
+def test_an_encoded_newline_in_a_path_parameter_reaches_the_api(bundled: MockServer) -> None:
+    """Found by schemathesis: Werkzeug's path converter stopped at %0A, giving a bare 404 of the wrong format."""
+    response = requests.get(bundled.url("/maxcare/v3/emails/eml_%0A"),
+                            headers={"Authorization": "Bearer mk_live_demo", "X-Organization-Id": "org_demo"},
+                            timeout=10)
+    assert response.status_code == 400
+    assert "must be a valid email ID" in response.json()["message"]
