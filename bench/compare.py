@@ -36,6 +36,9 @@ import loadgen
 import requests
 import state_bench
 import tools
+import yaml
+
+from mocksrv.client import MocksrvClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -274,6 +277,21 @@ def mocksrv_mounts(running: Running) -> dict[str, str]:
     return {api["id"]: api["base_url"].removeprefix(running.base_url) for api in apis}
 
 
+def unthrottle(running: Running, fixtures: Path) -> list[str]:
+    """Put the default scenario in force again without its rate limits; the APIs whose limit was taken out.
+
+    MaxCare documents 1000 requests per 60 s and mocksrv enforces it, so a load test of the bundled scenario
+    would measure 429s after the first thousand requests; Prism has no limits to take out.
+    """
+    fixture = yaml.safe_load((fixtures / "default.yaml").read_text())
+    limited = [api for api, section in fixture.items() if isinstance(section, dict) and "rate_limit" in section]
+    for api in limited:
+        del fixture[api]["rate_limit"]
+    if limited:
+        MocksrvClient(running.base_url).scenario(fixture, "default-without-rate-limits")
+    return limited
+
+
 def mocksrv_reset(running: Running) -> None:
     """Back to the scenario's records, so every POST run starts from the same store."""
     requests.post(f"{running.base_url}/__mocksrv/reset", timeout=60).raise_for_status()
@@ -345,15 +363,19 @@ def refused(server: str, scenarios: t.Iterable[Scenario], options: argparse.Name
 
 
 def run_mocksrv(scenarios: list[Scenario], options: argparse.Namespace, work: Path, report: Report) -> None:
-    """mocksrv as a user starts it: all four specs, the bundled fixtures; reset before every POST run."""
+    """mocksrv as a user starts it: all four specs, the bundled fixtures; reset before every run."""
     footprint = Footprint("mocksrv", "all four, bundled fixtures", loaded=bool(scenarios))
     report.footprints.append(footprint)
     running = start_repeatedly(lambda: start_mocksrv(work, ROOT / "fixtures"), footprint, options.starts)
     try:
+        limited = unthrottle(running, ROOT / "fixtures")
+        if limited and scenarios:
+            report.notes.append(f"mocksrv: the bundled default scenario without the rate limit of "
+                                f"{', '.join(limited)}, which a load test would hit within seconds")
         mounts = mocksrv_mounts(running)
         for scenario in scenarios:
-            reset = (lambda: mocksrv_reset(running)) if scenario.method != "GET" else (lambda: None)
-            measure("mocksrv", running, mounts[scenario.spec], scenario, options, work, report, reset)
+            measure("mocksrv", running, mounts[scenario.spec], scenario, options, work, report,
+                    lambda: mocksrv_reset(running))
     finally:
         finish(running, footprint)
 
