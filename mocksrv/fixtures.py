@@ -5,6 +5,12 @@ operation needs, a default rate limit and seed records per collection. ``scenari
 the top is reserved for metadata: a description and ``extends: OTHER`` (start from another
 scenario; each API section key given here replaces the inherited one). Every problem is
 reported with the file, the path inside it (``maxcare.api_keys[2].scopes``) and the reason.
+
+Fixture files are data from wherever a team keeps them, so reading them is bounded: a size
+limit, YAML aliases that may not expand past a node budget (the loader of `specs`), no alias
+cycles, a nesting limit. ``extends`` names a scenario, or the file of one in the fixtures
+folder; a path that leads out of the folder (``..``, an absolute path elsewhere, a symlink)
+is refused with the file that names it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ META_KEY = "scenario"
 DEFAULT_SCENARIO = "default"
 KEY_STATUSES = ("active", "revoked", "expired")
 MAX_FIXTURE_BYTES = 50 * 1024 * 1024
+MAX_FIXTURE_DEPTH = 100  # nesting levels of a fixture document; records are shallow, recursion is not
 
 
 class RateLimitSchema(Schema):
@@ -214,6 +221,7 @@ class FixtureSet:
             for path in sorted(p for p in folder.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()):
                 try:
                     meta, sections = parse_scenario(path.stem, _read(path), path)
+                    meta["extends"] = self._base_name(meta.get("extends"), str(path))
                 except FixtureError as error:
                     problems.append(error)
                     continue
@@ -226,8 +234,32 @@ class FixtureSet:
 
         :raise FixtureError: with the path of each problem.
         """
-        meta, sections = parse_scenario(name, document)
-        self._raw[name] = (Path(f"<inline scenario {name}>"), meta, sections)
+        source = Path(f"<inline scenario {name}>")
+        meta, sections = parse_scenario(name, _checked_tree(document, str(source)))
+        meta["extends"] = self._base_name(meta.get("extends"), str(source))
+        self._raw[name] = (source, meta, sections)
+
+    def _base_name(self, extends: str | None, source: str) -> str | None:
+        """The scenario ``extends`` names: a scenario name as is, or the file of one in the fixtures folder.
+
+        :raise FixtureError: a path outside the fixtures folder, or to anything but a scenario file in it.
+        """
+        if extends is None:
+            return None
+        path = Path(extends)
+        if not ({"/", "\\"} & set(extends) or path.is_absolute() or path.suffix in SPEC_SUFFIXES
+                or extends in (".", "..")):
+            return extends  # a name; whether it exists is checked when the scenario is resolved
+        if self.folder is None:
+            raise FixtureError(source, [f"scenario.extends: {extends!r} is a path, and there is no fixtures folder"])
+        root = self.folder.resolve()
+        target = (root / path).resolve()  # an absolute path stays itself; symlinks are followed
+        if not target.is_relative_to(root):
+            raise FixtureError(source, [f"scenario.extends: {extends!r} points outside the fixtures folder {root}"])
+        if target.parent != root or target.suffix not in SPEC_SUFFIXES:
+            raise FixtureError(source, [f"scenario.extends: {extends!r} is not a scenario file of the fixtures "
+                                        f"folder {root} (name a scenario, e.g. extends: default)"])
+        return target.stem
 
     @property
     def names(self) -> list[str]:
@@ -308,11 +340,58 @@ def _read(path: Path) -> t.Any:
             raise FixtureError(str(path), [f"file is larger than {MAX_FIXTURE_BYTES} bytes"])
         text = path.read_text(encoding="utf-8")
         # JSON for big generated fixtures: much faster than YAML, and it has no aliases to bound
-        return json.loads(text) if path.suffix == ".json" else load_yaml(text)
+        document = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except json.JSONDecodeError as exc:
         raise FixtureError(str(path), [f"not valid JSON: {exc}"]) from exc
+    except RecursionError as exc:
+        raise FixtureError(str(path), [f"nested deeper than {MAX_FIXTURE_DEPTH} levels"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(str(path), [f"cannot read file: {exc}"]) from exc
     except yaml.YAMLError as exc:
         raise FixtureError(str(path), [f"not valid YAML: {' '.join(str(exc).split())}"]) from exc
+    return _checked_tree(document, str(path))
 
+
+def _checked_tree(document: t.Any, source: str) -> t.Any:
+    """``document`` if it is a tree of data at most `MAX_FIXTURE_DEPTH` levels deep.
+
+    Depth is bounded so that nothing downstream recurses too deep. A YAML alias inside the
+    node it names makes a cycle (infinitely deep), which no JSON store or response can hold.
+
+    :raise FixtureError: a cycle, or too deep a nesting.
+    """
+    level = [document] if isinstance(document, dict | list) else []
+    depth = 0
+    while level:  # level by level: the document may be deeper than Python's recursion limit
+        depth += 1
+        if depth > MAX_FIXTURE_DEPTH:
+            if _has_cycle(document):
+                raise FixtureError(source, ["a YAML alias refers to a node that contains it (a cycle); "
+                                            "fixtures must be trees of data"])
+            raise FixtureError(source, [f"nested deeper than {MAX_FIXTURE_DEPTH} levels"])
+        below = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, dict | list)]
+        level = list({id(child): child for child in below}.values())  # an alias shared by siblings: once
+    return document
+
+
+def _has_cycle(document: t.Any) -> bool:
+    """Whether a container contains itself (three-colour depth-first search, no recursion)."""
+    done: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[t.Any, bool]] = [(document, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            done.add(id(node))
+            continue
+        if id(node) in on_path:
+            return True
+        if id(node) in done:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, False) for child in children if isinstance(child, dict | list))
+    return False

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from .clock import Clock
 from .datatypes import Match
+from .errors import ApiError
 from .errors import NotFound
 from .resources import CREATE
 from .resources import DELETE
@@ -48,6 +49,7 @@ SORT_PARAMS = ("sort", "sort_by", "sortBy", "order_by", "orderBy")
 TOTAL_FIELDS = ("total", "total_count", "totalCount", "count", "total_items", "totalItems")
 CREATED_FIELDS = ("created_at", "createdAt", "created", "updated_at", "updatedAt")
 PREFIXED_HEX = re.compile(r"^([A-Za-z][A-Za-z0-9]*[_-])([0-9a-f]{8,})$")
+ID_ATTEMPTS = 5  # fresh ids drawn before a create gives up
 UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -158,30 +160,49 @@ class RecordKeeper:
     # -- create ------------------------------------------------------------------------------
 
     def _create(self, resource: Resource, collection: str, body: Json, chosen: Chosen) -> Shaper:
+        """The shaper that stores the new record(s) and puts them in the success body.
+
+        The pipeline may call it twice for one request: when the response's example does not
+        validate, the body is generated and shaped again. That second call must not create
+        more records, so it stores under the ids of the first and drops any left over.
+        """
         collection = self.targets.get(chosen.operation.key, collection)
         extras = body if isinstance(body, dict) else {}
+        assigned: list[Json] = []  # ids stored by the latest call, in order
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
+            earlier = list(assigned)
+            assigned.clear()
+
+            def store(generated: Json, location: Location | None) -> dict[str, Json]:
+                record = self._store_new(collection, generated, extras, location,
+                                         earlier.pop(0) if earlier else None)
+                assigned.append(record[location.id_field if location else self.id_field(collection)])
+                return record
+
             location = find_record(self.api, schema, resolver, resource.id_param)
+            listed = None if location else find_list(self.api, schema, resolver, resource.id_param)
             if location is not None:
-                generated = _get(value, location.path)
-                return _put(value, location.path, self._store_new(collection, generated, extras, location))
-            listed = find_list(self.api, schema, resolver, resource.id_param)
-            if listed is not None:  # a create that answers with several records (one per recipient …)
-                items = _get(value, listed.path)
-                created = [self._store_new(collection, item, extras, listed) for item in items or []]
-                return _put(value, listed.path, created)
-            self._store_new(collection, None, extras, None)
+                value = _put(value, location.path, store(_get(value, location.path), location))
+            elif listed is not None:  # a create that answers with several records (one per recipient …)
+                value = _put(value, listed.path, [store(item, listed) for item in _get(value, listed.path) or []])
+            else:
+                store(None, None)
+            for left_over in earlier:
+                self.store.delete(self.api.id, collection, _key(left_over))
             return value
 
         return shape
 
     def _store_new(self, collection: str, generated: Json, extras: dict[str, Json],
-                   location: Location | None) -> dict[str, Json]:
+                   location: Location | None, record_id: Json = None) -> dict[str, Json]:
         """Store a new record: the response's record, the request's fields, a fresh id.
 
         The request's fields are kept whole (a later read may show them, e.g. a subject);
         what goes back to the client is conformed to the response schema.
+
+        :param record_id: store under this id (replacing the record) instead of a fresh one.
+        :raise 500: no fresh id that is not taken could be drawn (an id schema with few values).
         """
         required = required_fields(self.api, location.schema, location.resolver) if location else set()
         record = {k: v for k, v in generated.items() if k in required} if isinstance(generated, dict) else {}
@@ -196,11 +217,17 @@ class RecordKeeper:
         id_field = location.id_field if location else self.id_field(collection)
         id_schema, id_resolver = self._fields(location).get(id_field, ({}, None)) if location else ({}, None)
         stored = {**extras, **record}
-        for _ in range(5):  # create is atomic; a clash with a client-chosen id just draws again
+        if record_id is not None:
+            record[id_field] = stored[id_field] = record_id
+            self.store.put(self.api.id, collection, _key(record_id), stored)
+            return record
+        for _ in range(ID_ATTEMPTS):  # create is atomic; a clash with a stored id just draws again
             record[id_field] = stored[id_field] = self._new_id(collection, id_schema, id_resolver)
             if self.store.create(self.api.id, collection, _key(record[id_field]), stored):
-                break
-        return record
+                return record
+        # answering 2xx would hand out the id of a record that is not this one
+        raise ApiError(f"cannot assign a new {id_field} in {collection}: {ID_ATTEMPTS} fresh ids were all taken "
+                       "(the spec's id schema allows few values)", status=500, kind="ids_exhausted")
 
     def _new_id(self, collection: str, id_schema: Json, resolver: t.Any) -> Json:
         """A fresh id shaped like the spec's: integer sequence, UUID, ``eml_`` + hex, or a pattern."""

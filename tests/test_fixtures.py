@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,11 +70,108 @@ def test_extends_overrides_only_what_it_states() -> None:
     assert maxcare.records["emails"]
 
 
-def test_yaml_bomb_in_a_fixture_is_refused(tmp_path: Path) -> None:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
-    with pytest.raises(FixtureError, match="YAML bomb"):
-        FixtureSet(folder_with(tmp_path, bomb="\n".join(lines) + "\n"))
+def bomb(nested: str) -> str:
+    """Nine levels of ten aliases each: 10**9 nodes once expanded, a few hundred bytes on disk."""
+    if nested == "list":
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    else:
+        lines = ["a0: &a0 {" + ", ".join(f"k{k}: x" for k in range(10)) + "}"]
+        lines += [f"a{i}: &a{i} {{" + ", ".join(f"k{k}: *a{i - 1}" for k in range(10)) + "}" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("nested", ["list", "mapping"])
+def test_yaml_bomb_in_a_fixture_is_refused_within_a_bound(tmp_path: Path, nested: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(FixtureError) as caught:
+        FixtureSet(folder_with(tmp_path, bomb=bomb(nested)))
+    assert time.monotonic() - started < 5
+    assert str(caught.value).startswith(f"{tmp_path / 'bomb.yaml'}: not valid YAML: the document expands to more than")
+    assert "YAML bomb" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_yaml_alias_cycle_is_refused_with_the_file(tmp_path: Path) -> None:
+    folder_with(tmp_path, default="maxcare:\n  records:\n    emails:\n      - &a {id: x, self: [*a]}\n")
+    result = run("check", "--specs", str(SPECS), "--fixtures", str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (f"error: {tmp_path / 'default.yaml'}: a YAML alias refers to a node that contains it (a cycle); "
+            "fixtures must be trees of data") in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize("suffix, depth, problem", [
+    (".json", 100_000, "nested deeper than 100 levels"),
+    (".json", 500, "nested deeper than 100 levels"),  # parses; would break whatever recurses on it later
+    (".yaml", 150, "nested deeper than 100 levels"),
+    (".yaml", 5_000, "not valid YAML: the document is nested too deeply"),
+])
+def test_deeply_nested_fixture_is_refused_with_the_file(tmp_path: Path, suffix: str, depth: int, problem: str) -> None:
+    deep = "[" * depth + "]" * depth
+    (tmp_path / f"deep{suffix}").write_text(f'{{"maxcare": {{"records": {{"emails": [{{"id": "x", "d": {deep}}}]}}}}}}')
+    with pytest.raises(FixtureError) as caught:
+        FixtureSet(tmp_path)
+    assert str(caught.value) == f"{tmp_path / f'deep{suffix}'}: {problem}"
+
+
+def test_extends_may_name_a_scenario_file_of_the_folder(tmp_path: Path) -> None:
+    fixtures = FixtureSet(folder_with(tmp_path, base="maxcare:\n  api_keys: [{key: k}]\n",
+                                      by_file="scenario: {extends: base.yaml}\n",
+                                      by_path="scenario: {extends: ./base.yaml}\n"))
+    for name in ("by_file", "by_path"):
+        assert fixtures.scenario(name).api("maxcare").key("k") is not None
+    absolute = tmp_path / "absolute.yaml"
+    absolute.write_text(f"scenario: {{extends: {json.dumps(str(tmp_path / 'base.yaml'))}}}\n")
+    assert FixtureSet(tmp_path).scenario("absolute").api("maxcare").key("k") is not None
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A fixtures folder next to a scenario file it must never read (and a symlink leading to it)."""
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "secret.yaml").write_text("maxcare:\n  api_keys: [{key: stolen}]\n")
+    folder = tmp_path / "fixtures"
+    folder.mkdir()
+    (folder / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    return folder
+
+
+@pytest.mark.parametrize("extends", ["../elsewhere/secret.yaml", "../elsewhere/secret", "..",
+                                     "./../elsewhere/secret.yaml", "link/secret.yaml", "ABSOLUTE"])
+def test_extends_outside_the_fixtures_folder_is_refused(outside: Path, extends: str) -> None:
+    if extends == "ABSOLUTE":
+        extends = str(outside.parent / "elsewhere" / "secret.yaml")
+    (outside / "evil.yaml").write_text(f"scenario: {{extends: {json.dumps(extends)}}}\n")
+    with pytest.raises(FixtureError) as caught:
+        FixtureSet(outside)
+    assert str(caught.value) == (f"{outside / 'evil.yaml'}: scenario.extends: {extends!r} points outside the "
+                                 f"fixtures folder {outside.resolve()}")
+
+
+def test_extends_of_something_else_in_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "base.yaml").write_text("maxcare: {}\n")
+    folder_with(tmp_path, nested="scenario: {extends: sub/base.yaml}\n")
+    with pytest.raises(FixtureError, match=r"nested.yaml: scenario.extends: 'sub/base.yaml' is not a scenario file "
+                                           r"of the fixtures folder .* \(name a scenario, e.g. extends: default\)$"):
+        FixtureSet(tmp_path)
+
+
+def test_inline_scenario_extends_is_confined_too(outside: Path) -> None:
+    fixtures = FixtureSet(outside)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.add("mine", {"scenario": {"extends": "../elsewhere/secret.yaml"}})
+    assert str(caught.value) == ("<inline scenario mine>: scenario.extends: '../elsewhere/secret.yaml' points "
+                                 f"outside the fixtures folder {outside.resolve()}")
+    assert "mine" not in fixtures.names
+
+
+def test_check_names_the_file_and_the_escaping_path(outside: Path) -> None:
+    (outside / "evil.yaml").write_text("scenario: {extends: ../elsewhere/secret.yaml}\n")
+    result = run("check", "--specs", str(SPECS), "--fixtures", str(outside))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (f"error: {outside / 'evil.yaml'}: scenario.extends: '../elsewhere/secret.yaml' points outside the "
+            f"fixtures folder {outside.resolve()}") in result.stderr.splitlines()
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -83,3 +83,131 @@ def test_the_server_assigns_ids_and_optional_fields_stay_unset(mock: MockServer,
     note = create(mock, checker, title="x", id="mine")
     assert note["id"] != "mine"
     assert "body" not in note and "status" not in note  # optional, never sent
+
+
+# A spec whose create example breaks its own schema (the body is generated and shaped again),
+# and one whose ids have three possible values (fresh ids run out).
+ODD_SPEC = """
+openapi: 3.0.3
+info: {title: Odd, version: "1"}
+servers: [{url: /api}]
+paths:
+  /things:
+    get:
+      operationId: listThings
+      responses:
+        "200":
+          description: all things
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Thing"}}
+    post:
+      operationId: createThing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [name], properties: {name: {type: string}}}
+      responses:
+        "201":
+          description: created, in an envelope whose example is wrong
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [data, meta]
+                properties:
+                  data: {$ref: "#/components/schemas/Thing"}
+                  meta: {type: object, required: [version], properties: {version: {type: integer}}}
+              example: {data: {id: t1, name: x}, meta: {version: not an integer}}
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: one thing
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}
+  /codes:
+    get:
+      operationId: listCodes
+      responses:
+        "200":
+          description: all codes
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Code"}}
+    post:
+      operationId: createCode
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, properties: {label: {type: string}}}
+      responses:
+        "201":
+          description: created
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Code"}
+  /codes/{id}:
+    get:
+      operationId: getCode
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: one code
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Code"}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [id, name]
+      properties: {id: {type: string}, name: {type: string}}
+    Code:
+      type: object
+      required: [id]
+      properties: {id: {type: string, pattern: "^[a-c]$"}, label: {type: string}}
+"""
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[MockServer]:
+    spec = tmp_path_factory.mktemp("odd") / "odd.yaml"
+    spec.write_text(ODD_SPEC)
+    server = MockServer("--specs", str(spec), "--strict")
+    yield server
+    server.stop()
+
+
+def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: MockServer) -> None:
+    for name in ("one", "two"):
+        created = requests.post(odd.url("/odd/api/things"), json={"name": name}, timeout=10)
+        assert created.status_code == 201, created.text
+        assert isinstance(created.json()["meta"]["version"], int)  # generated: the example was not valid
+    thing = created.json()["data"]
+    listed = requests.get(odd.url("/odd/api/things"), timeout=10).json()
+    assert [t["name"] for t in listed] == ["one", "two"]  # no second record per create
+    assert requests.get(odd.url(f"/odd/api/things/{thing['id']}"), timeout=10).json() == thing
+
+
+def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: MockServer) -> None:
+    acknowledged: list[str] = []
+    refused = None
+    for number in range(10):  # bounded: three ids exist
+        created = requests.post(odd.url("/odd/api/codes"), json={"label": f"c{number}"}, timeout=10)
+        if created.status_code != 201:
+            refused = created
+            break
+        acknowledged.append(created.json()["id"])
+    assert refused is not None and refused.status_code == 500, "every create was acknowledged"
+    assert "cannot assign a new id in codes" in refused.text
+    assert len(set(acknowledged)) == len(acknowledged) <= 3
+    stored = requests.get(odd.url("/odd/api/codes"), timeout=10).json()
+    assert sorted(c["id"] for c in stored) == sorted(acknowledged)
+    for code in stored:  # each acknowledged id is the record its client created
+        assert code["label"] == f"c{acknowledged.index(code['id'])}"
