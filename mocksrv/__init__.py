@@ -36,6 +36,7 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
     """
     from . import admin
+    from . import console
     from . import server
 
     options = options or Options()
@@ -47,6 +48,7 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["mocksrv"] = MocksrvState(options, pipeline)
     app.register_blueprint(admin.bp)
+    console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
     app.register_blueprint(server.bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
