@@ -410,7 +410,9 @@ def _unresolvable(exc: BaseException) -> str:
 
 def _describe_spec_error(error: t.Any) -> str:
     where = "/".join(str(part) for part in getattr(error, "path", [])) or "(root)"
-    return f"invalid OpenAPI document at {where}: {_one_line(getattr(error, 'message', error))}"
+    # the jsonschema-rs backend (used when installed) appends the failing schema: keep the sentence only
+    message = str(getattr(error, "message", error)).split("Failed validating")[0]
+    return f"invalid OpenAPI document at {where}: {_one_line(message)}"
 
 
 def _one_line(value: object, limit: int = 300) -> str:

@@ -68,8 +68,9 @@ def test_broken_spec_gives_one_line(tmp_path: Path, text: str, problem: str) -> 
     path = write(tmp_path, "broken.yaml", text)
     with pytest.raises(SpecError) as caught:
         load_spec(path)
-    message = str(caught.value)
+    message = str(caught.value).replace('"', "'")  # the jsonschema-rs backend quotes names with "
     assert message.startswith(str(path)) and problem in message and "\n" not in message
+    assert "Failed validating" not in message
 
 
 def test_ref_outside_the_spec_folder_is_refused(tmp_path: Path) -> None:
@@ -113,6 +114,6 @@ def test_serve_refuses_a_broken_spec_in_one_line(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--port", "0", "--specs", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [
+    assert run.stderr.replace('"', "'").strip().splitlines() == [  # either schema backend's quotes
         f"mocksrv: cannot serve {tmp_path / 'broken.yaml'}: invalid OpenAPI document at info: "
         "'version' is a required property"]

@@ -1,0 +1,243 @@
+"""Per-operation checks built once from openapi-core's own parts, for the hot path.
+
+openapi-core's unmarshallers find the path, resolve ``$ref``s and build a fresh JSON Schema
+validator on every call: about 1 ms per request and as much per response on the seed specs.
+Here the same parts (the validator class, format checker and options of the version's
+factory; each parameter's style deserializer, caster and unmarshaller) are built the first
+time an operation is used, then kept. openapi-core stays the source of truth for what the
+spec means, and tests/test_compiled.py runs both on the same inputs.
+
+A check here answers "valid" or ``None`` ("ask openapi-core"): unusual shapes (parameters
+with ``content`` or ``allowEmptyValue``, bodies that are not JSON, undeclared statuses) and
+every failing parameter or response go the slow way, so messages stay openapi-core's.
+Request bodies are the exception: their violations come from the same validator's errors,
+worded by validation.py as before.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import typing as t
+from dataclasses import dataclass
+
+from jsonschema_path import SchemaPath
+from openapi_core.validation.schemas.validators import SchemaValidator
+from werkzeug.datastructures import Headers
+
+from .specs import ApiSpec
+from .specs import Operation
+
+Json = t.Any
+K = t.TypeVar("K")
+V = t.TypeVar("V")
+LOCATIONS = ("path", "query", "header", "cookie")
+SIMPLE_TYPES = {"string", "integer", "number", "boolean"}
+# openapi-core turns these formats into Python objects (dates, UUIDs, bytes); keep them on its path
+PLAIN_FORMATS = {None, "int32", "int64", "float", "double"}
+DEFAULT_STYLES = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
+
+
+def is_json(media_type: str) -> bool:
+    media_type = media_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class _Missing(Exception):
+    """A parameter or header that is absent."""
+
+
+@dataclass
+class _Value:
+    """How one parameter or header is read: openapi-core's deserializer, caster, validator, unmarshaller."""
+
+    name: str
+    location: str
+    required: bool
+    default: Json
+    has_default: bool
+    deserializer: t.Any
+    validator: SchemaValidator
+    unmarshaller: t.Any
+
+    def read(self, source: t.Any) -> Json:
+        """The typed value; raises on anything openapi-core would report (the caller then asks it)."""
+        try:
+            value = self.deserializer.deserialize(source)
+        except KeyError:
+            if not self.has_default:
+                raise _Missing(self.name) from None
+            value = self.default
+        if self.location == "query" and value == "":
+            raise ValueError("empty query value")  # openapi-core's EmptyQueryParameterValue
+        self.validator.validate(value)
+        return self.unmarshaller.unmarshal(value)
+
+
+class ApiChecks:
+    """The per-operation parts of one API, built on first use (thread-safe, idempotent)."""
+
+    def __init__(self, api: ApiSpec, units: t.Any) -> None:
+        self.api = api
+        self.spec: SchemaPath = api.openapi.spec
+        self.request_units = units.parameters  # carries the factories and options openapi-core uses
+        self.response_units = units.response
+        self._parameters: dict[str, list[_Value] | None] = {}
+        self._validators: dict[tuple[str, ...], SchemaValidator | None] = {}
+        self._headers: dict[tuple[str, str], list[_Value] | None] = {}
+        self._lock = threading.Lock()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def parameters(self, operation: Operation, path_params: t.Mapping[str, str], query: t.Any, headers: t.Any,
+                   cookies: t.Any) -> dict[str, dict[str, Json]] | None:
+        """Typed parameters by location, or ``None`` when openapi-core must decide (or word a failure)."""
+        readers = self._cached(self._parameters, operation.key, lambda: self._parameter_readers(operation))
+        if readers is None:
+            return None
+        sources = {"path": path_params, "query": query, "header": headers, "cookie": cookies}
+        found: dict[str, dict[str, Json]] = {where: {} for where in LOCATIONS}
+        for reader in readers:
+            try:
+                found[reader.location][reader.name] = reader.read(sources[reader.location])
+            except _Missing:
+                if reader.required:
+                    return None
+            except Exception:  # any failure: openapi-core says what is wrong, in its words
+                return None
+        return found
+
+    def body_validator(self, operation: Operation, media_key: str) -> SchemaValidator | None:
+        """The request body's validator for a JSON media type, or ``None`` when openapi-core must decide."""
+        if not is_json(media_key):
+            return None
+        node = self.spec / "paths" / operation.template / operation.method / "requestBody" / "content" / media_key
+        return self._cached(self._validators, ("request", operation.key, media_key),
+                            lambda: self._media_validator(self.request_units, node))
+
+    # -- responses --------------------------------------------------------------------------
+
+    def response_is_valid(self, operation: Operation, status: int, headers: Headers, body: bytes | None) -> bool:
+        """True only when the response is surely valid; False means "ask openapi-core"."""
+        responses = self.spec / "paths" / operation.template / operation.method / "responses"
+        response_key = _response_key(operation, status)
+        if response_key is None:
+            return False
+        readers = self._cached(self._headers, (operation.key, response_key),
+                               lambda: self._header_readers(responses / response_key))
+        if readers is None or not self._headers_valid(readers, headers):
+            return False
+        content = self.api.deref(self.api.deref(operation.spec["responses"][response_key])[0].get("content"))[0]
+        if not content:
+            return True  # openapi-core checks no body where none is described
+        mimetype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if mimetype not in content or not is_json(mimetype) or not body:
+            return False
+        node = responses / response_key / "content" / mimetype
+        validator = self._cached(self._validators, ("response", operation.key, response_key, mimetype),
+                                 lambda: self._media_validator(self.response_units, node))
+        if validator is None:
+            return False
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+        return bool(validator.validator.is_valid(value))
+
+    @staticmethod
+    def _headers_valid(readers: list[_Value], headers: Headers) -> bool:
+        for reader in readers:
+            try:
+                reader.read(headers)
+            except _Missing:
+                if reader.required:
+                    return False
+            except Exception:
+                return False
+        return True
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _cached(self, cache: dict[K, V], key: K, make: t.Callable[[], V]) -> V:
+        if key in cache:  # the common case: no lock on the hot path (dict reads are atomic)
+            return cache[key]
+        with self._lock:
+            if key not in cache:
+                cache[key] = make()
+            return cache[key]
+
+    def _validator(self, units: t.Any, schema: SchemaPath) -> SchemaValidator:
+        return units.schema_validators_factory.create(  # type: ignore[no-any-return]
+            self.spec, schema, format_validators=units.format_validators,
+            extra_format_validators=units.extra_format_validators,
+            forbid_unspecified_additional_properties=units.forbid_unspecified_additional_properties,
+            enforce_properties_required=units.enforce_properties_required)
+
+    def _media_validator(self, units: t.Any, media: SchemaPath) -> SchemaValidator | None:
+        return self._validator(units, media / "schema") if "schema" in media else None
+
+    def _parameter_readers(self, operation: Operation) -> list[_Value] | None:
+        path_item = self.spec / "paths" / operation.template
+        nodes = [*(path_item / operation.method).get("parameters", []), *path_item.get("parameters", [])]
+        readers: list[_Value] = []
+        seen: set[tuple[str, str]] = set()
+        for node in nodes:  # operation parameters first: they override the path item's
+            with node.resolve() as resolved:
+                name, location = str(resolved.contents.get("name")), str(resolved.contents.get("in"))
+            if (name, location) in seen:
+                continue
+            seen.add((name, location))
+            reader = self._reader(node, name, location)
+            if reader is None:
+                return None
+            readers.append(reader)
+        return readers
+
+    def _header_readers(self, response: SchemaPath) -> list[_Value] | None:
+        readers: list[_Value] = []
+        for name, node in (response.get("headers") or {}).items():
+            if str(name).lower() == "content-type":
+                continue
+            reader = self._reader(node, str(name), "header")
+            if reader is None:
+                return None
+            readers.append(reader)
+        return readers
+
+    def _reader(self, node: SchemaPath, name: str, location: str) -> _Value | None:
+        """A fast reader for a plain parameter or header, or ``None`` for anything openapi-core does specially."""
+        with node.resolve() as resolved:
+            raw = resolved.contents
+        if not isinstance(raw, dict) or "content" in raw or "allowEmptyValue" in raw or raw.get("deprecated"):
+            return None
+        if raw.get("style", DEFAULT_STYLES[location]) != DEFAULT_STYLES[location] or "schema" not in raw:
+            return None
+        schema = node / "schema"
+        with schema.resolve() as resolved:
+            schema_raw = resolved.contents
+        if not isinstance(schema_raw, dict) or schema_raw.get("type") not in SIMPLE_TYPES:
+            return None
+        if schema_raw.get("format") not in PLAIN_FORMATS or any(k in schema_raw for k in ("allOf", "anyOf", "oneOf")):
+            return None
+        units = self.request_units if location != "header" or "in" in raw else self.response_units
+        explode = bool(raw.get("explode", DEFAULT_STYLES[location] == "form"))
+        deserializer = units.style_deserializers_factory.create(self.spec, schema, DEFAULT_STYLES[location], explode,
+                                                                name=name)
+        unmarshaller = units.schema_unmarshallers_factory.create(
+            self.spec, schema, format_validators=units.format_validators,
+            extra_format_validators=units.extra_format_validators, format_unmarshallers=units.format_unmarshallers,
+            extra_format_unmarshallers=units.extra_format_unmarshallers)
+        return _Value(name=name, location=location, required=bool(raw.get("required", False)),
+                      default=schema_raw.get("default"), has_default="default" in schema_raw,
+                      deserializer=deserializer, validator=self._validator(units, schema), unmarshaller=unmarshaller)
+
+
+def _response_key(operation: Operation, status: int) -> str | None:
+    """The response openapi-core would pick: the exact status, its ``NXX`` range, then ``default``."""
+    responses = operation.spec.get("responses") or {}
+    if not all(isinstance(key, str) for key in responses):
+        return None  # YAML integer keys: leave the lookup to openapi-core
+    for key in (str(status), f"{str(status)[0]}XX"):
+        if key in responses:
+            return key
+    return "default" if "default" in responses else None

@@ -1,0 +1,155 @@
+"""The compiled checks (mocksrv/compiled.py) against openapi-core's own path, on the same inputs.
+
+For every operation of every spec in the repository, requests built from its schemas (and
+broken copies: a parameter of the wrong type, a required parameter or body field missing, a
+field of the wrong type) go through `check_request` both ways, and must give the same typed
+parameters and the same violations. Responses the server really sent (and broken copies) go
+through `check_response` both ways: the fast path may only call valid what openapi-core
+calls valid. Each test also proves the fast path was taken, so it cannot pass vacuously.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.datastructures import Headers
+
+from conftest import DATA
+from conftest import SPECS
+from mocksrv import Options
+from mocksrv import create_app
+from mocksrv.compiled import is_json
+from mocksrv.datatypes import Match
+from mocksrv.datatypes import MockRequest
+from mocksrv.datatypes import MockResponse
+from mocksrv.errors import MockError
+from mocksrv.router import Router
+from mocksrv.server import read_request
+from mocksrv.specs import ApiSpec
+from mocksrv.specs import load_spec
+from mocksrv.validation import _checks
+from mocksrv.validation import check_request
+from mocksrv.validation import check_response
+from spec_requests import build_request
+
+SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
+              *sorted((DATA / "features").glob("*.yaml"))]
+SEEDS = range(3)
+WSGI = Flask(__name__)
+
+
+@pytest.fixture(scope="module", params=SPEC_FILES, ids=lambda path: path.stem)
+def api(request: pytest.FixtureRequest) -> ApiSpec:
+    return load_spec(t.cast(Path, request.param))
+
+
+def as_mock_request(api: ApiSpec, kwargs: dict[str, t.Any]) -> MockRequest:
+    """What the server would read from this request (the same Werkzeug parsing)."""
+    headers = dict(kwargs.get("headers") or {})
+    cookies = "; ".join(f"{k}={v}" for k, v in (kwargs.get("cookies") or {}).items())
+    if cookies:
+        headers["Cookie"] = cookies
+    data: t.Any = kwargs.get("data")
+    if kwargs.get("files"):
+        data = {name: value for name, (_, value) in kwargs["files"]}
+    with WSGI.test_request_context(api.mount + kwargs["path"], method=kwargs["method"], headers=headers,
+                                   query_string=kwargs.get("params") or {}, data=data):
+        return read_request()
+
+
+def outcome(match: Match, request: MockRequest, fast: bool) -> tuple[str, t.Any]:
+    try:
+        checked = check_request(match, request, fast=fast)
+    except MockError as error:
+        return type(error).__name__, [v.message for v in getattr(error, "violations", [])] or error.detail
+    return "valid", checked.parameters
+
+
+def variants(api: ApiSpec, kwargs: dict[str, t.Any]) -> t.Iterator[dict[str, t.Any]]:
+    """The request as built, then copies each broken in one way."""
+    yield kwargs
+    for where in ("params", "headers"):
+        for name in list(kwargs.get(where) or {}):
+            if name.lower() in ("authorization", "content-type"):
+                continue
+            wrong = copy.deepcopy(kwargs)
+            wrong[where][name] = "not-a-number"
+            yield wrong
+            dropped = copy.deepcopy(kwargs)
+            del dropped[where][name]
+            yield dropped
+    body = kwargs.get("data")
+    if isinstance(body, str):
+        value = json.loads(body)
+        if isinstance(value, dict):
+            for name in list(value)[:4]:
+                for broken in ({k: v for k, v in value.items() if k != name}, {**value, name: [{"x": 1}]}):
+                    yield {**kwargs, "data": json.dumps(broken)}
+
+
+def test_requests_get_the_same_answer_both_ways(api: ApiSpec) -> None:
+    router = Router([api])
+    fast_hits = compared = 0
+    for operation in api.operations:
+        for seed in SEEDS:
+            for kwargs in variants(api, build_request(api, operation, seed)):
+                request = as_mock_request(api, kwargs)
+                match = router.match(request.method, request.path)
+                checks = _checks(api)
+                taken = checks.parameters(match.operation, match.path_params, request.query, request.headers,
+                                          request.cookies) is not None
+                fast_hits += taken
+                compared += 1
+                assert outcome(match, request, True) == outcome(match, request, False), (operation.key, kwargs)
+    assert compared > 0
+    assert fast_hits > 0, "the fast parameter path was never taken"
+
+
+@pytest.fixture(scope="module")
+def served() -> t.Any:
+    """An in-process app over every spec, open mode: real responses to check both ways."""
+    apis = [load_spec(path) for path in SPEC_FILES]
+    return create_app(Options(specs=SPEC_FILES, fixtures=None, seed=1), apis=apis), apis
+
+
+def broken_responses(response: MockResponse) -> t.Iterator[MockResponse]:
+    yield response
+    if response.media_type and is_json(response.media_type) and response.body:
+        value = json.loads(response.body)
+        if isinstance(value, dict):
+            for name in list(value)[:4]:
+                for broken in ({k: v for k, v in value.items() if k != name}, {**value, name: [{"x": 1}]}):
+                    yield MockResponse(response.status, response.headers, json.dumps(broken).encode(),
+                                       response.media_type)
+        yield MockResponse(response.status, [(k, v) for k, v in response.headers if k.lower() != "content-type"]
+                           + [("Content-Type", "text/plain")], response.body, "text/plain")
+
+
+def test_responses_are_never_called_valid_when_openapi_core_disagrees(served: t.Any) -> None:
+    app, apis = served
+    client = app.test_client()
+    router = Router(apis)
+    fast_valid = compared = 0
+    for api in apis:
+        for operation in api.operations:
+            kwargs = build_request(api, operation, 0)
+            request = as_mock_request(api, kwargs)
+            match = router.match(request.method, request.path)
+            sent = client.open(api.mount + kwargs["path"], method=kwargs["method"], headers=kwargs["headers"],
+                               query_string=kwargs["params"], data=kwargs.get("data"))
+            headers = [(k, v) for k, v in Headers(sent.headers).items() if k.lower() != "content-length"]
+            original = MockResponse(sent.status_code, headers, sent.data, sent.mimetype or None)
+            for response in broken_responses(original):
+                quick = _checks(api).response_is_valid(operation, response.status, Headers(response.headers),
+                                                       response.body)
+                slow = check_response(match, request, response, fast=False)
+                compared += 1
+                fast_valid += quick
+                assert not (quick and slow), (api.id, operation.key, response.status, response.body[:200], slow)
+    assert compared > 50
+    assert fast_valid > 20, "the fast response path was never taken"
