@@ -22,6 +22,10 @@ import typing as t
 from dataclasses import dataclass
 
 from jsonschema_path import SchemaPath
+from openapi_core.unmarshalling.schemas import oas30_format_unmarshallers
+from openapi_core.unmarshalling.schemas import oas31_format_unmarshallers
+from openapi_core.util import BOOLEAN_FALSE_VALUES
+from openapi_core.util import BOOLEAN_TRUE_VALUES
 from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
 
@@ -34,7 +38,7 @@ V = t.TypeVar("V")
 LOCATIONS = ("path", "query", "header", "cookie")
 SIMPLE_TYPES = {"string", "integer", "number", "boolean"}
 # openapi-core turns these formats into Python objects (dates, UUIDs, bytes); keep them on its path
-PLAIN_FORMATS = {None, "int32", "int64", "float", "double"}
+UNMARSHALLED_FORMATS = set(oas30_format_unmarshallers) | set(oas31_format_unmarshallers)
 DEFAULT_STYLES = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 
 
@@ -49,29 +53,43 @@ class _Missing(Exception):
 
 @dataclass
 class _Value:
-    """How one parameter or header is read: openapi-core's deserializer, caster, validator, unmarshaller."""
+    """One plain parameter or header: where it is, how openapi-core casts it, the validator it uses."""
 
     name: str
     location: str
     required: bool
     default: Json
     has_default: bool
-    deserializer: t.Any
+    kind: str  # string, integer, number or boolean
     validator: SchemaValidator
-    unmarshaller: t.Any
 
     def read(self, source: t.Any) -> Json:
         """The typed value; raises on anything openapi-core would report (the caller then asks it)."""
         try:
-            value = self.deserializer.deserialize(source)
+            value = _cast(self.kind, source[self.name])  # every style reads a primitive as location[name]
         except KeyError:
             if not self.has_default:
                 raise _Missing(self.name) from None
             value = self.default
         if self.location == "query" and value == "":
             raise ValueError("empty query value")  # openapi-core's EmptyQueryParameterValue
-        self.validator.validate(value)
-        return self.unmarshaller.unmarshal(value)
+        if not self.validator.validator.is_valid(value):
+            raise ValueError("invalid")
+        return value  # plain formats: openapi-core's unmarshalling leaves the value as it is
+
+
+def _cast(kind: str, text: t.Any) -> Json:
+    """openapi-core 0.23's primitive casters: int(), float(), its truth words, strings as they are."""
+    if kind == "integer":
+        return int(text)
+    if kind == "number":
+        return float(text)
+    if kind == "boolean":
+        lowered = str(text).lower()
+        if lowered not in BOOLEAN_TRUE_VALUES + BOOLEAN_FALSE_VALUES:
+            raise ValueError("not a boolean")
+        return lowered in BOOLEAN_TRUE_VALUES
+    return text
 
 
 class ApiChecks:
@@ -215,21 +233,14 @@ class ApiChecks:
         schema = node / "schema"
         with schema.resolve() as resolved:
             schema_raw = resolved.contents
-        if not isinstance(schema_raw, dict) or schema_raw.get("type") not in SIMPLE_TYPES:
-            return None
-        if schema_raw.get("format") not in PLAIN_FORMATS or any(k in schema_raw for k in ("allOf", "anyOf", "oneOf")):
+        if not isinstance(schema_raw, dict) or str(schema_raw.get("type")) not in SIMPLE_TYPES:
+            return None  # no type, a 3.1 type list, arrays and objects: openapi-core's styles apply
+        if str(schema_raw.get("format")) in UNMARSHALLED_FORMATS or {"allOf", "anyOf", "oneOf"} & set(schema_raw):
             return None
         units = self.request_units if location != "header" or "in" in raw else self.response_units
-        explode = bool(raw.get("explode", DEFAULT_STYLES[location] == "form"))
-        deserializer = units.style_deserializers_factory.create(self.spec, schema, DEFAULT_STYLES[location], explode,
-                                                                name=name)
-        unmarshaller = units.schema_unmarshallers_factory.create(
-            self.spec, schema, format_validators=units.format_validators,
-            extra_format_validators=units.extra_format_validators, format_unmarshallers=units.format_unmarshallers,
-            extra_format_unmarshallers=units.extra_format_unmarshallers)
         return _Value(name=name, location=location, required=bool(raw.get("required", False)),
                       default=schema_raw.get("default"), has_default="default" in schema_raw,
-                      deserializer=deserializer, validator=self._validator(units, schema), unmarshaller=unmarshaller)
+                      kind=str(schema_raw["type"]), validator=self._validator(units, schema))
 
 
 def _response_key(operation: Operation, status: int) -> str | None:

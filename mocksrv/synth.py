@@ -10,6 +10,7 @@ value generated from the schema. Errors use the status and schema the operation 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import random
@@ -134,6 +135,10 @@ class Synthesizer:
             for flag in (True, False)
         }
         self._bad_examples_logged: set[str] = set()
+        # generation is seeded by operation, response and media type, so its result never changes:
+        # made once, kept serialised (each request gets its own copy back with json.loads)
+        self._generated: dict[tuple[str, str, str], str] = {}
+        self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def rng(self, *parts: object) -> random.Random:
         return random.Random("|".join(str(p) for p in (self.seed, self.api.id, *parts)))
@@ -154,7 +159,6 @@ class Synthesizer:
         media_type = negotiate(content, accept)
         media, media_resolver = self.api.deref(content[media_type], resolver)
         media = media if isinstance(media, dict) else {}
-        rng = self.rng(chosen.operation.key, chosen.key, media_type)
         value, from_example = _NOTHING, False
         if prefer.example:
             examples, _ = self.api.deref(media.get("examples") or {}, media_resolver)
@@ -166,8 +170,14 @@ class Synthesizer:
             value = self._media_example(media, media_resolver)
             from_example = value is not _NOTHING
         schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
-        if value is _NOTHING:
-            value = _generate(self._generators[not prefer.dynamic], schema, rng, schema_resolver)
+        rng = functools.partial(self.rng, chosen.operation.key, chosen.key, media_type)
+        if value is _NOTHING and prefer.dynamic:
+            value = _generate(self._generators[False], schema, rng(), schema_resolver)
+        elif value is _NOTHING:
+            key = (chosen.operation.key, chosen.key, media_type)
+            if key not in self._generated:
+                self._generated[key] = json.dumps(_generate(self._generators[True], schema, rng(), schema_resolver))
+            value = json.loads(self._generated[key])
         if shape is not None and is_json(media_type):
             value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
@@ -206,7 +216,13 @@ class Synthesizer:
         return _NOTHING  # externalValue is never fetched
 
     def headers(self, chosen: Chosen) -> list[tuple[str, str]]:
-        """Every declared response header, serialised by its schema (simple style)."""
+        """Every declared response header, serialised by its schema (simple style); made once per response."""
+        key = (chosen.operation.key, chosen.key)
+        if key not in self._headers:
+            self._headers[key] = self._make_headers(chosen)
+        return list(self._headers[key])
+
+    def _make_headers(self, chosen: Chosen) -> list[tuple[str, str]]:
         declared, resolver = self.api.deref(chosen.response.get("headers") or {}, chosen.resolver)
         produced: list[tuple[str, str]] = []
         for name, node in (declared or {}).items():
