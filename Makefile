@@ -36,5 +36,12 @@ bench-state: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/compare.py $(ARGS)
 
+# schemathesis against every bundled and test spec with a larger budget and a fresh seed (tests/test_fuzz.py);
+# `make test` runs the same with 15 examples per operation and a fixed seed
+.PHONY: fuzz
+fuzz: $(STAMP)
+	MOCKSRV_FUZZ_EXAMPLES=$${MOCKSRV_FUZZ_EXAMPLES:-200} MOCKSRV_FUZZ_SEED=$${MOCKSRV_FUZZ_SEED:-$$(date +%s)} \
+		$(BIN)/python -m pytest tests/test_fuzz.py -s $(ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

@@ -90,7 +90,8 @@ def unseen_server() -> t.Iterator[MockServer]:
 
 def assert_clean(result: dict[str, t.Any], server: MockServer) -> None:
     cases = result["test_cases"]
-    print(f"\n{result['command'].split(' --')[0]} --mode {result['command'].split('--mode ')[1].split()[0]}: "
+    mode = result["command"].split("--mode ")[1].split()[0]
+    print(f"\n{result['command'].split(' --')[0]} --mode {mode} --seed {result['seed']}: "
           f"{cases['generated']} cases, {len(result['failures'])} failures, {len(result['errors'])} errors")
     console = result["console"]
     assert result["exit_code"] == 0 and not result["failures"] and not result["errors"], (
