@@ -55,7 +55,13 @@ OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 @bp.before_request
 def guard() -> Response | None:
-    """Refuse cross-site state changes, then anyone who is not a local client or a token holder."""
+    """Refuse cross-site state changes, then anyone who is not a local client or a token holder.
+
+    ``GET /health`` answers everyone: readiness probes come from outside and hold no token,
+    and it tells nothing but "ok" and the number of APIs.
+    """
+    if request.endpoint == "admin.health":
+        return None
     return refuse_cross_site() or refuse_caller(holds_token(bearer_credential()))
 
 

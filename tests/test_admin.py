@@ -148,15 +148,23 @@ def test_api_key_headers_are_masked_in_the_journal(mock: MockServer) -> None:
 def test_remote_clients_are_refused_without_a_token() -> None:
     app = create_app(Options(specs=[SPECS], fixtures=FIXTURES))
     remote = app.test_client()
-    refused = remote.get("/__mocksrv/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    refused = remote.get("/__mocksrv/apis", environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert refused.status_code == 403
     assert "loopback clients only" in refused.get_json()["detail"]
-    assert remote.get("/__mocksrv/health", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    assert remote.get("/__mocksrv/apis", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
     # the mocked APIs themselves answer anyone
     assert remote.post("/maildiver/v1/emails", json=SEND, headers=KEY,
                        environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 201
     guarded = create_app(Options(specs=[SPECS], fixtures=FIXTURES, admin_token="t0ken")).test_client()
     outside = {"REMOTE_ADDR": "203.0.113.7"}
-    assert guarded.get("/__mocksrv/health", environ_base=outside).status_code == 401
-    assert guarded.get("/__mocksrv/health", environ_base=outside,
+    assert guarded.get("/__mocksrv/apis", environ_base=outside).status_code == 401
+    assert guarded.get("/__mocksrv/apis", environ_base=outside,
                        headers={"Authorization": "Bearer t0ken"}).status_code == 200
+
+
+def test_health_answers_probes_from_anywhere_even_with_a_token() -> None:
+    """Readiness probes (a kubelet, a compose health check) hold no token and may not be loopback."""
+    guarded = create_app(Options(specs=[SPECS], fixtures=FIXTURES, admin_token="t0ken")).test_client()
+    answer = guarded.get("/__mocksrv/health", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ok"
+    assert guarded.get("/__mocksrv/clock", environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 401

@@ -408,7 +408,7 @@ def test_admin_token_sign_in_form_sets_a_strict_cookie_for_the_console_only() ->
     assert client.get(f"{UI}/apis", environ_base=outside).status_code == 200
     # the cookie opens the console only, never the admin API
     session = cookie.split(";")[0]
-    assert client.get("/__mocksrv/health", headers={"Cookie": session}, environ_base=outside).status_code == 401
+    assert client.get("/__mocksrv/apis", headers={"Cookie": session}, environ_base=outside).status_code == 401
     assert client.post(f"{UI}/login", data={"token": "x", "next": "https://evil.example/"}, headers=own,
                        environ_base=outside).status_code == 401
     redirected = client.post(f"{UI}/login", data={"token": "s3cret-token", "next": "//evil.example/"},
