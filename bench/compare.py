@@ -164,6 +164,7 @@ class Footprint:
     startups: list[float] = field(default_factory=list)
     rss_mib: float | None = None
     loaded: bool = False
+    summed: int = 0  # > 0: the sum over this many processes (Prism's one per spec)
 
 
 @dataclass
@@ -451,7 +452,8 @@ def load_cells(row: Row, rows: list[Row]) -> list[str]:
 def footprint_cells(footprint: Footprint) -> list[str]:
     startup = f"{statistics.median(footprint.startups):.2f}" if footprint.startups else ""
     rss = f"{footprint.rss_mib:.0f}" if footprint.rss_mib is not None else ""
-    return [footprint.server, footprint.specs, startup, str(len(footprint.startups)), rss,
+    starts = f"sum of {footprint.summed} medians" if footprint.summed else str(len(footprint.startups))
+    return [footprint.server, footprint.specs, startup, starts, rss,
             "after load" if footprint.loaded else "idle"]
 
 
@@ -460,7 +462,7 @@ def prism_total(footprints: list[Footprint], server: str) -> Footprint | None:
     own = [f for f in footprints if f.server == server]
     if len(own) != len(SPEC_NAMES) or not all(f.startups for f in own):
         return None
-    total = Footprint(server, "all four: sum of the four processes", loaded=any(f.loaded for f in own))
+    total = Footprint(server, "all four, one process each", loaded=any(f.loaded for f in own), summed=len(own))
     total.startups = [sum(statistics.median(f.startups) for f in own)]
     total.rss_mib = sum(f.rss_mib or 0 for f in own)
     return total
