@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 from datetime import UTC
 from datetime import datetime
@@ -69,7 +72,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
 
     from . import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_from_a_queue()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
@@ -103,6 +106,25 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     state = app.extensions["mocksrv"].pipeline.state
     run_until_stopped(server, on_stopped=state.store.close)
     click.echo("mocksrv: stopped", err=True)
+
+
+def _log_from_a_queue() -> None:
+    """Log lines go through a queue to one writer thread.
+
+    A request thread that writes to stderr itself holds the handler's lock across the write;
+    when it wants the GIL back, the thread holding it may keep it for a whole switch interval
+    (5 ms), and every other request thread queues behind the lock. Measured under wrk with 8
+    connections: 220 req/s with direct writes, against ~1000 for one connection.
+    """
+    writer = logging.StreamHandler()
+    writer.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, writer)
+    listener.start()
+    atexit.register(listener.stop)  # flushes what is queued before the process ends
+    enqueue = logging.handlers.QueueHandler(records)
+    enqueue.setFormatter(logging.Formatter("%(message)s"))  # the writer adds time, level and logger name
+    logging.basicConfig(level=logging.INFO, handlers=[enqueue])
 
 
 @main.command()

@@ -110,10 +110,11 @@ def test_bad_faults_are_400_with_the_problem(mock: MockServer, spec: dict[str, t
 def test_admin_token_is_required_when_set() -> None:
     server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--admin-token", "s3cret-admin")
     try:
-        health = server.url("/__mocksrv/health")
-        assert requests.get(health, timeout=10).status_code == 401
-        assert requests.get(health, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
-        assert requests.get(health, headers={"Authorization": "Bearer s3cret-admin"}, timeout=10).status_code == 200
+        clock = server.url("/__mocksrv/clock")
+        assert requests.get(clock, timeout=10).status_code == 401
+        assert requests.get(clock, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+        assert requests.get(clock, headers={"Authorization": "Bearer s3cret-admin"}, timeout=10).status_code == 200
+        assert requests.get(server.url("/__mocksrv/health"), timeout=10).status_code == 200  # probes hold no token
         # the mocked APIs themselves do not need it
         assert requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
     finally:
