@@ -6,12 +6,10 @@ process, e.g. in tests.
 
 from __future__ import annotations
 
-import json
 import typing as t
 from dataclasses import dataclass
 
 from flask import Flask
-from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from .config import Options as Options
@@ -31,7 +29,7 @@ class MocksrvState:
 
 
 def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:
-    """Load the specs (unless given) and wire the mock and admin blueprints.
+    """Load the specs (unless given); mocked APIs are answered in front of Flask, which serves ``/__mocksrv``.
 
     :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
     """
@@ -49,8 +47,8 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.extensions["mocksrv"] = MocksrvState(options, pipeline)
     app.register_blueprint(admin.bp)
     console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
-    app.register_blueprint(server.bp)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, server.http_error)
+    app.wsgi_app = server.MockFirst(app.wsgi_app, pipeline, options.max_body_bytes)  # type: ignore[method-assign]
     return app
 
 
@@ -79,10 +77,3 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     pipeline = Pipeline(apis, options, state)
     state.start(options.scenario)
     return pipeline
-
-
-def _http_error(error: HTTPException) -> Response:
-    """Werkzeug's own errors (413 …) as problem+json, never an HTML page."""
-    status = error.code or 500
-    body = {"type": "about:blank", "title": error.name, "status": status, "detail": error.description}
-    return Response(json.dumps(body), status=status, content_type="application/problem+json")

@@ -1,22 +1,23 @@
-"""Flask glue for the mocked APIs: Werkzeug request → `MockRequest` → pipeline → response.
+"""The mocked APIs' side of the WSGI app: Werkzeug request → `MockRequest` → pipeline → response.
 
-The only place that knows about Flask's request object on the mock side. One log line
-per request: method, path, status, milliseconds.
+`MockFirst` sits in front of Flask: a request for a mocked API goes straight to the pipeline
+(Flask's request context and URL matching cost as much as a third of a request), anything
+under ``/__mocksrv`` goes on to Flask (admin API and console). One log line per request:
+method, path, status, milliseconds.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import typing as t
 
-from flask import Blueprint
-from flask import Response
-from flask import current_app
-from flask import request
-from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import PathConverter
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
 
 from .datatypes import MockRequest
 from .errors import InvalidRequest
@@ -27,30 +28,57 @@ from .pipeline import Pipeline
 from .pipeline import to_response
 from .synth import problem
 
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIEnvironment
+
 log = logging.getLogger("mocksrv.requests")
-bp = Blueprint("mock", __name__)
+ADMIN_PREFIX = "/__mocksrv"
 
 
-class AnyPath(PathConverter):
-    """Werkzeug's ``path`` stops at a newline; an API path parameter may hold an encoded one (``%0A``)."""
+class MockFirst:
+    """WSGI middleware: mocked API requests to the pipeline, ``/__mocksrv…`` to the wrapped (Flask) app."""
 
-    regex = "[^/](?s:.*?)"
+    def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int) -> None:
+        self.admin_app = admin_app
+        self.pipeline = pipeline
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> t.Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return self.admin_app(environ, start_response)
+        request = Request(environ)
+        request.max_content_length = self.max_body_bytes
+        try:
+            response = answer(request, self.pipeline)
+        except HTTPException as error:
+            response = http_error(error)
+        except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
+            log.exception("%s %s failed", request.method, request.full_path.rstrip("?"))
+            response = http_error(HTTPException.__new__(_InternalError))
+        return response(environ, start_response)
 
 
-@bp.record_once
-def _add_converter(setup: BlueprintSetupState) -> None:
-    # recorded before the routes below, so the converter exists when they are added
-    setup.app.url_map.converters.setdefault("anypath", AnyPath)
-ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]
+class _InternalError(HTTPException):
+    code = 500
+    name = "Internal Server Error"
+    description = "mocksrv failed to answer this request; its log has the details"
+
+
+def http_error(error: HTTPException) -> Response:
+    """Werkzeug's own errors (413 …) as problem+json, never an HTML page."""
+    status = error.code or 500
+    body = {"type": "about:blank", "title": error.name, "status": status, "detail": error.description}
+    return Response(json.dumps(body), status=status, content_type="application/problem+json")
+
+
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def pipeline() -> Pipeline:
-    return current_app.extensions["mocksrv"].pipeline  # type: ignore[no-any-return]
-
-
-def read_request() -> MockRequest:
-    """Build the pipeline's view of the current request.
+def read_request(request: Request) -> MockRequest:
+    """Build the pipeline's view of a request.
 
     :raise 413: the body is over the configured limit.
     :raise 400: a form body that cannot be parsed.
@@ -84,21 +112,20 @@ def read_request() -> MockRequest:
     )
 
 
-@bp.route("/", defaults={"path": ""}, methods=ALL_METHODS)
-@bp.route("/<anypath:path>", methods=ALL_METHODS)
-def mock(path: str) -> Response:
+def answer(request: Request, pipeline: Pipeline) -> Response:
+    """Run one mocked-API request through the pipeline, journal it, log it."""
     started = time.perf_counter()
     real_time = time.time()
     mock_request: MockRequest | None = None
     try:
-        mock_request = read_request()
-        outcome = pipeline().handle(mock_request)
+        mock_request = read_request(request)
+        outcome = pipeline.handle(mock_request)
     except MockError as error:  # the request could not even be read
         outcome = Outcome(to_response(problem(error)), None, error)
     duration = (time.perf_counter() - started) * 1000
-    state = pipeline().state
+    state = pipeline.state
     state.journal.record(
-        mock_request or _unreadable(), outcome.response,
+        mock_request or _unreadable(request), outcome.response,
         api=outcome.match.api.id if outcome.match else None,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
@@ -116,7 +143,7 @@ def mock(path: str) -> Response:
     return response
 
 
-def _unreadable() -> MockRequest:
+def _unreadable(request: Request) -> MockRequest:
     """What the journal keeps of a request whose body could not be read (too large, broken form)."""
     return MockRequest(method=request.method, path=request.path, query=MultiDict(request.args),
                        headers=request.headers, cookies=MultiDict(request.cookies), body=b"",

@@ -16,8 +16,9 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from werkzeug.datastructures import Headers
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from conftest import DATA
 from conftest import SPECS
@@ -40,7 +41,6 @@ from spec_requests import build_request
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
               *sorted((DATA / "features").glob("*.yaml"))]
 SEEDS = range(3)
-WSGI = Flask(__name__)
 
 
 @pytest.fixture(scope="module", params=SPEC_FILES, ids=lambda path: path.stem)
@@ -57,9 +57,9 @@ def as_mock_request(api: ApiSpec, kwargs: dict[str, t.Any]) -> MockRequest:
     data: t.Any = kwargs.get("data")
     if kwargs.get("files"):
         data = {name: value for name, (_, value) in kwargs["files"]}
-    with WSGI.test_request_context(api.mount + kwargs["path"], method=kwargs["method"], headers=headers,
-                                   query_string=kwargs.get("params") or {}, data=data):
-        return read_request()
+    environ = EnvironBuilder(api.mount + kwargs["path"], method=kwargs["method"], headers=headers,
+                             query_string=kwargs.get("params") or {}, data=data).get_environ()
+    return read_request(Request(environ))
 
 
 def outcome(match: Match, request: MockRequest, fast: bool) -> tuple[str, t.Any]:
