@@ -34,6 +34,8 @@ def folder_with(tmp_path: Path, **files: str) -> Path:
     ("maxcare:\n  api_keys:\n    - {key: k, status: paused}\n", "maxcare.api_keys[0].status: Must be one of"),
     ("maxcare:\n  rate_limit: {limit: 0, window_seconds: 60}\n", "maxcare.rate_limit.limit: Must be greater"),
     ("maxcare:\n  records:\n    emails: {id: 1}\n", "maxcare.records.emails: Not a valid list."),
+    ("maxcare:\n  records:\n    emails: [3]\n", "maxcare.records.emails[0]: Not a valid mapping type."),
+    ("maxcare:\n  records:\n    emails: [{id: a}, {1: x}]\n", "maxcare.records.emails[1][1].key: Not a valid string."),
     ("scenario:\n  extend: default\n", "scenario.extend: Unknown field."),
     ("- just a list\n", "the file must be a mapping"),
     ("maxcare: [unclosed\n", "not valid YAML"),
