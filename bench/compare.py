@@ -175,6 +175,22 @@ class Report:
     # the machine's 1-minute load average before the first server starts: other work skews the numbers
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
 
+    def row(self, scenario: Scenario, connections: int, server: str) -> Row:
+        """The row for this scenario, connection count and server; a new one the first time (later passes
+        of ``--repeat`` add their loads to it)."""
+        for row in self.rows:
+            if (row.scenario.name, row.connections, row.server) == (scenario.name, connections, server):
+                return row
+        self.rows.append(Row(scenario, connections, server))
+        return self.rows[-1]
+
+    def footprint(self, server: str, specs: str, loaded: bool) -> Footprint:
+        for footprint in self.footprints:
+            if (footprint.server, footprint.specs) == (server, specs):
+                return footprint
+        self.footprints.append(Footprint(server, specs, loaded=loaded))
+        return self.footprints[-1]
+
 
 # -- processes
 
@@ -253,8 +269,17 @@ def start_repeatedly(start: Callable[[], Running], footprint: Footprint, times: 
 
 
 def finish(running: Running, footprint: Footprint) -> None:
-    footprint.rss_mib = peak_rss_mib(running.process.pid)
+    """Read the peak memory (the highest over the passes of ``--repeat``), then stop."""
+    rss = peak_rss_mib(running.process.pid)
+    if rss is not None:
+        footprint.rss_mib = max(rss, footprint.rss_mib or 0)
     stop(running.process)
+
+
+def merge(kept: Footprint, new: Footprint) -> Footprint:
+    """``kept`` with ``new``'s start-up times added."""
+    kept.startups.extend(new.startups)
+    return kept
 
 
 # -- the two servers
@@ -337,7 +362,7 @@ def precheck(base: str, mount: str, scenario: Scenario) -> tuple[int, str]:
 
 def measure(server: str, running: Running, mount: str, scenario: Scenario, options: argparse.Namespace,
             work: Path, report: Report, before_run: Callable[[], None] = lambda: None) -> None:
-    """Precheck, warm up, then ``--repeat`` wrk runs per connection count; one row per connection count."""
+    """Precheck, warm up, then one wrk run per connection count, each added to its row."""
     status, body = precheck(running.base_url, mount, scenario)
     if status not in scenario.expected:
         expected = "/".join(map(str, sorted(scenario.expected)))
@@ -347,26 +372,23 @@ def measure(server: str, running: Running, mount: str, scenario: Scenario, optio
         before_run()
         loadgen.run(url, script, args, scenario.expected, options.connections[0], options.warmup, options.wrk)
     for connections in options.connections:
-        row = Row(scenario, connections, server)
-        for _ in range(options.repeat):
-            before_run()
-            row.loads.append(loadgen.run(url, script, args, scenario.expected, connections, options.duration,
-                                         options.wrk))
-        report.rows.append(row)
-        print(f"  {scenario.name:<13} c={connections:<3} {server:<16} {row.median(lambda m: m.rate):>8.0f} req/s "
-              f"p99 {row.median(lambda m: m.p99_ms):.1f} ms, {sum(m.errors for m in row.loads)} errors", flush=True)
+        before_run()
+        load = loadgen.run(url, script, args, scenario.expected, connections, options.duration, options.wrk)
+        report.row(scenario, connections, server).loads.append(load)
+        print(f"  {scenario.name:<13} c={connections:<3} {server:<16} {load.rate:>8.0f} req/s "
+              f"p99 {load.p99_ms:.1f} ms, {load.errors} errors", flush=True)
 
 
 def refused(server: str, scenarios: t.Iterable[Scenario], options: argparse.Namespace, why: str,
             report: Report) -> None:
     for scenario in scenarios:
-        report.rows.extend(Row(scenario, c, server, note=why) for c in options.connections)
+        for connections in options.connections:
+            report.row(scenario, connections, server).note = why
 
 
 def run_mocksrv(scenarios: list[Scenario], options: argparse.Namespace, work: Path, report: Report) -> None:
     """mocksrv as a user starts it: all four specs, the bundled fixtures; reset before every run."""
-    footprint = Footprint("mocksrv", "all four, bundled fixtures", loaded=bool(scenarios))
-    report.footprints.append(footprint)
+    footprint = report.footprint("mocksrv", "all four, bundled fixtures", loaded=bool(scenarios))
     running = start_repeatedly(lambda: start_mocksrv(work, ROOT / "fixtures"), footprint, options.starts)
     try:
         limited = unthrottle(running, ROOT / "fixtures")
@@ -386,8 +408,7 @@ def run_seeded(scenario: Scenario, options: argparse.Namespace, work: Path, repo
     fixtures = work / "seeded"
     fixtures.mkdir(exist_ok=True)
     state_bench.write_scenario(fixtures, scenario.records)
-    footprint = Footprint("mocksrv", f"all four, {scenario.records // 1000}k MaxCare records", loaded=True)
-    report.footprints.append(footprint)
+    footprint = report.footprint("mocksrv", f"all four, {scenario.records // 1000}k MaxCare records", loaded=True)
     running = start_mocksrv(work, fixtures, "bench", timeout=SEEDED_START_TIMEOUT_S)
     footprint.startups.append(running.startup_s)
     try:
@@ -402,7 +423,7 @@ def run_prism(server: Server, scenarios: list[Scenario], options: argparse.Names
     prism = tools.prism()
     for spec in SPEC_NAMES:
         own = [s for s in scenarios if s.spec == spec]
-        footprint = Footprint(server.name, spec, loaded=bool(own))
+        footprint = Footprint(server.name, spec, loaded=bool(own))  # kept only once the spec is served
         try:
             start = functools.partial(start_prism, work, prism, spec, server.silent)
             running = start_repeatedly(start, footprint, options.starts)
@@ -410,7 +431,7 @@ def run_prism(server: Server, scenarios: list[Scenario], options: argparse.Names
             report.notes.append(f"{server.name} refused specs/{spec}.yaml: {error}")
             refused(server.name, own, options, "refused the spec", report)
             continue
-        report.footprints.append(footprint)
+        footprint = merge(report.footprint(server.name, spec, bool(own)), footprint)
         try:
             for scenario in own:
                 measure(server.name, running, "", scenario, options, work, report)
@@ -490,7 +511,7 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
                       [footprint_cells(f) for f in footprints])
     scenarios = "\n".join(f"- `{s.name}`: {s.title}; expected {'/'.join(map(str, sorted(s.expected)))}"
                           for s in SCENARIOS if s.name in {row.scenario.name for row in rows})
-    notes = "\n".join(f"- {note}" for note in report.notes) or "- none"
+    notes = "\n".join(f"- {note}" for note in dict.fromkeys(report.notes)) or "- none"  # once, not per pass
     return (f"# mocksrv vs Prism\n\n{context(options, versions, report.load_before)}\n\n{loads}\n\n{memory}\n\n"
             f"Scenarios:\n\n{scenarios}\n\nUnexpected answers and refusals:\n\n{notes}\n")
 
@@ -503,7 +524,7 @@ def context(options: argparse.Namespace, versions: dict[str, str], load_before: 
     connections = " and ".join(map(str, options.connections))
     return (f"{when}; {machine}; {tools_}.\n"
             f"`wrk -t2 -d{options.duration}s` with {connections} connections, {options.warmup} s warm-up per "
-            f"scenario and server, median of {options.repeat} run(s); "
+            f"scenario and server, median of {options.repeat} pass(es) on fresh processes; "
             "errors are wrong statuses plus socket errors and timeouts; mocksrv/this is mocksrv's req/s over "
             "the row's. Start-up: process start to first HTTP answer.")
 
@@ -541,7 +562,8 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
                         "(both Prism rows), 'prism -v silent'; default all")
     parser.add_argument("--scenarios", default="", help=f"comma-separated, default all: "
                         f"{', '.join(s.name for s in SCENARIOS)}")
-    parser.add_argument("--repeat", type=int, default=1, help="wrk runs per row; the table shows medians")
+    parser.add_argument("--repeat", type=int, default=1, help="passes over all servers, each on freshly started "
+                        "processes; the table shows medians")
     parser.add_argument("--starts", type=int, default=3, help="starts per server for the start-up median")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of load before each scenario (0: none)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the Markdown goes")
@@ -566,23 +588,30 @@ def select(choices: tuple[T, ...], wanted: str, matches: Callable[[T, str], bool
     return [c for c in choices if not names or any(matches(c, name) for name in names)]
 
 
+def run_pass(number: int, options: argparse.Namespace, work: Path, report: Report) -> None:
+    """Every selected server in turn, each on fresh processes: a server's speed can differ from one process to
+    the next, so repeated passes give medians over processes, not only over runs."""
+    plain = [s for s in options.selected if not s.records]
+    for server in options.servers:
+        print(f"bench: {server.name}" + (f", pass {number} of {options.repeat}" if options.repeat > 1 else ""),
+              flush=True)
+        if server.prism:
+            run_prism(server, plain, options, work, report)
+            continue
+        run_mocksrv(plain, options, work, report)
+        for scenario in (s for s in options.selected if s.records):
+            run_seeded(scenario, options, work, report)
+
+
 def main() -> None:
     options = parse_options()
     options.wrk = tools.debian("wrk", "wrk")
     prism = tools.prism() if any(s.prism for s in options.servers) else None
     report = Report()
-    plain = [s for s in options.selected if not s.records]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mocksrv-compare-") as scratch:
-        work = Path(scratch)
-        for server in options.servers:
-            print(f"bench: {server.name}", flush=True)
-            if server.prism:
-                run_prism(server, plain, options, work, report)
-                continue
-            run_mocksrv(plain, options, work, report)
-            for scenario in (s for s in options.selected if s.records):
-                run_seeded(scenario, options, work, report)
+        for number in range(1, options.repeat + 1):
+            run_pass(number, options, Path(scratch), report)
     text = render(report, options, versions(options, prism))
     print("\n" + text)
     options.output.parent.mkdir(parents=True, exist_ok=True)
