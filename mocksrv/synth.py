@@ -370,9 +370,12 @@ def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
         elif name == "details" and not error.violations:
             updates.append((name, detail))
     updates.extend((extra or {}).items())
+    updates = [(name, value) for name, value in updates if value is not None]
+    # usually every field fits: one validation instead of one per field
+    everything = {**body, **dict(updates)}
+    if is_valid(everything):
+        return everything
     for name, value in updates:
-        if value is None:
-            continue
         candidate = {**body, name: value}
         if is_valid(candidate):
             body = candidate
