@@ -7,6 +7,7 @@ HTTP tests check what a browser would be refused: cross-site state changes, CORS
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -58,6 +59,8 @@ def mock() -> t.Iterator[MockServer]:
 @pytest.fixture(scope="module")
 def browser() -> t.Iterator[Browser]:
     if not CHROMIUM.exists():
+        if os.environ.get("MOCKSRV_REQUIRE_BROWSER"):  # CI sets it: a missing browser must fail, not skip
+            pytest.fail("MOCKSRV_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does)")
     from playwright.sync_api import sync_playwright
 
