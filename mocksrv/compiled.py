@@ -133,6 +133,12 @@ class ApiChecks:
         return self._cached(self._validators, ("request", operation.key, media_key),
                             lambda: self._media_validator(self.request_units, node))
 
+    def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> SchemaValidator | None:
+        """The validator for a decoded form body (validation.py decodes the parts), made once."""
+        node = self.spec / "paths" / operation.template / operation.method / "requestBody" / "content" / media_key
+        return self._cached(self._validators, ("form", operation.key, media_key),
+                            lambda: factory.create(self.spec, node / "schema") if "schema" in node else None)
+
     # -- responses --------------------------------------------------------------------------
 
     def response_is_valid(self, operation: Operation, status: int, headers: Headers, body: bytes | None) -> bool:

@@ -295,10 +295,8 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
             value[name], shown[name] = _coerce_part(parts[0], prop)
         violations.extend(_encoding_violations(name, parts, encoding.get(name)))
 
-    schema_path = (api.openapi.spec / "paths" / match.operation.template / match.operation.method
-                   / "requestBody" / "content" / key)
-    if "schema" in schema_path:
-        validator = _unmarshallers(api).schema_validators.create(api.openapi.spec, schema_path / "schema")
+    validator = _checks(api).form_validator(match.operation, key, _unmarshallers(api).schema_validators)
+    if validator is not None:
         try:
             validator.validate(value)
         except InvalidSchemaValue as exc:
