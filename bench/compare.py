@@ -513,7 +513,7 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
                           for s in SCENARIOS if s.name in {row.scenario.name for row in rows})
     notes = "\n".join(f"- {note}" for note in dict.fromkeys(report.notes)) or "- none"  # once, not per pass
     return (f"# mocksrv vs Prism\n\n{context(options, versions, report.load_before)}\n\n{loads}\n\n{memory}\n\n"
-            f"Scenarios:\n\n{scenarios}\n\nUnexpected answers and refusals:\n\n{notes}\n")
+            f"Scenarios:\n\n{scenarios}\n\nNotes (set-up, unexpected answers, refused specs):\n\n{notes}\n")
 
 
 def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:
