@@ -39,6 +39,7 @@ import tools
 import yaml
 
 from mocksrv.client import MocksrvClient
+from mocksrv.client import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -228,13 +229,7 @@ def launch(command: list[str], port: int, ready_path: str, log: Path, any_answer
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to this PID, SIGKILL if it is still there after a while."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT_S)
+    stop_process(process, STOP_TIMEOUT_S)
 
 
 def peak_rss_mib(pid: int) -> float | None:

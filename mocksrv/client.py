@@ -269,13 +269,7 @@ class MockServerProcess:
         process = self.process
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+        stop_process(process, timeout)
         if self._reader is not None:
             self._reader.join(timeout)
         if process.stderr is not None:
@@ -310,3 +304,14 @@ def _error_from(status: int, raw: bytes) -> MocksrvError:
         return MocksrvError(status, str(body.get("detail") or body.get("title") or ""),
                             [str(e) for e in errors] if isinstance(errors, list) else None, body)
     return MocksrvError(status, str(body or ""), None, body)
+
+
+def stop_process(process: subprocess.Popen[t.Any], timeout: float = 10.0) -> None:
+    """SIGTERM to this PID (a process we started), SIGKILL if it is still there after ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
