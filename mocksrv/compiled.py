@@ -2,9 +2,9 @@
 
 openapi-core's unmarshallers find the path, resolve ``$ref``s and build a fresh JSON Schema
 validator on every call: about 1 ms per request and as much per response on the seed specs.
-Here the same parts (the validator class, format checker and options of the version's
-factory; each parameter's style deserializer, caster and unmarshaller) are built the first
-time an operation is used, then kept. openapi-core stays the source of truth for what the
+Here the same validators (the class, format checker and options of the version's factory)
+are built the first time an operation is used, then kept; plain parameters are cast the way
+openapi-core's casters cast them. openapi-core stays the source of truth for what the
 spec means, and tests/test_compiled.py runs both on the same inputs.
 
 A check here answers "valid" or ``None`` ("ask openapi-core"): unusual shapes (parameters
@@ -31,6 +31,7 @@ from werkzeug.datastructures import Headers
 
 from .specs import ApiSpec
 from .specs import Operation
+from .synth import is_json
 
 Json = t.Any
 K = t.TypeVar("K")
@@ -42,9 +43,9 @@ UNMARSHALLED_FORMATS = set(oas30_format_unmarshallers) | set(oas31_format_unmars
 DEFAULT_STYLES = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 
 
-def is_json(media_type: str) -> bool:
-    media_type = media_type.split(";")[0].strip().lower()
-    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+def parses_as_json(media_type: str) -> bool:
+    """A JSON media type openapi-core would deserialise as JSON (``*/*`` is JSON only to our synthesizer)."""
+    return is_json(media_type) and not media_type.startswith("*/*")
 
 
 class _Missing(Exception):
@@ -103,6 +104,7 @@ class ApiChecks:
         self._parameters: dict[str, list[_Value] | None] = {}
         self._validators: dict[tuple[str, ...], SchemaValidator | None] = {}
         self._headers: dict[tuple[str, str], list[_Value] | None] = {}
+        self._contents: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.Lock()
 
     # -- requests ---------------------------------------------------------------------------
@@ -113,53 +115,45 @@ class ApiChecks:
         readers = self._cached(self._parameters, operation.key, lambda: self._parameter_readers(operation))
         if readers is None:
             return None
-        sources = {"path": path_params, "query": query, "header": headers, "cookie": cookies}
-        found: dict[str, dict[str, Json]] = {where: {} for where in LOCATIONS}
-        for reader in readers:
-            try:
-                found[reader.location][reader.name] = reader.read(sources[reader.location])
-            except _Missing:
-                if reader.required:
-                    return None
-            except Exception:  # any failure: openapi-core says what is wrong, in its words
-                return None
-        return found
+        return _read_all(readers, {"path": path_params, "query": query, "header": headers, "cookie": cookies})
 
     def body_validator(self, operation: Operation, media_key: str) -> SchemaValidator | None:
         """The request body's validator for a JSON media type, or ``None`` when openapi-core must decide."""
-        if not is_json(media_key):
+        if not parses_as_json(media_key):
             return None
-        node = self.spec / "paths" / operation.template / operation.method / "requestBody" / "content" / media_key
         return self._cached(self._validators, ("request", operation.key, media_key),
-                            lambda: self._media_validator(self.request_units, node))
+                            lambda: self._media_validator(self.request_units, self._body_media(operation, media_key)))
 
     def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> SchemaValidator | None:
         """The validator for a decoded form body (validation.py decodes the parts), made once."""
-        node = self.spec / "paths" / operation.template / operation.method / "requestBody" / "content" / media_key
-        return self._cached(self._validators, ("form", operation.key, media_key),
-                            lambda: factory.create(self.spec, node / "schema") if "schema" in node else None)
+        def make() -> SchemaValidator | None:
+            media = self._body_media(operation, media_key)
+            return factory.create(self.spec, media / "schema") if "schema" in media else None
+
+        return self._cached(self._validators, ("form", operation.key, media_key), make)
 
     # -- responses --------------------------------------------------------------------------
 
     def response_is_valid(self, operation: Operation, status: int, headers: Headers, body: bytes | None) -> bool:
         """True only when the response is surely valid; False means "ask openapi-core"."""
-        responses = self.spec / "paths" / operation.template / operation.method / "responses"
         response_key = _response_key(operation, status)
         if response_key is None:
             return False
         readers = self._cached(self._headers, (operation.key, response_key),
-                               lambda: self._header_readers(responses / response_key))
-        if readers is None or not self._headers_valid(readers, headers):
+                               lambda: self._header_readers(self._response(operation, response_key)))
+        if readers is None or _read_all(readers, {"header": headers}) is None:
             return False
-        content = self.api.deref(self.api.deref(operation.spec["responses"][response_key])[0].get("content"))[0]
+        content = self._cached(self._contents, (operation.key, response_key),
+                               lambda: frozenset(self._response(operation, response_key).get("content", {}).keys()))
         if not content:
             return True  # openapi-core checks no body where none is described
         mimetype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if mimetype not in content or not is_json(mimetype) or not body:
+        if mimetype not in content or not parses_as_json(mimetype) or not body:
             return False
-        node = responses / response_key / "content" / mimetype
-        validator = self._cached(self._validators, ("response", operation.key, response_key, mimetype),
-                                 lambda: self._media_validator(self.response_units, node))
+        validator = self._cached(
+            self._validators, ("response", operation.key, response_key, mimetype),
+            lambda: self._media_validator(self.response_units,
+                                          self._response(operation, response_key) / "content" / mimetype))
         if validator is None:
             return False
         try:
@@ -167,18 +161,6 @@ class ApiChecks:
         except (ValueError, RecursionError):
             return False
         return bool(validator.validator.is_valid(value))
-
-    @staticmethod
-    def _headers_valid(readers: list[_Value], headers: Headers) -> bool:
-        for reader in readers:
-            try:
-                reader.read(headers)
-            except _Missing:
-                if reader.required:
-                    return False
-            except Exception:
-                return False
-        return True
 
     # -- building ---------------------------------------------------------------------------
 
@@ -196,6 +178,12 @@ class ApiChecks:
             extra_format_validators=units.extra_format_validators,
             forbid_unspecified_additional_properties=units.forbid_unspecified_additional_properties,
             enforce_properties_required=units.enforce_properties_required)
+
+    def _body_media(self, operation: Operation, media_key: str) -> SchemaPath:
+        return self.spec / "paths" / operation.template / operation.method / "requestBody" / "content" / media_key
+
+    def _response(self, operation: Operation, response_key: str) -> SchemaPath:
+        return self.spec / "paths" / operation.template / operation.method / "responses" / response_key
 
     def _media_validator(self, units: t.Any, media: SchemaPath) -> SchemaValidator | None:
         return self._validator(units, media / "schema") if "schema" in media else None
@@ -247,6 +235,21 @@ class ApiChecks:
         return _Value(name=name, location=location, required=bool(raw.get("required", False)),
                       default=schema_raw.get("default"), has_default="default" in schema_raw,
                       kind=str(schema_raw["type"]), validator=self._validator(units, schema))
+
+
+def _read_all(readers: list[_Value], sources: t.Mapping[str, t.Any]) -> dict[str, dict[str, Json]] | None:
+    """Each reader's value by location; ``None`` when any is missing but required, or fails in any way
+    (openapi-core then says what is wrong, in its words)."""
+    found: dict[str, dict[str, Json]] = {where: {} for where in LOCATIONS}
+    for reader in readers:
+        try:
+            found[reader.location][reader.name] = reader.read(sources[reader.location])
+        except _Missing:
+            if reader.required:
+                return None
+        except Exception:
+            return None
+    return found
 
 
 def _response_key(operation: Operation, status: int) -> str | None:

@@ -57,7 +57,7 @@ class MockFirst:
             response = http_error(error)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
             log.exception("%s %s failed", request.method, request.full_path.rstrip("?"))
-            response = http_error(HTTPException.__new__(_InternalError))
+            response = http_error(_InternalError())
         return response(environ, start_response)
 
 

@@ -58,6 +58,7 @@ from .specs import ApiSpec
 log = logging.getLogger(__name__)
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+TOO_DEEP = "request body is nested too deeply"
 REQUIRED_MESSAGE = re.compile(r"^'(.*)' is a required property$", re.S)
 Json = t.Any
 
@@ -236,7 +237,7 @@ def _check_body(match: Match, request: MockRequest, units: _Unmarshallers, viola
     try:
         result = units.body.unmarshal(core)
     except RecursionError:
-        violations.append(Violation("body", "", "request body is nested too deeply"))
+        violations.append(Violation("body", "", TOO_DEEP))
         return None
     except Exception as exc:  # see above: report, never crash
         violations.append(Violation("body", "", f"request body could not be read: {_one_line(exc)}"))
@@ -250,19 +251,16 @@ def _check_json_body(raw: bytes, validator: SchemaValidator, violations: list[Vi
     """Parse and validate a JSON body; the value is kept as sent (openapi-core would turn formats into objects)."""
     try:
         value = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        violations.append(Violation("body", "", f"request body is not valid UTF-8 ({exc.reason} at byte {exc.start})"))
-        return None
     except RecursionError:
-        violations.append(Violation("body", "", "request body is nested too deeply"))
+        violations.append(Violation("body", "", TOO_DEEP))
         return None
-    except ValueError as exc:
-        violations.append(Violation("body", "", f"request body is not valid JSON: {_one_line(exc)}"))
+    except ValueError as exc:  # UnicodeDecodeError included
+        violations.append(_unparsable(exc, "JSON"))
         return None
     try:
         errors = list(validator.validator.iter_errors(value))
     except RecursionError:
-        violations.append(Violation("body", "", "request body is nested too deeply"))
+        violations.append(Violation("body", "", TOO_DEEP))
         return None
     violations.extend(_schema_violation("body", error) for error in errors)
     return value
@@ -432,12 +430,16 @@ def _body_violations(error: Exception) -> list[Violation]:
                                    f"{', '.join(cause.availableMimetypes)}")
     if isinstance(cause, DeserializeError):
         reason = cause.__cause__ or cause.__context__  # the parser's own error, e.g. JSONDecodeError
-        kind = getattr(cause, "mimetype", "its Content-Type")
-        if isinstance(reason, UnicodeDecodeError):
-            return [Violation("body", "", f"request body is not valid UTF-8 ({reason.reason} at byte {reason.start})")]
-        detail = f": {_one_line(reason)}" if reason is not None else ""
-        return [Violation("body", "", f"request body is not valid {_media_name(str(kind))}{detail}")]
+        return [_unparsable(reason, _media_name(str(getattr(cause, "mimetype", "its Content-Type"))))]
     return [Violation("body", "", f"request body is invalid: {_one_line(cause)}")]
+
+
+def _unparsable(reason: BaseException | None, kind: str) -> Violation:
+    """A body its media type's parser refused: not UTF-8, or not valid JSON (or ``kind``)."""
+    if isinstance(reason, UnicodeDecodeError):
+        return Violation("body", "", f"request body is not valid UTF-8 ({reason.reason} at byte {reason.start})")
+    detail = f": {_one_line(reason)}" if reason is not None else ""
+    return Violation("body", "", f"request body is not valid {kind}{detail}")
 
 
 def _media_name(mimetype: str) -> str:

@@ -24,7 +24,6 @@ from conftest import DATA
 from conftest import SPECS
 from mocksrv import Options
 from mocksrv import create_app
-from mocksrv.compiled import is_json
 from mocksrv.datatypes import Match
 from mocksrv.datatypes import MockRequest
 from mocksrv.datatypes import MockResponse
@@ -33,6 +32,7 @@ from mocksrv.router import Router
 from mocksrv.server import read_request
 from mocksrv.specs import ApiSpec
 from mocksrv.specs import load_spec
+from mocksrv.synth import is_json
 from mocksrv.validation import _checks
 from mocksrv.validation import check_request
 from mocksrv.validation import check_response
