@@ -1,4 +1,4 @@
-"""The ``mocksrv`` command: ``serve`` runs the mock on a production WSGI server (waitress),
+"""The ``mocksrv`` command: ``serve`` runs the mock under granian (lifecycle.py),
 ``check`` validates specs and exits non-zero with one readable line per problem."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from .config import Options
 from .errors import FixtureError
 from .errors import SpecError
 from .fixtures import FixtureSet
-from .lifecycle import run_until_stopped
 from .specs import load_specs
 from .store import StoreError
 
@@ -59,7 +58,8 @@ def main() -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+              help="threads for the admin API and console (mocked APIs are answered on the event loop)")
 @click.option("--journal-limit", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="requests kept in the journal (the oldest go first)")
 @click.option("--admin-token", envvar="MOCKSRV_ADMIN_TOKEN",
@@ -68,12 +68,15 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
-    import waitress
+    import os
 
     from . import create_app
+    from .front import Front
+    from .lifecycle import die_with
+    from .lifecycle import free_port
+    from .lifecycle import serve as serve_until_stopped
 
     _log_from_a_queue()
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
@@ -95,20 +98,37 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
             click.echo(f"mocksrv: cannot serve {line}", err=True)
         sys.exit(2)
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mocksrv")
+        port = free_port(host, port)
     except OSError as error:
         click.echo(f"mocksrv: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
         sys.exit(2)
-    base = f"http://{host}:{server.effective_port}"
-    click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
-    for api in apis:
-        click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
+    base = f"http://{host}:{port}"
+
+    def on_listening() -> None:
+        click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
+        for api in apis:
+            click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
+
     state = app.extensions["mocksrv"].pipeline.state
-    run_until_stopped(server, on_stopped=state.store.close)
+    supervisor = os.getpid()
+    worker_log: list[logging.handlers.QueueListener] = []
+
+    def on_start() -> None:  # in the worker, just after the fork
+        die_with(supervisor)
+        worker_log.append(_log_from_a_queue())
+
+    def on_stop() -> None:  # in the worker, after the drain
+        state.store.close()
+        for listener in worker_log:
+            listener.stop()  # the worker leaves by os._exit: flush the log now
+
+    front = Front(app, app.wsgi_app, admin_threads=threads, grace=10.0, on_start=on_start,
+                  on_listening=on_listening, on_stop=on_stop)
+    serve_until_stopped(front, host, port)
     click.echo("mocksrv: stopped", err=True)
 
 
-def _log_from_a_queue() -> None:
+def _log_from_a_queue() -> logging.handlers.QueueListener:
     """Log lines go through a queue to one writer thread.
 
     A request thread that writes to stderr itself holds the handler's lock across the write;
@@ -124,7 +144,8 @@ def _log_from_a_queue() -> None:
     atexit.register(listener.stop)  # flushes what is queued before the process ends
     enqueue = logging.handlers.QueueHandler(records)
     enqueue.setFormatter(logging.Formatter("%(message)s"))  # the writer adds time, level and logger name
-    logging.basicConfig(level=logging.INFO, handlers=[enqueue])
+    logging.basicConfig(level=logging.INFO, handlers=[enqueue], force=True)
+    return listener
 
 
 @main.command()

@@ -1,58 +1,61 @@
-"""Run the WSGI server until SIGTERM/SIGINT, then drain: finish in-flight requests, stop.
+"""Run the RSGI front under granian: one supervisor process and one worker process.
 
-On a stop signal the listening socket closes at once (new connections are refused), the
-requests already received are answered (up to ``grace`` seconds), the worker threads end,
-and the store is closed. Every write was already fsynced before its answer, so nothing
-acknowledged can be lost either way.
+`mocksrv serve` builds everything (specs, fixtures, store) before the fork, so the worker
+starts serving at once and every error is reported before anything listens. The worker
+holds all state; there is exactly one, so a record created by one request is seen by the
+next and rate limits count every request (docs/performance.md).
+
+The supervisor forwards SIGTERM/SIGINT to the worker, which stops accepting, finishes the
+requests already received (`Front.__rsgi_del__`), closes the store and exits; then the
+supervisor exits 0. If the supervisor dies (even by SIGKILL), the kernel kills the worker
+too (``PR_SET_PDEATHSIG``), so no orphan keeps the port or the ``--db`` file.
 """
 
 from __future__ import annotations
 
-import logging
+import ctypes
+import ctypes.util
+import gc
+import os
 import signal
-import time
+import socket
 import typing as t
 
-log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+GRANIAN_LOGGING = {"loggers": {"_granian": {"handlers": [], "propagate": True}}}  # into our log queue
 
 
-def run_until_stopped(server: t.Any, on_stopped: t.Callable[[], None], grace: float = 10.0) -> None:
-    """Serve until a stop signal, then drain in-flight requests and call ``on_stopped``."""
-    import waitress.wasyncore as wasyncore
+def free_port(host: str, port: int) -> int:
+    """The port to listen on: ``port`` if it is free, any free one for 0.
 
-    stopping: list[str] = []
-
-    def stop(signum: int, frame: t.Any) -> None:
-        # only note it: raising here could land inside a handler, where the event loop swallows it
-        stopping.append(signal.Signals(signum).name)
-        server.pull_trigger()  # wake the loop now rather than at its next timeout
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while not stopping:
-            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=True, count=1)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    log.warning("%s: draining in-flight requests (up to %.0f s)", stopping[0], grace)
-    _drain(server, grace)
-    on_stopped()
+    :raise OSError: the port is taken (or the address is not ours).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, port))
+        return int(probe.getsockname()[1])
 
 
-def _drain(server: t.Any, grace: float) -> None:
-    import waitress.wasyncore as wasyncore
+def serve(front: t.Any, host: str, port: int, backlog: int = 1024) -> None:
+    """Serve until a stop signal; returns once the worker has drained and exited.
 
-    # stop accepting: the listening socket goes, the channels and the wake-up trigger stay
-    wasyncore.dispatcher.close(server)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _busy(server):
-        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
-    server.task_dispatcher.shutdown(cancel_pending=False, timeout=max(0.0, deadline - time.monotonic()))
+    :raise SystemExit: with status 1 if the worker died unexpectedly.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    server = Granian(
+        target="mocksrv", address=host, port=port, interface=Interfaces.RSGI, workers=1, websockets=False,
+        backlog=backlog, log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING)
+    # objects built so far stay untouched by the worker's garbage collector, so the fork shares their pages
+    gc.freeze()
+    server.serve(target_loader=lambda *args, **kwargs: front, wrap_loader=False)
 
 
-def _busy(server: t.Any) -> bool:
-    """Any connection with a request being handled or an answer not yet sent."""
-    for channel in list(server._map.values()):
-        if getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0):
-            return True
-    return False
+def die_with(parent_pid: int) -> None:
+    """In the worker: be killed when the supervisor goes, however it goes."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # it went before prctl took effect
+        os._exit(1)

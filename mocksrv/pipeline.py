@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 import typing as t
 from dataclasses import dataclass
 
@@ -57,6 +56,7 @@ class Outcome:
     match: Match | None
     error: MockError | None = None
     drop: bool = False  # an injected fault: break the connection instead of answering
+    delay: float = 0.0  # seconds the server waits before answering (faults, rules); it never blocks here
 
 
 class Pipeline:
@@ -95,26 +95,28 @@ class Pipeline:
     def handle(self, request: MockRequest) -> Outcome:
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
+        delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here
         try:
             match = self.router.match(request.method, request.path)
             fault = self.state.faults.take_for(match.api.id, match.operation.key)
             if fault is not None:
-                time.sleep(fault.delay_seconds(self._fault_rng))
+                delays.append(fault.delay_seconds(self._fault_rng))
                 if fault.drop:
-                    return Outcome(MockResponse(200, [], b""), match, drop=True)
+                    return Outcome(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
                 if fault.status is not None:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
-            outcome = Outcome(self._answer(match, request, extra), match)
+            outcome = Outcome(self._answer(match, request, extra, delays), match)
         except _Dropped:
-            return Outcome(MockResponse(200, [], b""), match, drop=True)
+            return Outcome(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except MockError as error:
             outcome = Outcome(self._error(match, request, error), match, error)
         outcome.response.headers.extend((k, v) for k, v in extra.items()
                                         if k not in dict(outcome.response.headers))
+        outcome.delay = sum(delays)
         return outcome
 
-    def _answer(self, match: Match, request: MockRequest, extra: dict[str, str]) -> MockResponse:
+    def _answer(self, match: Match, request: MockRequest, extra: dict[str, str], delays: list[float]) -> MockResponse:
         api, operation = match.api, match.operation
         accept = request.headers.get("Accept")
         prefer = parse_prefer(request.headers.get("Prefer"))
@@ -129,7 +131,7 @@ class Pipeline:
         rule = self.state.rules.first_match(api.id, (operation.operation_id or "", operation.key), request,
                                             checked.body, match.path_params)
         if rule is not None:
-            time.sleep(rule.delay_seconds(self._fault_rng))
+            delays.append(rule.delay_seconds(self._fault_rng))
             if rule.drop:
                 raise _Dropped
             if rule.status is not None:

@@ -16,10 +16,12 @@ import typing as t
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from .datatypes import MockRequest
+from .datatypes import MockResponse
 from .errors import InvalidRequest
 from .errors import MockError
 from .errors import PayloadTooLarge
@@ -38,7 +40,11 @@ ADMIN_PREFIX = "/__mocksrv"
 
 
 class MockFirst:
-    """WSGI middleware: mocked API requests to the pipeline, ``/__mocksrv…`` to the wrapped (Flask) app."""
+    """WSGI middleware: mocked API requests to the pipeline, ``/__mocksrv…`` to the wrapped (Flask) app.
+
+    `mocksrv serve` runs the same `reply` behind its RSGI front (front.py); this WSGI face
+    serves Flask's test client and anyone embedding mocksrv in a WSGI server.
+    """
 
     def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int) -> None:
         self.admin_app = admin_app
@@ -46,19 +52,38 @@ class MockFirst:
         self.max_body_bytes = max_body_bytes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> t.Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+        if is_admin_path(environ.get("PATH_INFO", "")):
             return self.admin_app(environ, start_response)
+        outcome = self.reply(environ)
+        if outcome.delay:
+            time.sleep(outcome.delay)
+        if outcome.drop:  # promise a body and send none: the server closes the connection mid-response
+            start_response("200 OK", [("Content-Length", "1024")])
+            return [b""]
+        response = outcome.response
+        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(status_line(response.status), headers)
+        return [response.body]
+
+    def reply(self, environ: WSGIEnvironment) -> Outcome:
+        """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
         try:
-            response = answer(request, self.pipeline)
+            return answer(request, self.pipeline)
         except HTTPException as error:
-            response = http_error(error)
+            return Outcome(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
             log.exception("%s %s failed", request.method, request.full_path.rstrip("?"))
-            response = http_error(_InternalError())
-        return response(environ, start_response)
+            return Outcome(error_response(_InternalError()), None)
+
+
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def status_line(status: int) -> str:
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}"
 
 
 class _InternalError(HTTPException):
@@ -67,11 +92,18 @@ class _InternalError(HTTPException):
     description = "mocksrv failed to answer this request; its log has the details"
 
 
-def http_error(error: HTTPException) -> Response:
+def error_response(error: HTTPException) -> MockResponse:
     """Werkzeug's own errors (413 …) as problem+json, never an HTML page."""
     status = error.code or 500
     body = {"type": "about:blank", "title": error.name, "status": status, "detail": error.description}
-    return Response(json.dumps(body), status=status, content_type="application/problem+json")
+    return MockResponse(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode(),
+                        "application/problem+json")
+
+
+def http_error(error: HTTPException) -> Response:
+    """`error_response` for Flask's error handler (admin API and console)."""
+    reply = error_response(error)
+    return Response(reply.body, status=reply.status, content_type=reply.media_type)
 
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -112,7 +144,7 @@ def read_request(request: Request) -> MockRequest:
     )
 
 
-def answer(request: Request, pipeline: Pipeline) -> Response:
+def answer(request: Request, pipeline: Pipeline) -> Outcome:
     """Run one mocked-API request through the pipeline, journal it, log it."""
     started = time.perf_counter()
     real_time = time.time()
@@ -122,25 +154,16 @@ def answer(request: Request, pipeline: Pipeline) -> Response:
         outcome = pipeline.handle(mock_request)
     except MockError as error:  # the request could not even be read
         outcome = Outcome(to_response(problem(error)), None, error)
-    duration = (time.perf_counter() - started) * 1000
+    duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
     state = pipeline.state
     state.journal.record(
         mock_request or _unreadable(request), outcome.response,
         api=outcome.match.api.id if outcome.match else None,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
-    if outcome.drop:
-        # promise a body and send none: the server closes the connection mid-response
-        response = Response(b"", status=200)
-        response.headers["Content-Length"] = "1024"
-        log.info("%s %s dropped (fault) %.1fms", request.method, request.full_path.rstrip("?"), duration)
-        return response
-    response = Response(outcome.response.body, status=outcome.response.status)
-    response.headers.clear()
-    for name, value in outcome.response.headers:
-        response.headers.add(name, value)
-    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), response.status_code, duration)
-    return response
+    status = "dropped (fault)" if outcome.drop else outcome.response.status
+    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), status, duration)
+    return outcome
 
 
 def _unreadable(request: Request) -> MockRequest:

@@ -1,0 +1,188 @@
+"""The RSGI application `mocksrv serve` runs under granian: HTTP parsing and socket I/O happen
+in granian's Rust threads, Python sees one call per request on an asyncio loop.
+
+Mocked-API requests run inline on the loop: the pipeline is CPU-bound and needs well under a
+millisecond, and one thread avoids the GIL hand-offs that cost a thread pool a third of its
+throughput (docs/performance.md). Waits never block the loop: an injected latency is an
+``asyncio.sleep`` after the pipeline has answered. The admin API and the console are Flask
+(WSGI), so they run in a small thread pool with a WSGI environ built from the RSGI scope.
+
+On shutdown (``__rsgi_del__``), requests already received finish first (up to ``grace``
+seconds), then ``on_stop`` runs (the store is closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from .errors import InvalidRequest
+from .pipeline import to_response
+from .server import MockFirst
+from .server import is_admin_path
+from .synth import problem
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIEnvironment
+
+log = logging.getLogger(__name__)
+DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends none
+
+
+class Front:
+    """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__``/``__rsgi_del__`` around the worker's life."""
+
+    def __init__(self, app: WSGIApplication, mock: MockFirst, *, admin_threads: int, grace: float,
+                 on_start: t.Callable[[], None], on_listening: t.Callable[[], None],
+                 on_stop: t.Callable[[], None]) -> None:
+        self.app = app  # the whole WSGI app (Flask with MockFirst in front), for /__mocksrv
+        self.mock = mock
+        self.admin_threads = admin_threads
+        self.grace = grace
+        self.on_start = on_start
+        self.on_listening = on_listening
+        self.on_stop = on_stop
+        self.in_flight = 0
+        self._idle: asyncio.Event | None = None
+        self._admin: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._idle = asyncio.Event()
+        self._admin = ThreadPoolExecutor(max_workers=self.admin_threads, thread_name_prefix="mocksrv-admin")
+        self.on_start()
+        # the loop starts once granian's listener is bound: only then may clients be told where to go
+        loop.call_soon(self.on_listening)
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        log.warning("stopping: draining in-flight requests (%d, up to %.0f s)", self.in_flight, self.grace)
+        if self.in_flight:
+            loop.run_until_complete(self._drained())
+        if self._admin is not None:
+            self._admin.shutdown(wait=True, cancel_futures=False)
+        self.on_stop()
+
+    async def _drained(self) -> None:
+        assert self._idle is not None
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.grace)
+        except TimeoutError:
+            log.warning("%d request(s) still in flight after %.0f s; stopping anyway", self.in_flight, self.grace)
+
+    async def __rsgi__(self, scope: t.Any, protocol: t.Any) -> None:
+        self.in_flight += 1
+        assert self._idle is not None
+        self._idle.clear()
+        try:
+            await self._serve(scope, protocol)
+        except _BodyCutShort as error:  # the client stopped sending (it may still be reading)
+            log.info("%s %s 400 %s", scope.method, scope.path, error)
+            reply = to_response(problem(InvalidRequest(str(error))))
+            protocol.response_bytes(reply.status, reply.headers, reply.body)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    async def _serve(self, scope: t.Any, protocol: t.Any) -> None:
+        body, length = await self._read_body(scope, protocol)
+        environ = wsgi_environ(scope, body, length)
+        if is_admin_path(environ["PATH_INFO"]):
+            assert self._loop is not None
+            status, headers, data = await self._loop.run_in_executor(self._admin, call_wsgi, self.app, environ)
+            protocol.response_bytes(status, headers, data)
+            return
+        outcome = self.mock.reply(environ)
+        if outcome.delay:
+            await asyncio.sleep(outcome.delay)
+        if outcome.drop:
+            # promise a body and break off: the client sees the connection close mid-response
+            stream = protocol.response_stream(200, [("content-length", DROPPED_LENGTH)])
+            await stream.send_bytes(b"\n")
+            return
+        response = outcome.response
+        protocol.response_bytes(response.status, response.headers, response.body)
+
+    async def _read_body(self, scope: t.Any, protocol: t.Any) -> tuple[bytes, int | None]:
+        """The body, unless it is over the limit: then none, and the length it has (the pipeline answers 413)."""
+        limit = self.mock.max_body_bytes
+        declared = scope.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return b"", int(declared)
+        if declared is not None:
+            try:
+                return await protocol(), None
+            except Exception as error:  # granian's own protocol errors: the client stopped sending
+                raise _BodyCutShort(f"the request body ended before the {declared} bytes its Content-Length "
+                                    "promised") from error
+        chunks: list[bytes] = []  # no Content-Length (chunked): stop reading once over the limit
+        size = 0
+        try:
+            async for chunk in protocol:
+                size += len(chunk)
+                if size > limit:
+                    return b"", size
+                chunks.append(chunk)
+        except Exception as error:
+            raise _BodyCutShort("the chunked request body ended without its last chunk") from error
+        return b"".join(chunks), None
+
+
+class _BodyCutShort(Exception):
+    """The client stopped sending before the body was complete."""
+
+
+def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEnvironment:
+    """A PEP 3333 environ for an RSGI scope (paths as latin-1 strings of their UTF-8 bytes)."""
+    host, _, port = scope.server.rpartition(":")
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": host,
+        "SERVER_PORT": port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    if length is not None:  # the body was left unread: Werkzeug sees its size and answers 413
+        environ["CONTENT_LENGTH"] = str(length)
+    return environ
+
+
+def call_wsgi(app: WSGIApplication, environ: WSGIEnvironment) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to completion: status, headers and the whole body."""
+    started: list[t.Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: t.Any = None) -> t.Callable[[bytes], object]:
+        started[:] = [int(status[:3]), headers]
+        return lambda data: None  # the legacy write() callable; Flask never uses it
+
+    result = app(environ, start_response)
+    try:
+        data = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return started[0], started[1], data
