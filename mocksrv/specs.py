@@ -178,6 +178,8 @@ class ApiSpec:
     resolver: Resolver[Json]
     operations: list[Operation]
     warnings: list[str] = field(default_factory=list)
+    # (base URI, $ref) -> target and its resolver: the document never changes, and deref runs ~10 times a request
+    _lookups: dict[tuple[str, str], tuple[Json, Resolver[Json]]] = field(default_factory=dict, repr=False)
 
     @property
     def mount(self) -> str:
@@ -199,8 +201,15 @@ class ApiSpec:
             seen += 1
             if seen > 50:
                 raise SpecError(str(self.source), f"$ref chain too long at {node['$ref']}")
-            resolved = resolver.lookup(node["$ref"])
-            node, resolver = resolved.contents, resolved.resolver
+            base = getattr(resolver, "_base_uri", None)  # a ref means the same thing from the same base
+            key = (base, node["$ref"]) if isinstance(base, str) else None
+            found = self._lookups.get(key) if key else None
+            if found is None:
+                resolved = resolver.lookup(node["$ref"])
+                found = resolved.contents, resolved.resolver
+                if key:
+                    self._lookups[key] = found
+            node, resolver = found
         return node, resolver
 
 

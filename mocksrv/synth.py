@@ -137,7 +137,7 @@ class Synthesizer:
         self._bad_examples_logged: set[str] = set()
         # generation is seeded by operation, response and media type, so its result never changes:
         # made once, kept serialised (each request gets its own copy back with json.loads)
-        self._generated: dict[tuple[str, str, str], str] = {}
+        self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
         self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def rng(self, *parts: object) -> random.Random:
@@ -174,14 +174,18 @@ class Synthesizer:
         if value is _NOTHING and prefer.dynamic:
             value = _generate(self._generators[False], schema, rng(), schema_resolver)
         elif value is _NOTHING:
-            key = (chosen.operation.key, chosen.key, media_type)
-            if key not in self._generated:
-                self._generated[key] = json.dumps(_generate(self._generators[True], schema, rng(), schema_resolver))
-            value = json.loads(self._generated[key])
+            value = self._generated_once((chosen.operation.key, chosen.key, media_type), schema, rng, schema_resolver)
         if shape is not None and is_json(media_type):
             value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
         return Built(chosen.status, concrete, serialize(value, concrete), headers, from_example)
+
+    def _generated_once(self, key: tuple[str, str, str], schema: Json, rng: t.Callable[[], random.Random],
+                        resolver: t.Any) -> Json:
+        """A seeded generated value: the same every time, so made once; a fresh copy on each call (callers shape it)."""
+        if key not in self._generated:
+            self._generated[key] = json.dumps(_generate(self._generators[True], schema, rng(), resolver))
+        return json.loads(self._generated[key])
 
     def media_type(self, chosen: Chosen, accept: str | None) -> str | None:
         """The media type this response will have; None when it has no body.
@@ -299,8 +303,8 @@ class Synthesizer:
             return None
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
-        rng = self.rng(chosen.operation.key, chosen.key, "error")
-        base = _generate(self._generators[True], schema, rng, schema_resolver)
+        rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
+        base = self._generated_once((chosen.operation.key, chosen.key, "error"), schema, rng, schema_resolver)
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
                                  lambda candidate: self.is_valid(schema, schema_resolver, candidate),
