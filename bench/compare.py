@@ -3,8 +3,9 @@
 Each server runs alone, one after the other, on a free 127.0.0.1 port, started as a user would start it
 (``mocksrv serve --specs specs --fixtures fixtures``; ``prism mock <spec>``, and again with logging off),
 and is driven by ``wrk -t2 -cN`` with the Lua scripts of bench/wrk/. A wrong status is an error both ways:
-a valid send must get its 2xx, an invalid one its 4xx. Prints one table and writes it to
-bench/results/latest.md. Installs wrk (Debian) and Prism (npm, into bench/.scratch) when missing.
+a valid send must get its 2xx, an invalid one its 4xx. Memory is that of the started process and its
+descendants (mocksrv: the supervisor and the worker it forks; Prism: node and any children). Prints one table
+and writes it to bench/results/latest.md. Installs wrk (Debian) and Prism (npm, into bench/.scratch) when missing.
 
     .venv/bin/python bench/compare.py [--duration 10] [--connections 32,64] [--only mocksrv,prism]
                                       [--scenarios md-send,mx-get] [--repeat 1] [--starts 3]
@@ -156,16 +157,37 @@ class Row:
         return merged
 
 
+@dataclass(frozen=True)
+class Memory:
+    """The memory of a process tree (a process and its descendants), read at one moment."""
+
+    processes: int  # the processes whose figures could be read
+    pss_mib: float | None  # sum of Pss (shared pages divided between their sharers): the honest total
+    peak_rss_mib: float | None  # sum of VmHWM: a page shared by several processes counts once for each
+
+
 @dataclass
 class Footprint:
-    """Start-up times and peak memory of one server process configuration."""
+    """Start-up times and memory of one server configuration (its whole process tree)."""
 
     server: str
     specs: str
     startups: list[float] = field(default_factory=list)
-    rss_mib: float | None = None
+    processes: int = 0
+    pss_mib: float | None = None
+    peak_rss_mib: float | None = None
     loaded: bool = False
-    summed: int = 0  # > 0: the sum over this many processes (Prism's one per spec)
+    summed: int = 0  # > 0: the sum over this many servers (Prism's one per spec)
+
+    def add(self, memory: Memory) -> None:
+        """Keep the highest of each figure over the passes of ``--repeat``."""
+        self.processes = max(self.processes, memory.processes)
+        self.pss_mib = highest(self.pss_mib, memory.pss_mib)
+        self.peak_rss_mib = highest(self.peak_rss_mib, memory.peak_rss_mib)
+
+
+def highest(kept: float | None, new: float | None) -> float | None:
+    return new if kept is None else kept if new is None else max(kept, new)
 
 
 @dataclass
@@ -232,16 +254,50 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     stop_process(process, STOP_TIMEOUT_S)
 
 
-def peak_rss_mib(pid: int) -> float | None:
-    """The process's high-water mark of resident memory (VmHWM), in MiB."""
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, parents before children, from the parent PIDs in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after its last ")"
+        parent = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree = [pid]
+    for parent in tree:  # grows while it is walked: breadth first
+        tree.extend(sorted(children.get(parent, ())))
+    return tree
+
+
+def proc_kib(path: Path, key: str) -> int | None:
+    """The kB figure of the line starting with ``key`` in a /proc file; None if unreadable or absent."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        text = path.read_text()
     except OSError:
         return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    for line in text.splitlines():
+        if line.startswith(key):
+            return int(line.split()[1])
     return None
+
+
+def tree_memory(pid: int) -> Memory:
+    """PSS now (from smaps_rollup) and peak RSS (VmHWM), each summed over ``pid`` and its descendants."""
+    pss: list[int] = []
+    peaks: list[int] = []
+    for member in process_tree(pid):
+        peak = proc_kib(Path(f"/proc/{member}/status"), "VmHWM:")
+        if peak is None:  # exited, or a zombie: nothing resident
+            continue
+        peaks.append(peak)
+        share = proc_kib(Path(f"/proc/{member}/smaps_rollup"), "Pss:")
+        if share is not None:
+            pss.append(share)
+    return Memory(len(peaks), sum(pss) / 1024 if pss else None, sum(peaks) / 1024 if peaks else None)
 
 
 def tail(log: Path, lines: int = 5) -> str:
@@ -264,10 +320,11 @@ def start_repeatedly(start: Callable[[], Running], footprint: Footprint, times: 
 
 
 def finish(running: Running, footprint: Footprint) -> None:
-    """Read the peak memory (the highest over the passes of ``--repeat``), then stop."""
-    rss = peak_rss_mib(running.process.pid)
-    if rss is not None:
-        footprint.rss_mib = max(rss, footprint.rss_mib or 0)
+    """Read the memory of the server's process tree (the highest over the passes of ``--repeat``), then stop.
+
+    Stopping is by the started PID only: mocksrv's worker dies with its supervisor.
+    """
+    footprint.add(tree_memory(running.process.pid))
     stop(running.process)
 
 
@@ -465,22 +522,32 @@ def load_cells(row: Row, rows: list[Row]) -> list[str]:
             f"{row.median(lambda m: m.p99_ms):.1f}", f"{errors} / {requests_}", ratio(row, rows)]
 
 
+def mib(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else ""
+
+
 def footprint_cells(footprint: Footprint) -> list[str]:
     startup = f"{statistics.median(footprint.startups):.2f}" if footprint.startups else ""
-    rss = f"{footprint.rss_mib:.0f}" if footprint.rss_mib is not None else ""
     starts = f"sum of {footprint.summed} medians" if footprint.summed else str(len(footprint.startups))
-    return [footprint.server, footprint.specs, startup, starts, rss,
-            "after load" if footprint.loaded else "idle"]
+    return [footprint.server, footprint.specs, startup, starts, str(footprint.processes or ""),
+            mib(footprint.pss_mib), mib(footprint.peak_rss_mib), "after load" if footprint.loaded else "idle"]
+
+
+def added(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None
 
 
 def prism_total(footprints: list[Footprint], server: str) -> Footprint | None:
-    """Prism serving what one mocksrv process serves: its four processes, start-up and memory added up."""
+    """Prism serving what one ``mocksrv serve`` serves: its four servers, start-up and memory added up."""
     own = [f for f in footprints if f.server == server]
     if len(own) != len(SPEC_NAMES) or not all(f.startups for f in own):
         return None
-    total = Footprint(server, "all four, one process each", loaded=any(f.loaded for f in own), summed=len(own))
+    total = Footprint(server, "all four, one server each", loaded=any(f.loaded for f in own), summed=len(own))
     total.startups = [sum(statistics.median(f.startups) for f in own)]
-    total.rss_mib = sum(f.rss_mib or 0 for f in own)
+    total.processes = sum(f.processes for f in own)
+    total.pss_mib = added([f.pss_mib for f in own])
+    total.peak_rss_mib = added([f.peak_rss_mib for f in own])
     return total
 
 
@@ -502,13 +569,24 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
         total = prism_total(footprints, server.name) if server.prism else None
         if total:
             footprints.append(total)
-    memory = markdown(["server", "specs", "start-up s (median)", "starts", "peak RSS MiB", "RSS read"],
+    memory = markdown(["server", "specs", "start-up s (median)", "starts", "processes", "PSS MiB",
+                       "peak RSS MiB, summed (double-counts shared pages)", "memory read"],
                       [footprint_cells(f) for f in footprints])
     scenarios = "\n".join(f"- `{s.name}`: {s.title}; expected {'/'.join(map(str, sorted(s.expected)))}"
                           for s in SCENARIOS if s.name in {row.scenario.name for row in rows})
     notes = "\n".join(f"- {note}" for note in dict.fromkeys(report.notes)) or "- none"  # once, not per pass
     return (f"# mocksrv vs Prism\n\n{context(options, versions, report.load_before)}\n\n{loads}\n\n{memory}\n\n"
+            f"{MEMORY_NOTE}\n\n"
             f"Scenarios:\n\n{scenarios}\n\nNotes (set-up, unexpected answers, refused specs):\n\n{notes}\n")
+
+
+MEMORY_NOTE = (
+    "Memory is that of each server's process tree: the started process and its descendants (mocksrv: the "
+    "supervisor and the one worker it forks after loading; Prism: node and any children), read after the load "
+    "(or idle) just before the stop. PSS MiB sums each process's `Pss` (/proc/<pid>/smaps_rollup), which divides "
+    "a shared page between the processes sharing it: the honest total. Peak RSS sums each process's high-water "
+    "mark (`VmHWM`), so a page shared by the supervisor and its copy-on-write worker counts for both. "
+    "A total row adds Prism's separate servers up.")
 
 
 def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:
