@@ -75,6 +75,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from .lifecycle import die_with
     from .lifecycle import free_port
     from .lifecycle import serve as serve_until_stopped
+    from .server import MockFirst
 
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
@@ -122,7 +123,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         for listener in worker_log:
             listener.stop()  # the worker leaves by os._exit: flush the log now
 
-    front = Front(app, app.wsgi_app, admin_threads=threads, grace=10.0, on_start=on_start,
+    mock = app.wsgi_app
+    assert isinstance(mock, MockFirst)  # create_app puts it in front of Flask
+    front = Front(app, mock, admin_threads=threads, grace=10.0, on_start=on_start,
                   on_listening=on_listening, on_stop=on_stop)
     serve_until_stopped(front, host, port)
     click.echo("mocksrv: stopped", err=True)

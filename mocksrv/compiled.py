@@ -29,6 +29,7 @@ from openapi_core.util import BOOLEAN_TRUE_VALUES
 from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
 
+from .quickaccept import quick_acceptor
 from .specs import ApiSpec
 from .specs import Operation
 from .synth import is_json
@@ -93,6 +94,22 @@ def _cast(kind: str, text: t.Any) -> Json:
     return text
 
 
+@dataclass
+class JsonCheck:
+    """openapi-core's validator for a JSON value, with jsonschema-rs in front when the schema translates."""
+
+    validator: SchemaValidator
+    quick: t.Callable[[Json], bool] | None
+
+    def errors(self, value: Json) -> list[t.Any]:
+        if self.quick is not None and self.quick(value):
+            return []
+        return list(self.validator.validator.iter_errors(value))
+
+    def is_valid(self, value: Json) -> bool:
+        return (self.quick is not None and self.quick(value)) or bool(self.validator.validator.is_valid(value))
+
+
 class ApiChecks:
     """The per-operation parts of one API, built on first use (thread-safe, idempotent)."""
 
@@ -102,7 +119,8 @@ class ApiChecks:
         self.request_units = units.parameters  # carries the factories and options openapi-core uses
         self.response_units = units.response
         self._parameters: dict[str, list[_Value] | None] = {}
-        self._validators: dict[tuple[str, ...], SchemaValidator | None] = {}
+        self._validators: dict[tuple[str, ...], JsonCheck | None] = {}
+        self._form_validators: dict[tuple[str, ...], SchemaValidator | None] = {}
         self._headers: dict[tuple[str, str], list[_Value] | None] = {}
         self._contents: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.Lock()
@@ -117,7 +135,7 @@ class ApiChecks:
             return None
         return _read_all(readers, {"path": path_params, "query": query, "header": headers, "cookie": cookies})
 
-    def body_validator(self, operation: Operation, media_key: str) -> SchemaValidator | None:
+    def body_validator(self, operation: Operation, media_key: str) -> JsonCheck | None:
         """The request body's validator for a JSON media type, or ``None`` when openapi-core must decide."""
         if not parses_as_json(media_key):
             return None
@@ -125,12 +143,15 @@ class ApiChecks:
                             lambda: self._media_validator(self.request_units, self._body_media(operation, media_key)))
 
     def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> SchemaValidator | None:
-        """The validator for a decoded form body (validation.py decodes the parts), made once."""
+        """The validator for a decoded form body (validation.py decodes the parts), made once.
+
+        No quick check: decoded parts hold files and bytes, which only openapi-core takes.
+        """
         def make() -> SchemaValidator | None:
             media = self._body_media(operation, media_key)
             return factory.create(self.spec, media / "schema") if "schema" in media else None
 
-        return self._cached(self._validators, ("form", operation.key, media_key), make)
+        return self._cached(self._form_validators, (operation.key, media_key), make)
 
     # -- responses --------------------------------------------------------------------------
 
@@ -160,7 +181,7 @@ class ApiChecks:
             value = json.loads(body)
         except (ValueError, RecursionError):
             return False
-        return bool(validator.validator.is_valid(value))
+        return validator.is_valid(value)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -185,8 +206,12 @@ class ApiChecks:
     def _response(self, operation: Operation, response_key: str) -> SchemaPath:
         return self.spec / "paths" / operation.template / operation.method / "responses" / response_key
 
-    def _media_validator(self, units: t.Any, media: SchemaPath) -> SchemaValidator | None:
-        return self._validator(units, media / "schema") if "schema" in media else None
+    def _media_validator(self, units: t.Any, media: SchemaPath) -> JsonCheck | None:
+        if "schema" not in media:
+            return None
+        validator = self._validator(units, media / "schema")
+        strict = bool(units.forbid_unspecified_additional_properties or units.enforce_properties_required)
+        return JsonCheck(validator, quick_acceptor(validator, self.api, strict_options=strict))
 
     def _parameter_readers(self, operation: Operation) -> list[_Value] | None:
         path_item = self.spec / "paths" / operation.template

@@ -13,6 +13,7 @@ request URL, and a request to 127.0.0.1 never matches ``https://api.vendor.com/v
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import typing as t
@@ -192,6 +193,17 @@ class ApiSpec:
     @property
     def api_version(self) -> str:
         return str(self.document.get("info", {}).get("version", ""))
+
+    @functools.cached_property
+    def has_external_refs(self) -> bool:
+        """Some ``$ref`` points into another file."""
+        def external(node: Json) -> bool:
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                return (isinstance(ref, str) and not ref.startswith("#")) or any(map(external, node.values()))
+            return isinstance(node, list) and any(map(external, node))
+
+        return external(self.document)
 
     def deref(self, node: Json, resolver: Resolver[Json] | None = None) -> tuple[Json, Resolver[Json]]:
         """Follow ``$ref`` chains; returns the target and the resolver for refs inside it."""

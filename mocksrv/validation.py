@@ -42,11 +42,11 @@ from openapi_core.validation.request.exceptions import ParameterValidationError
 from openapi_core.validation.schemas import oas30_write_schema_validators_factory
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
-from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 
 from .compiled import ApiChecks
+from .compiled import JsonCheck
 from .datatypes import Match
 from .datatypes import MockRequest
 from .datatypes import MockResponse
@@ -247,7 +247,7 @@ def _check_body(match: Match, request: MockRequest, units: _Unmarshallers, viola
     return result.body
 
 
-def _check_json_body(raw: bytes, validator: SchemaValidator, violations: list[Violation]) -> Json:
+def _check_json_body(raw: bytes, validator: JsonCheck, violations: list[Violation]) -> Json:
     """Parse and validate a JSON body; the value is kept as sent (openapi-core would turn formats into objects)."""
     try:
         value = json.loads(raw)
@@ -258,7 +258,7 @@ def _check_json_body(raw: bytes, validator: SchemaValidator, violations: list[Vi
         violations.append(_unparsable(exc, "JSON"))
         return None
     try:
-        errors = list(validator.validator.iter_errors(value))
+        errors = validator.errors(value)
     except RecursionError:
         violations.append(Violation("body", "", TOO_DEEP))
         return None
