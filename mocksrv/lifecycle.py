@@ -19,6 +19,7 @@ import gc
 import os
 import signal
 import socket
+import sys
 import typing as t
 
 PR_SET_PDEATHSIG = 1
@@ -54,8 +55,10 @@ def serve(front: t.Any, host: str, port: int, backlog: int = 1024) -> None:
 
 
 def die_with(parent_pid: int) -> None:
-    """In the worker: be killed when the supervisor goes, however it goes."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    """In the worker: be killed when the supervisor goes, however it goes (Linux; elsewhere only a
+    supervisor that is stopped, not killed, takes its worker along)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # it went before prctl took effect
         os._exit(1)

@@ -48,7 +48,7 @@ TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
 Shaper = t.Callable[[Json, Json, t.Any], Json]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chosen:
     """A response picked from the spec: its status key, status and the Response Object."""
 
@@ -79,10 +79,18 @@ def _responses(operation: Operation) -> dict[str, Json]:
 
 
 def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> Chosen:
-    """Pick the response to mock.
+    """Pick the response to mock (the same every time for the same operation and code).
 
     :raise 400: ``Prefer: code=N`` names a status the operation does not declare.
     """
+    key = (operation.key, forced)
+    chosen = api.chosen_responses.get(key)
+    if chosen is None:
+        chosen = api.chosen_responses[key] = _choose_response(api, operation, forced)
+    return chosen
+
+
+def _choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> Chosen:
     responses = _responses(operation)
     if forced is not None:
         for key in (str(forced), f"{forced // 100}XX", "DEFAULT"):
