@@ -120,7 +120,7 @@ class ApiChecks:
         self.response_units = units.response
         self._parameters: dict[str, list[_Value] | None] = {}
         self._validators: dict[tuple[str, ...], JsonCheck | None] = {}
-        self._form_validators: dict[tuple[str, ...], SchemaValidator | None] = {}
+        self._form_validators: dict[tuple[str, ...], JsonCheck | None] = {}
         self._headers: dict[tuple[str, str], list[_Value] | None] = {}
         self._contents: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.Lock()
@@ -142,14 +142,18 @@ class ApiChecks:
         return self._cached(self._validators, ("request", operation.key, media_key),
                             lambda: self._media_validator(self.request_units, self._body_media(operation, media_key)))
 
-    def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> SchemaValidator | None:
+    def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> JsonCheck | None:
         """The validator for a decoded form body (validation.py decodes the parts), made once.
 
-        No quick check: decoded parts hold files and bytes, which only openapi-core takes.
+        Its quick check applies only to forms without files: file parts decode to objects only
+        openapi-core takes.
         """
-        def make() -> SchemaValidator | None:
+        def make() -> JsonCheck | None:
             media = self._body_media(operation, media_key)
-            return factory.create(self.spec, media / "schema") if "schema" in media else None
+            if "schema" not in media:
+                return None
+            validator = factory.create(self.spec, media / "schema")
+            return JsonCheck(validator, quick_acceptor(validator, self.api, strict_options=False))
 
         return self._cached(self._form_validators, (operation.key, media_key), make)
 

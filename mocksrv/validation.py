@@ -293,10 +293,10 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
             value[name], shown[name] = _coerce_part(parts[0], prop)
         violations.extend(_encoding_violations(name, parts, encoding.get(name)))
 
-    validator = _checks(api).form_validator(match.operation, key, _unmarshallers(api).schema_validators)
-    if validator is not None:
+    check = _checks(api).form_validator(match.operation, key, _unmarshallers(api).schema_validators)
+    if check is not None and not (check.quick is not None and not request.files and check.quick(value)):
         try:
-            validator.validate(value)
+            check.validator.validate(value)
         except InvalidSchemaValue as exc:
             for error in exc.schema_errors:
                 violations.append(_schema_violation("body", error))

@@ -1,7 +1,7 @@
 """jsonschema-rs in front of openapi-core (mocksrv/quickaccept.py): it may only ever say "valid"
 where openapi-core says valid.
 
-Every JSON request and response schema of every spec in the repository, and a set of schemas
+Every JSON request and response schema (and decoded form body schema) of every spec in the repository, and a set of schemas
 written to hit each translation rule, get values from mocksrv's own generator and broken copies
 of them (a field dropped, null, the wrong type, too long, out of range, an extra field …). For
 each value the quick check accepts, openapi-core's validator must accept it too. The tests
@@ -23,10 +23,12 @@ from conftest import DATA
 from conftest import SPECS
 from mocksrv.compiled import JsonCheck
 from mocksrv.compiled import parses_as_json
+from mocksrv.server import FORM_TYPES
 from mocksrv.specs import ApiSpec
 from mocksrv.specs import load_spec
 from mocksrv.synth import Synthesizer
 from mocksrv.validation import _checks
+from mocksrv.validation import _unmarshallers
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
               *sorted((DATA / "features").glob("*.yaml"))]
@@ -41,7 +43,10 @@ def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
         body = operation.spec.get("requestBody")
         body, _ = api.deref(body) if body else ({}, None)
         for media_key in (body or {}).get("content") or {}:
-            check = checks.body_validator(operation, media_key)
+            if media_key in FORM_TYPES:  # decoded form values, checked the same way when no file is sent
+                check = checks.form_validator(operation, media_key, _unmarshallers(api).schema_validators)
+            else:
+                check = checks.body_validator(operation, media_key)
             if check is not None:
                 yield f"{operation.key} request {media_key}", check
         for status, response in (operation.spec.get("responses") or {}).items():
