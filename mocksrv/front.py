@@ -164,8 +164,10 @@ def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEn
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
         environ[key] = f"{environ[key]}, {value}" if key in environ else value
-    if length is not None:  # the body was left unread: Werkzeug sees its size and answers 413
-        environ["CONTENT_LENGTH"] = str(length)
+    # the body is a plain buffer now: a chunked framing header would make Werkzeug ignore its length
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    # a body left unread (over the limit) keeps the size it has, so Werkzeug answers 413
+    environ["CONTENT_LENGTH"] = str(length if length is not None else len(body))
     return environ
 
 
