@@ -14,6 +14,7 @@ seconds), then ``on_stop`` runs (the store is closed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import sys
@@ -22,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .errors import InvalidRequest
 from .pipeline import to_response
+from .server import InternalError
 from .server import MockFirst
+from .server import error_response
 from .server import is_admin_path
 from .synth import problem
 
@@ -85,6 +88,11 @@ class Front:
             log.info("%s %s 400 %s", scope.method, scope.path, error)
             reply = to_response(problem(InvalidRequest(str(error))))
             protocol.response_bytes(reply.status, reply.headers, reply.body)
+        except Exception:  # a bug here: a 500 problem if nothing was sent yet, the traceback to the log
+            log.exception("%s %s failed", scope.method, scope.path)
+            reply = error_response(InternalError())
+            with contextlib.suppress(Exception):
+                protocol.response_bytes(reply.status, reply.headers, reply.body)
         finally:
             self.in_flight -= 1
             if not self.in_flight:

@@ -75,7 +75,7 @@ class MockFirst:
             return Outcome(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
             log.exception("%s %s failed", request.method, request.full_path.rstrip("?"))
-            return Outcome(error_response(_InternalError()), None)
+            return Outcome(error_response(InternalError()), None)
 
 
 def is_admin_path(path: str) -> bool:
@@ -86,7 +86,7 @@ def status_line(status: int) -> str:
     return f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}"
 
 
-class _InternalError(HTTPException):
+class InternalError(HTTPException):
     code = 500
     name = "Internal Server Error"
     description = "mocksrv failed to answer this request; its log has the details"

@@ -213,3 +213,59 @@ def test_a_chunked_json_body_is_accepted(bundled: MockServer) -> None:
     assert status == 201, answer[:500]
     assert "id" in json.loads(payload)
     assert _stored_sends(bundled) == before + 1
+
+
+class _Headers(dict):  # type: ignore[type-arg]
+    """RSGI's header mapping: ``get`` and ``items``."""
+
+
+class _Scope:
+    method, path, query_string, scheme, http_version = "POST", "/maildiver/v1/emails", "", "http", "1.1"
+    server, client = "127.0.0.1:4010", "127.0.0.1:50000"
+    headers = _Headers({"content-type": "application/json", "content-length": "2"})
+
+
+class _Protocol:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, list[tuple[str, str]], bytes]] = []
+
+    async def __call__(self) -> bytes:
+        return b"{}"
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.sent.append((status, headers, body))
+
+
+def test_a_bug_in_the_front_is_a_500_problem_not_a_bare_error() -> None:
+    """Unit: whatever raises inside the RSGI app, the client gets problem+json and the server goes on."""
+    import asyncio
+    import json
+
+    from mocksrv.front import Front
+
+    class Broken:
+        max_body_bytes = 1024
+
+        def reply(self, environ: dict[str, object]) -> None:
+            raise RuntimeError("boom")
+
+    stopped: list[bool] = []
+    front = Front(object(), Broken(), admin_threads=1, grace=1.0,  # type: ignore[arg-type]
+                  on_start=lambda: None, on_listening=lambda: None, on_stop=lambda: stopped.append(True))
+    protocol = _Protocol()
+
+    async def one_request() -> None:
+        front.__rsgi_init__(asyncio.get_running_loop())
+        await front.__rsgi__(_Scope(), protocol)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(one_request())
+        front.__rsgi_del__(loop)
+    finally:
+        loop.close()
+    [(status, headers, body)] = protocol.sent
+    assert status == 500
+    assert ("Content-Type", "application/problem+json") in headers
+    assert "failed to answer" in json.loads(body)["detail"]
+    assert front.in_flight == 0 and stopped == [True]
