@@ -101,13 +101,15 @@ class JsonCheck:
     validator: SchemaValidator
     quick: t.Callable[[Json], bool] | None
 
+    def surely_valid(self, value: Json) -> bool:
+        """The quick check's "valid"; False also means "not known": ask the validator."""
+        return self.quick is not None and self.quick(value)
+
     def errors(self, value: Json) -> list[t.Any]:
-        if self.quick is not None and self.quick(value):
-            return []
-        return list(self.validator.validator.iter_errors(value))
+        return [] if self.surely_valid(value) else list(self.validator.validator.iter_errors(value))
 
     def is_valid(self, value: Json) -> bool:
-        return (self.quick is not None and self.quick(value)) or bool(self.validator.validator.is_valid(value))
+        return self.surely_valid(value) or bool(self.validator.validator.is_valid(value))
 
 
 class ApiChecks:
@@ -175,10 +177,7 @@ class ApiChecks:
         mimetype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if mimetype not in content or not parses_as_json(mimetype) or not body:
             return False
-        validator = self._cached(
-            self._validators, ("response", operation.key, response_key, mimetype),
-            lambda: self._media_validator(self.response_units,
-                                          self._response(operation, response_key) / "content" / mimetype))
+        validator = self.response_check(operation, response_key, mimetype)
         if validator is None:
             return False
         try:
@@ -186,6 +185,13 @@ class ApiChecks:
         except (ValueError, RecursionError):
             return False
         return validator.is_valid(value)
+
+    def response_check(self, operation: Operation, response_key: str, media_key: str) -> JsonCheck | None:
+        """The check of one response body (``response_key`` as the spec writes it), made once."""
+        return self._cached(
+            self._validators, ("response", operation.key, response_key, media_key),
+            lambda: self._media_validator(self.response_units,
+                                          self._response(operation, response_key) / "content" / media_key))
 
     # -- building ---------------------------------------------------------------------------
 

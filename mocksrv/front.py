@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .errors import InvalidRequest
 from .pipeline import to_response
+from .server import DROPPED_LENGTH
 from .server import InternalError
 from .server import MockFirst
 from .server import error_response
@@ -34,7 +35,6 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
-DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends none
 
 
 class Front:

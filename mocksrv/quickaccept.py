@@ -68,9 +68,7 @@ def quick_acceptor(validator: SchemaValidator, api: ApiSpec, *, strict_options: 
         # 3.0 is draft 4's dialect: 1.0 is no integer there, and exclusive bounds are booleans
         draft = jsonschema_rs.Draft202012Validator if api.version == "3.1" else jsonschema_rs.Draft4Validator
         fast = draft(translated, formats=formats, validate_formats=True, ignore_unknown_formats=True)
-    except (_Untranslatable, ValueError, RecursionError):
-        return None
-    except Exception:  # jsonschema-rs refusing the schema (a pattern it cannot compile …): no quick check
+    except Exception:  # untranslatable, or jsonschema-rs refusing the schema (a pattern it cannot compile …)
         return None
 
     def accepts(value: Json) -> bool:

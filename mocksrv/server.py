@@ -37,6 +37,7 @@ if t.TYPE_CHECKING:
 
 log = logging.getLogger("mocksrv.requests")
 ADMIN_PREFIX = "/__mocksrv"
+DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends none
 
 
 class MockFirst:
@@ -58,7 +59,7 @@ class MockFirst:
         if outcome.delay:
             time.sleep(outcome.delay)
         if outcome.drop:  # promise a body and send none: the server closes the connection mid-response
-            start_response("200 OK", [("Content-Length", "1024")])
+            start_response("200 OK", [("Content-Length", DROPPED_LENGTH)])
             return [b""]
         response = outcome.response
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]

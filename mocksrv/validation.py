@@ -294,7 +294,7 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
         violations.extend(_encoding_violations(name, parts, encoding.get(name)))
 
     check = _checks(api).form_validator(match.operation, key, _unmarshallers(api).schema_validators)
-    if check is not None and not (check.quick is not None and not request.files and check.quick(value)):
+    if check is not None and (request.files or not check.surely_valid(value)):
         try:
             check.validator.validate(value)
         except InvalidSchemaValue as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import time
 import typing as t
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -49,6 +51,32 @@ class MockServer(MockServerProcess):
                 assert found is not None, f"no log line contains {contains!r}:\n" + "\n".join(self.lines[-20:])
                 return found
             time.sleep(0.02)
+
+
+def raw_exchange(server: MockServer, data: bytes, *, close_write: bool = False) -> bytes:
+    """Send bytes as they are (no client fixing the framing); the answer, read until it is complete
+    (head and Content-Length body), the server closes, or 10 s pass.
+
+    :param close_write: half-close after sending, as a client that stops sending mid-body does.
+    """
+    parts = urlsplit(server.base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(data)
+        if close_write:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        try:
+            while not _complete(received) and (chunk := sock.recv(65536)):
+                received += chunk
+        except TimeoutError:
+            pass
+        return received
+
+
+def _complete(answer: bytes) -> bool:
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    return bool(separator) and length is not None and len(body) >= int(length.group(1))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from datetime import datetime
 import pytest
 import requests
 
-from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
 from conftest import SpecChecker
@@ -29,10 +28,8 @@ Part = tuple[str, tuple[str | None, t.Any] | tuple[str, bytes, str]]
 
 
 @pytest.fixture(scope="module")
-def mock() -> t.Iterator[MockServer]:
-    server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")
-    yield server
-    server.stop()
+def mock(module_server: MockServer) -> MockServer:
+    return module_server
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from conftest import DATA
-from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
 
@@ -74,14 +73,6 @@ def base_urls(server: MockServer) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def bundled_server() -> t.Iterator[MockServer]:
-    """What `make run` serves, strict: a response invalid under the spec would be a 500 here."""
-    mock = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")
-    yield mock
-    mock.stop()
-
-
-@pytest.fixture(scope="module")
 def unseen_server() -> t.Iterator[MockServer]:
     mock = MockServer(*[arg for spec in UNSEEN for arg in ("--specs", str(spec))], "--strict")
     yield mock
@@ -101,10 +92,10 @@ def assert_clean(result: dict[str, t.Any], server: MockServer) -> None:
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda path: path.stem)
-def test_bundled_spec_survives_fuzzing(spec: Path, bundled_server: MockServer, tmp_path: Path) -> None:
+def test_bundled_spec_survives_fuzzing(spec: Path, module_server: MockServer, tmp_path: Path) -> None:
     headers = [arg for header in CREDENTIALS[spec.stem] for arg in ("-H", header)]
-    run = FuzzRun(spec, base_urls(bundled_server)[spec.stem], "all", CHECKS, headers)
-    assert_clean(run.run(tmp_path / "report.json"), bundled_server)
+    run = FuzzRun(spec, base_urls(module_server)[spec.stem], "all", CHECKS, headers)
+    assert_clean(run.run(tmp_path / "report.json"), module_server)
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

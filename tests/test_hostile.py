@@ -10,6 +10,7 @@ import requests
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
+from conftest import raw_exchange
 
 MAILDIVER = {"Authorization": "Bearer md_demo", "Content-Type": "application/json"}
 VALID = b'{"from": "a@example.com", "to": "b@example.com", "subject": "s", "html": "x"}'
@@ -81,27 +82,6 @@ def test_an_encoded_newline_in_a_path_parameter_reaches_the_api(bundled: MockSer
     assert "must be a valid email ID" in response.json()["message"]
 
 
-def _raw_exchange(server: MockServer, head: bytes, body: bytes, *, close_write: bool) -> bytes:
-    """Send bytes as they are (no client fixing the framing) and read what comes back until the server closes."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(server.base_url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(head + body)
-        if close_write:
-            sock.shutdown(socket.SHUT_WR)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-                if not close_write and b"\r\n\r\n" in received:
-                    break
-        except TimeoutError:
-            pass
-        return received
-
-
 MULTIPART = (b"--XyZ\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n[\"a@example.com\"]\r\n"
              b"--XyZ\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\nHi\r\n"
              b"--XyZ\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nHello\r\n--XyZ--\r\n")
@@ -117,7 +97,7 @@ def test_multipart_whose_content_length_cuts_the_body_short_is_a_400(bundled: Mo
     """Content-Length smaller than the body: the part that arrives is a truncated multipart body."""
     count = len(requests.get(bundled.url("/__mocksrv/apis/settings-mailer/records/mail-history"),
                              timeout=10).json()["records"])
-    answer = _raw_exchange(bundled, _multipart_head(len(MULTIPART) - 20), MULTIPART, close_write=False)
+    answer = raw_exchange(bundled, _multipart_head(len(MULTIPART) - 20) + MULTIPART)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     after = requests.get(bundled.url("/__mocksrv/apis/settings-mailer/records/mail-history"), timeout=10).json()
     assert len(after["records"]) == count  # nothing stored from half a body
@@ -125,7 +105,7 @@ def test_multipart_whose_content_length_cuts_the_body_short_is_a_400(bundled: Mo
 
 def test_multipart_that_promises_more_than_it_sends_is_dropped_without_harm(bundled: MockServer) -> None:
     """Content-Length larger than the body, then the client stops: no answer is owed, no worker is stuck."""
-    answer = _raw_exchange(bundled, _multipart_head(len(MULTIPART) + 500), MULTIPART, close_write=True)
+    answer = raw_exchange(bundled, _multipart_head(len(MULTIPART) + 500) + MULTIPART, close_write=True)
     assert b"HTTP/1.1 5" not in answer
     started = time.monotonic()
     assert requests.get(bundled.url("/__mocksrv/health"), timeout=10).status_code == 200

@@ -54,9 +54,7 @@ def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
             for media_key in (response or {}).get("content") or {}:
                 if not parses_as_json(media_key):
                     continue
-                node = checks._response(operation, str(status)) / "content" / media_key
-                check = checks._cached(checks._validators, ("response", operation.key, str(status), media_key),
-                                       lambda node=node: checks._media_validator(checks.response_units, node))
+                check = checks.response_check(operation, str(status), media_key)
                 if check is not None:
                     yield f"{operation.key} {status} {media_key}", check
 

@@ -18,6 +18,7 @@ import requests
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
+from conftest import raw_exchange
 
 MAILDIVER_KEY = {"Authorization": "Bearer md_demo"}
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "<p>x</p>"}
@@ -148,22 +149,6 @@ def test_the_worker_dies_with_its_supervisor() -> None:
         server.stop()
 
 
-def _exchange(server: MockServer, data: bytes, *, close_write: bool) -> bytes:
-    """Send bytes as they are and read the answer until the server closes (or 10 s pass)."""
-    parts = urlsplit(server.base_url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(data)
-        if close_write:
-            sock.shutdown(socket.SHUT_WR)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except TimeoutError:
-            pass
-        return received
-
-
 def _parse(answer: bytes) -> tuple[int, dict[str, str], bytes]:
     """Status, headers (lower-case names) and body of one HTTP/1.1 response with a Content-Length."""
     head, separator, body = answer.partition(b"\r\n\r\n")
@@ -193,7 +178,7 @@ def test_a_json_body_cut_short_by_the_client_is_a_400_problem_and_nothing_is_sto
     body = json.dumps(SEND).encode()
     promised = len(body) + 200
     before = _stored_sends(bundled)
-    answer = _exchange(bundled, _send_head(b"Content-Length: %d\r\n" % promised) + body, close_write=True)
+    answer = raw_exchange(bundled, _send_head(b"Content-Length: %d\r\n" % promised) + body, close_write=True)
     status, headers, payload = _parse(answer)
     assert status == 400, answer[:500]
     assert headers.get("content-type", "").startswith("application/problem+json"), headers
@@ -208,7 +193,7 @@ def test_a_chunked_json_body_is_accepted(bundled: MockServer) -> None:
     middle = len(body) // 2
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:middle], body[middle:])) + b"0\r\n\r\n"
     before = _stored_sends(bundled)
-    answer = _exchange(bundled, _send_head(b"Transfer-Encoding: chunked\r\n") + chunks, close_write=False)
+    answer = raw_exchange(bundled, _send_head(b"Transfer-Encoding: chunked\r\n") + chunks)
     status, _, payload = _parse(answer)
     assert status == 201, answer[:500]
     assert "id" in json.loads(payload)
