@@ -4,7 +4,7 @@ Each server runs alone, one after the other, on a free 127.0.0.1 port, started a
 (``mocksrv serve --specs specs --fixtures fixtures``; ``prism mock <spec>``, and again with logging off),
 and is driven by ``wrk -t2 -cN`` with the Lua scripts of bench/wrk/. A wrong status is an error both ways:
 a valid send must get its 2xx, an invalid one its 4xx. Memory is that of the started process and its
-descendants (mocksrv: the supervisor and the worker it forks; Prism: node and any children). Prints one table
+descendants (mocksrv: one process; Prism: node and any children). Prints one table
 and writes it to bench/results/latest.md. Installs wrk (Debian) and Prism (npm, into bench/.scratch) when missing.
 
     .venv/bin/python bench/compare.py [--duration 10] [--connections 32,64] [--only mocksrv,prism]
@@ -163,7 +163,8 @@ class Memory:
 
     processes: int  # the processes whose figures could be read
     pss_mib: float | None  # sum of Pss (shared pages divided between their sharers): the honest total
-    peak_rss_mib: float | None  # sum of VmHWM: a page shared by several processes counts once for each
+    rss_mib: float | None  # sum of VmRSS: the pages resident at the read
+    peak_rss_mib: float | None  # sum of VmHWM: each process's highest resident set, start-up included
 
 
 @dataclass
@@ -175,6 +176,7 @@ class Footprint:
     startups: list[float] = field(default_factory=list)
     processes: int = 0
     pss_mib: float | None = None
+    rss_mib: float | None = None
     peak_rss_mib: float | None = None
     loaded: bool = False
     summed: int = 0  # > 0: the sum over this many servers (Prism's one per spec)
@@ -183,6 +185,7 @@ class Footprint:
         """Keep the highest of each figure over the passes of ``--repeat``."""
         self.processes = max(self.processes, memory.processes)
         self.pss_mib = highest(self.pss_mib, memory.pss_mib)
+        self.rss_mib = highest(self.rss_mib, memory.rss_mib)
         self.peak_rss_mib = highest(self.peak_rss_mib, memory.peak_rss_mib)
 
 
@@ -273,31 +276,42 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def proc_kib(path: Path, key: str) -> int | None:
-    """The kB figure of the line starting with ``key`` in a /proc file; None if unreadable or absent."""
+def proc_kib(path: Path) -> dict[str, int]:
+    """The kB figures of a /proc file (``VmRSS:  1234 kB`` gives ``{"VmRSS": 1234}``), read at one moment;
+    empty if unreadable (the process is gone)."""
     try:
         text = path.read_text()
     except OSError:
-        return None
+        return {}
+    figures: dict[str, int] = {}
     for line in text.splitlines():
-        if line.startswith(key):
-            return int(line.split()[1])
-    return None
+        key, _, value = line.partition(":")
+        if value.endswith(" kB"):
+            figures[key] = int(value.split()[0])
+    return figures
 
 
 def tree_memory(pid: int) -> Memory:
-    """PSS now (from smaps_rollup) and peak RSS (VmHWM), each summed over ``pid`` and its descendants."""
+    """PSS now (from smaps_rollup), RSS now (VmRSS) and peak RSS (VmHWM), each summed over ``pid`` and its
+    descendants."""
     pss: list[int] = []
+    rss: list[int] = []
     peaks: list[int] = []
     for member in process_tree(pid):
-        peak = proc_kib(Path(f"/proc/{member}/status"), "VmHWM:")
-        if peak is None:  # exited, or a zombie: nothing resident
+        status = proc_kib(Path(f"/proc/{member}/status"))  # one read: VmRSS ≤ VmHWM holds within it
+        if "VmHWM" not in status or "VmRSS" not in status:  # exited, or a zombie: nothing resident
             continue
-        peaks.append(peak)
-        share = proc_kib(Path(f"/proc/{member}/smaps_rollup"), "Pss:")
+        peaks.append(status["VmHWM"])
+        rss.append(status["VmRSS"])
+        share = proc_kib(Path(f"/proc/{member}/smaps_rollup")).get("Pss")
         if share is not None:
             pss.append(share)
-    return Memory(len(peaks), sum(pss) / 1024 if pss else None, sum(peaks) / 1024 if peaks else None)
+    return Memory(len(peaks), kib_to_mib(pss), kib_to_mib(rss), kib_to_mib(peaks))
+
+
+def kib_to_mib(values: list[int]) -> float | None:
+    """The sum of kB figures in MiB; None when none could be read."""
+    return sum(values) / 1024 if values else None
 
 
 def tail(log: Path, lines: int = 5) -> str:
@@ -322,7 +336,7 @@ def start_repeatedly(start: Callable[[], Running], footprint: Footprint, times: 
 def finish(running: Running, footprint: Footprint) -> None:
     """Read the memory of the server's process tree (the highest over the passes of ``--repeat``), then stop.
 
-    Stopping is by the started PID only: mocksrv's worker dies with its supervisor.
+    Stopping is by the started PID only: mocksrv is one process.
     """
     footprint.add(tree_memory(running.process.pid))
     stop(running.process)
@@ -530,7 +544,8 @@ def footprint_cells(footprint: Footprint) -> list[str]:
     startup = f"{statistics.median(footprint.startups):.2f}" if footprint.startups else ""
     starts = f"sum of {footprint.summed} medians" if footprint.summed else str(len(footprint.startups))
     return [footprint.server, footprint.specs, startup, starts, str(footprint.processes or ""),
-            mib(footprint.pss_mib), mib(footprint.peak_rss_mib), "after load" if footprint.loaded else "idle"]
+            mib(footprint.pss_mib), mib(footprint.rss_mib), mib(footprint.peak_rss_mib),
+            "after load" if footprint.loaded else "idle"]
 
 
 def added(values: list[float | None]) -> float | None:
@@ -547,6 +562,7 @@ def prism_total(footprints: list[Footprint], server: str) -> Footprint | None:
     total.startups = [sum(statistics.median(f.startups) for f in own)]
     total.processes = sum(f.processes for f in own)
     total.pss_mib = added([f.pss_mib for f in own])
+    total.rss_mib = added([f.rss_mib for f in own])
     total.peak_rss_mib = added([f.peak_rss_mib for f in own])
     return total
 
@@ -569,8 +585,8 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
         total = prism_total(footprints, server.name) if server.prism else None
         if total:
             footprints.append(total)
-    memory = markdown(["server", "specs", "start-up s (median)", "starts", "processes", "PSS MiB",
-                       "peak RSS MiB, summed (double-counts shared pages)", "memory read"],
+    memory = markdown(["server", "specs", "start-up s (median)", "starts", "processes", *MEMORY_COLUMNS,
+                       "memory read"],
                       [footprint_cells(f) for f in footprints])
     scenarios = "\n".join(f"- `{s.name}`: {s.title}; expected {'/'.join(map(str, sorted(s.expected)))}"
                           for s in SCENARIOS if s.name in {row.scenario.name for row in rows})
@@ -580,13 +596,17 @@ def render(report: Report, options: argparse.Namespace, versions: dict[str, str]
             f"Scenarios:\n\n{scenarios}\n\nNotes (set-up, unexpected answers, refused specs):\n\n{notes}\n")
 
 
+MEMORY_COLUMNS = ("PSS MiB", "RSS MiB (now)", "peak RSS MiB (VmHWM, includes loading)")
+
 MEMORY_NOTE = (
-    "Memory is that of each server's process tree: the started process and its descendants (mocksrv: the "
-    "supervisor and the one worker it forks after loading; Prism: node and any children), read after the load "
-    "(or idle) just before the stop. PSS MiB sums each process's `Pss` (/proc/<pid>/smaps_rollup), which divides "
-    "a shared page between the processes sharing it: the honest total. Peak RSS sums each process's high-water "
-    "mark (`VmHWM`), so a page shared by the supervisor and its copy-on-write worker counts for both. "
-    "A total row adds Prism's separate servers up.")
+    "Memory is that of each server's process tree: the started process and its descendants (mocksrv: one "
+    "process; Prism: node and any children), read after the load (or idle) just before the stop. "
+    "PSS MiB sums each process's `Pss` (/proc/<pid>/smaps_rollup), which divides a page shared by several "
+    "processes between them: the honest total when there are several. RSS MiB (now) sums each process's "
+    "`VmRSS` (/proc/<pid>/status): the pages resident at the read. Peak RSS sums each process's `VmHWM`: the "
+    "highest resident set over its life, so it includes the transient peak of loading the fixtures. Summed "
+    "over several processes, both RSS figures count a shared page once for each sharer. With `--repeat`, each "
+    "figure is the highest over the passes. A total row adds Prism's separate servers up.")
 
 
 def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:

@@ -68,11 +68,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
-    import os
-
     from . import create_app
     from .front import Front
-    from .lifecycle import die_with
     from .lifecycle import free_port
     from .lifecycle import serve as serve_until_stopped
     from .server import MockFirst
@@ -111,27 +108,18 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
             click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
 
     state = app.extensions["mocksrv"].pipeline.state
-    supervisor = os.getpid()
-    worker_log: list[logging.handlers.QueueListener] = []
 
-    def on_start() -> None:  # in the worker, just after the fork
-        die_with(supervisor)
-        worker_log.append(_log_from_a_queue())
-
-    def on_stop() -> None:  # in the worker, after the drain
+    def on_stop() -> None:  # after the drain
         state.store.close()
-        for listener in worker_log:
-            listener.stop()  # the worker leaves by os._exit: flush the log now
 
     mock = app.wsgi_app
     assert isinstance(mock, MockFirst)  # create_app puts it in front of Flask
-    front = Front(app, mock, admin_threads=threads, grace=10.0, on_start=on_start,
-                  on_listening=on_listening, on_stop=on_stop)
+    front = Front(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening, on_stop=on_stop)
     serve_until_stopped(front, host, port)
     click.echo("mocksrv: stopped", err=True)
 
 
-def _log_from_a_queue() -> logging.handlers.QueueListener:
+def _log_from_a_queue() -> None:
     """Log lines go through a queue to one writer thread.
 
     A write to stderr can block (a full pipe) and holds the handler's lock across it; the
@@ -151,7 +139,6 @@ def _log_from_a_queue() -> logging.handlers.QueueListener:
     listener.start()
     atexit.register(listener.stop)  # flushes what is queued before the process ends
     logging.basicConfig(level=logging.INFO, handlers=[_Enqueue(records)], force=True)
-    return listener
 
 
 class _Enqueue(logging.handlers.QueueHandler):

@@ -7,8 +7,8 @@ throughput (docs/performance.md). Waits never block the loop: an injected latenc
 ``asyncio.sleep`` after the pipeline has answered. The admin API and the console are Flask
 (WSGI), so they run in a small thread pool with a WSGI environ built from the RSGI scope.
 
-On shutdown (``__rsgi_del__``), requests already received finish first (up to ``grace``
-seconds), then ``on_stop`` runs (the store is closed).
+On shutdown (`stop`), requests already received finish first (up to ``grace`` seconds), then
+``on_stop`` runs (the store is closed).
 """
 
 from __future__ import annotations
@@ -38,16 +38,14 @@ log = logging.getLogger(__name__)
 
 
 class Front:
-    """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__``/``__rsgi_del__`` around the worker's life."""
+    """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__`` when granian starts, `stop` after it stopped."""
 
     def __init__(self, app: WSGIApplication, mock: MockFirst, *, admin_threads: int, grace: float,
-                 on_start: t.Callable[[], None], on_listening: t.Callable[[], None],
-                 on_stop: t.Callable[[], None]) -> None:
+                 on_listening: t.Callable[[], None], on_stop: t.Callable[[], None]) -> None:
         self.app = app  # the whole WSGI app (Flask with MockFirst in front), for /__mocksrv
         self.mock = mock
         self.admin_threads = admin_threads
         self.grace = grace
-        self.on_start = on_start
         self.on_listening = on_listening
         self.on_stop = on_stop
         self.in_flight = 0
@@ -59,24 +57,21 @@ class Front:
         self._loop = loop
         self._idle = asyncio.Event()
         self._admin = ThreadPoolExecutor(max_workers=self.admin_threads, thread_name_prefix="mocksrv-admin")
-        self.on_start()
-        # the loop starts once granian's listener is bound: only then may clients be told where to go
+        # the loop runs this once granian's listener is bound: only then may clients be told where to go
         loop.call_soon(self.on_listening)
 
-    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def stop(self) -> None:
+        """After granian stopped accepting: let the requests already received finish, then ``on_stop``."""
         log.warning("stopping: draining in-flight requests (%d, up to %.0f s)", self.in_flight, self.grace)
         if self.in_flight:
-            loop.run_until_complete(self._drained())
+            assert self._idle is not None
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.grace)
+            except TimeoutError:
+                log.warning("%d request(s) still in flight after %.0f s; stopping anyway", self.in_flight, self.grace)
         if self._admin is not None:
             self._admin.shutdown(wait=True, cancel_futures=False)
         self.on_stop()
-
-    async def _drained(self) -> None:
-        assert self._idle is not None
-        try:
-            await asyncio.wait_for(self._idle.wait(), self.grace)
-        except TimeoutError:
-            log.warning("%d request(s) still in flight after %.0f s; stopping anyway", self.in_flight, self.grace)
 
     async def __rsgi__(self, scope: t.Any, protocol: t.Any) -> None:
         self.in_flight += 1

@@ -1,29 +1,38 @@
-"""Run the RSGI front under granian: one supervisor process and one worker process.
+"""Run the RSGI front under granian, in this process, until SIGTERM or SIGINT.
 
-`mocksrv serve` builds everything (specs, fixtures, store) before the fork, so the worker
-starts serving at once and every error is reported before anything listens. The worker
-holds all state; there is exactly one, so a record created by one request is seen by the
-next and rate limits count every request (docs/performance.md).
+`mocksrv serve` builds everything (specs, fixtures, store) first, so every error is
+reported before anything listens. Then granian's embedded server runs on this process's
+uvloop: HTTP parsing and socket I/O in granian's Rust thread, every request answered on
+the loop. One process holds all state, so a record created by one request is seen by the
+next and rate limits count every request; and no second process shares (and copies, page
+by page, as it touches them) the records and compiled specs (docs/decisions.md).
 
-The supervisor forwards SIGTERM/SIGINT to the worker, which stops accepting, finishes the
-requests already received (`Front.__rsgi_del__`), closes the store and exits; then the
-supervisor exits 0. If the supervisor dies (even by SIGKILL), the kernel kills the worker
-too (``PR_SET_PDEATHSIG``), so no orphan keeps the port or the ``--db`` file.
+On SIGTERM/SIGINT granian stops accepting, then `Front.stop` finishes the requests already
+received and closes the store.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
-import os
+import asyncio
+import logging
 import signal
 import socket
-import sys
 import typing as t
 
-PR_SET_PDEATHSIG = 1
-GRANIAN_LOGGING = {"loggers": {"_granian": {"handlers": [], "propagate": True}}}  # into our log queue
+if t.TYPE_CHECKING:
+    from .front import Front
+
+# granian logs into our queue; its one warning on every start ("embedded is experimental") is
+# a decision we took and wrote down, not news for the user
+GRANIAN_LOGGING = {
+    "filters": {"not_experimental": {"()": "mocksrv.lifecycle.NotExperimental"}},
+    "loggers": {"_granian": {"handlers": [], "propagate": True, "filters": ["not_experimental"]}},
+}
+
+
+class NotExperimental(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "experimental" not in record.getMessage()
 
 
 def free_port(host: str, port: int) -> int:
@@ -37,28 +46,20 @@ def free_port(host: str, port: int) -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(front: t.Any, host: str, port: int, backlog: int = 1024) -> None:
-    """Serve until a stop signal; returns once the worker has drained and exited.
-
-    :raise SystemExit: with status 1 if the worker died unexpectedly.
-    """
-    from granian import Granian
+def serve(front: Front, host: str, port: int, backlog: int = 1024) -> None:
+    """Serve until a stop signal; returns once in-flight requests are answered and the store is closed."""
+    import uvloop
     from granian.constants import Interfaces
     from granian.log import LogLevels
+    from granian.server.embed import Server
 
-    server = Granian(
-        target="mocksrv", address=host, port=port, interface=Interfaces.RSGI, workers=1, websockets=False,
-        backlog=backlog, log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING)
-    # objects built so far stay untouched by the worker's garbage collector, so the fork shares their pages
-    gc.freeze()
-    server.serve(target_loader=lambda *args, **kwargs: front, wrap_loader=False)
+    async def until_stopped() -> None:
+        server = Server(front, address=host, port=port, interface=Interfaces.RSGI, websockets=False,
+                        backlog=backlog, log_level=LogLevels.warning, log_dictconfig=GRANIAN_LOGGING)
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, server.stop)
+        await server.serve()
+        await front.stop()
 
-
-def die_with(parent_pid: int) -> None:
-    """In the worker: be killed when the supervisor goes, however it goes (Linux; elsewhere only a
-    supervisor that is stopped, not killed, takes its worker along)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # it went before prctl took effect
-        os._exit(1)
+    uvloop.run(until_stopped())

@@ -17,7 +17,9 @@ from .fixtures import Scenario
 from .journal import MAX_ENTRIES
 from .journal import Journal
 from .rules import Rules
+from .store import RecordText
 from .store import Store
+from .store import decode_record
 
 OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
 
@@ -80,22 +82,23 @@ class MockState:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         return loaded
 
-    def seed_records(self, scenario: Scenario) -> dict[str, dict[str, list[tuple[str | int, dict[str, t.Any]]]]]:
-        """The scenario's records keyed by id.
+    def seed_records(self, scenario: Scenario) -> dict[str, dict[str, list[tuple[str | int, RecordText]]]]:
+        """The scenario's records (their texts, which the store keeps as they are) keyed by id.
 
         :raise FixtureError: a record without its collection's id field.
         """
-        seeded: dict[str, dict[str, list[tuple[str | int, dict[str, t.Any]]]]] = {}
+        seeded: dict[str, dict[str, list[tuple[str | int, RecordText]]]] = {}
         problems: list[str] = []
         for api_id, fixture in scenario.apis.items():
             for collection, records in fixture.records.items():
                 field = self._id_field(api_id, collection)
                 rows = seeded.setdefault(api_id, {}).setdefault(collection, [])
-                for index, record in enumerate(records):
+                for index, text in enumerate(records):
+                    record = decode_record(text)
                     if field not in record:
                         problems.append(f"{api_id}.records.{collection}[{index}]: missing the id field {field!r}")
                         continue
-                    rows.append((record[field], record))
+                    rows.append((record[field], text))
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         return seeded

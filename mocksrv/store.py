@@ -7,6 +7,12 @@ In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document
 our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
 rebuilds the whole table on every write, which is O(n); here a write is O(1).
 
+A record at rest is its compact JSON text (`RecordText`), decoded on every read: a str of
+~450 bytes instead of a dict of Python objects (~3.5 kB), so 100 000 records take ~55 MB,
+not ~350, and a read hands out fresh objects no caller can share with the store. Seed
+records arrive already encoded (`encode_record`, called by the fixture loader), and the
+store keeps those very strings: a scenario's records cost their memory once.
+
 Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
 lines, one per mutation::
 
@@ -40,7 +46,6 @@ import threading
 import typing as t
 from collections.abc import Callable
 from collections.abc import Mapping
-from collections.abc import MutableMapping
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -49,15 +54,15 @@ from tinydb import Query
 from tinydb import TinyDB
 from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
-from tinydb.table import Document
 from tinydb.table import Table
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["RecordText", "Store", "StoreError", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, t.Any]
 RecordId = str | int
+RecordText = t.NewType("RecordText", str)  # a record's compact JSON text, as `encode_record` writes it
 
 # compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
 LOG_FACTOR = 2
@@ -69,7 +74,7 @@ class StoreError(Exception):
 
 
 class _Table(Table):
-    """A TinyDB table keyed by our record ids, with O(1) writes."""
+    """A TinyDB table keyed by our record ids, holding record texts, with O(1) writes."""
 
     # record ids are already strings, so TinyDB's doc ids can be them and get(doc_id=...) is a dict lookup
     document_id_class = str  # type: ignore[assignment]
@@ -83,6 +88,38 @@ class _Table(Table):
             self._storage.write(tables)
         updater(tables.setdefault(self.name, {}))
         self.clear_cache()
+
+    def _read_table(self) -> dict[str, Mapping[str, t.Any]]:
+        # TinyDB's queries see decoded records; they are decoded one at a time, as the query reaches them
+        texts = t.cast(Mapping[str, str], super()._read_table())
+        return t.cast(dict[str, Mapping[str, t.Any]], _Decoded(texts))
+
+    def put_text(self, key: str, text: RecordText) -> bool:
+        """Store a record's text under ``key`` (a replaced record keeps its place); ``True`` if it is new."""
+        added: list[bool] = []
+
+        def put(table: dict[str, t.Any]) -> None:
+            added.append(key not in table)
+            table[key] = text
+
+        self._update_table(put)
+        return added[0]
+
+
+class _Decoded(Mapping[str, Record]):
+    """A read-only view of a table's record texts as records."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = texts
+
+    def __getitem__(self, key: str) -> Record:
+        return t.cast(Record, json.loads(self._texts[key]))
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 class _TinyDB(TinyDB):
@@ -215,13 +252,20 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _clone(value: t.Any) -> t.Any:
-    """Deep copy of JSON data; faster than `copy.deepcopy` as scalars are shared."""
-    if isinstance(value, dict):
-        return {key: _clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clone(item) for item in value]
-    return value
+def encode_record(record: t.Any, what: str = "record") -> RecordText:
+    """The compact JSON text of a record, the form the store keeps it in.
+
+    :raise StoreError: ``record`` is not a JSON object (not a mapping, or holds sets, objects,
+        NaN, non-string keys …).
+    """
+    if not isinstance(record, Mapping):
+        raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
+    return RecordText(_encode(record if isinstance(record, dict) else dict(record), what))
+
+
+def decode_record(text: str) -> Record:
+    """The record a `RecordText` holds, as fresh objects."""
+    return t.cast(Record, json.loads(text))
 
 
 def _encode(value: t.Any, what: str) -> str:
@@ -282,7 +326,7 @@ class Store:
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.RLock()
         self._db = _TinyDB(storage=MemoryStorage)
-        self._tables: dict[str, dict[str, Record]] = {}  # TinyDB's raw storage dict, by table name
+        self._tables: dict[str, dict[str, RecordText]] = {}  # TinyDB's raw storage dict, by table name
         self._db.storage.write(self._tables)
         self._high: dict[str, int] = {}  # per table: highest integer id ever stored or handed out
         self._live = 0
@@ -301,11 +345,8 @@ class Store:
         """One record (a copy), or ``None``."""
         with self._lock:
             self._check_open()
-            name, key = _name(api, collection), _key(record_id)
-            if name not in self._tables:
-                return None  # no Table object for names that were never written
-            doc = self._db.table(name).get(doc_id=key)  # type: ignore[call-overload]
-            return None if doc is None else t.cast(Record, _clone(doc))
+            text = self._tables.get(_name(api, collection), {}).get(_key(record_id))
+            return None if text is None else decode_record(text)
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         """Create or replace a record.
@@ -341,8 +382,7 @@ class Store:
             current = self._tables.get(name, {}).get(key)
             if current is None:
                 return None
-            doc = self._write_put(name, key, {**current, **changes})
-            return t.cast(Record, _clone(doc))
+            return decode_record(self._write_put(name, key, {**decode_record(current), **changes}))
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
         """Remove a record; ``False`` if it did not exist."""
@@ -385,20 +425,23 @@ class Store:
             name = _name(api, collection)
             if name not in self._tables:
                 return [], 0
+            end = None if limit is None else offset + limit
+            if not where and match is None and sort is None:
+                # the usual listing: only the page is decoded
+                texts = list(self._tables[name].values())
+                return [decode_record(text) for text in texts[offset:end]], len(texts)
             if where or match is not None:
                 condition = _Condition(_where_query(where), match)
-                found: Sequence[Mapping[str, t.Any]] = self._db.table(name).search(condition)
+                found: builtins.list[Record] = [dict(doc) for doc in self._db.table(name).search(condition)]
             else:
-                found = list(self._tables[name].values())
-            total = len(found)
+                found = [decode_record(text) for text in self._tables[name].values()]
             if sort is not None:
                 field = sort
                 present = [doc for doc in found if doc.get(field) is not None]
                 absent = [doc for doc in found if doc.get(field) is None]
                 present.sort(key=lambda doc: _sort_key(doc[field]), reverse=descending)
                 found = present + absent
-            end = None if limit is None else offset + limit
-            return [t.cast(Record, _clone(dict(doc))) for doc in found[offset:end]], total
+            return found[offset:end], len(found)
 
     def count(self, api: str, collection: str) -> int:
         with self._lock:
@@ -426,24 +469,29 @@ class Store:
             self._after_write()
             return value
 
-    def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, Mapping[str, t.Any]]]]]) -> None:
+    def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, Mapping[str, t.Any] | RecordText]]]]
+                    ) -> None:
         """Drop every record and sequence and load ``data`` (api → collection → [(id, record)]).
+
+        A record may be given as the `RecordText` `encode_record` made of it; the store keeps that string.
 
         :raise StoreError: a record is not JSON or an id repeats; nothing is changed.
         """
         with self._lock:
             self._check_open()
-            tables: dict[str, dict[str, t.Any]] = {}
+            tables: dict[str, dict[str, RecordText]] = {}
             for api, collections in data.items():
                 for collection, records in collections.items():
                     name = _name(api, collection)
-                    docs = tables.setdefault(name, {})
+                    texts = tables.setdefault(name, {})
                     for record_id, record in records:
                         key = _key(record_id)
-                        if key in docs:
+                        if key in texts:
                             raise StoreError(f"{name}: id {key!r} appears twice")
-                        docs[key] = dict(record)
-            self._apply(self._append({"op": "load", "data": tables}))
+                        texts[key] = (record if isinstance(record, str)
+                                      else encode_record(record, f"record {name}/{key}"))
+            self._write_line(_load_line(tables, {}))
+            self._apply_load(tables, {})
             self._after_write()
 
     def is_empty(self) -> bool:
@@ -507,23 +555,17 @@ class Store:
         if self._closed:
             raise StoreError("the store is closed")
 
-    def _write_put(self, name: str, key: str, record: Mapping[str, t.Any]) -> Record:
-        """Validate, log, then apply a put; the stored record."""
-        if not isinstance(record, Mapping):
-            raise StoreError(f"{name}/{key}: a record must be a JSON object, not {type(record).__name__}")
-        doc_text = _encode(dict(record), f"record {name}/{key}")
-        # the round trip detaches the record from the caller's objects and makes memory match a replayed file
-        doc: Record = json.loads(doc_text)
-        self._write_line(f'{{"op":"put","t":{_encode(name, "name")},"id":{_encode(key, "id")},"doc":{doc_text}}}')
-        self._apply_put(name, key, doc)
+    def _write_put(self, name: str, key: str, record: Mapping[str, t.Any]) -> RecordText:
+        """Encode, log, then apply a put; the stored text."""
+        text = encode_record(record, f"record {name}/{key}")
+        self._write_line(f'{{"op":"put","t":{_encode(name, "name")},"id":{_encode(key, "id")},"doc":{text}}}')
+        self._apply_put(name, key, text)
         self._after_write()
-        return doc
+        return text
 
-    def _append(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Validate and log ``entry``; returns it as read back from JSON, ready to apply."""
-        text = _encode(entry, f"{entry['op']} entry")
-        self._write_line(text)
-        return t.cast(dict[str, t.Any], json.loads(text)) if entry["op"] == "load" else entry
+    def _append(self, entry: dict[str, t.Any]) -> None:
+        """Validate and log a small entry (``del``, ``seq``)."""
+        self._write_line(_encode(entry, f"{entry['op']} entry"))
 
     def _write_line(self, text: str) -> None:
         if self._log is not None:
@@ -539,15 +581,16 @@ class Store:
             log.warning("%s", exc)
 
     def _snapshot(self) -> bytes:
-        tables = {name: docs for name, docs in self._tables.items() if docs}
+        tables = {name: texts for name, texts in self._tables.items() if texts}
         seq = {name: high for name, high in self._high.items() if high}
-        return _encode({"op": "load", "data": tables, "seq": seq}, "snapshot").encode() + b"\n"
+        return _load_line(tables, seq).encode() + b"\n"
 
     def _apply(self, entry: dict[str, t.Any]) -> None:
-        """Apply one log entry to memory (used by replay and by live writes alike)."""
+        """Apply one log entry read back from the file."""
         op = entry["op"]
         if op == "put":
-            self._apply_put(_check_str(entry["t"]), _check_str(entry["id"]), _check_doc(entry["doc"]))
+            name, key = _check_str(entry["t"]), _check_str(entry["id"])
+            self._apply_put(name, key, encode_record(_check_doc(entry["doc"]), f"record {name}/{key}"))
         elif op == "del":
             self._apply_del(_check_str(entry["t"]), _check_str(entry["id"]))
         elif op == "seq":
@@ -556,35 +599,30 @@ class Store:
                 raise TypeError(f"sequence value {value!r} is not an integer")
             self._high[name] = max(self._high.get(name, 0), value)
         elif op == "load":
-            tables: dict[str, dict[str, Record]] = entry["data"]
-            high: dict[str, int] = {}
-            for name, docs in tables.items():
-                _check_str(name)
-                for key, doc in docs.items():
-                    _check_doc(doc)
-                    high[name] = max(high.get(name, 0), _int_id(key) or 0)
-            for name, value in entry.get("seq", {}).items():
-                high[_check_str(name)] = max(high.get(name, 0), int(value))
-            # a full replace is what TinyDB's storage write is for; the docs are fresh from JSON, so no copy
-            self._db.drop_tables()
-            self._db.storage.write(tables)
-            self._tables = tables
-            self._high = high
-            self._live = sum(len(docs) for docs in tables.values())
+            tables = {_check_str(name): {_check_str(key): encode_record(_check_doc(doc), f"record {name}/{key}")
+                                         for key, doc in docs.items()}
+                      for name, docs in entry["data"].items()}
+            seq = {_check_str(name): int(value) for name, value in entry.get("seq", {}).items()}
+            self._apply_load(tables, seq)
         else:
             raise ValueError(f"unknown op {op!r}")
 
-    def _apply_put(self, name: str, key: str, doc: Record) -> None:
-        table = self._db.table(name)
-        if key in self._tables.get(name, {}):
-            # TinyDB's update merges; a put replaces the whole record but keeps its place
-            def replace(stored: MutableMapping[str, t.Any]) -> None:
-                stored.clear()
-                stored.update(doc)
+    def _apply_load(self, tables: dict[str, dict[str, RecordText]], seq: Mapping[str, int]) -> None:
+        """Replace every record and sequence (a ``load`` entry, live or replayed)."""
+        high: dict[str, int] = {}
+        for name, texts in tables.items():
+            high[name] = max((_int_id(key) or 0 for key in texts), default=0)
+        for name, value in seq.items():
+            high[name] = max(high.get(name, 0), value)
+        # a full replace is what TinyDB's storage write is for
+        self._db.drop_tables()
+        self._db.storage.write(tables)
+        self._tables = tables
+        self._high = high
+        self._live = sum(len(texts) for texts in tables.values())
 
-            table.update(replace, doc_ids=[key])  # type: ignore[list-item]
-        else:
-            table.insert(Document(doc, doc_id=key))  # type: ignore[arg-type]
+    def _apply_put(self, name: str, key: str, text: RecordText) -> None:
+        if self._db.table(name).put_text(key, text):  # type: ignore[attr-defined]
             self._live += 1
         self._raise_high(name, _int_id(key) or 0)
 
@@ -595,6 +633,14 @@ class Store:
     def _raise_high(self, name: str, value: int) -> None:
         if value > self._high.get(name, 0):
             self._high[name] = value
+
+
+def _load_line(tables: Mapping[str, Mapping[str, RecordText]], seq: Mapping[str, int]) -> str:
+    """The ``load`` log entry for these tables, written around the record texts (no second encoding)."""
+    data = ",".join(
+        _encode(name, "name") + ":{" + ",".join(f"{_encode(key, 'id')}:{text}" for key, text in texts.items()) + "}"
+        for name, texts in tables.items())
+    return f'{{"op":"load","data":{{{data}}},"seq":{_encode(dict(seq), "sequences")}}}'
 
 
 def _name(api: str, collection: str) -> str:

@@ -36,6 +36,12 @@ def folder_with(tmp_path: Path, **files: str) -> Path:
     ("maxcare:\n  records:\n    emails: {id: 1}\n", "maxcare.records.emails: Not a valid list."),
     ("maxcare:\n  records:\n    emails: [3]\n", "maxcare.records.emails[0]: Not a valid mapping type."),
     ("maxcare:\n  records:\n    emails: [{id: a}, {1: x}]\n", "maxcare.records.emails[1][1].key: Not a valid string."),
+    ("maxcare:\n  records:\n    emails: [{id: a, sent: {at: 2026-03-25}}]\n",
+     "maxcare.records.emails[0].sent.at: YAML read 2026-03-25 as a date or time, which JSON has not: quote it"),
+    ("maxcare:\n  records:\n    emails: [{id: a, score: .nan}]\n",
+     "maxcare.records.emails[0].score: NaN and infinity are not JSON numbers"),
+    ("maxcare:\n  records:\n    emails: [{id: a, tags: !!set {x: null}}]\n",
+     "maxcare.records.emails[0].tags: a set is not a JSON value"),
     ("scenario:\n  extend: default\n", "scenario.extend: Unknown field."),
     ("- just a list\n", "the file must be a mapping"),
     ("maxcare: [unclosed\n", "not valid YAML"),
@@ -187,6 +193,15 @@ def test_check_reports_fixture_problems(tmp_path: Path) -> None:
     result = run("check", "--specs", str(SPECS), "--fixtures", str(tmp_path))
     assert result.returncode == 1
     assert f"error: {tmp_path / 'broken.yaml'}: maxcare.api_keys[0].scopes: Not a valid list." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_names_a_yaml_date_in_a_record_without_a_traceback(tmp_path: Path) -> None:
+    folder_with(tmp_path, default="maxcare:\n  records:\n    emails:\n      - {id: eml_1, createdAt: 2026-03-25}\n")
+    result = run("check", "--specs", str(SPECS), "--fixtures", str(tmp_path))
+    assert result.returncode == 1
+    assert (f"error: {tmp_path / 'default.yaml'}: maxcare.records.emails[0].createdAt: YAML read 2026-03-25 "
+            "as a date or time") in result.stderr
     assert "Traceback" not in result.stderr
 
 

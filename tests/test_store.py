@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+import importlib.util
 import json
 import threading
+import tracemalloc
 import typing as t
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -11,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from mocksrv.store import LOG_SLACK
 from mocksrv.store import Store
 from mocksrv.store import StoreError
+from mocksrv.store import encode_record
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -447,3 +453,64 @@ def test_writes_change_the_table_in_place(store: Store) -> None:
     store.update("x", "items", 5, {"m": 1})
     store.delete("x", "items", 6)
     assert store._tables["x/items"] is table and len(table) == 100
+
+
+@functools.cache
+def _state_bench() -> t.Any:
+    spec = importlib.util.spec_from_file_location("state_bench", ROOT / "bench" / "state_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _email(n: int) -> dict[str, object]:
+    """A record shaped like a MaxCare email (14 short fields), the one bench/state_bench.py stores."""
+    return t.cast(dict[str, object], _state_bench().email(n))
+
+
+def _traced_growth(work: Callable[[], object]) -> int:
+    """Bytes still allocated after ``work`` (its garbage collected), by tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = work()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    del kept
+    return grown
+
+
+def test_a_stored_record_costs_about_its_json_text() -> None:
+    # a MaxCare email is ~420 bytes of JSON; as a dict of Python objects it was ~3.5 kB
+    count = 2000
+    text_size = sum(len(encode_record(_email(n))) for n in range(count))
+
+    def fill() -> Store:
+        store = Store()
+        for n in range(count):
+            store.put("maxcare", "emails", f"eml_{n:032x}", _email(n))
+        return store
+
+    per_record = _traced_growth(fill) / count
+    assert per_record < text_size / count + 250, f"{per_record:.0f} bytes per stored record"
+
+
+def test_seed_records_given_as_text_are_kept_not_copied() -> None:
+    count = 2000
+    seed = [(f"eml_{n:032x}", encode_record(_email(n))) for n in range(count)]
+
+    def load() -> Store:
+        store = Store()
+        store.replace_all({"maxcare": {"emails": seed}})
+        return store
+
+    per_record = _traced_growth(load) / count
+    assert per_record < 120, f"{per_record:.0f} bytes per seeded record: the texts were copied"
+    store = Store()
+    store.replace_all({"maxcare": {"emails": seed}})
+    assert store.get("maxcare", "emails", seed[5][0]) == _email(5)
+    assert store.list("maxcare", "emails", offset=10, limit=2) == ([_email(10), _email(11)], count)
