@@ -71,6 +71,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from . import create_app
     from .front import Front
     from .lifecycle import free_port
+    from .lifecycle import release_freed_memory
     from .lifecycle import serve as serve_until_stopped
     from .server import MockFirst
 
@@ -112,6 +113,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     def on_stop() -> None:  # after the drain
         state.store.close()
 
+    release_freed_memory()
     mock = app.wsgi_app
     assert isinstance(mock, MockFirst)  # create_app puts it in front of Flask
     front = Front(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening, on_stop=on_stop)

@@ -36,7 +36,7 @@ from .rules import RuleSchema
 from .specs import SPEC_SUFFIXES
 from .specs import ApiSpec
 from .specs import load_yaml
-from .store import RecordText
+from .store import PackedRecord
 from .store import StoreError
 from .store import encode_record
 
@@ -67,21 +67,21 @@ class ApiKeySchema(Schema):
     description = fields.String(load_default=None, allow_none=True)
 
 
-class RecordList(fields.Field[list[RecordText]]):
-    """A list of records: JSON objects, checked in one pass and kept as the store keeps them.
+class RecordList(fields.Field[tuple[PackedRecord, ...]]):
+    """A list of records: JSON objects, checked in one pass and packed as the store keeps them.
 
     Equivalent to ``List(Dict(keys=String()))`` with the same error shape, but without
     marshmallow deserializing every key of every record: 100 000 seed records loaded in
-    about 3 s that way, in well under a second this way. Each record becomes its compact
-    JSON text (`encode_record`), which the store then holds as it is: the parsed objects
-    are dropped, and a scenario's records are in memory once (docs/performance.md).
+    about 3 s that way, in about a second this way. Each record is packed (`encode_record`)
+    and the store then holds that very object: the parsed objects are dropped, and a
+    scenario's records are in memory once (docs/performance.md).
     """
 
-    def _deserialize(self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any) -> list[RecordText]:
+    def _deserialize(self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any) -> tuple[PackedRecord, ...]:
         if not isinstance(value, list):
             raise ValidationError("Not a valid list.")
         errors: dict[int, t.Any] = {}
-        texts: list[RecordText] = []
+        packed: list[PackedRecord] = []
         for index, record in enumerate(value):
             if not isinstance(record, dict):
                 errors[index] = ["Not a valid mapping type."]
@@ -91,12 +91,12 @@ class RecordList(fields.Field[list[RecordText]]):
                 errors[index] = bad
                 continue
             try:
-                texts.append(encode_record(record))
+                packed.append(encode_record(record))
             except StoreError:
                 errors[index] = _not_json(record)
         if errors:
             raise ValidationError(errors)
-        return texts
+        return tuple(packed)  # shared, never changed: by every scenario that extends this one, and by the store
 
 
 def _not_json(value: t.Any) -> t.Any:
@@ -172,7 +172,7 @@ class ApiFixture:
     api_keys: list[ApiKey] = field(default_factory=list)
     operation_scopes: dict[str, list[str]] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
-    records: dict[str, list[RecordText]] = field(default_factory=dict)  # each as the store keeps it
+    records: dict[str, tuple[PackedRecord, ...]] = field(default_factory=dict)  # each as the store keeps it
     options: dict[str, t.Any] = field(default_factory=dict)
     rules: list[dict[str, t.Any]] = field(default_factory=list)
 
@@ -256,7 +256,7 @@ def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
                       for k in data.get("api_keys", [])],
             operation_scopes={op: list(scopes) for op, scopes in data.get("operation_scopes", {}).items()},
             rate_limit=_rate(data.get("rate_limit")),
-            records={name: list(rows) for name, rows in data.get("records", {}).items()},
+            records=dict(data.get("records", {})),
             options=dict(data.get("options") or {}),
             rules=list(data.get("rules") or []),
         )

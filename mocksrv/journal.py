@@ -2,6 +2,11 @@
 
 Bounded (the oldest entries go first), thread-safe, credentials masked, bodies capped,
 uploaded files recorded as name/size/type only.
+
+An entry is kept small, because a full journal is 10 000 of them: bodies stay the bytes
+that were sent and are decoded only when someone reads them (the admin API, the console),
+and header names are shared between entries. That is ~1 kB an entry instead of ~3 kB, and
+no JSON decoding on the request path.
 """
 
 from __future__ import annotations
@@ -33,18 +38,6 @@ def mask(value: str) -> str:
     return value[:4] + "…" if len(value) > 8 else "…"
 
 
-def _body(raw: bytes, media_type: str | None) -> Json:
-    if not raw:
-        return None
-    if len(raw) > BODY_CAP:
-        return {"truncated": True, "size": len(raw), "head": raw[:BODY_CAP].decode("utf-8", "replace")}
-    text = raw.decode("utf-8", "replace")
-    if media_type and ("json" in media_type):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
 
 
 def _size(upload: t.Any) -> int:
@@ -55,7 +48,45 @@ def _size(upload: t.Any) -> int:
     return size
 
 
-@dataclass
+# header names repeat on every request: one string per distinct name, for the first few hundred names seen
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 512
+
+
+def _shared_name(name: str) -> str:
+    if len(_NAMES) < _NAMES_KEPT:
+        return _NAMES.setdefault(name, name)
+    return _NAMES.get(name, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A body as it was sent (its first `BODY_CAP` bytes), decoded on demand: JSON when its media
+    type says so, else text; a longer body as its size and the head of its text."""
+
+    head: bytes
+    size: int
+    media_type: str | None
+
+    @classmethod
+    def of(cls, raw: bytes, media_type: str | None) -> Body:
+        return cls(raw[:BODY_CAP] if len(raw) > BODY_CAP else raw, len(raw), media_type)
+
+    def decoded(self) -> Json:
+        if not self.size:
+            return None
+        text = self.head.decode("utf-8", "replace")
+        if self.size > BODY_CAP:
+            return {"truncated": True, "size": self.size, "head": text}
+        if self.media_type and "json" in self.media_type:
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        return text
+
+
+@dataclass(slots=True)
 class Entry:
     id: int
     time: float  # virtual clock
@@ -65,14 +96,30 @@ class Entry:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Json
+    header_pairs: tuple[tuple[str, str], ...]  # credentials masked
+    request_body: Body | dict[str, Json]  # a form with files: its fields and the files' name, type and size
     valid: bool
     errors: list[dict[str, str]]
     status: int
-    response_headers: dict[str, str]
-    response_body: Json
+    response_header_pairs: tuple[tuple[str, str], ...]
+    response_content: Body
     duration_ms: float
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self.header_pairs)
+
+    @property
+    def body(self) -> Json:
+        return self.request_body.decoded() if isinstance(self.request_body, Body) else self.request_body
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return dict(self.response_header_pairs)
+
+    @property
+    def response_body(self) -> Json:
+        return self.response_content.decoded()
 
     def as_dict(self) -> dict[str, Json]:
         return {
@@ -92,7 +139,7 @@ class Journal:
 
     def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
                error: MockError | None, time: float, real_time: float, duration_ms: float) -> Entry:
-        request_body: Json = _body(request.body, request.mimetype) if not request.files else {
+        request_body: Body | dict[str, Json] = Body.of(request.body, request.mimetype) if not request.files else {
             "form": {k: request.form.getlist(k) for k in request.form},
             "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
                       for k, f in request.files.items(multi=True)],
@@ -101,12 +148,13 @@ class Journal:
         entry = Entry(
             id=0, time=time, real_time=real_time, api=api, operation_id=operation_id, method=request.method,
             path=request.path, query={k: request.query.getlist(k) for k in request.query},
-            headers={k: mask(v) if k.lower() in SECRET_HEADERS else v for k, v in request.headers.items()},
-            body=request_body, valid=not invalid,
+            header_pairs=tuple((_shared_name(k), mask(v) if k.lower() in SECRET_HEADERS else v)
+                               for k, v in request.headers.items()),
+            request_body=request_body, valid=not invalid,
             errors=[v.as_dict() for v in error.violations] if error and error.violations else (
                 [{"location": "", "field": "", "message": error.detail}] if invalid and error else []),
-            status=response.status, response_headers=dict(response.headers),
-            response_body=_body(response.body, response.media_type), duration_ms=duration_ms,
+            status=response.status, response_header_pairs=tuple(response.headers),
+            response_content=Body.of(response.body, response.media_type), duration_ms=duration_ms,
         )
         with self._lock:
             entry.id = next(self._ids)
