@@ -57,6 +57,7 @@ def release_freed_memory() -> None:
     JSON text; glibc keeps the freed heap for reuse unless asked (100k records: ~10 MiB).
     """
     gc.collect()
+    gc.freeze()
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or None)

@@ -7,13 +7,13 @@ In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document
 our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
 rebuilds the whole table on every write, which is O(n); here a write is O(1).
 
-A record at rest is packed (`PackedRecord`): its compact JSON in UTF-8, zlib-compressed
-when that is shorter, and decoded on every read. A MaxCare email is then ~250 bytes instead
-of a dict of Python objects (~3.5 kB), so 100 000 records take ~35 MB, not ~350; packing
-costs ~12 µs a write, unpacking ~3 µs a read; and a read hands out fresh objects no caller
-can share with the store. Seed records arrive packed (`encode_record`, called by the
-fixture loader), and the store keeps those very objects: a scenario's records cost their
-memory once.
+A record at rest is packed (`PackedRecord`): its compact JSON in UTF-8, decoded on every
+read. A MaxCare email is then ~450 bytes instead of a dict of Python objects (~2 kB), so
+100 000 records take ~55 MB, not ~350, and a read hands out fresh objects no caller can
+share with the store. Seed records arrive packed (`encode_record`, called by the fixture
+loader), and the store keeps those very objects: a scenario's records cost their memory
+once. (zlib would halve that again, but it releases the GIL on every call, and handing the
+GIL to granian's thread and back cost the server 12 % of its GETs: docs/performance.md.)
 
 Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
 lines, one per mutation::
@@ -46,7 +46,6 @@ import os
 import tempfile
 import threading
 import typing as t
-import zlib
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -59,7 +58,7 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
-__all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record", "record_json"]
+__all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
@@ -257,27 +256,19 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def encode_record(record: t.Any, what: str = "record") -> PackedRecord:
-    """A record packed as the store keeps it: compact JSON in UTF-8, zlib-compressed when shorter.
+    """A record packed as the store keeps it: its compact JSON in UTF-8.
 
     :raise StoreError: ``record`` is not a JSON object (not a mapping, or holds sets, objects,
         NaN, non-string keys …).
     """
     if not isinstance(record, Mapping):
         raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
-    data = _encode(record if isinstance(record, dict) else dict(record), what).encode()
-    compressed = zlib.compress(data)
-    return PackedRecord(compressed if len(compressed) < len(data) else data)
-
-
-def record_json(packed: PackedRecord) -> bytes:
-    """The compact JSON of a packed record. JSON of an object starts with ``{``; zlib's output
-    never does (its first byte is 0x78 for the default window), so the first byte tells them apart."""
-    return packed if packed[:1] == b"{" else zlib.decompress(packed)
+    return PackedRecord(_encode(record if isinstance(record, dict) else dict(record), what).encode())
 
 
 def decode_record(packed: PackedRecord) -> Record:
     """The record a `PackedRecord` holds, as fresh objects."""
-    return t.cast(Record, json.loads(record_json(packed)))
+    return t.cast(Record, json.loads(packed))
 
 
 def _encode(value: t.Any, what: str) -> str:
@@ -571,7 +562,7 @@ class Store:
         """Pack, log, then apply a put; the packed record."""
         packed = encode_record(record, f"record {name}/{key}")
         if self._log is not None:
-            doc = record_json(packed).decode()
+            doc = packed.decode()
             self._write_line(f'{{"op":"put","t":{_encode(name, "name")},"id":{_encode(key, "id")},"doc":{doc}}}')
         self._apply_put(name, key, packed)
         self._after_write()
@@ -653,7 +644,7 @@ def _load_line(tables: Mapping[str, Mapping[str, PackedRecord]], seq: Mapping[st
     """The ``load`` log entry for these tables, written around each record's JSON (no second encoding)."""
     data = ",".join(
         _encode(name, "name") + ":{"
-        + ",".join(f"{_encode(key, 'id')}:{record_json(packed).decode()}" for key, packed in table.items()) + "}"
+        + ",".join(f"{_encode(key, 'id')}:{packed.decode()}" for key, packed in table.items()) + "}"
         for name, table in tables.items())
     return f'{{"op":"load","data":{{{data}}},"seq":{_encode(dict(seq), "sequences")}}}'
 
