@@ -25,6 +25,7 @@ from .datatypes import MockResponse
 from .errors import InvalidRequest
 from .errors import MockError
 from .errors import PayloadTooLarge
+from .multipart import parse_plain_form
 from .pipeline import Outcome
 from .pipeline import Pipeline
 from .pipeline import to_response
@@ -121,12 +122,14 @@ def read_request(request: Request) -> MockRequest:
     except RequestEntityTooLarge as exc:
         raise PayloadTooLarge(f"request body is larger than the limit of {request.max_content_length} bytes") from exc
     form: MultiDict[str, str] = MultiDict()
-    files: MultiDict[str, object] = MultiDict()
+    files: MultiDict[str, t.Any] = MultiDict()
     if request.mimetype in FORM_TYPES and body:
-        if request.mimetype == "multipart/form-data" and not request.mimetype_params.get("boundary"):
+        boundary = request.mimetype_params.get("boundary")
+        if request.mimetype == "multipart/form-data" and not boundary:
             raise InvalidRequest("multipart/form-data body without a boundary parameter in Content-Type")
+        plain = parse_plain_form(body, boundary) if boundary else None
         try:
-            form, files = MultiDict(request.form), MultiDict(request.files)
+            form, files = plain if plain is not None else (MultiDict(request.form), MultiDict(request.files))
         except RequestEntityTooLarge as exc:
             raise PayloadTooLarge("request body is larger than the configured limit") from exc
         except ValueError as exc:
