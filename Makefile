@@ -30,6 +30,11 @@ bench-state: $(STAMP)
 	$(BIN)/python bench/state_bench.py --db
 	$(BIN)/python bench/store_bench.py
 
+# does anything on the request path let go of the GIL? In-process, per bench scenario (docs/performance.md)
+.PHONY: gil-check
+gil-check: $(STAMP)
+	$(BIN)/python bench/gil_check.py $(ARGS)
+
 # mocksrv side by side with Prism under wrk (installs wrk from Debian, Prism into bench/.scratch);
 # the table goes to bench/results/latest.md. Quick run: make bench ARGS="--duration 3 --scenarios md-send"
 .PHONY: bench
