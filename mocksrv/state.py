@@ -90,22 +90,28 @@ class MockState:
         """
         seeded: dict[str, dict[str, list[tuple[str | int, PackedRecord]]]] = {}
         problems: list[str] = []
+        used: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
         for api_id, fixture in scenario.apis.items():
             for collection, records in fixture.records.items():
                 field = self._id_field(api_id, collection)
                 where = f"{api_id}.records.{collection}"
-                seeded.setdefault(api_id, {})[collection] = self._keyed(records, field, where, problems)
+                seeded.setdefault(api_id, {})[collection] = self._keyed(records, field, where, problems, used)
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
+        # only this scenario's lists are remembered: an inline scenario uploaded again and again
+        # (a test suite's setup) must not keep every earlier upload alive
+        self._ids = used
         return seeded
 
-    def _keyed(self, records: tuple[PackedRecord, ...], field: str, where: str,
-               problems: list[str]) -> list[tuple[str | int, PackedRecord]]:
+    def _keyed(self, records: tuple[PackedRecord, ...], field: str, where: str, problems: list[str],
+               used: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]]
+               ) -> list[tuple[str | int, PackedRecord]]:
         """(id, record) for each record. The ids are remembered per fixture list, so a reset does
         not unpack every record again to find its id (100k records: ~0.7 s); only the ids, as
         the pairs themselves would cost 6 MB at 100k."""
         known = self._ids.get((id(records), field))
         if known is not None and known[0] is records:
+            used[(id(records), field)] = known
             return list(zip(known[1], records, strict=True))
         ids: list[str | int] = []
         for index, packed in enumerate(records):
@@ -116,7 +122,6 @@ class MockState:
             ids.append(record[field])
         if len(ids) < len(records):
             return []  # the problems make the load fail
-        # the fixture set keeps ``records`` alive as long as it is in use; holding it here too
-        # means its id is never reused for another list while this entry exists
-        self._ids[(id(records), field)] = (records, ids)
+        # holding ``records`` in the entry means its id is never reused for another list meanwhile
+        used[(id(records), field)] = (records, ids)
         return list(zip(ids, records, strict=True))

@@ -243,3 +243,37 @@ def test_empty_scenario_is_open_mode_but_still_needs_a_credential() -> None:
         assert gone.status_code == 404  # no records in this scenario
     finally:
         server.stop()
+
+
+def test_a_scenario_uploaded_again_and_again_is_held_once() -> None:
+    # unit: a test suite's setup may upload the same inline scenario before every test
+    import gc
+    import tracemalloc
+
+    from mocksrv import build_pipeline
+    from mocksrv.config import Options
+    from mocksrv.specs import load_specs
+
+    apis, _ = load_specs([SPECS])
+    state = build_pipeline(apis, Options(specs=[SPECS], fixtures=FIXTURES)).state
+    fixture = {"maxcare": {"records": {"emails": [{"id": f"eml_{n:032x}", "subject": "x" * 400}
+                                                  for n in range(2000)]}}}
+
+    def upload() -> None:
+        state.fixtures.add("uploaded", fixture)
+        state.load("uploaded")
+
+    tracemalloc.start()  # before the first upload: memory freed later counts only if its allocation was traced
+    try:
+        upload()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(4):
+            upload()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # one upload's records are ~1 MB; four earlier uploads kept alive would be ~4 MB
+    assert grown < 300_000, f"{grown} bytes kept after four more uploads of the same scenario"
+    assert state.store.count("maxcare", "emails") == 2000
