@@ -369,16 +369,22 @@ def mocksrv_mounts(running: Running) -> dict[str, str]:
     return {api["id"]: api["base_url"].removeprefix(running.base_url) for api in apis}
 
 
+def default_without_rate_limits(fixtures: Path) -> tuple[dict[str, t.Any], list[str]]:
+    """The default scenario's document with every rate limit taken out, and the APIs that had one."""
+    fixture = yaml.safe_load((fixtures / "default.yaml").read_text())
+    limited = [api for api, section in fixture.items() if isinstance(section, dict) and "rate_limit" in section]
+    for api in limited:
+        del fixture[api]["rate_limit"]
+    return fixture, limited
+
+
 def unthrottle(running: Running, fixtures: Path) -> list[str]:
     """Put the default scenario in force again without its rate limits; the APIs whose limit was taken out.
 
     MaxCare documents 1000 requests per 60 s and mocksrv enforces it, so a load test of the bundled scenario
     would measure 429s after the first thousand requests; Prism has no limits to take out.
     """
-    fixture = yaml.safe_load((fixtures / "default.yaml").read_text())
-    limited = [api for api, section in fixture.items() if isinstance(section, dict) and "rate_limit" in section]
-    for api in limited:
-        del fixture[api]["rate_limit"]
+    fixture, limited = default_without_rate_limits(fixtures)
     if limited:
         MocksrvClient(running.base_url).scenario(fixture, "default-without-rate-limits")
     return limited

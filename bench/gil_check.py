@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import compare  # noqa: E402
-import yaml  # noqa: E402
 
 from mocksrv import create_app  # noqa: E402
 from mocksrv.config import Options  # noqa: E402
@@ -64,10 +63,7 @@ def build() -> MockFirst:
     app = create_app(Options(specs=specs, fixtures=ROOT / "fixtures"), apis=apis)
     mock = app.wsgi_app
     assert isinstance(mock, MockFirst)
-    fixture = yaml.safe_load((ROOT / "fixtures" / "default.yaml").read_text())
-    for section in fixture.values():
-        if isinstance(section, dict):
-            section.pop("rate_limit", None)
+    fixture, _ = compare.default_without_rate_limits(ROOT / "fixtures")
     state = mock.pipeline.state
     state.fixtures.add("gil-check", fixture)
     state.load("gil-check")

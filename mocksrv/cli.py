@@ -108,15 +108,11 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         for api in apis:
             click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
 
-    state = app.extensions["mocksrv"].pipeline.state
-
-    def on_stop() -> None:  # after the drain
-        state.store.close()
-
     release_freed_memory()
     mock = app.wsgi_app
     assert isinstance(mock, MockFirst)  # create_app puts it in front of Flask
-    front = Front(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening, on_stop=on_stop)
+    front = Front(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening,
+                  on_stop=mock.pipeline.state.store.close)  # on_stop runs after the drain
     serve_until_stopped(front, host, port)
     click.echo("mocksrv: stopped", err=True)
 

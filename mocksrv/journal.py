@@ -38,8 +38,6 @@ def mask(value: str) -> str:
     return value[:4] + "…" if len(value) > 8 else "…"
 
 
-
-
 def _size(upload: t.Any) -> int:
     stream = upload.stream
     position = stream.tell()
