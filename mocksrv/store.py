@@ -7,13 +7,13 @@ In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document
 our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
 rebuilds the whole table on every write, which is O(n); here a write is O(1).
 
-A record at rest is packed (`PackedRecord`): its compact JSON in UTF-8, decoded on every
-read. A MaxCare email is then ~450 bytes instead of a dict of Python objects (~2 kB), so
-100 000 records take ~55 MB, not ~350, and a read hands out fresh objects no caller can
-share with the store. Seed records arrive packed (`encode_record`, called by the fixture
-loader), and the store keeps those very objects: a scenario's records cost their memory
-once. (zlib would halve that again, but it releases the GIL on every call, and handing the
-GIL to granian's thread and back cost the server 12 % of its GETs: docs/performance.md.)
+A record at rest is packed (`PackedRecord`, `mocksrv.packing`): compact UTF-8 JSON with
+the keys a collection's records share factored out, decoded on every read. A MaxCare email
+is then ~280 bytes instead of a dict of Python objects (~2 kB), so 100 000 records take
+~40 MB, not ~350, and a read hands out fresh objects no caller can share with the store.
+Seed records arrive packed (`encode_record`, called by the fixture loader), and the store
+keeps those very objects: a scenario's records cost their memory once. The log file holds
+plain JSON objects (`as_json`).
 
 Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
 lines, one per mutation::
@@ -58,13 +58,17 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
+from .packing import PackedRecord
+from .packing import as_json
+from .packing import pack
+from .packing import unpack as decode_record
+
 __all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, t.Any]
 RecordId = str | int
-PackedRecord = t.NewType("PackedRecord", bytes)  # a record at rest, as `encode_record` packs it
 SeedRecord = Mapping[str, t.Any] | PackedRecord
 
 # compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
@@ -256,19 +260,17 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def encode_record(record: t.Any, what: str = "record") -> PackedRecord:
-    """A record packed as the store keeps it: its compact JSON in UTF-8.
+    """A record packed as the store keeps it (`mocksrv.packing`).
 
     :raise StoreError: ``record`` is not a JSON object (not a mapping, or holds sets, objects,
         NaN, non-string keys …).
     """
     if not isinstance(record, Mapping):
         raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
-    return PackedRecord(_encode(record if isinstance(record, dict) else dict(record), what).encode())
-
-
-def decode_record(packed: PackedRecord) -> Record:
-    """The record a `PackedRecord` holds, as fresh objects."""
-    return t.cast(Record, json.loads(packed))
+    try:
+        return pack(record if isinstance(record, dict) else dict(record))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 
 
 def _encode(value: t.Any, what: str) -> str:
@@ -562,7 +564,7 @@ class Store:
         """Pack, log, then apply a put; the packed record."""
         packed = encode_record(record, f"record {name}/{key}")
         if self._log is not None:
-            doc = packed.decode()
+            doc = as_json(packed)
             self._write_line(f'{{"op":"put","t":{_encode(name, "name")},"id":{_encode(key, "id")},"doc":{doc}}}')
         self._apply_put(name, key, packed)
         self._after_write()
@@ -641,10 +643,10 @@ class Store:
 
 
 def _load_line(tables: Mapping[str, Mapping[str, PackedRecord]], seq: Mapping[str, int]) -> str:
-    """The ``load`` log entry for these tables, written around each record's JSON (no second encoding)."""
+    """The ``load`` log entry for these tables, written around each record's JSON object."""
     data = ",".join(
         _encode(name, "name") + ":{"
-        + ",".join(f"{_encode(key, 'id')}:{packed.decode()}" for key, packed in table.items()) + "}"
+        + ",".join(f"{_encode(key, 'id')}:{as_json(packed)}" for key, packed in table.items()) + "}"
         for name, table in tables.items())
     return f'{{"op":"load","data":{{{data}}},"seq":{_encode(dict(seq), "sequences")}}}'
 
