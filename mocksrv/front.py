@@ -168,9 +168,11 @@ def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEn
             key = "HTTP_" + key
         environ[key] = f"{environ[key]}, {value}" if key in environ else value
     # the body is a plain buffer now: a chunked framing header would make Werkzeug ignore its length
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    # a body left unread (over the limit) keeps the size it has, so Werkzeug answers 413
-    environ["CONTENT_LENGTH"] = str(length if length is not None else len(body))
+    chunked = environ.pop("HTTP_TRANSFER_ENCODING", None) is not None
+    # a body left unread (over the limit) keeps the size it has, so Werkzeug answers 413; a request
+    # that came without a body keeps coming without a Content-Length (the journal shows what was sent)
+    if chunked or body or length is not None or "CONTENT_LENGTH" in environ:
+        environ["CONTENT_LENGTH"] = str(length if length is not None else len(body))
     return environ
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import pytest
@@ -48,6 +49,16 @@ def test_journal_records_valid_and_invalid_requests(mock: MockServer) -> None:
     assert only_invalid["count"] == 1
     assert admin(mock, "DELETE", "/requests").status_code == 204
     assert admin(mock, "GET", "/requests").json()["count"] == 0
+
+
+def test_journal_shows_the_headers_as_sent(mock: MockServer) -> None:
+    requests.get(mock.url("/settings-mailer/api/settings/mail-history"), timeout=10,
+                 headers={"Authorization": "Bearer sm_demo", "X-Trace": "t-1"})
+    requests.post(mock.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)
+    sent, got = admin(mock, "GET", "/requests").json()["requests"]
+    assert got["headers"]["X-Trace"] == "t-1"
+    assert "Content-Length" not in got["headers"]  # a GET without a body has none
+    assert sent["headers"]["Content-Length"] == str(len(json.dumps(SEND)))
 
 
 def test_journal_filters_are_checked(mock: MockServer) -> None:

@@ -104,7 +104,7 @@ class Annotated:
     elsewhere: list[dict[str, str]]
 
 
-def annotate_body(body: Json, errors: list[dict[str, str]]) -> Annotated:
+def annotate_body(body: Json, errors: t.Sequence[dict[str, str]]) -> Annotated:
     """Pretty-print ``body`` and attach the body errors to the lines of their fields."""
     lines = json_lines(_form_fields(body)) if body is not None else []
     by_path = {line.path: line for line in lines if line.path is not None}
@@ -121,7 +121,7 @@ def annotate_body(body: Json, errors: list[dict[str, str]]) -> Annotated:
     return Annotated(lines, elsewhere)
 
 
-def errors_at(errors: list[dict[str, str]], location: str) -> dict[str, list[str]]:
+def errors_at(errors: t.Sequence[dict[str, str]], location: str) -> dict[str, list[str]]:
     """Messages per field name for one location (``header``, ``query`` …), for the tables of those."""
     found: dict[str, list[str]] = {}
     for error in errors:
