@@ -32,7 +32,7 @@ def run_block(index: int, base_url: str) -> tuple[list[int], str]:
 def test_readme_curls(bundled: MockServer) -> None:
     statuses, output = run_block(1, bundled.base_url)
     assert statuses == EXPECTED, output
-    assert '{"message": "to field is required"}' in output
+    assert '{"message":"to field is required"}' in output
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
