@@ -52,7 +52,7 @@ def _flat(pairs: t.Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """``(name, value, name, value …)``, every string interned: a GET's dozen header strings are the
     same on every request, so 10 000 entries hold them once (an interned string still goes when
     its last entry does)."""
-    return tuple(sys.intern(text) for pair in pairs for text in pair)
+    return tuple(map(sys.intern, itertools.chain.from_iterable(pairs)))
 
 
 def _pairs(flat: tuple[str, ...]) -> t.Iterator[tuple[str, str]]:

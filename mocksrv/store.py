@@ -571,8 +571,9 @@ class Store:
         return packed
 
     def _append(self, entry: dict[str, t.Any]) -> None:
-        """Validate and log a small entry (``del``, ``seq``)."""
-        self._write_line(_encode(entry, f"{entry['op']} entry"))
+        """Log a small entry (``del``, ``seq``); in memory only, nothing is encoded."""
+        if self._log is not None:
+            self._write_line(_encode(entry, f"{entry['op']} entry"))
 
     def _write_line(self, text: str) -> None:
         if self._log is not None:
