@@ -66,11 +66,19 @@ def test_a_large_body_keeps_its_head_and_size_only() -> None:
     assert body["head"].startswith('{"html": "xxx') and len(body["head"]) == BODY_CAP
 
 
-def test_an_entry_costs_about_a_kilobyte() -> None:
-    # 10 000 entries are kept by default; at ~3 kB each (bodies decoded as they came in) that was 30 MB
+def _fresh(text: str) -> str:
+    """An equal string that is another object, as a server parses each request's headers anew."""
+    return "".join(list(text))
+
+
+def test_an_entry_costs_well_under_a_kilobyte() -> None:
+    # 10 000 entries are kept by default; at ~3 kB each (bodies decoded as they came in) that was 30 MB;
+    # the header strings every request repeats are held once, not once per entry
     journal = Journal(limit=1000)
     body = json.dumps(SEND).encode()
     requests = [_request(body) for _ in range(1000)]  # made outside the measurement: the caller owns them
+    for request in requests:
+        request.headers = Headers([(_fresh(k), _fresh(v)) for k, v in request.headers.items()])
     gc.collect()
     tracemalloc.start()
     try:
@@ -81,4 +89,4 @@ def test_an_entry_costs_about_a_kilobyte() -> None:
         per_entry = (tracemalloc.get_traced_memory()[0] - before) / 1000
     finally:
         tracemalloc.stop()
-    assert per_entry < 1024, f"{per_entry:.0f} bytes per journal entry"
+    assert per_entry < 700, f"{per_entry:.0f} bytes per journal entry"

@@ -484,8 +484,8 @@ def _traced_growth(work: Callable[[], object]) -> int:
     return grown
 
 
-def test_a_stored_record_costs_about_its_json_text() -> None:
-    # a MaxCare email is ~410 bytes of JSON; as a dict of Python objects it was ~2 kB
+def test_a_stored_record_costs_less_than_its_json_text() -> None:
+    # a MaxCare email is ~410 bytes of JSON; as a dict of Python objects it was ~2 kB, as its JSON ~590 B
     count = 2000
     json_size = sum(len(json.dumps(_email(n), separators=(",", ":"))) for n in range(count))
 
@@ -496,8 +496,9 @@ def test_a_stored_record_costs_about_its_json_text() -> None:
         return store
 
     per_record = _traced_growth(fill) / count
-    # plus the id (the table's key, ~85 bytes), the table's slot and the bytes object's header
-    assert per_record < json_size / count + 200, f"{per_record:.0f} bytes per stored record"
+    # the keys its collection shares are held once (mocksrv/packing.py); that pays for the id (the table's
+    # key, ~85 bytes), the table's slot and the bytes object's header
+    assert per_record < json_size / count, f"{per_record:.0f} bytes per stored record"
 
 
 def test_short_and_unicode_records_read_back_as_written(store: Store) -> None:
