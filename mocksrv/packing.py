@@ -28,7 +28,7 @@ import json
 import threading
 import typing as t
 
-__all__ = ["MAX_SHAPES", "PackedRecord", "as_json", "pack", "unpack"]
+__all__ = ["MAX_SHAPES", "PackedRecord", "as_json", "pack", "strict_json", "unpack"]
 
 PackedRecord = t.NewType("PackedRecord", bytes)  # a record at rest, as `pack` made it
 Record = dict[str, t.Any]
@@ -39,7 +39,8 @@ _shapes: list[tuple[str, ...]] = []  # a shape's number is its index
 _numbers: dict[tuple[str, ...], int] = {}
 _adding = threading.Lock()
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+# compact and strict (no NaN, no infinity): what the store keeps and what its log file holds
+strict_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def pack(record: Record) -> PackedRecord:
@@ -49,8 +50,8 @@ def pack(record: Record) -> PackedRecord:
     """
     number = _number_of(tuple(record))
     if number is None:
-        return PackedRecord(_encode(record).encode())
-    return PackedRecord(_encode([number, *record.values()]).encode())
+        return PackedRecord(strict_json(record).encode())
+    return PackedRecord(strict_json([number, *record.values()]).encode())
 
 
 def unpack(packed: PackedRecord) -> Record:
@@ -66,7 +67,7 @@ def as_json(packed: PackedRecord) -> str:
     """The record's JSON object text, as the store's log file keeps it."""
     if packed[:1] == b"{":
         return packed.decode()
-    return _encode(unpack(packed))
+    return strict_json(unpack(packed))
 
 
 def _number_of(keys: tuple[t.Any, ...]) -> int | None:

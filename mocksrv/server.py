@@ -8,7 +8,6 @@ method, path, status, milliseconds.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import typing as t
@@ -29,6 +28,7 @@ from .multipart import parse_plain_form
 from .pipeline import Outcome
 from .pipeline import Pipeline
 from .pipeline import to_response
+from .synth import json_text
 from .synth import problem
 
 if t.TYPE_CHECKING:
@@ -98,7 +98,7 @@ def error_response(error: HTTPException) -> MockResponse:
     """Werkzeug's own errors (413 …) as problem+json, never an HTML page."""
     status = error.code or 500
     body = {"type": "about:blank", "title": error.name, "status": status, "detail": error.description}
-    return MockResponse(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode(),
+    return MockResponse(status, [("Content-Type", "application/problem+json")], json_text(body).encode(),
                         "application/problem+json")
 
 

@@ -61,6 +61,7 @@ from tinydb.table import Table
 from .packing import PackedRecord
 from .packing import as_json
 from .packing import pack
+from .packing import strict_json
 from .packing import unpack as decode_record
 
 __all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record"]
@@ -279,7 +280,7 @@ def _encode(value: t.Any, what: str) -> str:
     :raise StoreError: ``value`` is not JSON (sets, objects, NaN, non-string keys …).
     """
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return strict_json(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 

@@ -332,12 +332,12 @@ class Synthesizer:
 _NOTHING: t.Any = object()
 
 # compact, as the servers behind real APIs send it; built once (json.dumps with options builds an encoder per call)
-_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def problem(error: MockError) -> Built:
     """``application/problem+json`` for errors the spec has no format for (and mocksrv's own)."""
-    body = _json_text(error.to_problem()).encode()
+    body = json_text(error.to_problem()).encode()
     return Built(error.status, "application/problem+json", body, list(error.headers.items()), generic=True)
 
 
@@ -404,12 +404,12 @@ def _has_no_example(properties: dict[str, Json], name: str) -> bool:
 
 def serialize(value: Json, media_type: str) -> bytes:
     if is_json(media_type):
-        return _json_text(value).encode()
+        return json_text(value).encode()
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
         return value.encode()
-    return _json_text(value).encode()
+    return json_text(value).encode()
 
 
 def header_value(value: Json, *, explode: bool = False) -> str:
