@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test check clean bench-state
+.PHONY: run test check clean bench-state constraints screenshots
 
-$(STAMP): setup.cfg setup.py
+# constraints.txt pins every package the test environment installs, so a fresh machine gets the
+# set the suite last passed with; `make constraints` moves it to the newest releases setup.cfg allows
+$(STAMP): setup.cfg setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -18,6 +20,20 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+# newest releases setup.cfg allows, in a scratch venv; the suite must pass on them before the
+# new constraints.txt is committed (.ci/refresh-constraints does all three; docs/ci.md)
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install -q --upgrade pip
+	.venv-constraints/bin/python -m pip install -q -e '.[test,dev]'
+	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^mocksrv' > constraints.txt
+	rm -rf .venv-constraints
+
+# the console's browser tests, writing docs/screenshots/*.png (make test writes nothing into the checkout)
+screenshots: $(STAMP)
+	MOCKSRV_SCREENSHOTS=docs/screenshots MOCKSRV_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_console.py $(ARGS)
 
 check: $(STAMP)
 	$(BIN)/mocksrv check
@@ -32,7 +48,21 @@ bench-state: $(STAMP)
 
 # does anything on the request path let go of the GIL? In-process, per bench scenario (docs/performance.md)
 .PHONY: gil-check
-gil-check: $(STAMP)
+gil-# newest releases setup.cfg allows, in a scratch venv; the suite must pass on them before the
+# new constraints.txt is committed (.ci/refresh-constraints does all three; docs/ci.md)
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install -q --upgrade pip
+	.venv-constraints/bin/python -m pip install -q -e '.[test,dev]'
+	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^mocksrv' > constraints.txt
+	rm -rf .venv-constraints
+
+# the console's browser tests, writing docs/screenshots/*.png (make test writes nothing into the checkout)
+screenshots: $(STAMP)
+	MOCKSRV_SCREENSHOTS=docs/screenshots MOCKSRV_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_console.py $(ARGS)
+
+check: $(STAMP)
 	$(BIN)/python bench/gil_check.py $(ARGS)
 
 # mocksrv side by side with Prism under wrk (installs wrk from Debian, Prism into bench/.scratch);

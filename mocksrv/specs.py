@@ -49,6 +49,7 @@ Json = t.Any
 
 
 MAX_EXPANDED_NODES = 2_000_000
+NESTED_TOO_DEEPLY = "the document is nested too deeply"
 # libyaml's parser when PyYAML was built with it (10x faster); the same safe constructor either way
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -85,7 +86,12 @@ def load_yaml(text: str, *, max_nodes: int = MAX_EXPANDED_NODES) -> Json:
                                  "(a YAML bomb?)")
         return loader.construct_document(node)
     except RecursionError as exc:
-        raise yaml.YAMLError("the document is nested too deeply") from exc
+        raise yaml.YAMLError(NESTED_TOO_DEEPLY) from exc
+    except yaml.MarkedYAMLError as exc:
+        # libyaml (PyYAML >= 6.0.2 with its C parser) stops at its own depth limit, before Python's recursion limit
+        if exc.problem and "nesting depth" in exc.problem:
+            raise yaml.YAMLError(NESTED_TOO_DEEPLY) from exc
+        raise
     finally:
         loader.dispose()
 

@@ -93,6 +93,7 @@ def test_rule_added_by_the_test(mocksrv: Mocksrv) -> None:
 def test_scenario_given_inline(mocksrv: Mocksrv) -> None:
     mocksrv.scenario({"scenario": {"extends": "default"},
                       "maildiver": {"rate_limit": {"limit": 1, "window_seconds": 60}}})
+    mocksrv.clock.freeze()  # windows are fixed minutes on the clock: a frozen clock keeps both sends in one
     client = notifier(mocksrv)
     client.send("team@example.com", ["user@example.com"], "Hi", "<p>Hi</p>")
     with pytest.raises(RateLimited):

@@ -1,0 +1,51 @@
+"""The test environment is reproducible: constraints.txt pins what setup.cfg asks for.
+
+A fresh machine runs ``make test``, which installs with ``-c constraints.txt``; a requirement
+that setup.cfg gains without a pin, or a pin that setup.cfg's range no longer admits, would
+make a fresh machine install something the suite never ran on (or fail to install at all).
+"""
+from __future__ import annotations
+
+import configparser
+
+from conftest import ROOT
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+
+def declared_requirements() -> list[Requirement]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    lines = config["options"]["install_requires"].splitlines()
+    for extra in ("test", "dev"):
+        lines += config["options.extras_require"][extra].splitlines()
+    texts = (line.split("#")[0].strip() for line in lines)
+    return [Requirement(text) for text in texts if text]
+
+
+def pins() -> dict[str, str]:
+    pinned: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        assert version, f"constraints.txt: {line!r} is not a name==version pin"
+        pinned[canonicalize_name(name)] = version
+    return pinned
+
+
+def test_every_requirement_is_pinned_within_its_declared_range() -> None:
+    pinned = pins()
+    wrong = []
+    for requirement in declared_requirements():
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        version = pinned.get(canonicalize_name(requirement.name))
+        if version is None:
+            wrong.append(f"{requirement.name}: not pinned")
+        elif not requirement.specifier.contains(version, prereleases=True):
+            wrong.append(f"{requirement.name}=={version} is outside {requirement.specifier}")
+    assert not wrong, "run `make constraints`: " + "; ".join(wrong)
+
+
+def test_the_project_itself_is_not_pinned() -> None:
+    # a pin of mocksrv would make `pip install -c constraints.txt -e .` refuse the checkout's own version
+    assert "mocksrv" not in pins()
