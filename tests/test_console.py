@@ -20,7 +20,6 @@ import pytest
 import requests
 
 from conftest import FIXTURES
-from conftest import ROOT
 from conftest import SPECS
 from conftest import MockServer
 from conftest import restore

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import configparser
 
-from conftest import ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from conftest import ROOT
 
 
 def declared_requirements() -> list[Requirement]:
