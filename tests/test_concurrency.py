@@ -1,4 +1,10 @@
-"""Concurrency soak: many clients at once against one server process, nothing lost or miscounted.
+"""Client soak: many HTTP clients at once against one server process, nothing lost or miscounted.
+
+What this shows and what it cannot: the server answers mocked APIs one at a time on its
+event loop, so these clients exercise queuing, keep-alive, interleaved requests and the
+journal under a burst; they do not race threads inside the store (only the admin API's
+threads could, and they are idle here). The store's thread safety is tested directly, with
+threads and a microsecond switch interval, in tests/test_store.py (``*_under_threads``).
 
 One burst per server: 32 clients, each with its own ``requests.Session``, released
 together by a barrier. They create records on five APIs (the four bundled ones and the

@@ -6,6 +6,7 @@ import functools
 import gc
 import importlib.util
 import json
+import sys
 import threading
 import tracemalloc
 import typing as t
@@ -32,6 +33,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture()
 def path(tmp_path: Path) -> Path:
     return tmp_path / "store.jsonl"
+
+
+@pytest.fixture()
+def eager_switching() -> Iterator[None]:
+    """Threads switch every microsecond instead of every 5 ms.
+
+    With the default interval a thread nearly always finishes a short store call before the
+    GIL moves on, so a missing lock would go unseen; this makes interleaving the rule.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
 
 
 def _run_threads(count: int, work: Callable[[int], object]) -> None:
@@ -289,6 +303,7 @@ def test_counters_are_volatile(path: Path) -> None:
 # -- concurrency --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("eager_switching")
 def test_window_hit_is_exact_under_threads(store: Store) -> None:
     allowed: list[bool] = []
 
@@ -301,11 +316,25 @@ def test_window_hit_is_exact_under_threads(store: Store) -> None:
     assert allowed.count(True) == 300
 
 
+@pytest.mark.usefixtures("eager_switching")
+def test_every_hit_of_a_window_gets_its_own_remaining_count_under_threads(store: Store) -> None:
+    # what a client sees as X-RateLimit-Remaining: two callers must never be told the same number
+    remaining: list[int] = []
+
+    def work(_: int) -> None:
+        remaining.extend(store.window_hit("key", 7, 100_000)[1] for _ in range(500))
+
+    _run_threads(8, work)
+    assert sorted(remaining) == list(range(100_000 - 4000, 100_000))
+
+
+@pytest.mark.usefixtures("eager_switching")
 def test_incr_is_exact_under_threads(store: Store) -> None:
-    _run_threads(16, lambda _: [store.incr("n") for _ in range(200)])
-    assert store.incr("n", 0) == 3200
+    _run_threads(16, lambda _: [store.incr("n") for _ in range(500)])
+    assert store.incr("n", 0) == 8000
 
 
+@pytest.mark.usefixtures("eager_switching")
 def test_concurrent_creates_lose_nothing(store: Store) -> None:
     wins: list[int] = []
 
@@ -324,6 +353,7 @@ def test_concurrent_creates_lose_nothing(store: Store) -> None:
     assert ids == sorted(set(ids))
 
 
+@pytest.mark.usefixtures("eager_switching")
 def test_concurrent_next_id_hands_out_each_number_once(store: Store) -> None:
     got: list[int] = []
     _run_threads(8, lambda _: got.extend(store.next_id("x", "items") for _ in range(25)))
