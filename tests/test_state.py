@@ -65,6 +65,10 @@ def send(server: MockServer, call: Call, key: str) -> requests.Response:
     return requests.request(call.method, server.url(call.path), headers=call.auth(key), timeout=10, **call.kwargs)
 
 
+def clock(server: MockServer, change: dict[str, t.Any]) -> None:
+    requests.post(server.url("/__mocksrv/clock"), json=change, timeout=10).raise_for_status()
+
+
 def scenario_server(name: str, *extra: str) -> MockServer:
     return MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--scenario", name, "--strict", *extra)
 
@@ -136,20 +140,29 @@ def test_revoked_or_expired_key(revoked: MockServer, checkers: dict[str, SpecChe
 def test_rate_limit_and_reset_when_the_window_passes(checkers: dict[str, SpecChecker], api: str) -> None:
     server = scenario_server("rate_limited")
     try:
-        requests.post(server.url("/__mocksrv/clock"), json={"frozen": True}, timeout=10)
-        answers = [send(server, CALLS[api], GOOD[api]) for _ in range(4)]
-        assert [a.status_code // 100 for a in answers[:3]] == [2, 2, 2]
-        assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
-        limited = answers[3]
+        # a window starts on the minute: 3 calls at its start, the 4th half-way, the 5th at its end
+        start = 1_774_432_800  # 2026-03-25T10:00:00Z
+        clock(server, {"frozen": True, "set": "2026-03-25T10:00:00Z"})
+        answers = [send(server, CALLS[api], GOOD[api]) for _ in range(3)]
+        assert [a.status_code // 100 for a in answers] == [2, 2, 2]
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+        assert {a.headers["X-RateLimit-Reset"] for a in answers} == {str(start + 60)}
+        clock(server, {"advance_seconds": 30})
+        limited = send(server, CALLS[api], GOOD[api])
         assert limited.status_code == 429
         assert limited.headers["X-RateLimit-Limit"] == "3"
-        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert limited.headers["Retry-After"] == "30"
+        assert limited.headers["X-RateLimit-Reset"] == str(start + 60)
         assert "Rate limit exceeded. Maximum 3 requests per 60 seconds." in limited.text
         if api == "maxcare":  # MaxCare declares 429 with its own schema
             assert limited.json()["code"] == "rate_limit_exceeded"
             SpecChecker(SPECS / "maxcare.yaml", server.base_url).assert_valid(limited)
-        requests.post(server.url("/__mocksrv/clock"), json={"advance_seconds": 60}, timeout=10)
-        assert send(server, CALLS[api], GOOD[api]).status_code // 100 == 2
+        clock(server, {"advance_seconds": 29})
+        assert send(server, CALLS[api], GOOD[api]).status_code == 429  # 59 s: still the same window
+        clock(server, {"advance_seconds": 1})
+        renewed = send(server, CALLS[api], GOOD[api])
+        assert renewed.status_code // 100 == 2
+        assert renewed.headers["X-RateLimit-Remaining"] == "2"
     finally:
         server.stop()
 
