@@ -13,6 +13,7 @@ from conftest import MockServer
 from conftest import SpecChecker
 
 NOTES = DATA / "features" / "notes.yaml"
+TASKS = DATA / "features" / "tasks.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,40 @@ def test_list_envelope_pagination_and_filter(mock: MockServer, checker: SpecChec
     assert body["total"] >= len(published)
     assert len(body["data"]) == 1 and body["data"][0]["status"] == "published"
     assert (body["limit"], body["offset"]) == (1, 1)
+
+
+def test_paging_with_limit_and_offset_visits_every_record_once(mock: MockServer, checker: SpecChecker) -> None:
+    for i in range(5):
+        create(mock, checker, title=f"paged {i}")
+    everything = requests.get(mock.url("/notes/api/notes"), params={"limit": 50}, timeout=10).json()
+    expected = [note["id"] for note in everything["data"]]
+    assert everything["total"] == len(expected) >= 5
+    seen: list[list[str]] = []
+    for offset in range(0, len(expected), 2):
+        page = requests.get(mock.url("/notes/api/notes"), params={"limit": 2, "offset": offset}, timeout=10)
+        checker.assert_valid(page)
+        assert (page.json()["offset"], page.json()["total"]) == (offset, len(expected))
+        seen.append([note["id"] for note in page.json()["data"]])
+    assert [len(ids) for ids in seen[:-1]] == [2] * (len(seen) - 1)
+    assert [note_id for ids in seen for note_id in ids] == expected  # disjoint, complete, in order
+    beyond = requests.get(mock.url("/notes/api/notes"), params={"limit": 2, "offset": len(expected)}, timeout=10)
+    assert beyond.json()["data"] == []
+
+
+def test_paging_by_page_number_visits_every_record_once() -> None:
+    server = MockServer("--specs", str(TASKS), "--strict")
+    try:
+        tasks = SpecChecker(TASKS, server.base_url)
+        for i in range(7):
+            assert requests.post(server.url("/tasks/v2/tasks"), json={"name": f"t{i}"}, timeout=10).status_code == 201
+        pages = []
+        for number in (1, 2, 3, 4):
+            page = requests.get(server.url("/tasks/v2/tasks"), params={"page": number, "per_page": 3}, timeout=10)
+            tasks.assert_valid(page)
+            pages.append([task["name"] for task in page.json()])
+        assert pages == [["t0", "t1", "t2"], ["t3", "t4", "t5"], ["t6"], []]
+    finally:
+        server.stop()
 
 
 def test_nested_collection_is_scoped_by_parent(mock: MockServer, checker: SpecChecker) -> None:
