@@ -8,7 +8,7 @@ openapi-core's casters cast them. openapi-core stays the source of truth for wha
 spec means, and tests/test_compiled.py runs both on the same inputs.
 
 A check here answers "valid" or ``None`` ("ask openapi-core"): unusual shapes (parameters
-with ``content`` or ``allowEmptyValue``, bodies that are not JSON, undeclared statuses) and
+with ``content`` or ``allowEmptyValue: false``, bodies that are not JSON, undeclared statuses) and
 every failing parameter or response go the slow way, so messages stay openapi-core's.
 Request bodies are the exception: their violations come from the same validator's errors,
 worded by validation.py as before.
@@ -73,8 +73,6 @@ class _Value:
             if not self.has_default:
                 raise _Missing(self.name) from None
             value = self.default
-        if self.location == "query" and value == "":
-            raise ValueError("empty query value")  # openapi-core's EmptyQueryParameterValue
         if not self.validator.validator.is_valid(value):
             raise ValueError("invalid")
         return value  # plain formats: openapi-core's unmarshalling leaves the value as it is
@@ -255,7 +253,9 @@ class ApiChecks:
         """A fast reader for a plain parameter or header, or ``None`` for anything openapi-core does specially."""
         with node.resolve() as resolved:
             raw = resolved.contents
-        if not isinstance(raw, dict) or "content" in raw or "allowEmptyValue" in raw or raw.get("deprecated"):
+        # allowEmptyValue is true in openapi-core's copy unless the spec says false (specs._accept_empty_query_value)
+        if not isinstance(raw, dict) or "content" in raw or raw.get("allowEmptyValue", True) is not True \
+                or raw.get("deprecated"):
             return None
         if raw.get("style", DEFAULT_STYLES[location]) != DEFAULT_STYLES[location] or "schema" not in raw:
             return None

@@ -44,6 +44,7 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
 
 from .compiled import ApiChecks
 from .compiled import JsonCheck
@@ -162,9 +163,49 @@ def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> 
         body=body,
         content_type=request.content_type or "application/octet-stream",
         parameters=RequestParameters(
-            query=request.query, header=request.headers, cookie=request.cookies, path=match.path_params
+            query=_without_empty_lists(match, request.query), header=request.headers, cookie=request.cookies,
+            path=_styled(match.path_params)
         ),
     )
+
+
+def _without_empty_lists(match: Match, query: t.Any) -> t.Any:
+    """``?ids=`` for an array that is not exploded (``form`` with ``explode: false``,
+    ``spaceDelimited``, ``pipeDelimited``) is the empty list; openapi-core would read it as
+    ``[""]`` and refuse an integer array. It reaches openapi-core as absent (docs/decisions.md)."""
+    names = _empty_list_names(match)
+    if not names or not any(query.get(name) == "" for name in names):
+        return query
+    return MultiDict([(k, v) for k, v in query.items(multi=True) if not (k in names and v == "")])
+
+
+def _empty_list_names(match: Match) -> frozenset[str]:
+    cache: dict[str, frozenset[str]] = match.api.__dict__.setdefault("_empty_list_names", {})
+    key = match.operation.key
+    if key not in cache:
+        names = set()
+        declared = [*(match.operation.path_item.get("parameters") or []),
+                    *(match.operation.spec.get("parameters") or [])]
+        for node in declared:
+            parameter, resolver = match.api.deref(node)
+            schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
+            style = parameter.get("style", "form")
+            if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"
+                    and not parameter.get("explode", style == "form")):
+                names.add(str(parameter.get("name")))
+        cache[key] = frozenset(names)
+    return cache[key]
+
+
+def _styled(path_params: dict[str, str]) -> dict[str, str]:
+    """Path parameters under every key openapi-core's style readers look for: ``name`` (simple),
+    ``.name`` and ``.name*`` (label), ``;name`` and ``;name*`` (matrix); the values stay as sent
+    (``.blue``, ``;color=blue``), which is what those readers take apart."""
+    styled = dict(path_params)
+    for name, value in path_params.items():
+        for prefix in ".;":
+            styled[f"{prefix}{name}"] = styled[f"{prefix}{name}*"] = value
+    return styled
 
 
 def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:

@@ -70,19 +70,34 @@ def outcome(match: Match, request: MockRequest, fast: bool) -> tuple[str, t.Any]
     return "valid", checked.parameters
 
 
+def changed(kwargs: dict[str, t.Any], where: str, name: str, value: t.Any) -> dict[str, t.Any]:
+    """A copy of the request with one parameter set to ``value`` (``DROP``: left out)."""
+    copied = copy.deepcopy(kwargs)
+    if value is DROP:
+        del copied[where][name]
+    else:
+        copied[where][name] = value
+    return copied
+
+
+DROP = object()
+
+
 def variants(api: ApiSpec, kwargs: dict[str, t.Any]) -> t.Iterator[dict[str, t.Any]]:
-    """The request as built, then copies each broken in one way."""
+    """The request as built, then copies each changed in one way: every query, header and
+    cookie parameter of the wrong type, absent, empty, and (query) sent twice."""
     yield kwargs
-    for where in ("params", "headers"):
-        for name in list(kwargs.get(where) or {}):
+    for where in ("params", "headers", "cookies"):
+        for name, value in list((kwargs.get(where) or {}).items()):
             if name.lower() in ("authorization", "content-type"):
                 continue
-            wrong = copy.deepcopy(kwargs)
-            wrong[where][name] = "not-a-number"
-            yield wrong
-            dropped = copy.deepcopy(kwargs)
-            del dropped[where][name]
-            yield dropped
+            yield changed(kwargs, where, name, "not-a-number")
+            yield changed(kwargs, where, name, DROP)
+            yield changed(kwargs, where, name, "")
+            if where == "params":
+                once = value if isinstance(value, list) else [value]
+                yield changed(kwargs, where, name, [*once, *once])
+                yield changed(kwargs, where, name, ["", *once])
     body = kwargs.get("data")
     if isinstance(body, str):
         value = json.loads(body)

@@ -1,0 +1,67 @@
+"""Parameters as clients send them, on a spec of our own with every style
+(tests/data/features/styles.yaml): empty query values, label and matrix path segments."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+import requests
+
+from conftest import DATA
+from conftest import MockServer
+from conftest import SpecChecker
+
+STYLES = DATA / "features" / "styles.yaml"
+
+
+@pytest.fixture(scope="module")
+def mock() -> t.Iterator[MockServer]:
+    server = MockServer("--specs", str(STYLES), "--strict")
+    yield server
+    server.stop()
+
+
+def get(mock: MockServer, path: str, query: str) -> requests.Response:
+    return requests.get(mock.url(f"/styles{path}") + "?" + query, timeout=10)
+
+
+def fields(response: requests.Response) -> list[str]:
+    return [error["field"] for error in response.json()["errors"]]
+
+
+def test_an_empty_string_query_value_is_the_empty_string(mock: MockServer) -> None:
+    response = get(mock, "/items/1", "required_word=&word=&after=")
+    assert response.status_code == 200, response.text
+    SpecChecker(STYLES, mock.base_url).assert_valid(response)
+
+
+def test_an_empty_value_is_judged_by_the_parameters_schema(mock: MockServer) -> None:
+    response = get(mock, "/items/1", "required_word=x&count=&short=&ratio=&flag=")
+    assert response.status_code == 400
+    assert sorted(fields(response)) == ["count", "flag", "ratio", "short"]
+
+
+def test_an_empty_value_of_a_non_exploded_array_is_no_list_at_all(mock: MockServer) -> None:
+    assert get(mock, "/styled/.a/;matrix=1", "ids=&spaced=&piped=").status_code == 200
+    assert get(mock, "/styled/.a/;matrix=1", "ids=1,x").status_code == 400
+
+
+def test_label_and_matrix_path_segments_are_read_by_their_style(mock: MockServer) -> None:
+    assert get(mock, "/styled/.blue/;matrix=2.5", "").status_code == 200
+    wrong = get(mock, "/styled/.blue/;matrix=two", "")
+    assert wrong.status_code == 400 and fields(wrong) == ["matrix"]
+
+
+def test_an_explicit_allow_empty_value_false_is_the_specs_word(tmp_path: t.Any) -> None:
+    spec = STYLES.read_text().replace(
+        "- {name: word, in: query, schema: {type: string}}",
+        "- {name: word, in: query, allowEmptyValue: false, schema: {type: string}}")
+    (tmp_path / "strict.yaml").write_text(spec)
+    server = MockServer("--specs", str(tmp_path / "strict.yaml"), "--strict")
+    try:
+        refused = requests.get(server.url("/strict/items/1?required_word=x&word="), timeout=10)
+        assert refused.status_code == 400 and fields(refused) == ["word"]
+        assert requests.get(server.url("/strict/items/1?required_word=&word=x"), timeout=10).status_code == 200
+    finally:
+        server.stop()
