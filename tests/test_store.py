@@ -6,6 +6,8 @@ import functools
 import gc
 import importlib.util
 import json
+import os
+import stat
 import sys
 import threading
 import tracemalloc
@@ -554,3 +556,59 @@ def test_packed_seed_records_are_kept_not_copied() -> None:
     store.replace_all({"maxcare": {"emails": seed}})
     assert store.get("maxcare", "emails", seed[5][0]) == _email(5)
     assert store.list("maxcare", "emails", offset=10, limit=2) == ([_email(10), _email(11)], count)
+
+
+# -- durability ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every fsync the store makes, as (what was synced, its size then); the real fsync still runs.
+
+    A SIGKILL test cannot see a missing fsync (the page cache outlives a killed process; only
+    a power cut or a kernel crash loses it), so the calls themselves are what is checked here.
+    """
+    seen: list[tuple[str, int]] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        info = os.fstat(fd)
+        seen.append(("folder" if stat.S_ISDIR(info.st_mode) else os.readlink(f"/proc/self/fd/{fd}"), info.st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return seen
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc (Linux)")
+def test_every_acknowledged_write_is_fsynced_whole_before_the_call_returns(
+        path: Path, fsyncs: list[tuple[str, int]]) -> None:
+    with Store(path) as store:
+        _check_each_write_is_synced(store, path, fsyncs)
+
+
+def _check_each_write_is_synced(store: Store, path: Path, fsyncs: list[tuple[str, int]]) -> None:
+    writes: list[Callable[[], object]] = [
+        lambda: store.put("x", "items", 1, {"id": 1}),
+        lambda: store.create("x", "items", 2, {"id": 2}),
+        lambda: store.update("x", "items", 1, {"name": "one"}),
+        lambda: store.delete("x", "items", 2),
+        lambda: store.next_id("x", "items"),
+        lambda: store.replace_all({"x": {"items": [(5, {"id": 5})]}}),
+    ]
+    for write in writes:
+        fsyncs.clear()
+        write()
+        # the log, synced after the line was written: its size then is its size now
+        assert (str(path.resolve()), path.stat().st_size) in fsyncs, fsyncs
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc (Linux)")
+def test_compaction_syncs_the_snapshot_then_the_folder(path: Path, fsyncs: list[tuple[str, int]]) -> None:
+    with Store(path) as store:
+        store.put("x", "items", 1, {"id": 1})
+    fsyncs.clear()
+    Store(path).close()  # opening compacts the log into one snapshot line
+    kinds = [what if what == "folder" else "file" for what, _ in fsyncs]
+    assert kinds[-2:] == ["file", "folder"], fsyncs
+    assert fsyncs[-2][1] == path.stat().st_size  # the snapshot, whole, before it replaced the log
