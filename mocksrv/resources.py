@@ -11,6 +11,7 @@ response schemas. Nested collections are scoped by their parent path values.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing as t
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Resource:
     collection: str  # e.g. "emails"; fixtures use this name under `records:`
     parent_params: tuple[str, ...]  # path parameters of the collection path (scope nested collections)
     id_param: str | None  # the item operations' path parameter
+    parent: Resource | None = None  # a nested collection's parent item (``/notes/{noteId}`` of its comments)
 
 
 def _segments(template: str) -> list[str]:
@@ -67,6 +69,18 @@ def infer_resources(api: ApiSpec) -> dict[str, Resource]:
         resource = _infer(op, item_parents)
         if resource is not None:
             found[op.key] = resource
+    # a nested collection lives only while its parent item does, where the spec can read that item
+    readable = {op.template.rstrip("/"): found[op.key] for op in api.operations
+                if op.key in found and found[op.key].kind == READ}
+    for op in api.operations:
+        resource = found.get(op.key)
+        if resource is None or not resource.parent_params:
+            continue
+        segments = _segments(op.template)
+        last_param = max(i for i, segment in enumerate(segments) if _is_param(segment))
+        parent = readable.get("/" + "/".join(segments[:last_param + 1]))
+        if parent is not None and parent is not resource:
+            found[op.key] = dataclasses.replace(resource, parent=parent)
     return found
 
 

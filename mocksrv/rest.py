@@ -128,6 +128,11 @@ class RecordKeeper:
         if resource is None or not 200 <= chosen.status < 300:
             return None  # not a resource operation, or the client forced another status
         collection = scope_key(resource, match.path_params)
+        parent = resource.parent
+        if parent is not None and parent.id_param is not None:
+            parent_id = match.path_params.get(parent.id_param, "")
+            if self.store.get(self.api.id, scope_key(parent, match.path_params), parent_id) is None:
+                raise NotFound(f"{parent.collection} {parent_id!r} not found", kind="not_found")
         record_id = match.path_params.get(resource.id_param or "") if resource.id_param else None
         if resource.kind == CREATE:
             return Outcome(self._create(resource, collection, checked.body, chosen))

@@ -58,7 +58,8 @@ from .specs import ApiSpec
 
 log = logging.getLogger(__name__)
 
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TYPES = ("multipart/form-data", URLENCODED)
 TOO_DEEP = "request body is nested too deeply"
 REQUIRED_MESSAGE = re.compile(r"^'(.*)' is a required property$", re.S)
 Json = t.Any
@@ -250,7 +251,8 @@ def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> C
     body_spec, _ = api.deref(operation.spec.get("requestBody"))
     if isinstance(body_spec, dict):
         content = body_spec.get("content") or {}
-        if not request.body and not request.files and not request.form:
+        # an empty body sent as application/x-www-form-urlencoded is the empty form, not "no body"
+        if not request.body and not request.files and not request.form and request.mimetype != URLENCODED:
             if body_spec.get("required"):
                 violations.append(Violation("body", "", "request body is required"))
         else:

@@ -116,3 +116,16 @@ def test_petstore_negative_limit_the_spec_allows_lists_normally(public_server: M
     listed = requests.get(url, params={"limit": -2147483647, "tags": ""}, timeout=10)
     assert listed.status_code == 200, listed.text
     assert created.json()["id"] in [pet["id"] for pet in listed.json()]
+
+
+def test_an_empty_urlencoded_body_is_an_empty_form(public_server: MockServer) -> None:
+    # uspto's search body is optional, but a form that is sent must hold its required `criteria`
+    url = public_server.url("/uspto-3.0/ds-api/oa_citations/v1/records")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert requests.post(url, data=b"", headers=form, timeout=10).status_code == 400
+    journaled = requests.get(public_server.url("/__mocksrv/requests"), params={"path": "/records"},
+                             timeout=10).json()["requests"][0]
+    assert journaled["response"]["status"] == 400, journaled
+    assert journaled["errors"] == [{"location": "body", "field": "criteria", "message": "criteria field is required"}]
+    assert requests.post(url, data={"criteria": "*:*"}, timeout=10).status_code == 200
+    assert requests.post(url, timeout=10).status_code == 200  # no body at all: the body is optional

@@ -246,3 +246,14 @@ def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: MockServe
     assert sorted(c["id"] for c in stored) == sorted(acknowledged)
     for code in stored:  # each acknowledged id is the record its client created
         assert code["label"] == f"c{acknowledged.index(code['id'])}"
+
+
+def test_a_nested_collection_goes_with_its_parent(mock: MockServer, checker: SpecChecker) -> None:
+    note = create(mock, checker, title="parent")
+    comments = mock.url(f"/notes/api/notes/{note['id']}/comments")
+    assert requests.post(comments, json={"text": "hi"}, timeout=10).status_code == 201
+    assert requests.delete(mock.url(f"/notes/api/notes/{note['id']}"), timeout=10).status_code == 204
+    for answer in (requests.get(comments, timeout=10), requests.post(comments, json={"text": "late"}, timeout=10)):
+        assert answer.status_code == 404, answer.text
+        checker.assert_valid(answer)
+
