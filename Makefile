@@ -48,21 +48,7 @@ bench-state: $(STAMP)
 
 # does anything on the request path let go of the GIL? In-process, per bench scenario (docs/performance.md)
 .PHONY: gil-check
-gil-# newest releases setup.cfg allows, in a scratch venv; the suite must pass on them before the
-# new constraints.txt is committed (.ci/refresh-constraints does all three; docs/ci.md)
-constraints:
-	rm -rf .venv-constraints
-	$(PYTHON) -m venv .venv-constraints
-	.venv-constraints/bin/python -m pip install -q --upgrade pip
-	.venv-constraints/bin/python -m pip install -q -e '.[test,dev]'
-	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^mocksrv' > constraints.txt
-	rm -rf .venv-constraints
-
-# the console's browser tests, writing docs/screenshots/*.png (make test writes nothing into the checkout)
-screenshots: $(STAMP)
-	MOCKSRV_SCREENSHOTS=docs/screenshots MOCKSRV_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_console.py $(ARGS)
-
-check: $(STAMP)
+gil-check: $(STAMP)
 	$(BIN)/python bench/gil_check.py $(ARGS)
 
 # mocksrv side by side with Prism under wrk (installs wrk from Debian, Prism into bench/.scratch);

@@ -7,6 +7,8 @@ make a fresh machine install something the suite never ran on (or fail to instal
 from __future__ import annotations
 
 import configparser
+import re
+import subprocess
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -50,3 +52,12 @@ def test_every_requirement_is_pinned_within_its_declared_range() -> None:
 def test_the_project_itself_is_not_pinned() -> None:
     # a pin of mocksrv would make `pip install -c constraints.txt -e .` refuse the checkout's own version
     assert "mocksrv" not in pins()
+
+
+def test_every_make_target_the_readme_names_parses() -> None:
+    # a broken Makefile breaks both set-up commands on a fresh machine; `make -n` only reads it
+    readme = (ROOT / "README.md").read_text()
+    targets = sorted(set(re.findall(r"`make ([a-z][a-z-]*)", readme)))
+    assert {"run", "test", "constraints", "screenshots"} <= set(targets)
+    done = subprocess.run(["make", "-n", *targets], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
