@@ -7,6 +7,8 @@ import re
 import typing as t
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from conftest import MockServer
 from conftest import SpecChecker
 from mocksrv import Options
 from mocksrv import create_app
+from mocksrv.rest import timestamp_like
 from mocksrv.specs import load_spec
 
 NOTES = DATA / "features" / "notes.yaml"
@@ -481,3 +484,19 @@ def test_in_process_a_create_answering_several_records_stores_each(shop: t.Any) 
     for message in messages:
         assert re.fullmatch(r"msg-[0-9]{6}", message["id"])  # drawn from the id's pattern
         assert shop.get(f"/shop/v1/batches/{message['id']}").json == {"id": message["id"], "subject": "hello"}
+
+
+@pytest.mark.parametrize(("example", "written"), [
+    ("2026-03-25 10:00:01.234+00", "2026-05-04 03:02:01.987+05"),
+    ("2026-03-25T10:00:01Z", "2026-05-04T03:02:01Z"),
+    ("2026-03-25T10:00:01.5+01:00", "2026-05-04T03:02:01.9+05:30"),
+    ("2026-03-25T10:00:01.123456789-0100", "2026-05-04T03:02:01.987654000+0530"),
+    ("2026-03-25T10:00:01", "2026-05-04T03:02:01"),
+    ("yesterday", "2026-05-04T03:02:01.987654+05:30"),
+])
+def test_a_created_timestamp_is_written_the_way_the_api_writes_its_own(example: str, written: str) -> None:
+    now = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    assert timestamp_like(example, now) == written
+    assert timestamp_like("2026-03-25T10:00:01.123Z", now.replace(microsecond=5000, tzinfo=UTC)) == \
+        "2026-05-04T03:02:01.005Z"
+    assert timestamp_like("soon", now.replace(tzinfo=UTC)) == "2026-05-04T03:02:01.987654Z"
