@@ -81,12 +81,12 @@ def test_unknown_revoked_and_expired_keys_are_401(status: str | None, message: s
 def test_scopes_come_from_the_scenario_and_from_the_spec_requirement_of_the_credential_used() -> None:
     operation = _operation([{"apiKey": ["admin"]}, {"bearerAuth": ["emails:write", "emails:read"]},
                             {"bearerAuth": ["never"]}])
-    fixture = ApiFixture(api_keys=[_key(scopes=("emails:send", "emails:write"))],
+    fixture = ApiFixture(api_keys=[_key(scopes=("emails:write",))],
                          operation_scopes={"sendEmail": ["emails:send", "emails:write"]})
     with pytest.raises(Forbidden) as raised:
         authorize(MAIL, operation, [BEARER], fixture)
     # each missing scope named once, in order; "admin" belongs to another scheme, "never" to a later alternative
-    assert raised.value.detail == "Insufficient scope: sendEmail needs emails:read"
+    assert raised.value.detail == "Insufficient scope: sendEmail needs emails:send, emails:read"
     assert (raised.value.kind, raised.value.status) == ("insufficient_scope", 403)
     enough = ApiFixture(api_keys=[_key(scopes=("emails:send", "emails:write", "emails:read"))],
                         operation_scopes=fixture.operation_scopes)
@@ -139,6 +139,15 @@ def test_a_keys_own_limit_beats_the_apis_and_counts_are_per_key_and_api() -> Non
         throttle(MAIL, own, fixture, store, clock)
     assert throttle(MAIL, other, fixture, store, clock)["X-RateLimit-Remaining"] == "4"
     assert throttle(SHOP, own, fixture, store, clock)["X-RateLimit-Remaining"] == "0"  # another API: its own count
+
+
+def test_two_keys_under_the_apis_limit_are_counted_apart() -> None:
+    store, clock = Store(), Clock(START, frozen=True)
+    fixture = ApiFixture(api_keys=[_key(), _key("k_other")], rate_limit=RateLimit(limit=2, window_seconds=60))
+    first = authorize(MAIL, SEND, [BEARER], fixture)
+    second = authorize(MAIL, SEND, [Credential("bearerAuth", "bearer", "k_other")], fixture)
+    assert [throttle(MAIL, first, fixture, store, clock)["X-RateLimit-Remaining"] for _ in range(2)] == ["1", "0"]
+    assert throttle(MAIL, second, fixture, store, clock)["X-RateLimit-Remaining"] == "1"
 
 
 def test_no_limit_anywhere_means_no_headers() -> None:
