@@ -27,7 +27,7 @@ constraints:
 	rm -rf .venv-constraints
 	$(PYTHON) -m venv .venv-constraints
 	.venv-constraints/bin/python -m pip install -q --upgrade pip
-	.venv-constraints/bin/python -m pip install -q -e '.[test,dev]'
+	.venv-constraints/bin/python -m pip install -q -e '.[test,dev,mutate]'
 	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^mocksrv' > constraints.txt
 	rm -rf .venv-constraints
 
@@ -64,5 +64,20 @@ fuzz: $(STAMP)
 	MOCKSRV_FUZZ_EXAMPLES=$${MOCKSRV_FUZZ_EXAMPLES:-200} MOCKSRV_FUZZ_SEED=$${MOCKSRV_FUZZ_SEED:-$$(date +%s)} \
 		$(BIN)/python -m pytest tests/test_fuzz.py -s $(ARGS)
 
+# mutation testing (mutmut 3) of the core modules against their in-process tests, then the score per
+# module; `make mutate MODULE=store` for one module. Which modules and tests: setup.cfg [mutmut];
+# results stay in mutants/ (git-ignored), so a second run only retests what changed.
+# Survivors: .venv/bin/mutmut show NAME (docs/reliability.md, "Mutation testing"). Not part of `make test`.
+MODULE ?=
+.PHONY: mutate
+mutate: $(VENV)/.mutate-installed
+	mkdir -p mutants/bench  # mutmut copies bench/state_bench.py (setup.cfg also_copy) only into a folder that exists
+	$(BIN)/mutmut run $(if $(MODULE),"mocksrv.$(MODULE).*")
+	$(BIN)/python bench/mutation_scores.py $(MODULE)
+
+$(VENV)/.mutate-installed: $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,dev,mutate]'
+	touch $@
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache mutants

@@ -20,7 +20,7 @@ def declared_requirements() -> list[Requirement]:
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
     lines = config["options"]["install_requires"].splitlines()
-    for extra in ("test", "dev"):
+    for extra in ("test", "dev", "mutate"):
         lines += config["options.extras_require"][extra].splitlines()
     texts = (line.split("#")[0].strip() for line in lines)
     return [Requirement(text) for text in texts if text]

@@ -3,7 +3,13 @@ PUT vs PATCH, nested collections — every answer valid under the spec."""
 
 from __future__ import annotations
 
+import re
 import typing as t
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,9 +17,14 @@ import requests
 from conftest import DATA
 from conftest import MockServer
 from conftest import SpecChecker
+from mocksrv import Options
+from mocksrv import create_app
+from mocksrv.rest import timestamp_like
+from mocksrv.specs import load_spec
 
 NOTES = DATA / "features" / "notes.yaml"
 TASKS = DATA / "features" / "tasks.yaml"
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +268,280 @@ def test_a_nested_collection_goes_with_its_parent(mock: MockServer, checker: Spe
         assert answer.status_code == 404, answer.text
         checker.assert_valid(answer)
 
+
+# -- in process: the same engine without a server (fast; what `make mutate` runs) -----------
+
+SHOP_SPEC = """
+openapi: 3.0.3
+info: {title: Shop, version: "1"}
+servers: [{url: /v1}]
+paths:
+  /orders:
+    get:
+      operationId: listOrders
+      parameters:
+        - {name: page, in: query, schema: {type: integer}}
+        - {name: per_page, in: query, schema: {type: integer}}
+        - {name: q, in: query, schema: {type: string}}
+        - {name: sort, in: query, schema: {type: string}}
+        - {name: customer, in: query, schema: {type: string}}
+      responses:
+        "200":
+          description: a page
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Order"}}
+                  total_count: {type: integer}
+                  per_page: {type: integer}
+    post:
+      operationId: createOrder
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [customer], properties: {customer: {type: string}, total: {type: number},
+                     note: {type: string}}}
+      responses:
+        "201":
+          description: created, in an envelope
+          content:
+            application/json:
+              schema: {type: object, required: [data], properties: {data: {$ref: "#/components/schemas/Order"}}}
+  /orders/{orderId}:
+    parameters: [{name: orderId, in: path, required: true, schema: {type: string}}]
+    get:
+      operationId: getOrder
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Order"}}}}
+        "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    put:
+      operationId: replaceOrder
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {customer: {type: string},
+                                                                           total: {type: number}}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Order"}}}}
+        "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    patch:
+      operationId: updateOrder
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {total: {type: number}}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Order"}}}}
+        "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    delete:
+      operationId: deleteOrder
+      responses:
+        "204": {description: deleted}
+        "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+  /invoices:
+    post:
+      operationId: createInvoice
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {amount: {type: integer}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Invoice"}}}}
+  /invoices/{id}:
+    get:
+      operationId: getInvoice
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Invoice"}}}}
+  /send:
+    post:
+      operationId: sendMail
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {to: {type: string}}}}}
+      responses:
+        "200":
+          description: queued
+          content:
+            application/json:
+              schema: {type: object, required: [mail_id], properties: {mail_id: {type: string, format: uuid}}}
+  /mail-log:
+    get:
+      operationId: listMail
+      responses:
+        "200":
+          description: sent mail
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: "#/components/schemas/Mail"}}
+  /mail-log/{mail_id}:
+    get:
+      operationId: getMail
+      parameters: [{name: mail_id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Mail"}}}}
+  /batches:
+    post:
+      operationId: createBatch
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {subject: {type: string}}}}}
+      responses:
+        "201":
+          description: one message per recipient
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [messages]
+                properties:
+                  messages:
+                    type: array
+                    minItems: 2
+                    maxItems: 2
+                    items: {$ref: "#/components/schemas/Message"}
+  /batches/{id}:
+    get:
+      operationId: getMessage
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Message"}}}}
+components:
+  schemas:
+    Order:
+      type: object
+      required: [id, customer, created_at]
+      properties:
+        id: {type: string, example: "ord_89abcdef0123"}
+        customer: {type: string}
+        total: {type: number, minimum: 0}
+        created_at: {type: string, example: "2026-03-25 10:00:01.234+00"}
+    Invoice:
+      type: object
+      required: [id, amount]
+      properties:
+        id: {type: integer}
+        amount: {type: integer}
+        createdAt: {type: string, format: date-time}
+    Mail:
+      type: object
+      required: [mail_id, to]
+      properties: {mail_id: {type: string, format: uuid}, to: {type: string}}
+    Message:
+      type: object
+      required: [id, subject]
+      properties:
+        id: {type: string, pattern: "^msg-[0-9]{6}$"}
+        subject: {type: string}
+    Error:
+      type: object
+      required: [message]
+      properties: {message: {type: string}}
+"""
+START = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=UTC)
+
+
+@pytest.fixture()
+def shop(tmp_path: Path) -> t.Any:
+    """The shop spec served in this process (Flask's test client), strict, the clock started at START."""
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(SHOP_SPEC)
+    app = create_app(Options(specs=[spec], strict=True, clock_start=START), apis=[load_spec(spec)])
+    return app.test_client()
+
+
+def test_in_process_create_read_patch_replace_delete(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/orders", json={"customer": "ann", "total": 5, "note": "kept, not shown"})
+    assert created.status_code == 201, created.text
+    order = created.json["data"]
+    # an id shaped like the spec's example (prefix + as many hex digits), the timestamp written its way
+    assert re.fullmatch(r"ord_[0-9a-f]{12}", order["id"])
+    assert re.fullmatch(r"2026-05-04 03:0\d:\d\d\.\d{3}\+00", order["created_at"])
+    assert (order["customer"], order["total"]) == ("ann", 5) and "note" not in order
+    url = f"/shop/v1/orders/{order['id']}"
+    assert shop.get(url).json == order
+
+    patched = shop.patch(url, json={"total": 7})
+    assert patched.status_code == 200 and patched.json == {**order, "total": 7}
+    assert shop.get(url).json == {**order, "total": 7}
+
+    replaced = shop.put(url, json={"customer": "bob"})
+    assert replaced.status_code == 200
+    assert replaced.json["customer"] == "bob" and replaced.json["id"] == order["id"] and "total" not in replaced.json
+    assert shop.get(url).json == replaced.json
+
+    assert shop.delete(url).status_code == 204
+    for method in ("get", "patch", "put", "delete"):
+        missing = getattr(shop, method)(url, json={"total": 1} if method in ("patch", "put") else None)
+        assert missing.status_code == 404, method
+        assert order["id"] in missing.json["message"]
+
+
+def test_in_process_a_forced_status_leaves_the_store_alone(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/orders", json={"customer": "ann"})
+    url = f"/shop/v1/orders/{created.json['data']['id']}"
+    assert shop.delete(url, headers={"Prefer": "code=404"}).status_code == 404
+    assert shop.get(url).status_code == 200  # still there: the client asked for a 404, nothing was deleted
+
+
+def test_in_process_list_pages_filters_searches_and_sorts(shop: t.Any) -> None:
+    for customer, total in [("ann", 3), ("bob", 1), ("ann", 2), ("cat", 5), ("ann", 4)]:
+        assert shop.post("/shop/v1/orders", json={"customer": customer, "total": total}).status_code == 201
+    everything = shop.get("/shop/v1/orders").json
+    assert [o["total"] for o in everything["items"]] == [3, 1, 2, 5, 4]
+    assert everything["total_count"] == 5
+    page = shop.get("/shop/v1/orders", query_string={"customer": "ann", "per_page": 2, "page": 2}).json
+    assert [o["total"] for o in page["items"]] == [4] and page["total_count"] == 3 and page["per_page"] == 2
+    first = shop.get("/shop/v1/orders", query_string={"per_page": 2, "page": 1}).json
+    assert [o["total"] for o in first["items"]] == [3, 1]
+    found = shop.get("/shop/v1/orders", query_string={"q": "BO"}).json
+    assert [o["customer"] for o in found["items"]] == ["bob"] and found["total_count"] == 1
+    ascending = shop.get("/shop/v1/orders", query_string={"sort": "total"}).json
+    assert [o["total"] for o in ascending["items"]] == [1, 2, 3, 4, 5]
+    descending = shop.get("/shop/v1/orders", query_string={"sort": "-total", "per_page": 3}).json
+    assert [o["total"] for o in descending["items"]] == [5, 4, 3]
+    assert shop.get("/shop/v1/orders", query_string={"per_page": -1}).json["total_count"] == 5  # read as absent
+
+
+def test_in_process_integer_ids_count_up(shop: t.Any) -> None:
+    first = shop.post("/shop/v1/invoices", json={"amount": 10}).json
+    second = shop.post("/shop/v1/invoices", json={"amount": 20}).json
+    assert (first["id"], second["id"]) == (1, 2)
+    assert shop.get("/shop/v1/invoices/2").json == second
+    assert "createdAt" not in first  # optional and never sent: stays unset
+
+
+def test_in_process_a_create_without_a_read_of_its_own_is_kept_where_its_id_is_read(shop: t.Any) -> None:
+    sent = shop.post("/shop/v1/send", json={"to": "a@example.com"})
+    assert sent.status_code == 200
+    mail_id = sent.json["mail_id"]
+    assert UUID_TEXT.fullmatch(mail_id)
+    assert shop.get(f"/shop/v1/mail-log/{mail_id}").json == {"mail_id": mail_id, "to": "a@example.com"}
+    assert shop.get("/shop/v1/mail-log").json == [{"mail_id": mail_id, "to": "a@example.com"}]
+
+
+def test_in_process_a_create_answering_several_records_stores_each(shop: t.Any) -> None:
+    batch = shop.post("/shop/v1/batches", json={"subject": "hello"})
+    assert batch.status_code == 201
+    messages = batch.json["messages"]
+    assert len(messages) == 2 and len({m["id"] for m in messages}) == 2
+    for message in messages:
+        assert re.fullmatch(r"msg-[0-9]{6}", message["id"])  # drawn from the id's pattern
+        assert shop.get(f"/shop/v1/batches/{message['id']}").json == {"id": message["id"], "subject": "hello"}
+
+
+@pytest.mark.parametrize(("example", "written"), [
+    ("2026-03-25 10:00:01.234+00", "2026-05-04 03:02:01.987+05"),
+    ("2026-03-25T10:00:01Z", "2026-05-04T03:02:01Z"),
+    ("2026-03-25T10:00:01.5+01:00", "2026-05-04T03:02:01.9+05:30"),
+    ("2026-03-25T10:00:01.123456789-0100", "2026-05-04T03:02:01.987654000+0530"),
+    ("2026-03-25T10:00:01", "2026-05-04T03:02:01"),
+    ("yesterday", "2026-05-04T03:02:01.987654+05:30"),
+])
+def test_a_created_timestamp_is_written_the_way_the_api_writes_its_own(example: str, written: str) -> None:
+    now = datetime(2026, 5, 4, 3, 2, 1, 987654, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    assert timestamp_like(example, now) == written
+    assert timestamp_like("2026-03-25T10:00:01.123Z", now.replace(microsecond=5000, tzinfo=UTC)) == \
+        "2026-05-04T03:02:01.005Z"
+    assert timestamp_like("soon", now.replace(tzinfo=UTC)) == "2026-05-04T03:02:01.987654Z"

@@ -7,10 +7,12 @@ import gc
 import importlib.util
 import json
 import os
+import re
 import stat
 import sys
 import threading
 import tracemalloc
+import types
 import typing as t
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -267,8 +269,80 @@ def test_records_are_normalised_to_json(store: Store) -> None:
 def test_closed_store_refuses_calls(store: Store) -> None:
     store.close()
     store.close()
-    with pytest.raises(StoreError, match="closed"):
+    with pytest.raises(StoreError, match=r"^the store is closed$"):
         store.put("x", "items", 1, {})
+
+
+def test_ids_are_strings_or_integers_never_booleans(store: Store) -> None:
+    for bad_id, kind in [(True, "bool"), (1.5, "float"), (None, "NoneType")]:
+        with pytest.raises(TypeError, match=f"record id must be str or int, not {kind}$"):
+            store.get("x", "items", bad_id)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=f"not {kind}$"):
+            store.put("x", "items", bad_id, {})  # type: ignore[arg-type]
+    assert store.is_empty()
+
+
+def test_a_record_must_be_a_json_object_and_the_error_names_it(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"^record: a record must be a JSON object, not list$"):
+        encode_record([1, 2])
+    with pytest.raises(StoreError, match=r"^record x/items/2 is not JSON-serialisable: "):
+        store.put("x", "items", 2, {"when": object()})
+    with pytest.raises(StoreError, match=r"^record x/items/b is not JSON-serialisable: "):
+        store.replace_all({"x": {"items": [("a", {}), ("b", {"tags": {1}})]}})
+    # any mapping is a record, not only a dict
+    store.put("x", "items", 1, types.MappingProxyType({"name": "Rex"}))
+    assert store.get("x", "items", 1) == {"name": "Rex"}
+
+
+def test_unknown_collections_are_empty_for_every_call(store: Store) -> None:
+    assert store.delete("x", "nothing", 1) is False
+    assert store.update("x", "nothing", 1, {"a": 1}) is None
+    assert store.count("x", "nothing") == 0
+    assert store.is_empty()
+
+
+def test_is_empty_counts_every_live_record(store: Store) -> None:
+    store.put("x", "items", 1, {})
+    store.put("x", "items", 2, {})
+    store.put("x", "items", 2, {"replaced": True})  # a replace is not a new record
+    store.delete("x", "items", 1)
+    assert not store.is_empty()
+    store.delete("x", "items", 2)
+    assert store.is_empty()
+
+
+def test_list_with_several_where_fields_needs_all_of_them(store: Store) -> None:
+    _fill(store, 6)
+    page, total = store.list("pets", "pets", where={"kind": "cat", "id": [1, 2, 3, 4]})
+    assert [r["id"] for r in page] == [1, 3] and total == 2
+    page, total = store.list("pets", "pets", where={"id": 2, "kind": "cat"})
+    assert page == [] and total == 0
+
+
+def test_a_zero_limit_is_an_empty_page_with_the_total(store: Store) -> None:
+    _fill(store, 3)
+    assert store.list("pets", "pets", limit=0) == ([], 3)
+    with pytest.raises(ValueError, match=r"^offset and limit must not be negative$"):
+        store.list("pets", "pets", limit=-1)
+
+
+def test_booleans_sort_before_every_number_and_objects_by_their_sorted_json(store: Store) -> None:
+    values: list[t.Any] = [0.5, {"b": 1, "a": 2}, True, {"a": 3}, -1, {"a": 1}]
+    for n, value in enumerate(values):
+        store.put("x", "items", n, {"v": value})
+    page, _ = store.list("x", "items", sort="v")
+    # objects compare as their JSON with sorted keys: {"a": 1} < {"a": 2, "b": 1} < {"a": 3}
+    assert [r["v"] for r in page] == [True, -1, 0.5, {"a": 1}, {"b": 1, "a": 2}, {"a": 3}]
+
+
+def test_next_id_is_above_a_stored_id_of_one_and_ignores_other_ids(store: Store) -> None:
+    store.put("x", "items", 1, {})
+    assert store.next_id("x", "items") == 2
+    store.put("x", "words", "abc", {})
+    assert store.next_id("x", "words") == 1
+    store.replace_all({"x": {"empty": [], "named": [("a", {}), ("b", {})]}})
+    assert store.next_id("x", "empty") == 1
+    assert store.next_id("x", "named") == 1
 
 
 # -- counters -----------------------------------------------------------------------------
@@ -427,9 +501,120 @@ def test_invalid_entry_names_file_and_line(path: Path) -> None:
         Store(path)
 
 
+@pytest.mark.parametrize(("entry", "reason"), [
+    (b'{"op":"jump"}', "unknown op 'jump'"),
+    (b'{"op":"put","t":5,"id":"1","doc":{}}', "expected a string, got 5"),
+    (b'{"op":"put","t":"a/b","id":"1","doc":[1]}', "a record must be a JSON object, got \\[1\\]"),
+    (b'{"op":"seq","t":"a/b","n":"7"}', "sequence value '7' is not an integer"),
+])
+def test_an_invalid_entry_is_refused_saying_what_is_wrong(path: Path, entry: bytes, reason: str) -> None:
+    path.write_bytes(b'{"op":"load","data":{}}\n' + entry + b"\n")
+    with pytest.raises(StoreError, match=rf"{path.name}:2: invalid log entry: .*{reason}"):
+        Store(path)
+
+
+@pytest.mark.parametrize("entry", [b'{"op":"put","t":"a/b","id":"1","doc":{"v":NaN}}',
+                                   b'{"op":"load","data":{"a/b":{"1":{"v":NaN}}}}'])
+def test_a_logged_record_that_is_not_strict_json_is_refused_naming_it(path: Path, entry: bytes) -> None:
+    path.write_bytes(entry + b"\n")
+    with pytest.raises(StoreError, match="record a/b/1 is not JSON-serialisable"):
+        Store(path)
+
+
 def test_unreadable_location_is_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError, match=r"store\.jsonl: cannot write a snapshot"):
         Store(tmp_path / "missing-folder" / "store.jsonl")
+    with pytest.raises(StoreError, match=f"{tmp_path.name}: cannot read the store"):
+        Store(tmp_path)  # a folder, not a file
+
+
+def test_sequences_survive_any_number_of_reopenings(path: Path) -> None:
+    with Store(path) as store:
+        store.put("x", "items", 3, {})
+        assert store.next_id("x", "items") == 4
+        store.delete("x", "items", 3)
+    for expected in (5, 6):  # the second opening reads the sequence from the first one's snapshot
+        with Store(path) as reopened:
+            assert reopened.next_id("x", "items") == expected
+
+
+def test_a_torn_last_line_is_reported_when_dropped(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with Store(path) as store:
+        _fill(store, 1)
+    with path.open("ab") as log:
+        log.write(b'{"op":"del"')
+    with caplog.at_level("WARNING", logger="mocksrv.store"), Store(path):
+        pass
+    assert caplog.messages == [f"{path}:3: ignoring a torn last line (a write interrupted by a crash)"]  # the snapshot, the put, the torn del
+
+
+def test_the_log_keeps_every_write_until_it_is_log_slack_lines_too_long(path: Path) -> None:
+    with Store(path) as store:  # one live record: compaction once the log exceeds 2 + LOG_SLACK lines
+        for _cycle in range(2):
+            for n in range(LOG_SLACK + 1):
+                store.put("x", "items", "hot", {"n": n})
+            assert path.read_bytes().count(b"\n") == LOG_SLACK + 2  # the snapshot line, then each write
+            store.put("x", "items", "hot", {"n": "last"})
+            assert path.read_bytes().count(b"\n") == 1
+
+
+def test_compaction_writes_a_hidden_temp_file_beside_the_log_and_syncs_the_folder(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced: list[Path] = []
+    synced_folders: list[int] = []
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def replace(source: t.Any, target: t.Any) -> None:
+        replaced.append(Path(source))
+        real_replace(source, target)
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            synced_folders.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr("mocksrv.store.os.replace", replace)
+    monkeypatch.setattr("mocksrv.store.os.fsync", fsync)
+    Store(path).close()
+    assert len(replaced) == 1 and replaced[0].parent == path.parent  # a rename is atomic within one folder
+    assert re.fullmatch(rf"\.{re.escape(path.name)}\..+\.tmp", replaced[0].name)
+    assert synced_folders, "the folder was not fsynced after the rename"
+
+
+def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: t.Any, **__: t.Any) -> t.Any:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("mocksrv.store.os.replace", broken)
+        with pytest.raises(StoreError, match=f"{path.name}: compaction failed: .*No space left"):
+            Store(path)
+    assert [p.name for p in path.parent.iterdir()] == []
+    with monkeypatch.context() as patch:
+        patch.setattr("mocksrv.store._fsync_dir", broken)
+        with pytest.raises(StoreError, match=f"{path.name}: cannot make the snapshot durable: .*No space left"):
+            Store(path)
+
+
+def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    with Store(path) as store:
+        monkeypatch.setattr("mocksrv.store.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
+        with caplog.at_level("WARNING", logger="mocksrv.store"):
+            for n in range(LOG_SLACK + 2):
+                store.put("x", "items", "hot", {"n": n})
+        assert store.get("x", "items", "hot") == {"n": LOG_SLACK + 1}  # the writes themselves landed
+    assert f"{path}: cannot write a snapshot: disk gone" in caplog.messages
+
+
+def test_a_write_whose_repair_fails_says_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store(path) as store:
+        monkeypatch.setattr("mocksrv.store.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
+        monkeypatch.setattr("mocksrv.store.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
+        with pytest.raises(StoreError, match=r"write failed \(fsync failed\) and the log could not be repaired: "
+                                             "read-only"):
+            store.put("x", "items", 1, {})
+        monkeypatch.undo()
 
 
 def test_open_compacts_the_log(path: Path) -> None:
