@@ -62,6 +62,7 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     from .errors import FixtureError
     from .fixtures import FixtureSet
     from .pipeline import Pipeline
+    from .security import credential_names
     from .state import MockState
     from .store import Store
 
@@ -73,7 +74,7 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     state = MockState(fixtures, store, Clock(options.clock_start),
                       id_field=lambda api, collection: pipeline.id_field(api, collection),
                       load_options=lambda api, given, where: pipeline.load_options(api, given, where),
-                      journal_limit=options.journal_limit)
+                      journal_limit=options.journal_limit, secrets=credential_names(apis))
     pipeline = Pipeline(apis, options, state)
     state.start(options.scenario)
     return pipeline

@@ -47,3 +47,22 @@ class MockResponse:
     headers: list[tuple[str, str]]
     body: bytes
     media_type: str | None = None
+
+
+# header names that carry credentials whatever the spec says (lower-case)
+COMMON_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                                       "api-key", "x-auth-token"})
+
+
+@dataclass(frozen=True)
+class CredentialNames:
+    """Where credentials travel: header names (lower-case), query parameter and cookie names.
+
+    Built from every loaded spec's security schemes (`security.credential_names`) plus
+    `COMMON_CREDENTIAL_HEADERS`; whatever is recorded or logged shows these masked.
+    """
+
+    headers: frozenset[str] = COMMON_CREDENTIAL_HEADERS
+    query: frozenset[str] = frozenset()
+    cookies: frozenset[str] = frozenset()
+

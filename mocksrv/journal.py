@@ -19,7 +19,9 @@ import threading
 import typing as t
 from collections import deque
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from .datatypes import CredentialNames
 from .datatypes import MockRequest
 from .datatypes import MockResponse
 from .errors import InvalidRequest
@@ -28,7 +30,6 @@ from .errors import UnsupportedMediaType
 
 MAX_ENTRIES = 10_000
 BODY_CAP = 64 * 1024
-SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"}
 Json = t.Any
 
 
@@ -144,10 +145,22 @@ class Entry:
 
 
 class Journal:
-    def __init__(self, limit: int = MAX_ENTRIES) -> None:
+    """:param secrets: the headers, query parameters and cookies to mask (default: the usual header names)."""
+
+    def __init__(self, limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
         self._entries: deque[Entry] = deque(maxlen=limit)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.secrets = secrets or CredentialNames()
+
+    def masked_query(self, query: t.Any) -> t.Iterator[tuple[str, str]]:
+        """The query's pairs, credentials masked."""
+        secret = self.secrets.query
+        return ((k, mask(v) if k in secret else v) for k, v in query.items(multi=True))
+
+    def target(self, path: str, query: t.Any) -> str:
+        """``path?query`` for a log line, credentials masked."""
+        return f"{path}?{urlencode(list(self.masked_query(query)))}" if query else path
 
     def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
                error: MockError | None, time: float, real_time: float, duration_ms: float) -> Entry:
@@ -160,8 +173,9 @@ class Journal:
         entry = Entry(
             id=0, time=time, real_time=real_time, api=api, operation_id=operation_id,
             method=sys.intern(request.method), path=request.path,
-            query_items=_flat(request.query.items(multi=True)) if request.query else (),
-            header_items=_flat((k, mask(v) if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()),
+            query_items=_flat(self.masked_query(request.query)) if request.query else (),
+            header_items=_flat((k, mask(v) if k.lower() in self.secrets.headers else v)
+                               for k, v in request.headers.items()),
             request_body=request_body, valid=not invalid,
             errors=tuple(v.as_dict() for v in error.violations) if error and error.violations else (
                 ({"location": "", "field": "", "message": error.detail},) if invalid and error else ()),

@@ -14,6 +14,8 @@ import binascii
 import typing as t
 from dataclasses import dataclass
 
+from .datatypes import COMMON_CREDENTIAL_HEADERS
+from .datatypes import CredentialNames
 from .datatypes import MockRequest
 from .errors import Unauthorized
 from .specs import ApiSpec
@@ -53,6 +55,29 @@ def _scheme_credential(name: str, scheme: dict[str, t.Any], request: MockRequest
     return None
 
 
+def credential_names(apis: t.Iterable[ApiSpec]) -> CredentialNames:
+    """Every header, query parameter and cookie that any loaded spec's security schemes name, so
+    they can be masked wherever requests are shown (one set for all APIs: a request that matches
+    no API is masked too, and a name that is a secret in one API is hidden in all of them)."""
+    found: dict[str, set[str]] = {"header": set(COMMON_CREDENTIAL_HEADERS), "query": set(), "cookie": set()}
+    for api in apis:
+        for scheme in _schemes(api).values():
+            kind = str(scheme.get("type", "")).lower()
+            if kind == "apikey" and scheme.get("in") in found and scheme.get("name"):
+                name = str(scheme["name"])
+                found[str(scheme["in"])].add(name.lower() if scheme["in"] == "header" else name)
+            elif kind in ("http", "oauth2", "openidconnect"):
+                found["header"].add("authorization")
+    return CredentialNames(frozenset(found["header"]), frozenset(found["query"]), frozenset(found["cookie"]))
+
+
+def _schemes(api: ApiSpec) -> dict[str, dict[str, t.Any]]:
+    """components.securitySchemes, each dereferenced."""
+    schemes_node, resolver = api.deref(api.document.get("components", {}).get("securitySchemes", {}))
+    schemes = {name: api.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
+    return {name: scheme for name, scheme in schemes.items() if isinstance(scheme, dict)}
+
+
 def _challenge(schemes: dict[str, t.Any], names: t.Iterable[str]) -> str:
     challenges: list[str] = []
     for name in names:
@@ -74,8 +99,7 @@ def authenticate(api: ApiSpec, operation: Operation, request: MockRequest) -> li
     """
     if not operation.security or any(not requirement for requirement in operation.security):
         return []
-    schemes_node, resolver = api.deref(api.document.get("components", {}).get("securitySchemes", {}))
-    schemes = {name: api.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
+    schemes = _schemes(api)
     wanted: list[str] = []
     for requirement in operation.security:
         found = [_scheme_credential(name, schemes.get(name) or {}, request) for name in requirement]

@@ -76,7 +76,8 @@ class MockFirst:
         except HTTPException as error:
             return Outcome(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
-            log.exception("%s %s failed", request.method, request.full_path.rstrip("?"))
+            target = self.pipeline.state.journal.target(request.path, request.args)
+            log.exception("%s %s failed", request.method, target)
             return Outcome(error_response(InternalError()), None)
 
 
@@ -166,7 +167,7 @@ def answer(request: Request, pipeline: Pipeline) -> Outcome:
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
-    log.info("%s %s %s %.1fms", request.method, request.full_path.rstrip("?"), status, duration)
+    log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome
 
 

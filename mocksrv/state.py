@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from .clock import Clock
+from .datatypes import CredentialNames
 from .errors import FixtureError
 from .faults import Faults
 from .fixtures import FixtureSet
@@ -27,7 +28,7 @@ OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any],
 class MockState:
     def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock,
                  id_field: t.Callable[[str, str], str], load_options: OptionsLoader,
-                 journal_limit: int = MAX_ENTRIES) -> None:
+                 journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
         """:param id_field: (api id, collection) → the field holding a record's id.
         :param load_options: (api id, options, where) → (validated options, problems).
         """
@@ -38,7 +39,7 @@ class MockState:
         self._load_options = load_options
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
-        self.journal = Journal(journal_limit)
+        self.journal = Journal(journal_limit, secrets)
         self.faults = Faults()
         self.rules = Rules()
         self._ids: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
