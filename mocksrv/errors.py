@@ -41,6 +41,8 @@ class MockError(Exception):
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     code: str = "internal_error"
+    # the request itself does not follow the spec (journaled `valid: false`, fails contract mode)
+    breaks_contract: bool = False
 
     def __init__(
         self,
@@ -83,9 +85,18 @@ class NotFound(MockError):
     code = "not_found"
 
 
+class UndeclaredPath(NotFound):
+    """No operation of the spec is at this path: the client called something the contract does not have."""
+
+    breaks_contract = True
+
+
 class MethodNotAllowed(MockError):
+    """The path is declared, the method is not."""
+
     status = HTTPStatus.METHOD_NOT_ALLOWED
     code = "method_not_allowed"
+    breaks_contract = True
 
 
 class Unauthorized(MockError):
@@ -108,11 +119,13 @@ class InvalidRequest(MockError):
 
     status = HTTPStatus.BAD_REQUEST
     code = "invalid_request"
+    breaks_contract = True
 
 
 class UnsupportedMediaType(MockError):
     status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     code = "unsupported_media_type"
+    breaks_contract = True
 
 
 class NotAcceptable(MockError):

@@ -24,9 +24,7 @@ from urllib.parse import urlencode
 from .datatypes import CredentialNames
 from .datatypes import MockRequest
 from .datatypes import MockResponse
-from .errors import InvalidRequest
 from .errors import MockError
-from .errors import UnsupportedMediaType
 
 MAX_ENTRIES = 10_000
 BODY_CAP = 64 * 1024
@@ -169,7 +167,7 @@ class Journal:
             "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
                       for k, f in request.files.items(multi=True)],
         }
-        invalid = isinstance(error, (InvalidRequest, UnsupportedMediaType))  # broke the contract
+        invalid = error is not None and error.breaks_contract
         entry = Entry(
             id=0, time=time, real_time=real_time, api=api, operation_id=operation_id,
             method=sys.intern(request.method), path=request.path,

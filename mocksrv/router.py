@@ -2,7 +2,7 @@
 
 Built once at start-up: per API, its path templates compiled to regexes and ordered so
 that literal segments win over templated ones (``/emails/send`` before ``/emails/{id}``).
-Raises `NotFound` (404) for an unknown path and `MethodNotAllowed` (405, with ``Allow``)
+Raises `UndeclaredPath` (404) for an unknown path and `MethodNotAllowed` (405, with ``Allow``)
 for a known path with another method.
 """
 
@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from .datatypes import Match
 from .errors import MethodNotAllowed
-from .errors import NotFound
+from .errors import UndeclaredPath
 from .specs import TEMPLATE_PARAM
 from .specs import ApiSpec
 from .specs import Operation
@@ -89,14 +89,14 @@ class Router:
                 f"{method.upper()} is not allowed on {path}; allowed: {', '.join(allowed)}",
                 headers={"Allow": ", ".join(allowed)},
             )
-        raise NotFound(f"no operation of API {api.id!r} matches the path {rest}")
+        raise UndeclaredPath(f"no operation of API {api.id!r} matches the path {rest}")
 
     def _api_for(self, path: str) -> ApiSpec:
         first = path.lstrip("/").split("/", 1)[0]
         api = self._apis.get(first)
         if api is None:
             known = ", ".join(sorted(self._apis)) or "none"
-            raise NotFound(f"no API is mounted at /{first}; mounted APIs: {known}")
+            raise UndeclaredPath(f"no API is mounted at /{first}; mounted APIs: {known}")
         if not (path == api.mount or path.startswith(api.mount + "/") or api.base_path == ""):
-            raise NotFound(f"API {api.id!r} is served under {api.mount}")
+            raise UndeclaredPath(f"API {api.id!r} is served under {api.mount}")
         return api

@@ -9,6 +9,8 @@ import typing as t
 
 import pytest
 import requests
+from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
 
 from conftest import DATA
 from conftest import MockServer
@@ -17,8 +19,6 @@ from mocksrv.datatypes import MockResponse
 from mocksrv.journal import Journal
 from mocksrv.security import credential_names
 from mocksrv.specs import load_spec
-from werkzeug.datastructures import Headers
-from werkzeug.datastructures import MultiDict
 
 KEYS = DATA / "features" / "keys.yaml"
 SECRETS = {"header": "hdr-5ecret-0123456789", "query": "qry-5ecret-0123456789", "cookie": "ck-5ecret-0123456789",

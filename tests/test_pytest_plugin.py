@@ -58,6 +58,14 @@ CONTRACT_TESTS = """\
         assert send(mocksrv).status_code == 400  # the test itself passes
 
 
+    def test_calls_a_path_the_spec_does_not_have(mocksrv):
+        assert requests.get(mocksrv.base_url("maildiver") + "/emails/e1/opens", timeout=10).status_code == 404
+
+
+    def test_calls_a_method_the_spec_does_not_have(mocksrv):
+        assert requests.delete(mocksrv.base_url("maildiver") + "/emails", timeout=10).status_code == 405
+
+
     @pytest.mark.mocksrv(contract=False)
     def test_sends_a_bad_request_on_purpose(mocksrv):
         assert send(mocksrv).status_code == 400
@@ -79,8 +87,13 @@ def test_contract_mode_fails_a_test_that_sent_an_invalid_request(tmp_path: Path)
     result = run_pytest("-rA", cwd=tmp_path)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
-    assert "1 failed, 3 passed" in out
+    assert "3 failed, 3 passed" in out
     assert "FAILED test_inner.py::test_breaks_the_contract" in out
+    assert "FAILED test_inner.py::test_calls_a_path_the_spec_does_not_have" in out
+    assert "FAILED test_inner.py::test_calls_a_method_the_spec_does_not_have" in out
+    assert "GET /maildiver/v1/emails/e1/opens -> 404" in out
+    assert "no operation of API 'maildiver' matches the path /emails/e1/opens" in out
+    assert "DELETE /maildiver/v1/emails -> 405" in out
     assert "mocksrv contract: 1 request(s) broke the spec" in out
     assert "POST /maildiver/v1/emails -> 400" in out
     assert "to (body): to field is required" in out

@@ -545,3 +545,20 @@ def test_a_created_timestamp_is_written_the_way_the_api_writes_its_own(example: 
     assert timestamp_like("2026-03-25T10:00:01.123Z", now.replace(microsecond=5000, tzinfo=UTC)) == \
         "2026-05-04T03:02:01.005Z"
     assert timestamp_like("soon", now.replace(tzinfo=UTC)) == "2026-05-04T03:02:01.987654Z"
+
+
+def test_the_journal_tells_an_undeclared_call_from_a_missing_record(mock: MockServer) -> None:
+    def journaled(path: str) -> dict[str, t.Any]:
+        entries = requests.get(mock.url("/__mocksrv/requests"), params={"path": path}, timeout=10).json()
+        return t.cast(dict[str, t.Any], entries["requests"][0])
+
+    missing = "/notes/api/notes/00000000-0000-4000-8000-000000000000"
+    assert requests.get(mock.url(missing), timeout=10).status_code == 404
+    assert (journaled(missing)["valid"], journaled(missing)["errors"]) == (True, [])  # the contract allows it
+    assert requests.get(mock.url("/notes/api/archive"), timeout=10).status_code == 404
+    assert journaled("/notes/api/archive")["valid"] is False
+    assert journaled("/notes/api/archive")["errors"][0]["message"] == \
+        "no operation of API 'notes' matches the path /archive"
+    assert requests.delete(mock.url("/notes/api/notes"), timeout=10).status_code == 405
+    entry = requests.get(mock.url("/__mocksrv/requests"), params={"method": "DELETE"}, timeout=10).json()["requests"][0]
+    assert entry["valid"] is False and "allowed: GET, POST" in entry["errors"][0]["message"]
