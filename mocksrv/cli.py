@@ -41,7 +41,13 @@ def _options(specs: tuple[Path, ...], **values: object) -> Options:
     return options
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 operation``, ``4 operations``, ``1 API``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 @click.group()
+@click.version_option(package_name="mocksrv", message="mocksrv %(version)s")
 def main() -> None:
     """A validating, stateful mock server for OpenAPI 3.0/3.1 APIs."""
 
@@ -75,6 +81,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from .lifecycle import serve as serve_until_stopped
     from .server import MockFirst
 
+    if not 0 <= port <= 65535:
+        click.echo(f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}", err=True)
+        sys.exit(2)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
@@ -104,7 +113,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     base = f"http://{host}:{port}"
 
     def on_listening() -> None:
-        click.echo(f"mocksrv: serving {len(apis)} API(s) on {base}", err=True)
+        click.echo(f"mocksrv: serving {plural(len(apis), 'API')} on {base} (console: {base}/__mocksrv/ui/)", err=True)
         for api in apis:
             click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
 
@@ -160,7 +169,7 @@ def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
     problems = [str(failure) for failure in failures]
     for api in apis:
         click.echo(f"ok: {api.source} ({api.id}, OpenAPI {api.document.get('openapi')}, "
-                   f"{len(api.operations)} operations)")
+                   f"{plural(len(api.operations), 'operation')})")
         for warning in api.warnings:
             click.echo(f"warning: {warning}")
     folder = _fixtures_folder(fixtures, specs)

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-SERVING = re.compile(r"serving \d+ API\(s\) on (http://\S+)")
+SERVING = re.compile(r"serving \d+ APIs? on (http://[^\s)]+)")
 ADMIN = "/__mocksrv"
 # The journal's query parameters (docs/admin-api.md), with snake_case spellings accepted for Python callers
 REQUEST_FILTERS = {"api": "api", "operationId": "operationId", "operation_id": "operationId", "method": "method",

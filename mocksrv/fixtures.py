@@ -36,6 +36,7 @@ from .rules import RuleSchema
 from .specs import SPEC_SUFFIXES
 from .specs import ApiSpec
 from .specs import load_yaml
+from .specs import yaml_problem
 from .store import PackedRecord
 from .store import StoreError
 from .store import encode_record
@@ -403,7 +404,7 @@ def _read(path: Path) -> t.Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(str(path), [f"cannot read file: {exc}"]) from exc
     except yaml.YAMLError as exc:
-        raise FixtureError(str(path), [f"not valid YAML: {' '.join(str(exc).split())}"]) from exc
+        raise FixtureError(str(path), [f"not valid YAML: {yaml_problem(exc)}"]) from exc
     return _checked_tree(document, str(path))
 
 

@@ -31,6 +31,7 @@ from openapi_spec_validator import OpenAPIV30SpecValidator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry
 from referencing import Resource
+from referencing.exceptions import PointerToNowhere
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
@@ -113,7 +114,18 @@ def read_document(path: Path) -> Json:
             return json.loads(text)
         return load_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise SpecError(str(path), f"not valid {path.suffix[1:].upper()}: {_one_line(exc)}") from exc
+        problem = yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else _one_line(exc)
+        raise SpecError(str(path), f"not valid {path.suffix[1:].upper()}: {problem}") from exc
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's error on one line, with the line and column but without the name of the string
+    it parsed (``in "<unicode string>"``): the caller names the file."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return " ".join(f"{error.context or ''} {error.problem}".split()) + where
+    return _one_line(error)
 
 
 class ConfinedLoader:
@@ -238,7 +250,10 @@ def discover(paths: t.Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+            inside = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not inside:
+                raise SpecError(str(path), f"no spec files in this folder (*{', *'.join(SPEC_SUFFIXES)})")
+            found.extend(inside)
         elif path.is_file():
             found.append(path)
         else:
@@ -452,6 +467,8 @@ def _index_operations(api: ApiSpec) -> list[Operation]:
 
 def _unresolvable(exc: BaseException) -> str:
     """Name the ref, and our own refusal (outside the folder, not a file) when that was the cause."""
+    if isinstance(exc, PointerToNowhere):  # its own message prints the whole document
+        return f"unresolvable $ref: nothing at #{exc.ref} in {_document_name(exc)}"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, SpecError):
@@ -470,3 +487,11 @@ def _describe_spec_error(error: t.Any) -> str:
 def _one_line(value: object, limit: int = 300) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _document_name(exc: PointerToNowhere) -> str:
+    """The file a pointer was followed in (the spec itself unless the document has an ``$id``)."""
+    contents = exc.resource.contents
+    found = contents.get("$id") if isinstance(contents, dict) else None
+    return f"{found}" if found else "the document"
+

@@ -138,6 +138,8 @@ class _Log:
     """The append-only log file: replay on open, durable appends, compaction."""
 
     def __init__(self, path: Path) -> None:
+        if not path.parent.is_dir():
+            raise StoreError(f"{path}: the folder {path.parent} does not exist (mocksrv creates the file, not folders)")
         self.path = path
         self.lines = 0
         self._file: t.BinaryIO | None = None

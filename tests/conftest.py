@@ -29,7 +29,7 @@ DATA = Path(__file__).resolve().parent / "data"
 JSON_TYPES = Config(extra_media_type_deserializers={
     media: lambda value, **_: json.loads(value)
     for media in ("application/problem+json", "application/hal+json", "application/merge-patch+json")})
-SERVING = re.compile(r"serving \d+ API\(s\) on (http://\S+)")
+SERVING = re.compile(r"serving \d+ APIs? on (http://[^\s)]+)")
 
 
 class MockServer(MockServerProcess):

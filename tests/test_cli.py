@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import ROOT
@@ -43,3 +44,89 @@ def test_one_log_line_per_request(server: MockServer) -> None:
     line = server.log_line("probe=1")
     assert line.split("mocksrv.requests: ")[1].startswith("GET /maildiver/v1/emails?probe=1 405 ")
     assert line.endswith("ms")
+
+
+def mocksrv(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mocksrv", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def one_line(run: subprocess.CompletedProcess[str]) -> str:
+    """The only line of stderr, which is where every refusal goes."""
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_a_port_out_of_range_is_one_clear_line(port: str) -> None:
+    run = mocksrv("serve", "--port", port)
+    assert run.returncode == 2
+    assert one_line(run) == f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}"
+
+
+def test_a_db_in_a_folder_that_does_not_exist_names_that_folder(tmp_path: Path) -> None:
+    db = tmp_path / "nowhere" / "state.db"
+    run = mocksrv("serve", "--port", "0", "--db", str(db))
+    assert run.returncode == 2
+    assert one_line(run) == (f"mocksrv: cannot serve {db}: the folder {db.parent} does not exist "
+                             "(mocksrv creates the file, not folders)")
+
+
+@pytest.mark.parametrize("command, prefix, code", [("serve", "mocksrv: cannot serve ", 2), ("check", "error: ", 1)])
+def test_an_empty_specs_folder_is_refused(tmp_path: Path, command: str, prefix: str, code: int) -> None:
+    run = mocksrv(command, "--specs", str(tmp_path))
+    assert run.returncode == code
+    assert one_line(run) == f"{prefix}{tmp_path}: no spec files in this folder (*.yaml, *.yml, *.json)"
+
+
+REF_SPEC = """\
+openapi: 3.0.3
+info: {title: R, version: "1"}
+paths:
+  /a:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "%s"}}}}
+"""
+
+
+def test_an_unresolvable_ref_is_named_not_the_whole_spec(tmp_path: Path) -> None:
+    (tmp_path / "local.yaml").write_text(REF_SPEC % "#/components/schemas/Nope")
+    run = mocksrv("check", "--specs", str(tmp_path / "local.yaml"))
+    assert run.returncode == 1
+    assert one_line(run) == (f"error: {tmp_path / 'local.yaml'}: unresolvable $ref: nothing at "
+                             "#/components/schemas/Nope in the document")
+    (tmp_path / "remote.yaml").write_text(REF_SPEC % "other.yaml#/Thing")
+    run = mocksrv("check", "--specs", str(tmp_path / "remote.yaml"))
+    assert one_line(run).startswith(f"error: {tmp_path / 'remote.yaml'}: unresolvable $ref other.yaml#/Thing: "
+                                    f"{tmp_path / 'other.yaml'}: cannot read file")
+
+
+def test_yaml_errors_name_the_file_and_the_place(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "y.yaml").write_text("openapi: 3.0.3\ninfo: {title: [\n")
+    run = mocksrv("check", "--specs", str(tmp_path / "specs"))
+    assert one_line(run) == (f"error: {tmp_path / 'specs' / 'y.yaml'}: not valid YAML: while parsing a flow node "
+                             "did not find expected node content (line 3, column 1)")
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "broken.yaml").write_text("maildiver:\n  api_keys: [\n")
+    run = mocksrv("check", "--specs", str(SPECS), "--fixtures", str(tmp_path / "fixtures"))
+    assert run.returncode == 1 and "<unicode string>" not in run.stderr
+    assert f"error: {tmp_path / 'fixtures' / 'broken.yaml'}: not valid YAML: " in run.stderr
+    assert "(line 3, column 1)" in run.stderr
+
+
+def test_version() -> None:
+    run = mocksrv("--version")
+    assert (run.returncode, run.stdout.strip()) == (0, "mocksrv 0.1.0")
+
+
+def test_the_start_up_line_shows_the_console(server: MockServer) -> None:
+    assert f"mocksrv: serving 4 APIs on {server.base_url} (console: {server.base_url}/__mocksrv/ui/)" in server.lines
+
+
+def test_check_counts_in_words(tmp_path: Path) -> None:
+    run = mocksrv("check", "--specs", str(SPECS / "maildiver.yaml"))
+    assert f"ok: {SPECS / 'maildiver.yaml'} (maildiver, OpenAPI 3.1.0, 1 operation)" in run.stdout
