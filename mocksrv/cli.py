@@ -38,6 +38,11 @@ def _options(specs: tuple[Path, ...], **values: object) -> Options:
     options = Options(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
     if specs:
         options.specs = list(specs)
+    elif not all(path.exists() for path in options.specs):
+        # installed outside a checkout: there is no bundled ./specs to fall back on
+        shown = ", ".join(f"./{path}" for path in options.specs)
+        click.echo(f"mocksrv: no {shown} folder here; pass --specs with your OpenAPI file or folder", err=True)
+        sys.exit(2)
     return options
 
 

@@ -130,3 +130,10 @@ def test_the_start_up_line_shows_the_console(server: MockServer) -> None:
 def test_check_counts_in_words(tmp_path: Path) -> None:
     run = mocksrv("check", "--specs", str(SPECS / "maildiver.yaml"))
     assert f"ok: {SPECS / 'maildiver.yaml'} (maildiver, OpenAPI 3.1.0, 1 operation)" in run.stdout
+
+
+def test_without_specs_outside_a_checkout_says_what_to_pass(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--port", "0"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2
+    assert one_line(run) == "mocksrv: no ./specs folder here; pass --specs with your OpenAPI file or folder"

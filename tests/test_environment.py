@@ -7,6 +7,7 @@ make a fresh machine install something the suite never ran on (or fail to instal
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import re
 import subprocess
 
@@ -61,3 +62,15 @@ def test_every_make_target_the_readme_names_parses() -> None:
     assert {"run", "test", "constraints", "screenshots"} <= set(targets)
     done = subprocess.run(["make", "-n", *targets], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+
+
+def test_an_installed_package_carries_every_file_the_code_reads() -> None:
+    # `pip install` from a checkout or the repository URL copies only what package_data names
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["mocksrv"].split(",")]
+    package = ROOT / "mocksrv"
+    data = [path.relative_to(package) for path in package.rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc")]
+    left_out = [str(path) for path in data if not any(fnmatch.fnmatch(str(path), p) for p in patterns)]
+    assert data and not left_out, f"add to setup.cfg [options.package_data]: {left_out}"
