@@ -1,0 +1,126 @@
+"""Reading credentials the way each security scheme says (mocksrv/security.py), in process:
+which requirement a request meets, what a 401 asks for, and which names are secrets."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import Headers
+from werkzeug.datastructures import MultiDict
+
+from mocksrv.datatypes import MockRequest
+from mocksrv.errors import Unauthorized
+from mocksrv.security import authenticate
+from mocksrv.security import credential_names
+from mocksrv.specs import ApiSpec
+from mocksrv.specs import load_spec
+
+SPEC = """\
+openapi: 3.0.3
+info: {title: Locks, version: "1"}
+components:
+  securitySchemes:
+    headerKey: {type: apiKey, in: header, name: X-Key}
+    queryKey: {type: apiKey, in: query, name: api_key}
+    cookieKey: {type: apiKey, in: cookie, name: sid}
+    basic: {type: http, scheme: basic}
+    bearer: {type: http, scheme: bearer}
+    oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: /token, scopes: {}}}}
+    oidc: {type: openIdConnect, openIdConnectUrl: https://id.example.com/.well-known/openid-configuration}
+paths:
+  /either:
+    get:
+      security: [{headerKey: []}, {queryKey: [], cookieKey: []}]
+      responses: {"200": {description: ok}}
+  /basic:
+    get:
+      security: [{basic: []}]
+      responses: {"200": {description: ok}}
+  /bearer:
+    get:
+      security: [{bearer: []}, {oauth: []}, {oidc: []}]
+      responses: {"200": {description: ok}}
+  /open:
+    get:
+      security: [{}, {bearer: []}]
+      responses: {"200": {description: ok}}
+"""
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> ApiSpec:
+    path: Path = tmp_path_factory.mktemp("locks") / "locks.yaml"
+    path.write_text(SPEC)
+    return load_spec(path)
+
+
+def request(headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+            cookies: dict[str, str] | None = None) -> MockRequest:
+    return MockRequest(method="GET", path="/", query=MultiDict(query or {}), headers=Headers(headers or {}),
+                       cookies=MultiDict(cookies or {}), body=b"", mimetype="", content_type="")
+
+
+def found(api: ApiSpec, template: str, sent: MockRequest) -> list[tuple[str, str, str]]:
+    operation = next(op for op in api.operations if op.template == template)
+    return [(c.scheme, c.kind, c.value) for c in authenticate(api, operation, sent)]
+
+
+def refusal(api: ApiSpec, template: str, sent: MockRequest) -> Unauthorized:
+    operation = next(op for op in api.operations if op.template == template)
+    with pytest.raises(Unauthorized) as caught:
+        authenticate(api, operation, sent)
+    return caught.value
+
+
+def test_an_api_key_in_a_header_meets_the_first_requirement(api: ApiSpec) -> None:
+    assert found(api, "/either", request(headers={"X-Key": "k1"})) == [("headerKey", "apiKey", "k1")]
+
+
+def test_a_requirement_of_two_schemes_needs_both(api: ApiSpec) -> None:
+    both = request(query={"api_key": "q1"}, cookies={"sid": "c1"})
+    assert found(api, "/either", both) == [("queryKey", "apiKey", "q1"), ("cookieKey", "apiKey", "c1")]
+    error = refusal(api, "/either", request(query={"api_key": "q1"}))
+    assert error.detail == ("missing credentials: send the API key 'X-Key' in the header or the API key "
+                            "'api_key' in the query and the API key 'sid' in the cookie")
+    assert error.headers["WWW-Authenticate"] == ('ApiKey realm="mocksrv", in="header", name="X-Key", '
+                                                 'ApiKey realm="mocksrv", in="query", name="api_key", '
+                                                 'ApiKey realm="mocksrv", in="cookie", name="sid"')
+    assert error.kind == "missing_credentials" and error.status == 401
+
+
+def test_an_empty_api_key_is_no_key(api: ApiSpec) -> None:
+    refusal(api, "/either", request(headers={"X-Key": ""}))
+
+
+def test_basic_credentials_are_decoded_and_must_hold_a_colon(api: ApiSpec) -> None:
+    token = base64.b64encode(b"ada:secret").decode()
+    assert found(api, "/basic", request(headers={"Authorization": f"Basic {token}"})) == \
+        [("basic", "basic", "ada:secret")]
+    assert found(api, "/basic", request(headers={"Authorization": f"basic {token}"})) == \
+        [("basic", "basic", "ada:secret")]  # the scheme name is case-insensitive
+    for broken in ("Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(),
+                   "Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Basic ", "Bearer " + token):
+        error = refusal(api, "/basic", request(headers={"Authorization": broken}))
+        assert error.headers["WWW-Authenticate"] == 'Basic realm="mocksrv"'
+        assert error.detail == "missing credentials: send an 'Authorization: Basic …' header"
+
+
+def test_bearer_oauth2_and_openid_connect_tokens(api: ApiSpec) -> None:
+    assert found(api, "/bearer", request(headers={"Authorization": "Bearer  t0k "})) == [("bearer", "bearer", "t0k")]
+    error = refusal(api, "/bearer", request(headers={"Authorization": "Token t0k"}))
+    assert error.headers["WWW-Authenticate"] == 'Bearer realm="mocksrv"'  # said once for all three
+    assert error.detail == ("missing credentials: send an 'Authorization: Bearer …' header or an "
+                            "'Authorization: Bearer …' header or an 'Authorization: Bearer …' header")
+
+
+def test_an_empty_requirement_leaves_the_operation_open(api: ApiSpec) -> None:
+    assert found(api, "/open", request()) == []
+
+
+def test_the_names_to_mask(api: ApiSpec) -> None:
+    names = credential_names([api])
+    assert {"x-key", "authorization", "cookie", "proxy-authorization"} <= names.headers
+    assert names.query == frozenset({"api_key"}) and names.cookies == frozenset({"sid"})
+    assert credential_names([]).query == frozenset()
