@@ -522,8 +522,11 @@ def test_a_logged_record_that_is_not_strict_json_is_refused_naming_it(path: Path
 
 
 def test_unreadable_location_is_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match=r"store\.jsonl: cannot write a snapshot"):
-        Store(tmp_path / "missing-folder" / "store.jsonl")
+    missing = tmp_path / "missing-folder" / "store.jsonl"
+    with pytest.raises(StoreError) as caught:
+        Store(missing)
+    assert str(caught.value) == (f"{missing}: the folder {missing.parent} does not exist "
+                                 "(mocksrv creates the file, not folders)")
     with pytest.raises(StoreError, match=f"{tmp_path.name}: cannot read the store"):
         Store(tmp_path)  # a folder, not a file
 
