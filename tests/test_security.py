@@ -42,6 +42,14 @@ paths:
     get:
       security: [{bearer: []}, {oauth: []}, {oidc: []}]
       responses: {"200": {description: ok}}
+  /oauth:
+    get:
+      security: [{oauth: []}]
+      responses: {"200": {description: ok}}
+  /oidc:
+    get:
+      security: [{oidc: []}]
+      responses: {"200": {description: ok}}
   /open:
     get:
       security: [{}, {bearer: []}]
@@ -113,6 +121,20 @@ def test_bearer_oauth2_and_openid_connect_tokens(api: ApiSpec) -> None:
     assert error.headers["WWW-Authenticate"] == 'Bearer realm="mocksrv"'  # said once for all three
     assert error.detail == ("missing credentials: send an 'Authorization: Bearer …' header or an "
                             "'Authorization: Bearer …' header or an 'Authorization: Bearer …' header")
+
+
+@pytest.mark.parametrize("template, scheme", [("/oauth", "oauth"), ("/oidc", "oidc")])
+def test_oauth2_and_openid_connect_read_a_bearer_token(api: ApiSpec, template: str, scheme: str) -> None:
+    assert found(api, template, request(headers={"Authorization": "Bearer abc"})) == [(scheme, "bearer", "abc")]
+    error = refusal(api, template, request(headers={"Authorization": "Basic abc"}))
+    assert error.headers["WWW-Authenticate"] == 'Bearer realm="mocksrv"'
+
+
+def test_a_spec_without_security_schemes_has_only_the_usual_names_to_mask(tmp_path: Path) -> None:
+    (tmp_path / "plain.yaml").write_text("openapi: 3.0.3\ninfo: {title: P, version: '1'}\npaths: {}\n")
+    names = credential_names([load_spec(tmp_path / "plain.yaml")])
+    assert (names.query, names.cookies) == (frozenset(), frozenset())
+    assert names.headers == credential_names([]).headers
 
 
 def test_an_empty_requirement_leaves_the_operation_open(api: ApiSpec) -> None:
