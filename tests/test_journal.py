@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import gc
+import io
 import json
 import tracemalloc
+import typing as t
 
+import pytest
+from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
+from mocksrv.datatypes import CredentialNames
 from mocksrv.datatypes import MockRequest
 from mocksrv.datatypes import MockResponse
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import MockError
+from mocksrv.errors import NotFound
+from mocksrv.errors import UndeclaredPath
+from mocksrv.errors import Violation
 from mocksrv.journal import BODY_CAP
+from mocksrv.journal import Body
 from mocksrv.journal import Entry
 from mocksrv.journal import Journal
+from mocksrv.journal import mask
 
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "<p>x</p>"}
 
@@ -90,3 +102,111 @@ def test_an_entry_costs_well_under_a_kilobyte() -> None:
     finally:
         tracemalloc.stop()
     assert per_entry < 700, f"{per_entry:.0f} bytes per journal entry"
+
+
+def _entry(journal: Journal, *, method: str = "GET", path: str = "/a/v1/x", api: str | None = "a",
+           operation_id: str | None = "op", status: int = 200, error: MockError | None = None,
+           time: float = 1.0, query: list[tuple[str, str]] | None = None) -> Entry:
+    request = MockRequest(method=method, path=path, query=MultiDict(query or []), headers=Headers(),
+                          cookies=MultiDict(), body=b"", mimetype="", content_type="")
+    return journal.record(request, MockResponse(status, [], b"", None), api=api, operation_id=operation_id,
+                          error=error, time=time, real_time=time + 100, duration_ms=1.23456)
+
+
+def test_an_entry_as_the_admin_api_shows_it() -> None:
+    entry = _entry(Journal(), query=[("tag", "a"), ("tag", "b"), ("page", "2")])
+    assert entry.as_dict() == {
+        "id": 1, "time": 1.0, "real_time": 101.0, "api": "a", "operationId": "op", "method": "GET",
+        "path": "/a/v1/x", "query": {"tag": ["a", "b"], "page": ["2"]}, "headers": {}, "body": None,
+        "valid": True, "errors": (), "response": {"status": 200, "headers": {}, "body": None},
+        "duration_ms": 1.235,
+    }
+
+
+def test_a_request_that_breaks_the_contract_is_invalid_with_its_reasons() -> None:
+    journal = Journal()
+    listed = _entry(journal, status=400, error=InvalidRequest("two problems", violations=[
+        Violation("body", "to", "to field is required"), Violation("query", "page", "page must be an integer")]))
+    assert (listed.valid, list(listed.as_dict()["errors"])) == (False, [
+        {"location": "body", "field": "to", "message": "to field is required"},
+        {"location": "query", "field": "page", "message": "page must be an integer"}])
+    undeclared = _entry(journal, status=404, error=UndeclaredPath("no operation of API 'a' matches the path /y"))
+    assert (undeclared.valid, list(undeclared.as_dict()["errors"])) == (False, [
+        {"location": "", "field": "", "message": "no operation of API 'a' matches the path /y"}])
+    missing = _entry(journal, status=404, error=NotFound("x 'y' not found"))  # the contract allows it
+    assert (missing.valid, list(missing.as_dict()["errors"])) == (True, [])
+
+
+def test_filters_newest_first() -> None:
+    journal = Journal()
+    _entry(journal, method="GET", path="/a/v1/x", api="a", operation_id="getX", status=200, time=10)
+    _entry(journal, method="POST", path="/a/v1/y", api="a", operation_id="postY", status=201, time=20)
+    _entry(journal, method="GET", path="/b/v1/x", api="b", operation_id="getX", status=404, time=30,
+           error=UndeclaredPath("no"))
+
+    def ids(**filters: t.Any) -> list[int]:
+        return [entry.id for entry in journal.entries(**filters)]
+
+    assert ids() == [3, 2, 1]
+    assert ids(api="a") == [2, 1]
+    assert ids(operation_id="getX") == [3, 1]
+    assert ids(method="post") == [2]
+    assert ids(path="/v1/x") == [3, 1]
+    assert ids(status=201) == [2]
+    assert ids(valid=False) == [3] and ids(valid=True) == [2, 1]
+    assert ids(since=20) == [3, 2]
+    assert ids(limit=2) == [3, 2] and ids(limit=0) == []
+    assert ids(api="a", method="GET") == [1]
+
+
+def test_a_full_journal_lets_the_oldest_go_and_a_clear_keeps_counting() -> None:
+    journal = Journal(limit=2)
+    for _ in range(3):
+        _entry(journal)
+    assert [entry.id for entry in journal.entries()] == [3, 2]
+    journal.clear()
+    assert journal.entries() == []
+    assert _entry(journal).id == 4  # ids stay unique across a clear
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("Bearer md_live_0123456789", "Bearer md_l…"), ("bearer abcdefghij", "bearer abcd…"),
+    ("Basic YWRhOnNlY3JldA==", "Basic YWRh…"), ("Token 0123456789", "Token 0123…"),
+    ("ApiKey 0123456789", "ApiKey 0123…"), ("Digest 0123456789", "Dige…"),
+    ("123456789", "1234…"), ("12345678", "…"), ("short", "…"), ("", "…"), ("Bearer short", "Bearer …"),
+])
+def test_a_masked_value_keeps_at_most_a_short_prefix(value: str, shown: str) -> None:
+    assert mask(value) == shown
+
+
+def test_the_query_and_the_log_target_hide_the_names_they_are_told() -> None:
+    journal = Journal(secrets=CredentialNames(query=frozenset({"key"})))
+    query = MultiDict([("key", "0123456789"), ("page", "2"), ("key", "abcdefghijk")])
+    assert list(journal.masked_query(query)) == [("key", "0123…"), ("key", "abcd…"), ("page", "2")]
+    assert journal.target("/a/v1/x", query) == "/a/v1/x?key=0123%E2%80%A6&key=abcd%E2%80%A6&page=2"
+    assert journal.target("/a/v1/x", MultiDict()) == "/a/v1/x"
+    assert Journal().secrets == CredentialNames()
+
+
+def test_uploaded_files_are_kept_as_name_type_and_size() -> None:
+    upload = FileStorage(io.BytesIO(b"%PDF-1.4 hello"), filename="a.pdf", name="file", content_type="application/pdf")
+    upload.stream.seek(3)  # wherever the reader left it, the size is the whole file's and the position stays
+    request = MockRequest(method="POST", path="/a/v1/up", query=MultiDict(), headers=Headers(), cookies=MultiDict(),
+                          body=b"", mimetype="multipart/form-data", content_type="multipart/form-data",
+                          files=MultiDict([("file", upload)]), form=MultiDict([("note", "hi"), ("note", "there")]))
+    entry = Journal().record(request, MockResponse(201, [], b"", None), api="a", operation_id="up", error=None,
+                             time=0.0, real_time=0.0, duration_ms=0.0)
+    assert entry.body == {"form": {"note": ["hi", "there"]},
+                          "files": [{"field": "file", "filename": "a.pdf", "content_type": "application/pdf",
+                                     "size": 14}]}
+    assert upload.stream.tell() == 3
+
+
+def test_text_bodies_stay_text_and_empty_bodies_are_one_shared_object() -> None:
+    assert Body.of(b"", "application/json") is Body.of(b"", None)
+    assert Body.of(b'{"a": 1}', "text/plain").decoded() == '{"a": 1}'  # not JSON by its media type
+    assert Body.of(b'{"a": 1}', "application/problem+json").decoded() == {"a": 1}
+    assert Body.of(b'{"a": 1}', None).decoded() == '{"a": 1}'
+    assert Body.of(b"\xff\xfeok", "text/plain").decoded() == "\ufffd\ufffdok"
+    exact = Body.of(b"x" * BODY_CAP, "text/plain")
+    assert exact.decoded() == "x" * BODY_CAP and exact.size == BODY_CAP
