@@ -50,6 +50,7 @@ def test_bodies_read_back_decoded_and_credentials_masked() -> None:
     assert entry.body == SEND
     assert entry.response_body == {"id": "em_1"}
     assert entry.headers["Authorization"] == "Bearer md_l…"
+    assert entry.headers["Host"] == "127.0.0.1:4010"  # only credentials are masked
     assert entry.response_headers["Content-Type"] == "application/json"
     as_dict = entry.as_dict()
     assert as_dict["body"] == SEND and as_dict["response"]["body"] == {"id": "em_1"}
@@ -173,7 +174,7 @@ def test_a_full_journal_lets_the_oldest_go_and_a_clear_keeps_counting() -> None:
     ("Bearer md_live_0123456789", "Bearer md_l…"), ("bearer abcdefghij", "bearer abcd…"),
     ("Basic YWRhOnNlY3JldA==", "Basic YWRh…"), ("Token 0123456789", "Token 0123…"),
     ("ApiKey 0123456789", "ApiKey 0123…"), ("Digest 0123456789", "Dige…"),
-    ("123456789", "1234…"), ("12345678", "…"), ("short", "…"), ("", "…"), ("Bearer short", "Bearer …"),
+    ("Bearer abcdefghij klm", "Bearer abcd…"), ("123456789", "1234…"), ("12345678", "…"), ("short", "…"), ("", "…"), ("Bearer short", "Bearer …"),
 ])
 def test_a_masked_value_keeps_at_most_a_short_prefix(value: str, shown: str) -> None:
     assert mask(value) == shown
@@ -190,15 +191,17 @@ def test_the_query_and_the_log_target_hide_the_names_they_are_told() -> None:
 
 def test_uploaded_files_are_kept_as_name_type_and_size() -> None:
     upload = FileStorage(io.BytesIO(b"%PDF-1.4 hello"), filename="a.pdf", name="file", content_type="application/pdf")
+    second = FileStorage(io.BytesIO(b"PNG"), filename="b.png", name="file", content_type="image/png")
     upload.stream.seek(3)  # wherever the reader left it, the size is the whole file's and the position stays
     request = MockRequest(method="POST", path="/a/v1/up", query=MultiDict(), headers=Headers(), cookies=MultiDict(),
                           body=b"", mimetype="multipart/form-data", content_type="multipart/form-data",
-                          files=MultiDict([("file", upload)]), form=MultiDict([("note", "hi"), ("note", "there")]))
+                          files=MultiDict([("file", upload), ("file", second)]), form=MultiDict([("note", "hi"), ("note", "there")]))
     entry = Journal().record(request, MockResponse(201, [], b"", None), api="a", operation_id="up", error=None,
                              time=0.0, real_time=0.0, duration_ms=0.0)
     assert entry.body == {"form": {"note": ["hi", "there"]},
                           "files": [{"field": "file", "filename": "a.pdf", "content_type": "application/pdf",
-                                     "size": 14}]}
+                                     "size": 14},
+                                    {"field": "file", "filename": "b.png", "content_type": "image/png", "size": 3}]}
     assert upload.stream.tell() == 3
 
 
