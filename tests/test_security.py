@@ -117,6 +117,7 @@ def test_basic_credentials_are_decoded_and_must_hold_a_colon(api: ApiSpec) -> No
 
 def test_bearer_oauth2_and_openid_connect_tokens(api: ApiSpec) -> None:
     assert found(api, "/bearer", request(headers={"Authorization": "Bearer  t0k "})) == [("bearer", "bearer", "t0k")]
+    refusal(api, "/bearer", request())  # no Authorization header at all
     error = refusal(api, "/bearer", request(headers={"Authorization": "Token t0k"}))
     assert error.headers["WWW-Authenticate"] == 'Bearer realm="mocksrv"'  # said once for all three
     assert error.detail == ("missing credentials: send an 'Authorization: Bearer …' header or an "
