@@ -43,6 +43,8 @@ class MockError(Exception):
     code: str = "internal_error"
     # the request itself does not follow the spec (journaled `valid: false`, fails contract mode)
     breaks_contract: bool = False
+    # the API the request was sent to, when it is known but no operation matched (404/405 under its prefix)
+    api_id: str | None = None
 
     def __init__(
         self,

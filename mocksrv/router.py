@@ -84,12 +84,16 @@ class Router:
                 continue
             params = {name: unquote(found.group(f"p{i}")) for i, name in enumerate(route.names)}
             return Match(api=api, operation=operation, path_params=params)
+        error: MethodNotAllowed | UndeclaredPath
         if allowed:
-            raise MethodNotAllowed(
+            error = MethodNotAllowed(
                 f"{method.upper()} is not allowed on {path}; allowed: {', '.join(allowed)}",
                 headers={"Allow": ", ".join(allowed)},
             )
-        raise UndeclaredPath(f"no operation of API {api.id!r} matches the path {rest}")
+        else:
+            error = UndeclaredPath(f"no operation of API {api.id!r} matches the path {rest}")
+        error.api_id = api.id  # the journal files it under the API it was meant for
+        raise error
 
     def _api_for(self, path: str) -> ApiSpec:
         first = path.lstrip("/").split("/", 1)[0]

@@ -163,7 +163,7 @@ def answer(request: Request, pipeline: Pipeline) -> Outcome:
     state = pipeline.state
     state.journal.record(
         mock_request or _unreadable(request), outcome.response,
-        api=outcome.match.api.id if outcome.match else None,
+        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else None,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
     status = "dropped (fault)" if outcome.drop else outcome.response.status

@@ -557,8 +557,10 @@ def test_the_journal_tells_an_undeclared_call_from_a_missing_record(mock: MockSe
     assert (journaled(missing)["valid"], journaled(missing)["errors"]) == (True, [])  # the contract allows it
     assert requests.get(mock.url("/notes/api/archive"), timeout=10).status_code == 404
     assert journaled("/notes/api/archive")["valid"] is False
+    assert journaled("/notes/api/archive")["api"] == "notes"  # filed under the API it was meant for
     assert journaled("/notes/api/archive")["errors"][0]["message"] == \
         "no operation of API 'notes' matches the path /archive"
     assert requests.delete(mock.url("/notes/api/notes"), timeout=10).status_code == 405
     entry = requests.get(mock.url("/__mocksrv/requests"), params={"method": "DELETE"}, timeout=10).json()["requests"][0]
     assert entry["valid"] is False and "allowed: GET, POST" in entry["errors"][0]["message"]
+    assert entry["api"] == "notes" and entry["operationId"] is None
