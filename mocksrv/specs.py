@@ -244,6 +244,16 @@ class ApiSpec:
             node, resolver = found
         return node, resolver
 
+    def parameters(self, operation: Operation) -> list[tuple[Json, Resolver[Json]]]:
+        """The operation's effective Parameter Objects (dereferenced, with their resolvers): the
+        path item's, each replaced by the operation's own of the same ``in`` and ``name``."""
+        declared: dict[tuple[str, str], tuple[Json, Resolver[Json]]] = {}
+        for node in [*(operation.path_item.get("parameters") or []), *(operation.spec.get("parameters") or [])]:
+            parameter, resolver = self.deref(node)
+            if isinstance(parameter, dict):
+                declared[(str(parameter.get("in", "")), str(parameter.get("name", "")))] = (parameter, resolver)
+        return list(declared.values())
+
 
 def discover(paths: t.Iterable[Path]) -> list[Path]:
     """Expand folders into their spec files (sorted, so mount order is stable)."""
@@ -493,5 +503,5 @@ def _document_name(exc: PointerToNowhere) -> str:
     """The file a pointer was followed in (the spec itself unless the document has an ``$id``)."""
     contents = exc.resource.contents
     found = contents.get("$id") if isinstance(contents, dict) else None
-    return f"{found}" if found else "the document"
+    return str(found) if found else "the document"
 

@@ -185,10 +185,7 @@ def _empty_list_names(match: Match) -> frozenset[str]:
     key = match.operation.key
     if key not in cache:
         names = set()
-        declared = [*(match.operation.path_item.get("parameters") or []),
-                    *(match.operation.spec.get("parameters") or [])]
-        for node in declared:
-            parameter, resolver = match.api.deref(node)
+        for parameter, resolver in match.api.parameters(match.operation):
             schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
             style = parameter.get("style", "form")
             if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"

@@ -107,12 +107,9 @@ class _Builder:
 
     def _parameters(self, operation: Operation, rng: random.Random
                     ) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]]]:
-        declared: dict[tuple[str, str], Json] = {}
-        for node in [*(operation.path_item.get("parameters") or []), *(operation.spec.get("parameters") or [])]:
-            parameter, resolver = self.api.deref(node)
-            declared[(parameter.get("in", ""), parameter.get("name", ""))] = (parameter, resolver)
         path, query, headers = operation.template, [], []
-        for (where, name), (parameter, resolver) in declared.items():
+        for parameter, resolver in self.api.parameters(operation):
+            where, name = parameter.get("in", ""), parameter.get("name", "")
             if not parameter.get("required") and where != "path":
                 continue  # optional parameters only make the line longer
             value = header_value(self._parameter_value(operation, parameter, resolver, rng))
