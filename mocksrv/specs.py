@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from urllib.parse import unquote
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import yaml
@@ -107,7 +108,9 @@ def read_document(path: Path) -> Json:
         if size > MAX_SPEC_BYTES:
             raise SpecError(str(path), f"file is {size} bytes, the limit is {MAX_SPEC_BYTES}")
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # the path is already the message's subject
+        raise SpecError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
         raise SpecError(str(path), f"cannot read file: {exc}") from exc
     try:
         if path.suffix == ".json":
@@ -156,6 +159,59 @@ class ConfinedLoader:
 
     def retrieve(self, uri: str) -> Resource[Json]:
         return Resource.from_contents(self(uri), default_specification=DRAFT202012)
+
+    def as_handlers(self) -> t.Mapping[str, ConfinedLoader]:
+        """jsonschema-path's handlers: this loader for every URI scheme. jsonschema-path fetches a
+        scheme it has no handler for itself (``http``, ``https`` …), and mocksrv calls no address
+        the user did not name."""
+        return _EveryScheme(self)
+
+    def check_refs(self, document: Json, base_uri: str, source: str) -> None:
+        """Refuse, at load time, every ``$ref`` this loader would refuse later, following
+        relative files: openapi-core resolves some refs only when a request needs them.
+
+        :raise SpecError: naming ``source`` and the ref: a URL, or a file outside the folder or missing.
+        """
+        pending, seen = [(document, base_uri)], {base_uri}
+        while pending:
+            node, base = pending.pop()
+            for ref in _refs_in(node):
+                target = urljoin(base, ref).partition("#")[0]
+                if target and target not in seen:
+                    seen.add(target)
+                    try:
+                        pending.append((self(target), target))
+                    except SpecError as exc:
+                        raise SpecError(source, f"unresolvable $ref {ref}: {exc.problem}") from exc
+
+
+class _EveryScheme(t.Mapping[str, ConfinedLoader]):
+    def __init__(self, loader: ConfinedLoader) -> None:
+        self.loader = loader
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __getitem__(self, scheme: str) -> ConfinedLoader:
+        return self.loader
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(("file",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def _refs_in(node: Json) -> t.Iterator[str]:
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 @dataclass
@@ -292,11 +348,12 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     )
     resolver = registry.resolver(base_uri=base_uri)
 
+    loader.check_refs(document, base_uri, source)
     warnings = _repair(document, resolver, source)
     base_path = _base_path(document)
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:
-        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers={"file": loader})
+        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers=loader.as_handlers())
         validator = OpenAPIV30SpecValidator if version == "3.0" else OpenAPIV31SpecValidator
         error = next(validator(spec_path).iter_errors(), None)
         if error is not None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
 import textwrap
+import threading
+import typing as t
 from pathlib import Path
 
 import pytest
+from jsonschema_path import SchemaPath
+from referencing.exceptions import Unresolvable
 
 from conftest import ROOT
 from conftest import SPECS
 from mocksrv.errors import SpecError
+from mocksrv.specs import ConfinedLoader
 from mocksrv.specs import load_spec
 from mocksrv.specs import load_specs
 
@@ -117,3 +123,76 @@ def test_serve_refuses_a_broken_spec_in_one_line(tmp_path: Path) -> None:
     assert run.stderr.replace('"', "'").strip().splitlines() == [  # either schema backend's quotes
         f"mocksrv: cannot serve {tmp_path / 'broken.yaml'}: invalid OpenAPI document at info: "
         "'version' is a required property"]
+
+
+@pytest.fixture
+def counting_server() -> t.Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server that serves a JSON schema and records every path asked for."""
+    hits: list[str] = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"type": "string"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("where", ["response schema", "path item"])
+def test_ref_to_a_url_is_refused_without_fetching_it(tmp_path: Path, where: str,
+                                                     counting_server: tuple[str, list[str]]) -> None:
+    """mocksrv calls no address the user did not name: a $ref to http(s) is a load error, never a fetch."""
+    url, hits = counting_server
+    if where == "response schema":
+        spec = MINIMAL.replace('"200": {description: ok}\n  /other',
+                               '"200": {description: ok, content: {application/json: {schema: '
+                               f'{{$ref: "{url}/schema.json"}}}}}}}}\n  /other', 1)
+    else:
+        spec = MINIMAL + f'  /remote:\n    $ref: "{url}/item.json"\n'
+    path = write(tmp_path, "things.yaml", spec)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert hits == []
+    assert str(caught.value).startswith(f"{path}: unresolvable $ref {url}/")
+    assert str(caught.value).endswith(": only relative-file $refs are supported (no network fetches)")
+
+
+def test_openapi_core_resolves_no_url_either(tmp_path: Path, counting_server: tuple[str, list[str]]) -> None:
+    """The same loader answers jsonschema-path for every scheme: left without a handler for
+    http, it would fetch the URL itself when a request needs the ref."""
+    url, hits = counting_server
+    handlers = ConfinedLoader(tmp_path).as_handlers()
+    schema = SchemaPath.from_dict({"content": {"$ref": f"{url}/schema.json"}}, handlers=handlers)
+    with pytest.raises(Unresolvable) as caught:
+        with (schema / "content").open() as contents:
+            dict(contents)
+    assert "no network fetches" in str(caught.value.__cause__.__cause__)
+    assert hits == []
+
+
+def test_ref_to_a_missing_file_is_refused_at_load_naming_the_spec(tmp_path: Path) -> None:
+    path = write(tmp_path, "things.yaml", MINIMAL + '  /remote:\n    $ref: "parts/item.yaml"\n')
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == f"{path}: unresolvable $ref parts/item.yaml: cannot read file: No such file or directory"
+
+
+def test_refs_inside_a_referenced_file_are_checked_too(tmp_path: Path) -> None:
+    write(tmp_path, "parts/item.yaml", 'get:\n  responses:\n    "200": {$ref: "https://example.com/r.yaml"}\n')
+    path = write(tmp_path, "things.yaml", MINIMAL + '  /remote:\n    $ref: "parts/item.yaml"\n')
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == (f"{path}: unresolvable $ref https://example.com/r.yaml: "
+                                 "only relative-file $refs are supported (no network fetches)")
