@@ -65,7 +65,7 @@ fuzz: $(STAMP)
 		$(BIN)/python -m pytest tests/test_fuzz.py -s $(ARGS)
 
 # mutation testing (mutmut 3) of the core modules against their in-process tests, then the score per
-# module; `make mutate MODULE=store` for one module. Which modules and tests: setup.cfg [mutmut];
+# module; `make mutate MODULE=state.store` for one module. Which modules and tests: setup.cfg [mutmut];
 # results stay in mutants/ (git-ignored), so a second run only retests what changed.
 # Survivors: .venv/bin/mutmut show NAME (docs/reliability.md, "Mutation testing"). Not part of `make test`.
 MODULE ?=

@@ -32,9 +32,9 @@ import compare  # noqa: E402
 
 from mocksrv import create_app  # noqa: E402
 from mocksrv.config import Options  # noqa: E402
-from mocksrv.front import wsgi_environ  # noqa: E402
-from mocksrv.server import MockFirst  # noqa: E402
-from mocksrv.specs import load_specs  # noqa: E402
+from mocksrv.openapi.specs import load_specs  # noqa: E402
+from mocksrv.serving.rsgi import wsgi_environ  # noqa: E402
+from mocksrv.serving.wsgi import MockFirst  # noqa: E402
 
 # a request path that releases the GIL at least once takes this many times a switch interval
 RELEASE_SUSPECT = 0.5

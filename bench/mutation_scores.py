@@ -24,7 +24,7 @@ DETECTED = ("killed", "timeout", "caught by type check")
 
 def results(module: str) -> dict[str, str]:
     """Each mutant of ``module`` and its status (``killed``, ``survived``, ``no tests`` …)."""
-    meta = MUTANTS / f"{module}.py.meta"
+    meta = MUTANTS / f"{module.replace('.', '/')}.py.meta"
     if not meta.exists():
         return {}
     codes = json.loads(meta.read_text())["exit_code_by_key"]
@@ -33,10 +33,11 @@ def results(module: str) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("modules", nargs="*", help="module names (default: every mutated module)")
+    parser.add_argument("modules", nargs="*", help="e.g. state.store (default: every mutated module)")
     parser.add_argument("--survivors", action="store_true", help="list the mutants not killed")
     args = parser.parse_args(argv)
-    modules = args.modules or sorted(p.name.removesuffix(".py.meta") for p in MUTANTS.glob("*.py.meta"))
+    modules = args.modules or sorted(str(p.relative_to(MUTANTS)).removesuffix(".py.meta").replace("/", ".")
+                                     for p in MUTANTS.rglob("*.py.meta"))
     print("| module | killed | survived | no tests | total | killed % |")
     print("|---|---|---|---|---|---|")
     missing: list[tuple[str, str]] = []

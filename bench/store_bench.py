@@ -22,7 +22,7 @@ from pathlib import Path
 # run from a checkout without installing the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocksrv.store import Store
+from mocksrv.state.store import Store
 
 API = "bench"
 COLLECTION = "items"

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from .config import Options as Options
-from .specs import ApiSpec
-from .specs import load_specs
+from mocksrv.config import Options as Options
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_specs
 
 if t.TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from mocksrv.engine.pipeline import Pipeline
 
 
 @dataclass
@@ -33,9 +33,9 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
 
     :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
     """
-    from . import admin
-    from . import console
-    from . import server
+    from mocksrv import console
+    from mocksrv.admin import api as admin
+    from mocksrv.serving import wsgi as server
 
     options = options or Options()
     if apis is None:
@@ -58,13 +58,13 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     :raise FixtureError: a fixture file is invalid, or does not fit the loaded specs.
     :raise StoreError: the ``--db`` file cannot be read.
     """
-    from .clock import Clock
-    from .errors import FixtureError
-    from .fixtures import FixtureSet
-    from .pipeline import Pipeline
-    from .security import credential_names
-    from .state import MockState
-    from .store import Store
+    from mocksrv.engine.pipeline import Pipeline
+    from mocksrv.engine.security import credential_names
+    from mocksrv.errors import FixtureError
+    from mocksrv.state.clock import Clock
+    from mocksrv.state.fixtures import FixtureSet
+    from mocksrv.state.store import Store
+    from mocksrv.state.world import MockState
 
     fixtures = FixtureSet(options.fixtures)
     problems = fixtures.check_against(apis)

@@ -1,5 +1,5 @@
 """``python -m mocksrv`` is the ``mocksrv`` command."""
 
-from .cli import main
+from mocksrv.serving.cli import main
 
 main()

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import pytest
 
-from .client import Clock
-from .client import MockServerProcess
-from .client import MocksrvClient
-from .client import MocksrvError
+from mocksrv.client import Clock
+from mocksrv.client import MockServerProcess
+from mocksrv.client import MocksrvClient
+from mocksrv.client import MocksrvError
 
 MARKER = "mocksrv"
 USED = pytest.StashKey["Mocksrv"]()

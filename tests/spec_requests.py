@@ -12,10 +12,10 @@ import json
 import random
 import typing as t
 
-from mocksrv.generator import SchemaGenerator
-from mocksrv.specs import ApiSpec
-from mocksrv.specs import Operation
-from mocksrv.synth import header_value
+from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.responses import header_value
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 
 def _scalar(value: t.Any) -> str:

@@ -24,18 +24,18 @@ from conftest import DATA
 from conftest import SPECS
 from mocksrv import Options
 from mocksrv import create_app
-from mocksrv.datatypes import Match
-from mocksrv.datatypes import MockRequest
-from mocksrv.datatypes import MockResponse
+from mocksrv.engine.responses import is_json
+from mocksrv.engine.router import Router
+from mocksrv.engine.validation import _checks
+from mocksrv.engine.validation import check_request
+from mocksrv.engine.validation import check_response
 from mocksrv.errors import MockError
-from mocksrv.router import Router
-from mocksrv.server import read_request
-from mocksrv.specs import ApiSpec
-from mocksrv.specs import load_spec
-from mocksrv.synth import is_json
-from mocksrv.validation import _checks
-from mocksrv.validation import check_request
-from mocksrv.validation import check_response
+from mocksrv.exchange import Match
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_spec
+from mocksrv.serving.wsgi import read_request
 from spec_requests import build_request
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",

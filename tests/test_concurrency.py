@@ -44,7 +44,7 @@ from conftest import DATA
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
-from mocksrv.store import Store
+from mocksrv.state.store import Store
 
 Json = t.Any
 CLIENTS = 32

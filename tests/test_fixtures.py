@@ -14,8 +14,8 @@ from conftest import FIXTURES
 from conftest import ROOT
 from conftest import SPECS
 from mocksrv.errors import FixtureError
-from mocksrv.fixtures import FixtureSet
-from mocksrv.specs import load_specs
+from mocksrv.openapi.specs import load_specs
+from mocksrv.state.fixtures import FixtureSet
 
 APIS, _ = load_specs([SPECS])
 

@@ -28,7 +28,7 @@ import requests
 from conftest import DATA
 from conftest import SPECS
 from conftest import MockServer
-from mocksrv.specs import load_spec
+from mocksrv.openapi.specs import load_spec
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance", "use_after_free",

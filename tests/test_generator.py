@@ -1,4 +1,4 @@
-"""Tests for mocksrv.generator: every generated value must validate against its schema."""
+"""Tests for mocksrv.engine.generator: every generated value must validate against its schema."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from referencing import Registry
 from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
-from mocksrv.generator import SchemaGenerator
+from mocksrv.engine.generator import SchemaGenerator
 
 SPEC_URI = "file:///spec.yaml"
 SEEDS = range(20)

@@ -13,19 +13,19 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
-from mocksrv.datatypes import CredentialNames
-from mocksrv.datatypes import MockRequest
-from mocksrv.datatypes import MockResponse
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
 from mocksrv.errors import UndeclaredPath
 from mocksrv.errors import Violation
-from mocksrv.journal import BODY_CAP
-from mocksrv.journal import Body
-from mocksrv.journal import Entry
-from mocksrv.journal import Journal
-from mocksrv.journal import mask
+from mocksrv.exchange import CredentialNames
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.state.journal import BODY_CAP
+from mocksrv.state.journal import Body
+from mocksrv.state.journal import Entry
+from mocksrv.state.journal import Journal
+from mocksrv.state.journal import mask
 
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "<p>x</p>"}
 

@@ -14,11 +14,11 @@ from werkzeug.datastructures import MultiDict
 
 from conftest import DATA
 from conftest import MockServer
-from mocksrv.datatypes import MockRequest
-from mocksrv.datatypes import MockResponse
-from mocksrv.journal import Journal
-from mocksrv.security import credential_names
-from mocksrv.specs import load_spec
+from mocksrv.engine.security import credential_names
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import load_spec
+from mocksrv.state.journal import Journal
 
 KEYS = DATA / "features" / "keys.yaml"
 SECRETS = {"header": "hdr-5ecret-0123456789", "query": "qry-5ecret-0123456789", "cookie": "ck-5ecret-0123456789",

@@ -9,20 +9,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from mocksrv.clock import Clock
+from mocksrv.engine.policy import Principal
+from mocksrv.engine.policy import authorize
+from mocksrv.engine.policy import throttle
+from mocksrv.engine.security import Credential
 from mocksrv.errors import Forbidden
 from mocksrv.errors import TooManyRequests
 from mocksrv.errors import Unauthorized
-from mocksrv.fixtures import ApiFixture
-from mocksrv.fixtures import ApiKey
-from mocksrv.fixtures import RateLimit
-from mocksrv.policy import Principal
-from mocksrv.policy import authorize
-from mocksrv.policy import throttle
-from mocksrv.security import Credential
-from mocksrv.specs import ApiSpec
-from mocksrv.specs import Operation
-from mocksrv.store import Store
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
+from mocksrv.state.clock import Clock
+from mocksrv.state.fixtures import ApiFixture
+from mocksrv.state.fixtures import ApiKey
+from mocksrv.state.fixtures import RateLimit
+from mocksrv.state.store import Store
 
 MAIL = t.cast(ApiSpec, SimpleNamespace(id="mail"))
 SHOP = t.cast(ApiSpec, SimpleNamespace(id="shop"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mocksrv.engine.prefer import Preferences
+from mocksrv.engine.prefer import parse_prefer
 from mocksrv.errors import MockControlError
-from mocksrv.prefer import Preferences
-from mocksrv.prefer import parse_prefer
 
 
 @pytest.mark.parametrize("header, expected", [

@@ -13,7 +13,7 @@ from conftest import DATA
 from conftest import SPECS
 from conftest import MockServer
 from conftest import SpecChecker
-from mocksrv.specs import load_spec
+from mocksrv.openapi.specs import load_spec
 from spec_requests import build_request
 
 PUBLIC = [DATA / "petstore-expanded-3.0.yaml", DATA / "webhook-example-3.1.yaml", DATA / "uspto-3.0.yaml",

@@ -21,14 +21,14 @@ import yaml
 
 from conftest import DATA
 from conftest import SPECS
-from mocksrv.compiled import JsonCheck
-from mocksrv.compiled import parses_as_json
-from mocksrv.server import FORM_TYPES
-from mocksrv.specs import ApiSpec
-from mocksrv.specs import load_spec
-from mocksrv.synth import Synthesizer
-from mocksrv.validation import _checks
-from mocksrv.validation import _unmarshallers
+from mocksrv.engine.fastpath.checks import JsonCheck
+from mocksrv.engine.fastpath.checks import parses_as_json
+from mocksrv.engine.responses import Synthesizer
+from mocksrv.engine.validation import _checks
+from mocksrv.engine.validation import _unmarshallers
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_spec
+from mocksrv.serving.wsgi import FORM_TYPES
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
               *sorted((DATA / "features").glob("*.yaml"))]

@@ -19,8 +19,8 @@ from conftest import MockServer
 from conftest import SpecChecker
 from mocksrv import Options
 from mocksrv import create_app
-from mocksrv.rest import timestamp_like
-from mocksrv.specs import load_spec
+from mocksrv.engine.records import timestamp_like
+from mocksrv.openapi.specs import load_spec
 
 NOTES = DATA / "features" / "notes.yaml"
 TASKS = DATA / "features" / "tasks.yaml"

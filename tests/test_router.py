@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mocksrv.engine.router import Router
 from mocksrv.errors import MethodNotAllowed
 from mocksrv.errors import NotFound
-from mocksrv.router import Router
-from mocksrv.specs import load_spec
+from mocksrv.openapi.specs import load_spec
 
 SPEC = """\
 openapi: 3.0.3

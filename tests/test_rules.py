@@ -12,8 +12,8 @@ from conftest import SPECS
 from conftest import MockServer
 from conftest import SpecChecker
 from conftest import restore
-from mocksrv.rules import holds
-from mocksrv.rules import pointer
+from mocksrv.state.rules import holds
+from mocksrv.state.rules import pointer
 
 KEY = {"Authorization": "Bearer md_demo"}
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "<p>x</p>"}

@@ -10,12 +10,12 @@ import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
-from mocksrv.datatypes import MockRequest
+from mocksrv.engine.security import authenticate
+from mocksrv.engine.security import credential_names
 from mocksrv.errors import Unauthorized
-from mocksrv.security import authenticate
-from mocksrv.security import credential_names
-from mocksrv.specs import ApiSpec
-from mocksrv.specs import load_spec
+from mocksrv.exchange import MockRequest
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_spec
 
 SPEC = """\
 openapi: 3.0.3

@@ -214,7 +214,7 @@ def test_a_bug_in_the_front_is_a_500_problem_not_a_bare_error() -> None:
     import asyncio
     import json
 
-    from mocksrv.front import Front
+    from mocksrv.serving.rsgi import Front
 
     class Broken:
         max_body_bytes = 1024

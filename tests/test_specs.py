@@ -17,9 +17,9 @@ from referencing.exceptions import Unresolvable
 from conftest import ROOT
 from conftest import SPECS
 from mocksrv.errors import SpecError
-from mocksrv.specs import ConfinedLoader
-from mocksrv.specs import load_spec
-from mocksrv.specs import load_specs
+from mocksrv.openapi.specs import ConfinedLoader
+from mocksrv.openapi.specs import load_spec
+from mocksrv.openapi.specs import load_specs
 
 MINIMAL = """\
 openapi: 3.0.3

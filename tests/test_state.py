@@ -265,7 +265,7 @@ def test_a_scenario_uploaded_again_and_again_is_held_once() -> None:
 
     from mocksrv import build_pipeline
     from mocksrv.config import Options
-    from mocksrv.specs import load_specs
+    from mocksrv.openapi.specs import load_specs
 
     apis, _ = load_specs([SPECS])
     state = build_pipeline(apis, Options(specs=[SPECS], fixtures=FIXTURES)).state

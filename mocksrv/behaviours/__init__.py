@@ -22,19 +22,19 @@ from dataclasses import field
 from marshmallow import Schema
 from marshmallow import ValidationError
 
-from ..clock import Clock
-from ..datatypes import MockRequest
-from ..errors import SpecError
-from ..errors import Violation
-from ..fixtures import ApiFixture
-from ..fixtures import flatten_messages
-from ..policy import Principal
-from ..rest import RecordKeeper
-from ..specs import ApiSpec
-from ..specs import Operation
-from ..store import Store
-from ..synth import Synthesizer
-from ..validation import CheckedRequest
+from mocksrv.engine.policy import Principal
+from mocksrv.engine.records import RecordKeeper
+from mocksrv.engine.responses import Synthesizer
+from mocksrv.engine.validation import CheckedRequest
+from mocksrv.errors import SpecError
+from mocksrv.errors import Violation
+from mocksrv.exchange import MockRequest
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
+from mocksrv.state.clock import Clock
+from mocksrv.state.fixtures import ApiFixture
+from mocksrv.state.fixtures import flatten_messages
+from mocksrv.state.store import Store
 
 Json = t.Any
 MODULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -56,14 +56,14 @@ import typing as t
 import uuid
 from urllib.parse import urlsplit
 
-from ..errors import ApiError
-from ..errors import InvalidRequest
-from ..errors import NotFound
-from ..errors import Violation
-from ..specs import Operation
-from . import Behaviour
-from . import Context
-from . import Reply
+from mocksrv.behaviours import Behaviour
+from mocksrv.behaviours import Context
+from mocksrv.behaviours import Reply
+from mocksrv.errors import ApiError
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import NotFound
+from mocksrv.errors import Violation
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 MB = 1024 * 1024

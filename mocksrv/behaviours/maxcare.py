@@ -57,14 +57,14 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from ..errors import ApiError
-from ..errors import Forbidden
-from ..errors import InvalidRequest
-from ..errors import NotFound
-from ..rest import timestamp_like
-from . import Behaviour
-from . import Context
-from . import Reply
+from mocksrv.behaviours import Behaviour
+from mocksrv.behaviours import Context
+from mocksrv.behaviours import Reply
+from mocksrv.engine.records import timestamp_like
+from mocksrv.errors import ApiError
+from mocksrv.errors import Forbidden
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import NotFound
 
 Json = t.Any
 EMAILS = "emails"

@@ -40,12 +40,12 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from ..errors import ApiError
-from ..errors import Forbidden
-from ..errors import InvalidRequest
-from . import Behaviour
-from . import Context
-from . import Reply
+from mocksrv.behaviours import Behaviour
+from mocksrv.behaviours import Context
+from mocksrv.behaviours import Reply
+from mocksrv.errors import ApiError
+from mocksrv.errors import Forbidden
+from mocksrv.errors import InvalidRequest
 
 Json = t.Any
 MB = 1024 * 1024

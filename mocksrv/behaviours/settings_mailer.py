@@ -72,14 +72,14 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from ..errors import ApiError
-from ..errors import InvalidRequest
-from ..errors import NotFound
-from ..errors import Violation
-from ..specs import Operation
-from . import Behaviour
-from . import Context
-from . import Reply
+from mocksrv.behaviours import Behaviour
+from mocksrv.behaviours import Context
+from mocksrv.behaviours import Reply
+from mocksrv.errors import ApiError
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import NotFound
+from mocksrv.errors import Violation
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 MAILS = "mail-history"

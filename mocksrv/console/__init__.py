@@ -4,7 +4,7 @@ APIs (base URLs, security, the scenario's keys, a working curl line per operatio
 Requests (the journal, live), Outbox (every email the seed APIs stored, with a sandboxed
 HTML preview), Records (any API's stored collections) and Controls (scenario, reset,
 clock, faults — through the admin API's own functions). Access rules are the admin API's
-(`mocksrv.admin`), plus a sign-in form when ``--admin-token`` is set. See docs/console.md.
+(`mocksrv.admin.api`), plus a sign-in form when ``--admin-token`` is set. See docs/console.md.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from flask import Flask
 
 if t.TYPE_CHECKING:
-    from ..fixtures import Scenario
-    from .examples import Example
+    from mocksrv.console.examples import Example
+    from mocksrv.state.fixtures import Scenario
 
 
 @dataclass
@@ -31,11 +31,11 @@ class ConsoleState:
 
 def init_app(app: Flask) -> None:
     """Register the console and preview blueprints on a mocksrv app."""
-    from . import controls  # noqa: F401 - registers its routes on web.bp
-    from . import pages  # noqa: F401
-    from . import preview
-    from . import signin  # noqa: F401
-    from . import web
+    from mocksrv.console import controls  # noqa: F401 - registers its routes on web.bp
+    from mocksrv.console import pages  # noqa: F401
+    from mocksrv.console import preview
+    from mocksrv.console import signin  # noqa: F401
+    from mocksrv.console import web
 
     app.extensions["mocksrv_console"] = ConsoleState(secrets.token_bytes(32))
     app.register_blueprint(web.bp)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from ..fixtures import ApiKey
-from ..pipeline import Pipeline
-from ..specs import ApiSpec
-from .curl import curl_command
-from .examples import Example
+from mocksrv.console.curl import curl_command
+from mocksrv.console.examples import Example
+from mocksrv.engine.pipeline import Pipeline
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.state.fixtures import ApiKey
 
 Json = t.Any
 

@@ -16,9 +16,9 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .. import admin
-from .web import bp
-from .web import pipeline
+from mocksrv.admin import api as admin
+from mocksrv.console.web import bp
+from mocksrv.console.web import pipeline
 
 DONE = {
     "scenario": "Scenario switched: its keys and records are in force, counters restarted.",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from .examples import FORM_TYPES
-from .examples import ExampleRequest
+from mocksrv.console.examples import FORM_TYPES
+from mocksrv.console.examples import ExampleRequest
 
 CONTINUATION = " \\\n  "
 

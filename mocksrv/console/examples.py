@@ -26,18 +26,18 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from ..clock import Clock
-from ..datatypes import MockRequest
-from ..fixtures import ApiFixture
-from ..fixtures import ApiKey
-from ..generator import SchemaGenerator
-from ..pipeline import Pipeline
-from ..resources import infer_resources
-from ..specs import ApiSpec
-from ..specs import Operation
-from ..state import MockState
-from ..store import Store
-from ..synth import header_value
+from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.pipeline import Pipeline
+from mocksrv.engine.responses import header_value
+from mocksrv.exchange import MockRequest
+from mocksrv.openapi.resources import infer_resources
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
+from mocksrv.state.clock import Clock
+from mocksrv.state.fixtures import ApiFixture
+from mocksrv.state.fixtures import ApiKey
+from mocksrv.state.store import Store
+from mocksrv.state.world import MockState
 
 Json = t.Any
 # "X-Organization-Id", "patient_id", "userId": a parameter naming a record of a collection

@@ -16,8 +16,8 @@ from datetime import UTC
 from datetime import datetime
 from urllib.parse import urlencode
 
-from ..journal import Entry
-from ..journal import Journal
+from mocksrv.state.journal import Entry
+from mocksrv.state.journal import Journal
 
 Json = t.Any
 ROW_LIMIT = 200

@@ -21,11 +21,11 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from ..behaviours.maildiver import MailDiverBehaviour
-from ..behaviours.maxcare import MaxCareBehaviour
-from ..behaviours.send_service import SendServiceBehaviour
-from ..behaviours.settings_mailer import SettingsMailerBehaviour
-from ..pipeline import Pipeline
+from mocksrv.behaviours.maildiver import MailDiverBehaviour
+from mocksrv.behaviours.maxcare import MaxCareBehaviour
+from mocksrv.behaviours.send_service import SendServiceBehaviour
+from mocksrv.behaviours.settings_mailer import SettingsMailerBehaviour
+from mocksrv.engine.pipeline import Pipeline
 
 Json = t.Any
 Record = dict[str, Json]

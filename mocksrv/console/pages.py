@@ -11,18 +11,18 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from . import journal_view
-from .access import preview_signature
-from .catalog import describe_apis
-from .outbox import adapter_for
-from .outbox import message
-from .outbox import messages
-from .outbox import raw_source
-from .web import bp
-from .web import console_state
-from .web import examples
-from .web import not_found
-from .web import pipeline
+from mocksrv.console import journal_view
+from mocksrv.console.access import preview_signature
+from mocksrv.console.catalog import describe_apis
+from mocksrv.console.outbox import adapter_for
+from mocksrv.console.outbox import message
+from mocksrv.console.outbox import messages
+from mocksrv.console.outbox import raw_source
+from mocksrv.console.web import bp
+from mocksrv.console.web import console_state
+from mocksrv.console.web import examples
+from mocksrv.console.web import not_found
+from mocksrv.console.web import pipeline
 
 RECORDS_PER_PAGE = 50
 

@@ -18,9 +18,9 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from .. import admin
-from .access import is_preview_signature
-from .outbox import message
+from mocksrv.admin import api as admin
+from mocksrv.console.access import is_preview_signature
+from mocksrv.console.outbox import message
 
 bp = Blueprint("console_preview", __name__, url_prefix="/__mocksrv/preview")
 BASE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:{images}; font-src data:; "

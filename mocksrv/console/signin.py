@@ -10,13 +10,13 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .. import admin
-from .access import CONSOLE_PATH
-from .access import SESSION_COOKIE
-from .access import safe_next
-from .access import session_value
-from .web import admin_token
-from .web import bp
+from mocksrv.admin import api as admin
+from mocksrv.console.access import CONSOLE_PATH
+from mocksrv.console.access import SESSION_COOKIE
+from mocksrv.console.access import safe_next
+from mocksrv.console.access import session_value
+from mocksrv.console.web import admin_token
+from mocksrv.console.web import bp
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """The console blueprint itself: who may use it, the headers every page carries, shared helpers.
 
 Routes live in `pages` (what you read), `controls` (what you change) and `signin`; they
-all hang on `bp`. Access follows the admin API (`mocksrv.admin`): a cross-site state
+all hang on `bp`. Access follows the admin API (`mocksrv.admin.api`): a cross-site state
 change is refused first; then, without ``--admin-token``, loopback clients only; with it,
 a Bearer header or the sign-in cookie. Console forms must also prove they come from the
 console's own pages (``Origin``, else ``Referer``, else ``Sec-Fetch-Site``): the cookie
@@ -22,13 +22,13 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .. import admin
-from ..pipeline import Pipeline
-from . import ConsoleState
-from .access import SESSION_COOKIE
-from .access import is_session
-from .examples import Example
-from .examples import build_examples
+from mocksrv.admin import api as admin
+from mocksrv.console import ConsoleState
+from mocksrv.console.access import SESSION_COOKIE
+from mocksrv.console.access import is_session
+from mocksrv.console.examples import Example
+from mocksrv.console.examples import build_examples
+from mocksrv.engine.pipeline import Pipeline
 
 bp = Blueprint("console", __name__, url_prefix="/__mocksrv/ui", template_folder="templates",
                static_folder="static")

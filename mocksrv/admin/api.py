@@ -26,10 +26,10 @@ from flask import jsonify
 from flask import request
 from marshmallow import ValidationError
 
-from .errors import FixtureError
-from .fixtures import flatten_messages
-from .fixtures import rule_problems
-from .rules import RuleSchema
+from mocksrv.errors import FixtureError
+from mocksrv.state.fixtures import flatten_messages
+from mocksrv.state.fixtures import rule_problems
+from mocksrv.state.rules import RuleSchema
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
 CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
@@ -482,5 +482,5 @@ def openapi_document() -> Response:
 
 @functools.cache
 def _admin_document() -> dict[str, t.Any]:
-    text = resources.files("mocksrv").joinpath("admin_openapi.yaml").read_text(encoding="utf-8")
+    text = resources.files("mocksrv.admin").joinpath("openapi.yaml").read_text(encoding="utf-8")
     return t.cast(dict[str, t.Any], yaml.safe_load(text))

@@ -23,14 +23,14 @@ from http import HTTPStatus
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .errors import ApiError
-from .errors import MockControlError
-from .errors import MockError
-from .errors import NotAcceptable
-from .generator import SchemaGenerator
-from .prefer import Preferences
-from .specs import ApiSpec
-from .specs import Operation
+from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.prefer import Preferences
+from mocksrv.errors import ApiError
+from mocksrv.errors import MockControlError
+from mocksrv.errors import MockError
+from mocksrv.errors import NotAcceptable
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 log = logging.getLogger(__name__)
 Json = t.Any

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import click
 
-from .config import Options
-from .errors import FixtureError
-from .errors import SpecError
-from .fixtures import FixtureSet
-from .specs import load_specs
-from .store import StoreError
+from mocksrv.config import Options
+from mocksrv.errors import FixtureError
+from mocksrv.errors import SpecError
+from mocksrv.openapi.specs import load_specs
+from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.store import StoreError
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
 FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
@@ -79,12 +79,12 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
-    from . import create_app
-    from .front import Front
-    from .lifecycle import free_port
-    from .lifecycle import release_freed_memory
-    from .lifecycle import serve as serve_until_stopped
-    from .server import MockFirst
+    from mocksrv import create_app
+    from mocksrv.serving.lifecycle import free_port
+    from mocksrv.serving.lifecycle import release_freed_memory
+    from mocksrv.serving.lifecycle import serve as serve_until_stopped
+    from mocksrv.serving.rsgi import Front
+    from mocksrv.serving.wsgi import MockFirst
 
     if not 0 <= port <= 65535:
         click.echo(f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}", err=True)
@@ -183,7 +183,7 @@ def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
             fixture_set = FixtureSet(folder)
             problems.extend(fixture_set.check_against(apis))
             if not problems:
-                from . import build_pipeline
+                from mocksrv import build_pipeline
 
                 for name in fixture_set.names:  # seeding checks each record's id field
                     options.fixtures, options.scenario = folder, name

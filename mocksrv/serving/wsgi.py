@@ -19,17 +19,17 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
-from .datatypes import MockRequest
-from .datatypes import MockResponse
-from .errors import InvalidRequest
-from .errors import MockError
-from .errors import PayloadTooLarge
-from .multipart import parse_plain_form
-from .pipeline import Outcome
-from .pipeline import Pipeline
-from .pipeline import to_response
-from .synth import json_text
-from .synth import problem
+from mocksrv.engine.pipeline import Outcome
+from mocksrv.engine.pipeline import Pipeline
+from mocksrv.engine.pipeline import to_response
+from mocksrv.engine.responses import json_text
+from mocksrv.engine.responses import problem
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import MockError
+from mocksrv.errors import PayloadTooLarge
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.serving.multipart import parse_plain_form
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse

@@ -10,8 +10,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
 if t.TYPE_CHECKING:
-    from .specs import ApiSpec
-    from .specs import Operation
+    from mocksrv.openapi.specs import ApiSpec
+    from mocksrv.openapi.specs import Operation
 
 
 @dataclass

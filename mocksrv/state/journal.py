@@ -21,10 +21,10 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .datatypes import CredentialNames
-from .datatypes import MockRequest
-from .datatypes import MockResponse
-from .errors import MockError
+from mocksrv.errors import MockError
+from mocksrv.exchange import CredentialNames
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
 
 MAX_ENTRIES = 10_000
 BODY_CAP = 64 * 1024

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import typing as t
 
-from .clock import Clock
-from .datatypes import CredentialNames
-from .errors import FixtureError
-from .faults import Faults
-from .fixtures import FixtureSet
-from .fixtures import Scenario
-from .journal import MAX_ENTRIES
-from .journal import Journal
-from .rules import Rules
-from .store import PackedRecord
-from .store import Store
-from .store import decode_record
+from mocksrv.errors import FixtureError
+from mocksrv.exchange import CredentialNames
+from mocksrv.state.clock import Clock
+from mocksrv.state.faults import Faults
+from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.fixtures import Scenario
+from mocksrv.state.journal import MAX_ENTRIES
+from mocksrv.state.journal import Journal
+from mocksrv.state.rules import Rules
+from mocksrv.state.store import PackedRecord
+from mocksrv.state.store import Store
+from mocksrv.state.store import decode_record
 
 OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
 

@@ -7,7 +7,7 @@ In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document
 our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
 rebuilds the whole table on every write, which is O(n); here a write is O(1).
 
-A record at rest is packed (`PackedRecord`, `mocksrv.packing`): compact UTF-8 JSON with
+A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
 the keys a collection's records share factored out, decoded on every read. A MaxCare email
 is then ~280 bytes instead of a dict of Python objects (~2 kB), so 100 000 records take
 ~40 MB, not ~350, and a read hands out fresh objects no caller can share with the store.
@@ -58,11 +58,11 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
-from .packing import PackedRecord
-from .packing import as_json
-from .packing import pack
-from .packing import strict_json
-from .packing import unpack as decode_record
+from mocksrv.state.packing import PackedRecord
+from mocksrv.state.packing import as_json
+from mocksrv.state.packing import pack
+from mocksrv.state.packing import strict_json
+from mocksrv.state.packing import unpack as decode_record
 
 __all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record"]
 
@@ -263,7 +263,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def encode_record(record: t.Any, what: str = "record") -> PackedRecord:
-    """A record packed as the store keeps it (`mocksrv.packing`).
+    """A record packed as the store keeps it (`mocksrv.state.packing`).
 
     :raise StoreError: ``record`` is not a JSON object (not a mapping, or holds sets, objects,
         NaN, non-string keys …).

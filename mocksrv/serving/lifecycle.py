@@ -24,12 +24,12 @@ import sys
 import typing as t
 
 if t.TYPE_CHECKING:
-    from .front import Front
+    from mocksrv.serving.rsgi import Front
 
 # granian logs into our queue; its one warning on every start ("embedded is experimental") is
 # a decision we took and wrote down, not news for the user
 GRANIAN_LOGGING = {
-    "filters": {"not_experimental": {"()": "mocksrv.lifecycle.NotExperimental"}},
+    "filters": {"not_experimental": {"()": "mocksrv.serving.lifecycle.NotExperimental"}},
     "loggers": {"_granian": {"handlers": [], "propagate": True, "filters": ["not_experimental"]}},
 }
 

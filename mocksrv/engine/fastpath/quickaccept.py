@@ -26,7 +26,7 @@ import jsonschema_rs
 if t.TYPE_CHECKING:
     from openapi_core.validation.schemas.validators import SchemaValidator
 
-    from .specs import ApiSpec
+    from mocksrv.openapi.specs import ApiSpec
 
 Json = t.Any
 Check = t.Callable[[Json], bool]

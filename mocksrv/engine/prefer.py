@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import MockControlError
+from mocksrv.errors import MockControlError
 
 
 @dataclass(frozen=True)

@@ -31,15 +31,15 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
-from .errors import FixtureError
-from .rules import RuleSchema
-from .specs import SPEC_SUFFIXES
-from .specs import ApiSpec
-from .specs import load_yaml
-from .specs import yaml_problem
-from .store import PackedRecord
-from .store import StoreError
-from .store import encode_record
+from mocksrv.errors import FixtureError
+from mocksrv.openapi.specs import SPEC_SUFFIXES
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_yaml
+from mocksrv.openapi.specs import yaml_problem
+from mocksrv.state.rules import RuleSchema
+from mocksrv.state.store import PackedRecord
+from mocksrv.state.store import StoreError
+from mocksrv.state.store import encode_record
 
 META_KEY = "scenario"
 DEFAULT_SCENARIO = "default"

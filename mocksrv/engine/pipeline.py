@@ -13,37 +13,37 @@ import random
 import typing as t
 from dataclasses import dataclass
 
-from .behaviours import Behaviour
-from .behaviours import Context
-from .behaviours import load_behaviour
-from .config import Options
-from .datatypes import Match
-from .datatypes import MockRequest
-from .datatypes import MockResponse
-from .errors import ApiError
-from .errors import InvalidRequest
-from .errors import MockError
-from .errors import NonConformingResponse
-from .errors import NotFound
-from .policy import authorize
-from .policy import throttle
-from .prefer import parse_prefer
-from .rest import Outcome as StateOutcome
-from .rest import RecordKeeper
-from .router import Router
-from .security import authenticate
-from .specs import ApiSpec
-from .state import MockState
-from .synth import Built
-from .synth import Chosen
-from .synth import Shaper
-from .synth import Synthesizer
-from .synth import choose_response
-from .synth import problem
-from .validation import CheckedRequest
-from .validation import check_request
-from .validation import check_response
-from .validation import summary
+from mocksrv.behaviours import Behaviour
+from mocksrv.behaviours import Context
+from mocksrv.behaviours import load_behaviour
+from mocksrv.config import Options
+from mocksrv.engine.policy import authorize
+from mocksrv.engine.policy import throttle
+from mocksrv.engine.prefer import parse_prefer
+from mocksrv.engine.records import Outcome as StateOutcome
+from mocksrv.engine.records import RecordKeeper
+from mocksrv.engine.responses import Built
+from mocksrv.engine.responses import Chosen
+from mocksrv.engine.responses import Shaper
+from mocksrv.engine.responses import Synthesizer
+from mocksrv.engine.responses import choose_response
+from mocksrv.engine.responses import problem
+from mocksrv.engine.router import Router
+from mocksrv.engine.security import authenticate
+from mocksrv.engine.validation import CheckedRequest
+from mocksrv.engine.validation import check_request
+from mocksrv.engine.validation import check_response
+from mocksrv.engine.validation import summary
+from mocksrv.errors import ApiError
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import MockError
+from mocksrv.errors import NonConformingResponse
+from mocksrv.errors import NotFound
+from mocksrv.exchange import Match
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.state.world import MockState
 
 log = logging.getLogger(__name__)
 

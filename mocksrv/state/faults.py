@@ -18,7 +18,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
-from .counted import CountedList
+from mocksrv.state.counted import CountedList
 
 MAX_LATENCY_MS = 60_000
 

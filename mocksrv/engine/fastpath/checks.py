@@ -29,10 +29,10 @@ from openapi_core.util import BOOLEAN_TRUE_VALUES
 from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
 
-from .quickaccept import quick_acceptor
-from .specs import ApiSpec
-from .specs import Operation
-from .synth import is_json
+from mocksrv.engine.fastpath.quickaccept import quick_acceptor
+from mocksrv.engine.responses import is_json
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 K = t.TypeVar("K")

@@ -16,9 +16,9 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from .specs import TEMPLATE_PARAM
-from .specs import ApiSpec
-from .specs import Operation
+from mocksrv.openapi.specs import TEMPLATE_PARAM
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 ID_SUFFIX = re.compile(r"(_id|Id|ID)$")

@@ -15,30 +15,30 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clock import Clock
-from .datatypes import Match
-from .errors import ApiError
-from .errors import NotFound
-from .resources import CREATE
-from .resources import DELETE
-from .resources import LIST
-from .resources import READ
-from .resources import REPLACE
-from .resources import UPDATE
-from .resources import Location
-from .resources import Resource
-from .resources import find_list
-from .resources import find_record
-from .resources import infer_resources
-from .resources import object_properties
-from .resources import required_fields
-from .resources import scope_key
-from .specs import ApiSpec
-from .store import Store
-from .synth import Chosen
-from .synth import Shaper
-from .synth import Synthesizer
-from .validation import CheckedRequest
+from mocksrv.engine.responses import Chosen
+from mocksrv.engine.responses import Shaper
+from mocksrv.engine.responses import Synthesizer
+from mocksrv.engine.validation import CheckedRequest
+from mocksrv.errors import ApiError
+from mocksrv.errors import NotFound
+from mocksrv.exchange import Match
+from mocksrv.openapi.resources import CREATE
+from mocksrv.openapi.resources import DELETE
+from mocksrv.openapi.resources import LIST
+from mocksrv.openapi.resources import READ
+from mocksrv.openapi.resources import REPLACE
+from mocksrv.openapi.resources import UPDATE
+from mocksrv.openapi.resources import Location
+from mocksrv.openapi.resources import Resource
+from mocksrv.openapi.resources import find_list
+from mocksrv.openapi.resources import find_record
+from mocksrv.openapi.resources import infer_resources
+from mocksrv.openapi.resources import object_properties
+from mocksrv.openapi.resources import required_fields
+from mocksrv.openapi.resources import scope_key
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.state.clock import Clock
+from mocksrv.state.store import Store
 
 Json = t.Any
 LIMIT_PARAMS = ("limit", "per_page", "page_size", "pageSize", "perPage", "size")

@@ -12,16 +12,16 @@ import math
 from dataclasses import dataclass
 from dataclasses import field
 
-from .clock import Clock
-from .errors import Forbidden
-from .errors import TooManyRequests
-from .errors import Unauthorized
-from .fixtures import ApiFixture
-from .fixtures import ApiKey
-from .security import Credential
-from .specs import ApiSpec
-from .specs import Operation
-from .store import Store
+from mocksrv.engine.security import Credential
+from mocksrv.errors import Forbidden
+from mocksrv.errors import TooManyRequests
+from mocksrv.errors import Unauthorized
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
+from mocksrv.state.clock import Clock
+from mocksrv.state.fixtures import ApiFixture
+from mocksrv.state.fixtures import ApiKey
+from mocksrv.state.store import Store
 
 
 @dataclass

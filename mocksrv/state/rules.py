@@ -22,9 +22,9 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
-from .counted import CountedList
-from .datatypes import MockRequest
-from .faults import LatencyField
+from mocksrv.exchange import MockRequest
+from mocksrv.state.counted import CountedList
+from mocksrv.state.faults import LatencyField
 
 LOCATIONS = ("body", "path", "query", "header", "cookie")
 OPERATORS = ("equals", "one_of", "regex", "contains", "exists")

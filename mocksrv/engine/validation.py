@@ -46,15 +46,15 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
-from .compiled import ApiChecks
-from .compiled import JsonCheck
-from .datatypes import Match
-from .datatypes import MockRequest
-from .datatypes import MockResponse
-from .errors import InvalidRequest
-from .errors import UnsupportedMediaType
-from .errors import Violation
-from .specs import ApiSpec
+from mocksrv.engine.fastpath.checks import ApiChecks
+from mocksrv.engine.fastpath.checks import JsonCheck
+from mocksrv.errors import InvalidRequest
+from mocksrv.errors import UnsupportedMediaType
+from mocksrv.errors import Violation
+from mocksrv.exchange import Match
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import ApiSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import InvalidRequest
-from .pipeline import to_response
-from .server import DROPPED_LENGTH
-from .server import InternalError
-from .server import MockFirst
-from .server import error_response
-from .server import is_admin_path
-from .synth import problem
+from mocksrv.engine.pipeline import to_response
+from mocksrv.engine.responses import problem
+from mocksrv.errors import InvalidRequest
+from mocksrv.serving.wsgi import DROPPED_LENGTH
+from mocksrv.serving.wsgi import InternalError
+from mocksrv.serving.wsgi import MockFirst
+from mocksrv.serving.wsgi import error_response
+from mocksrv.serving.wsgi import is_admin_path
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from .datatypes import Match
-from .errors import MethodNotAllowed
-from .errors import UndeclaredPath
-from .specs import TEMPLATE_PARAM
-from .specs import ApiSpec
-from .specs import Operation
+from mocksrv.errors import MethodNotAllowed
+from mocksrv.errors import UndeclaredPath
+from mocksrv.exchange import Match
+from mocksrv.openapi.specs import TEMPLATE_PARAM
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 
 @dataclass

@@ -36,7 +36,7 @@ from referencing.exceptions import PointerToNowhere
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from .errors import SpecError
+from mocksrv.errors import SpecError
 
 if t.TYPE_CHECKING:
     from referencing._core import Resolver

@@ -14,12 +14,12 @@ import binascii
 import typing as t
 from dataclasses import dataclass
 
-from .datatypes import COMMON_CREDENTIAL_HEADERS
-from .datatypes import CredentialNames
-from .datatypes import MockRequest
-from .errors import Unauthorized
-from .specs import ApiSpec
-from .specs import Operation
+from mocksrv.errors import Unauthorized
+from mocksrv.exchange import COMMON_CREDENTIAL_HEADERS
+from mocksrv.exchange import CredentialNames
+from mocksrv.exchange import MockRequest
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 
 
 @dataclass(frozen=True)
