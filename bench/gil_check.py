@@ -5,7 +5,7 @@ writer. A call that releases it (zlib, file I/O, some C extensions) hands it to 
 and getting it back costs a context switch: in-process timings do not show it, wrk does
 (zlib cost 12 % of the GETs, docs/performance.md step 18). This makes it visible without
 wrk: each scenario's requests run through the same entry the server uses (`wsgi_environ`
-→ `MockFirst.reply`), alone and then next to a thread that only wants the GIL. Without a
+→ `ApiDispatcher.reply`), alone and then next to a thread that only wants the GIL. Without a
 release the busy thread gets the GIL once per switch interval (5 ms), so a request costs
 at most about twice as much; a request that releases it waits for the busy thread to give
 it back, about a switch interval per release, milliseconds instead of microseconds.
@@ -34,7 +34,7 @@ from mocksrv import create_app  # noqa: E402
 from mocksrv.config import Options  # noqa: E402
 from mocksrv.openapi.specs import load_specs  # noqa: E402
 from mocksrv.serving.rsgi import wsgi_environ  # noqa: E402
-from mocksrv.serving.wsgi import MockFirst  # noqa: E402
+from mocksrv.serving.wsgi import ApiDispatcher  # noqa: E402
 
 # a request path that releases the GIL at least once takes this many times a switch interval
 RELEASE_SUSPECT = 0.5
@@ -56,13 +56,13 @@ class _Scope:
                                 host="127.0.0.1:4010", **{"content-length": str(len(scenario.body))})
 
 
-def build() -> MockFirst:
+def build() -> ApiDispatcher:
     """All four specs and the default scenario without its rate limits, as the bench serves them."""
     specs = sorted((ROOT / "specs").glob("*.yaml"))
     apis, _ = load_specs(specs)
     app = create_app(Options(specs=specs, fixtures=ROOT / "fixtures"), apis=apis)
     mock = app.wsgi_app
-    assert isinstance(mock, MockFirst)
+    assert isinstance(mock, ApiDispatcher)
     fixture, _ = compare.default_without_rate_limits(ROOT / "fixtures")
     state = mock.pipeline.state
     state.fixtures.add("gil-check", fixture)
@@ -70,7 +70,7 @@ def build() -> MockFirst:
     return mock
 
 
-def per_request_us(mock: MockFirst, scope: _Scope, body: bytes, count: int) -> float:
+def per_request_us(mock: ApiDispatcher, scope: _Scope, body: bytes, count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
         mock.reply(wsgi_environ(scope, body))

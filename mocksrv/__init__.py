@@ -48,7 +48,7 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.register_blueprint(admin.bp)
     console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
     app.register_error_handler(HTTPException, server.http_error)
-    app.wsgi_app = server.MockFirst(app.wsgi_app, pipeline, options.max_body_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = server.ApiDispatcher(app.wsgi_app, pipeline, options.max_body_bytes)  # type: ignore[method-assign]
     return app
 
 

@@ -214,7 +214,7 @@ def test_a_bug_in_the_front_is_a_500_problem_not_a_bare_error() -> None:
     import asyncio
     import json
 
-    from mocksrv.serving.rsgi import Front
+    from mocksrv.serving.rsgi import RsgiApp
 
     class Broken:
         max_body_bytes = 1024
@@ -223,7 +223,7 @@ def test_a_bug_in_the_front_is_a_500_problem_not_a_bare_error() -> None:
             raise RuntimeError("boom")
 
     stopped: list[bool] = []
-    front = Front(object(), Broken(), admin_threads=1, grace=1.0,  # type: ignore[arg-type]
+    front = RsgiApp(object(), Broken(), admin_threads=1, grace=1.0,  # type: ignore[arg-type]
                   on_listening=lambda: None, on_stop=lambda: stopped.append(True))
     protocol = _Protocol()
 

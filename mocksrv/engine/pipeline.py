@@ -3,7 +3,7 @@
 route (404/405) → Prefer → credentials present (401) → key known and active (401) →
 scopes (403) → rate limit (429) → request valid (415/400/422) → choose response →
 stored state (404 …) → synthesise → validate response. Any `MockError` on the way becomes
-the API's own error response. Framework-free: takes a `MockRequest`, returns an `Outcome`.
+the API's own error response. Framework-free: takes a `MockRequest`, returns an `Answer`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from mocksrv.config import Options
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
-from mocksrv.engine.records import Outcome as StateOutcome
+from mocksrv.engine.records import Applied
 from mocksrv.engine.records import RecordKeeper
-from mocksrv.engine.responses import Built
-from mocksrv.engine.responses import Chosen
-from mocksrv.engine.responses import Shaper
+from mocksrv.engine.responses import BodyShaper
+from mocksrv.engine.responses import ChosenResponse
+from mocksrv.engine.responses import RenderedResponse
 from mocksrv.engine.responses import Synthesizer
 from mocksrv.engine.responses import choose_response
 from mocksrv.engine.responses import problem
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Outcome:
+class Answer:
     """The response plus what the pipeline learned, for logs (and later the journal)."""
 
     response: MockResponse
@@ -92,7 +92,7 @@ class Pipeline:
         keeper = self.keepers.get(api_id)
         return keeper.id_field(collection) if keeper else "id"
 
-    def handle(self, request: MockRequest) -> Outcome:
+    def handle(self, request: MockRequest) -> Answer:
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here
@@ -102,15 +102,15 @@ class Pipeline:
             if fault is not None:
                 delays.append(fault.delay_seconds(self._fault_rng))
                 if fault.drop:
-                    return Outcome(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
+                    return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
                 if fault.status is not None:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
-            outcome = Outcome(self._answer(match, request, extra, delays), match)
+            outcome = Answer(self._answer(match, request, extra, delays), match)
         except _Dropped:
-            return Outcome(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
+            return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except MockError as error:
-            outcome = Outcome(self._error(match, request, error), match, error)
+            outcome = Answer(self._error(match, request, error), match, error)
         outcome.response.headers.extend((k, v) for k, v in extra.items()
                                         if k not in dict(outcome.response.headers))
         outcome.delay = sum(delays)
@@ -148,7 +148,7 @@ class Pipeline:
         if reply is not None:
             extra.update(reply.headers)
             chosen = choose_response(api, operation, reply.status)
-            shape: Shaper | None = _replace_with(reply.body)
+            shape: BodyShaper | None = _replace_with(reply.body)
         else:
             state = None if canned else self._stateful(match, checked, chosen)
             shape = state.shape if state else None
@@ -161,7 +161,7 @@ class Pipeline:
             problems = check_response(match, request, response)
         return self._conforming(match, response, problems)
 
-    def _stateful(self, match: Match, checked: CheckedRequest, chosen: Chosen) -> StateOutcome | None:
+    def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""
         try:
             return self.keepers[match.api.id].apply(match, checked, chosen)
@@ -213,7 +213,7 @@ class _Dropped(Exception):
     """A rule asked to break the connection."""
 
 
-def _overlay(fields: dict[str, t.Any] | None) -> Shaper:
+def _overlay(fields: dict[str, t.Any] | None) -> BodyShaper:
     """The spec's body with a rule's field overrides on top."""
     def shape(value: t.Any, schema: t.Any, resolver: t.Any) -> t.Any:
         return {**value, **fields} if fields and isinstance(value, dict) else value
@@ -221,14 +221,14 @@ def _overlay(fields: dict[str, t.Any] | None) -> Shaper:
     return shape
 
 
-def _replace_with(body: t.Any) -> Shaper:
+def _replace_with(body: t.Any) -> BodyShaper:
     def shape(value: t.Any, schema: t.Any, resolver: t.Any) -> t.Any:
         return value if body is None else body
 
     return shape
 
 
-def to_response(built: Built) -> MockResponse:
+def to_response(built: RenderedResponse) -> MockResponse:
     headers = list(built.headers)
     if built.media_type:
         headers.append(("Content-Type", built.media_type))

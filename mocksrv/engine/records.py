@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from mocksrv.engine.responses import Chosen
-from mocksrv.engine.responses import Shaper
+from mocksrv.engine.responses import BodyShaper
+from mocksrv.engine.responses import ChosenResponse
 from mocksrv.engine.responses import Synthesizer
 from mocksrv.engine.validation import CheckedRequest
 from mocksrv.errors import ApiError
@@ -54,10 +54,10 @@ UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 
 @dataclass
-class Outcome:
-    """What the state step decided: the shaper for the success body (None: body as generated)."""
+class Applied:
+    """What applying an operation to the records decided: how to shape the success body (None: as generated)."""
 
-    shape: Shaper | None
+    shape: BodyShaper | None
 
 
 class RecordKeeper:
@@ -119,7 +119,7 @@ class RecordKeeper:
                     return found
         return None
 
-    def apply(self, match: Match, checked: CheckedRequest, chosen: Chosen) -> Outcome | None:
+    def apply(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """Read or change state for this request.
 
         :raise 404: the record an item operation names does not exist.
@@ -135,10 +135,10 @@ class RecordKeeper:
                 raise NotFound(f"{parent.collection} {parent_id!r} not found", kind="not_found")
         record_id = match.path_params.get(resource.id_param or "") if resource.id_param else None
         if resource.kind == CREATE:
-            return Outcome(self._create(resource, collection, checked.body, chosen))
+            return Applied(self._create(resource, collection, checked.body, chosen))
         if record_id is None:
             if resource.kind == LIST:
-                return Outcome(self._list(collection, checked))
+                return Applied(self._list(collection, checked))
             return None
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
@@ -146,7 +146,7 @@ class RecordKeeper:
         stored = self.view(collection, stored)
         if resource.kind == DELETE:
             self.store.delete(self.api.id, collection, record_id)
-            return Outcome(None)
+            return Applied(None)
         if resource.kind in (UPDATE, REPLACE) and isinstance(checked.body, dict):
             id_field = self.id_field(collection)
             if resource.kind == UPDATE:  # merged atomically in the store: concurrent PATCHes all land
@@ -159,12 +159,12 @@ class RecordKeeper:
                 stored = {**checked.body, id_field: stored.get(id_field)}
                 self.store.put(self.api.id, collection, record_id, stored)
         if resource.kind in (READ, UPDATE, REPLACE):
-            return Outcome(self._placer(stored))
+            return Applied(self._placer(stored))
         return None
 
     # -- create ------------------------------------------------------------------------------
 
-    def _create(self, resource: Resource, collection: str, body: Json, chosen: Chosen) -> Shaper:
+    def _create(self, resource: Resource, collection: str, body: Json, chosen: ChosenResponse) -> BodyShaper:
         """The shaper that stores the new record(s) and puts them in the success body.
 
         The pipeline may call it twice for one request: when the response's example does not
@@ -258,7 +258,7 @@ class RecordKeeper:
 
     # -- read / list ---------------------------------------------------------------------------
 
-    def _placer(self, stored: dict[str, Json]) -> Shaper:
+    def _placer(self, stored: dict[str, Json]) -> BodyShaper:
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_record(self.api, schema, resolver, None)
             if location is None:
@@ -268,7 +268,7 @@ class RecordKeeper:
 
         return shape
 
-    def _list(self, collection: str, checked: CheckedRequest) -> Shaper:
+    def _list(self, collection: str, checked: CheckedRequest) -> BodyShaper:
         query = checked.parameters.get("query", {})
 
         def count(names: tuple[str, ...]) -> int | None:

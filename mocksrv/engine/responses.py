@@ -45,11 +45,11 @@ MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "er
 TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
 
 
-Shaper = t.Callable[[Json, Json, t.Any], Json]
+BodyShaper = t.Callable[[Json, Json, t.Any], Json]
 
 
 @dataclass(frozen=True)
-class Chosen:
+class ChosenResponse:
     """A response picked from the spec: its status key, status and the Response Object."""
 
     key: str
@@ -60,7 +60,7 @@ class Chosen:
 
 
 @dataclass
-class Built:
+class RenderedResponse:
     status: int
     media_type: str | None
     body: bytes
@@ -78,7 +78,7 @@ def _responses(operation: Operation) -> dict[str, Json]:
     return {str(k).upper(): v for k, v in (operation.spec.get("responses") or {}).items()}
 
 
-def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> Chosen:
+def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> ChosenResponse:
     """Pick the response to mock (the same every time for the same operation and code).
 
     :raise 400: ``Prefer: code=N`` names a status the operation does not declare.
@@ -90,7 +90,7 @@ def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> C
     return chosen
 
 
-def _choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> Chosen:
+def _choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> ChosenResponse:
     responses = _responses(operation)
     if forced is not None:
         for key in (str(forced), f"{forced // 100}XX", "DEFAULT"):
@@ -107,13 +107,13 @@ def _choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> 
     if codes:
         status, key = codes[0]
         return _chosen(api, operation, key, status, responses[key])
-    return Chosen("", 204, {}, api.resolver, operation)
+    return ChosenResponse("", 204, {}, api.resolver, operation)
 
 
-def _chosen(api: ApiSpec, operation: Operation, key: str, status: int, node: Json) -> Chosen:
+def _chosen(api: ApiSpec, operation: Operation, key: str, status: int, node: Json) -> ChosenResponse:
     response, resolver = api.deref(node)
     original = next(k for k in (operation.spec.get("responses") or {}) if str(k).upper() == key)
-    return Chosen(str(original), status, response if isinstance(response, dict) else {}, resolver, operation)
+    return ChosenResponse(str(original), status, response if isinstance(response, dict) else {}, resolver, operation)
 
 
 def negotiate(content: dict[str, Json], accept: str | None) -> str:
@@ -151,8 +151,8 @@ class Synthesizer:
     def rng(self, *parts: object) -> random.Random:
         return random.Random("|".join(str(p) for p in (self.seed, self.api.id, *parts)))
 
-    def build(self, chosen: Chosen, prefer: Preferences, accept: str | None, *, use_example: bool = True,
-              shape: Shaper | None = None) -> Built:
+    def build(self, chosen: ChosenResponse, prefer: Preferences, accept: str | None, *, use_example: bool = True,
+              shape: BodyShaper | None = None) -> RenderedResponse:
         """Body and headers for a chosen response; ``use_example=False`` forces generation.
 
         :param shape: puts stored state into the body (JSON bodies only): called with the
@@ -163,7 +163,7 @@ class Synthesizer:
         if not content:
             if prefer.example:
                 raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} has no body")
-            return Built(chosen.status, None, b"", headers)
+            return RenderedResponse(chosen.status, None, b"", headers)
         media_type = negotiate(content, accept)
         media, media_resolver = self.api.deref(content[media_type], resolver)
         media = media if isinstance(media, dict) else {}
@@ -186,7 +186,7 @@ class Synthesizer:
         if shape is not None and is_json(media_type):
             value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
-        return Built(chosen.status, concrete, serialize(value, concrete), headers, from_example)
+        return RenderedResponse(chosen.status, concrete, serialize(value, concrete), headers, from_example)
 
     def _generated_once(self, key: tuple[str, str, str], schema: Json, rng: t.Callable[[], random.Random],
                         resolver: t.Any) -> Json:
@@ -195,7 +195,7 @@ class Synthesizer:
             self._generated[key] = json.dumps(_generate(self._generators[True], schema, rng(), resolver))
         return json.loads(self._generated[key])
 
-    def media_type(self, chosen: Chosen, accept: str | None) -> str | None:
+    def media_type(self, chosen: ChosenResponse, accept: str | None) -> str | None:
         """The media type this response will have; None when it has no body.
 
         :raise 406: the client accepts none of them.
@@ -203,7 +203,7 @@ class Synthesizer:
         content, _ = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         return negotiate(content, accept) if content else None
 
-    def note_bad_example(self, chosen: Chosen, problems: list[str]) -> None:
+    def note_bad_example(self, chosen: ChosenResponse, problems: list[str]) -> None:
         """Specs ship examples that break their own schema; say so once, then generate."""
         key = f"{chosen.operation.key} {chosen.key}"
         if key not in self._bad_examples_logged:
@@ -227,14 +227,14 @@ class Synthesizer:
             return example["value"]
         return _NOTHING  # externalValue is never fetched
 
-    def headers(self, chosen: Chosen) -> list[tuple[str, str]]:
+    def headers(self, chosen: ChosenResponse) -> list[tuple[str, str]]:
         """Every declared response header, serialised by its schema (simple style); made once per response."""
         key = (chosen.operation.key, chosen.key)
         if key not in self._headers:
             self._headers[key] = self._make_headers(chosen)
         return list(self._headers[key])
 
-    def _make_headers(self, chosen: Chosen) -> list[tuple[str, str]]:
+    def _make_headers(self, chosen: ChosenResponse) -> list[tuple[str, str]]:
         declared, resolver = self.api.deref(chosen.response.get("headers") or {}, chosen.resolver)
         produced: list[tuple[str, str]] = []
         for name, node in (declared or {}).items():
@@ -263,7 +263,7 @@ class Synthesizer:
             produced.append((str(name), header_value(value, explode=bool(header.get("explode")))))
         return produced
 
-    def build_error(self, operation: Operation | None, error: MockError, accept: str | None) -> Built:
+    def build_error(self, operation: Operation | None, error: MockError, accept: str | None) -> RenderedResponse:
         """The API's own error response for ``error``, else ``application/problem+json``."""
         headers = list(error.headers.items())
         own_format = error.status < 500 or isinstance(error, ApiError)
@@ -276,7 +276,7 @@ class Synthesizer:
                     return built
         return problem(error)
 
-    def _error_response(self, operation: Operation, error: MockError) -> Chosen | None:
+    def _error_response(self, operation: Operation, error: MockError) -> ChosenResponse | None:
         statuses = ERROR_STATUSES.get(error.status, (error.status,))
         responses = _responses(operation)
         for status in statuses:
@@ -295,14 +295,14 @@ class Synthesizer:
             return _chosen(self.api, operation, client_errors[0], statuses[0], responses[client_errors[0]])
         return None
 
-    def _error_body(self, chosen: Chosen, error: MockError, accept: str | None) -> Built | None:
+    def _error_body(self, chosen: ChosenResponse, error: MockError, accept: str | None) -> RenderedResponse | None:
         if chosen.status != error.status:  # e.g. 401 answered as the 403 the API documents
             error = copy.copy(error)
             error.status = chosen.status
         content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         headers = self.headers(chosen)
         if not content:
-            return Built(chosen.status, None, b"", headers)
+            return RenderedResponse(chosen.status, None, b"", headers)
         try:
             media_type = negotiate(content, accept)
         except NotAcceptable:
@@ -319,7 +319,7 @@ class Synthesizer:
                                  detail=documented.get("message"),
                                  extra={**(documented.get("fields") or {}), **error.fields})
         concrete = "application/json" if media_type == "*/*" else media_type
-        return Built(chosen.status, concrete, serialize(body, concrete), headers)
+        return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers)
 
     def generate(self, schema: Json, resolver: t.Any, *parts: object) -> Json:
         """A value for ``schema`` (examples used), seeded by ``parts``."""
@@ -335,10 +335,10 @@ _NOTHING: t.Any = object()
 json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def problem(error: MockError) -> Built:
+def problem(error: MockError) -> RenderedResponse:
     """``application/problem+json`` for errors the spec has no format for (and mocksrv's own)."""
     body = json_text(error.to_problem()).encode()
-    return Built(error.status, "application/problem+json", body, list(error.headers.items()), generic=True)
+    return RenderedResponse(error.status, "application/problem+json", body, list(error.headers.items()), generic=True)
 
 
 def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any) -> Json:

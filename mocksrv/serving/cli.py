@@ -83,8 +83,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from mocksrv.serving.lifecycle import free_port
     from mocksrv.serving.lifecycle import release_freed_memory
     from mocksrv.serving.lifecycle import serve as serve_until_stopped
-    from mocksrv.serving.rsgi import Front
-    from mocksrv.serving.wsgi import MockFirst
+    from mocksrv.serving.rsgi import RsgiApp
+    from mocksrv.serving.wsgi import ApiDispatcher
 
     if not 0 <= port <= 65535:
         click.echo(f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}", err=True)
@@ -124,8 +124,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
 
     release_freed_memory()
     mock = app.wsgi_app
-    assert isinstance(mock, MockFirst)  # create_app puts it in front of Flask
-    front = Front(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening,
+    assert isinstance(mock, ApiDispatcher)  # create_app puts it in front of Flask
+    front = RsgiApp(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening,
                   on_stop=mock.pipeline.state.store.close)  # on_stop runs after the drain
     serve_until_stopped(front, host, port)
     click.echo("mocksrv: stopped", err=True)

@@ -7,7 +7,7 @@ the loop. One process holds all state, so a record created by one request is see
 next and rate limits count every request; and no second process shares (and copies, page
 by page, as it touches them) the records and compiled specs (docs/decisions.md).
 
-On SIGTERM/SIGINT granian stops accepting, then `Front.stop` finishes the requests already
+On SIGTERM/SIGINT granian stops accepting, then `RsgiApp.stop` finishes the requests already
 received and closes the store.
 """
 
@@ -24,7 +24,7 @@ import sys
 import typing as t
 
 if t.TYPE_CHECKING:
-    from mocksrv.serving.rsgi import Front
+    from mocksrv.serving.rsgi import RsgiApp
 
 # granian logs into our queue; its one warning on every start ("embedded is experimental") is
 # a decision we took and wrote down, not news for the user
@@ -66,7 +66,7 @@ def release_freed_memory() -> None:
             pass
 
 
-def serve(front: Front, host: str, port: int, backlog: int = 1024) -> None:
+def serve(front: RsgiApp, host: str, port: int, backlog: int = 1024) -> None:
     """Serve until a stop signal; returns once in-flight requests are answered and the store is closed."""
     import uvloop
     from granian.constants import Interfaces

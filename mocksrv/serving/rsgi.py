@@ -25,8 +25,8 @@ from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import problem
 from mocksrv.errors import InvalidRequest
 from mocksrv.serving.wsgi import DROPPED_LENGTH
+from mocksrv.serving.wsgi import ApiDispatcher
 from mocksrv.serving.wsgi import InternalError
-from mocksrv.serving.wsgi import MockFirst
 from mocksrv.serving.wsgi import error_response
 from mocksrv.serving.wsgi import is_admin_path
 
@@ -37,12 +37,12 @@ if t.TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Front:
+class RsgiApp:
     """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__`` when granian starts, `stop` after it stopped."""
 
-    def __init__(self, app: WSGIApplication, mock: MockFirst, *, admin_threads: int, grace: float,
+    def __init__(self, app: WSGIApplication, mock: ApiDispatcher, *, admin_threads: int, grace: float,
                  on_listening: t.Callable[[], None], on_stop: t.Callable[[], None]) -> None:
-        self.app = app  # the whole WSGI app (Flask with MockFirst in front), for /__mocksrv
+        self.app = app  # the whole WSGI app (Flask with ApiDispatcher in front), for /__mocksrv
         self.mock = mock
         self.admin_threads = admin_threads
         self.grace = grace

@@ -1,6 +1,6 @@
 """The mocked APIs' side of the WSGI app: Werkzeug request → `MockRequest` → pipeline → response.
 
-`MockFirst` sits in front of Flask: a request for a mocked API goes straight to the pipeline
+`ApiDispatcher` sits in front of Flask: a request for a mocked API goes straight to the pipeline
 (Flask's request context and URL matching cost as much as a third of a request), anything
 under ``/__mocksrv`` goes on to Flask (admin API and console). One log line per request:
 method, path, status, milliseconds.
@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
-from mocksrv.engine.pipeline import Outcome
+from mocksrv.engine.pipeline import Answer
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import json_text
@@ -41,7 +41,7 @@ ADMIN_PREFIX = "/__mocksrv"
 DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends none
 
 
-class MockFirst:
+class ApiDispatcher:
     """WSGI middleware: mocked API requests to the pipeline, ``/__mocksrv…`` to the wrapped (Flask) app.
 
     `mocksrv serve` runs the same `reply` behind its RSGI front (front.py); this WSGI face
@@ -67,18 +67,18 @@ class MockFirst:
         start_response(status_line(response.status), headers)
         return [response.body]
 
-    def reply(self, environ: WSGIEnvironment) -> Outcome:
+    def reply(self, environ: WSGIEnvironment) -> Answer:
         """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
         try:
             return answer(request, self.pipeline)
         except HTTPException as error:
-            return Outcome(error_response(error), None)
+            return Answer(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
             target = self.pipeline.state.journal.target(request.path, request.args)
             log.exception("%s %s failed", request.method, target)
-            return Outcome(error_response(InternalError()), None)
+            return Answer(error_response(InternalError()), None)
 
 
 def is_admin_path(path: str) -> bool:
@@ -149,7 +149,7 @@ def read_request(request: Request) -> MockRequest:
     )
 
 
-def answer(request: Request, pipeline: Pipeline) -> Outcome:
+def answer(request: Request, pipeline: Pipeline) -> Answer:
     """Run one mocked-API request through the pipeline, journal it, log it."""
     started = time.perf_counter()
     real_time = time.time()
@@ -158,7 +158,7 @@ def answer(request: Request, pipeline: Pipeline) -> Outcome:
         mock_request = read_request(request)
         outcome = pipeline.handle(mock_request)
     except MockError as error:  # the request could not even be read
-        outcome = Outcome(to_response(problem(error)), None, error)
+        outcome = Answer(to_response(problem(error)), None, error)
     duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
     state = pipeline.state
     state.journal.record(
