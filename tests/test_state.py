@@ -263,8 +263,8 @@ def test_a_scenario_uploaded_again_and_again_is_held_once() -> None:
     import gc
     import tracemalloc
 
-    from mocksrv import build_pipeline
     from mocksrv.config import Options
+    from mocksrv.engine.assembly import build_pipeline
     from mocksrv.openapi.specs import load_specs
 
     apis, _ = load_specs([SPECS])

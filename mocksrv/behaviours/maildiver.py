@@ -56,9 +56,9 @@ import typing as t
 import uuid
 from urllib.parse import urlsplit
 
-from mocksrv.behaviours import Behaviour
-from mocksrv.behaviours import Context
-from mocksrv.behaviours import Reply
+from mocksrv.engine.behaviour import Behaviour
+from mocksrv.engine.behaviour import Context
+from mocksrv.engine.behaviour import Reply
 from mocksrv.errors import ApiError
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import NotFound

@@ -57,9 +57,9 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from mocksrv.behaviours import Behaviour
-from mocksrv.behaviours import Context
-from mocksrv.behaviours import Reply
+from mocksrv.engine.behaviour import Behaviour
+from mocksrv.engine.behaviour import Context
+from mocksrv.engine.behaviour import Reply
 from mocksrv.engine.records import timestamp_like
 from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden

@@ -26,18 +26,17 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from mocksrv.engine.assembly import assemble
 from mocksrv.engine.generator import SchemaGenerator
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.responses import header_value
 from mocksrv.exchange import MockRequest
-from mocksrv.openapi.resources import infer_resources
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import ApiFixture
 from mocksrv.state.fixtures import ApiKey
 from mocksrv.state.store import Store
-from mocksrv.state.world import MockState
 
 Json = t.Any
 # "X-Organization-Id", "patient_id", "userId": a parameter naming a record of a collection
@@ -84,7 +83,7 @@ class _Builder:
         self.api = api
         self.fixture = pipeline.state.scenario.api(api.id)
         self.generator = SchemaGenerator(api.resolver, openapi_version=api.version)
-        self.resources = infer_resources(api)
+        self.resources = pipeline.catalog.resources[api.id]
         self.seeded = fresh_copy(pipeline).state.store  # the scenario's own records, for ids
 
     def example(self, operation: Operation) -> Example:
@@ -151,7 +150,7 @@ class _Builder:
         for collection in collections:
             records, _ = self.seeded.list(self.api.id, collection, limit=1)
             if records:
-                return records[0].get(self.pipeline.id_field(self.api.id, collection))
+                return records[0].get(self.pipeline.catalog.id_field(self.api.id, collection))
         return None
 
     def _credentials(self, operation: Operation, headers: list[tuple[str, str]], query: list[tuple[str, str]]
@@ -221,14 +220,11 @@ def choose_key(fixture: ApiFixture, operation: Operation, requirement: dict[str,
 
 def fresh_copy(pipeline: Pipeline) -> Pipeline:
     """A pipeline over a fresh copy of the scenario in force: own store and counters, no faults,
-    the clock frozen at the current virtual instant (the same wiring as ``mocksrv.build_pipeline``)."""
+    the clock frozen at the current virtual instant."""
     state = pipeline.state
-    copy_state = MockState(state.fixtures, Store(), Clock(state.clock.now_datetime(), frozen=True),
-                           id_field=lambda api, collection: pipeline.id_field(api, collection),
-                           load_options=lambda api, given, where: pipeline.load_options(api, given, where),
-                           journal_limit=1)
-    copy = Pipeline(pipeline.apis, pipeline.options, copy_state)
-    copy_state.load(state.scenario.name)
+    copy = assemble(pipeline.catalog, pipeline.options, state.fixtures, Store(),
+                    Clock(state.clock.now_datetime(), frozen=True), journal_limit=1)
+    copy.state.load(state.scenario.name)
     return copy
 
 

@@ -113,7 +113,7 @@ def records(api_id: str, collection: str) -> str | tuple[str, int]:
     store = pipeline().state.store
     found, total = store.list(api_id, collection, offset=offset, limit=RECORDS_PER_PAGE)
     view = pipeline().keepers[api_id].view
-    field = pipeline().id_field(api_id, collection)
+    field = pipeline().catalog.id_field(api_id, collection)
     shown = [(record.get(field), json.dumps(view(collection, record), indent=2, ensure_ascii=False, default=str))
              for record in found]
     return render_template("console/records.html", page="records", api_id=api_id, collection=collection,

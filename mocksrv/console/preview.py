@@ -18,7 +18,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from mocksrv.admin import api as admin
+from mocksrv.admin import access
 from mocksrv.console.access import is_preview_signature
 from mocksrv.console.outbox import message
 
@@ -32,18 +32,18 @@ NO_HTML = ("<!doctype html><meta charset=utf-8><p style=\"font:14px sans-serif;c
 @bp.before_request
 def guard() -> Response | None:
     # without a token, local clients only; with one, the signature below stands in for it
-    return admin.refuse_cross_site() or admin.refuse_caller(authenticated=True)
+    return access.refuse_cross_site() or access.refuse_caller(authenticated=True)
 
 
 @bp.get("/<api_id>/<record_id>")
 def preview(api_id: str, record_id: str) -> Response:
     secret = current_app.extensions["mocksrv_console"].preview_secret
     if not is_preview_signature(secret, api_id, record_id, request.args.get("sig", "")):
-        return admin.problem(403, "this preview URL is not signed by this server (open the message in the console; "
+        return access.problem(403, "this preview URL is not signed by this server (open the message in the console; "
                                   "preview URLs change when the server restarts)")
     found = message(current_app.extensions["mocksrv"].pipeline, api_id, record_id)
     if found is None:
-        return admin.problem(404, f"no message {record_id!r} of {api_id}")
+        return access.problem(404, f"no message {record_id!r} of {api_id}")
     images = request.args.get("images") == "1"
     response = Response(found.html or NO_HTML, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = BASE_POLICY.format(images=" http: https:" if images else "")
@@ -56,4 +56,4 @@ def preview(api_id: str, record_id: str) -> Response:
 
 @bp.after_request
 def without_cors(response: Response) -> Response:
-    return admin.strip_cors(response)
+    return access.strip_cors(response)

@@ -10,12 +10,12 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from mocksrv.admin import api as admin
+from mocksrv.admin import access
+from mocksrv.admin.access import admin_token
 from mocksrv.console.access import CONSOLE_PATH
 from mocksrv.console.access import SESSION_COOKIE
 from mocksrv.console.access import safe_next
 from mocksrv.console.access import session_value
-from mocksrv.console.web import admin_token
 from mocksrv.console.web import bp
 
 
@@ -27,7 +27,7 @@ def login() -> Response | str | tuple[str, int]:
         return t.cast(Response, redirect(target, 303))  # nothing to sign in to: local clients only
     if request.method == "GET":
         return render_template("console/login.html", page="login", next=target, error=None)
-    if not admin.holds_token(request.form.get("token", "")):
+    if not access.holds_token(request.form.get("token", "")):
         return render_template("console/login.html", page="login", next=target,
                                error="That is not the admin token this server was started with."), 401
     response = t.cast(Response, redirect(target, 303))

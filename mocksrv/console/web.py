@@ -22,7 +22,8 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from mocksrv.admin import api as admin
+from mocksrv.admin import access
+from mocksrv.admin.access import admin_token
 from mocksrv.console import ConsoleState
 from mocksrv.console.access import SESSION_COOKIE
 from mocksrv.console.access import is_session
@@ -48,10 +49,6 @@ def console_state() -> ConsoleState:
     return t.cast(ConsoleState, current_app.extensions["mocksrv_console"])
 
 
-def admin_token() -> str | None:
-    return t.cast("str | None", current_app.extensions["mocksrv"].options.admin_token)
-
-
 def examples() -> dict[tuple[str, str], Example]:
     """The curl examples for the scenario in force, tried once per loaded scenario."""
     state = console_state()
@@ -63,12 +60,12 @@ def examples() -> dict[tuple[str, str], Example]:
 
 @bp.before_request
 def guard() -> Response | None:
-    refusal = admin.refuse_cross_site() or refuse_foreign_form()
+    refusal = access.refuse_cross_site() or refuse_foreign_form()
     if refusal is not None:
         return refusal
     if request.endpoint in PUBLIC_ENDPOINTS:
-        return admin.refuse_caller(authenticated=True)
-    refusal = admin.refuse_caller(signed_in())
+        return access.refuse_caller(authenticated=True)
+    refusal = access.refuse_caller(signed_in())
     if refusal is not None and refusal.status_code == 401 and request.method == "GET" \
             and request.endpoint not in FRAGMENT_ENDPOINTS:
         return t.cast(Response, redirect(url_for("console.login", next=request.full_path.rstrip("?")), 303))
@@ -79,19 +76,19 @@ def signed_in() -> bool:
     token = admin_token()
     if not token:
         return False
-    return admin.holds_token(admin.bearer_credential()) or is_session(request.cookies.get(SESSION_COOKIE), token)
+    return access.holds_token(access.bearer_credential()) or is_session(request.cookies.get(SESSION_COOKIE), token)
 
 
 def refuse_foreign_form() -> Response | None:
     """403 for a form post that does not show it comes from this server's own pages (CSRF)."""
-    if request.method not in admin.MUTATING_METHODS:
+    if request.method not in access.MUTATING_METHODS:
         return None
     origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if origin is not None and admin.is_own_origin(_origin_of(origin)):
+    if origin is not None and access.is_own_origin(_origin_of(origin)):
         return None
     if origin is None and request.headers.get("Sec-Fetch-Site", "").lower() == "same-origin":
         return None
-    return admin.problem(403, "console forms are accepted from the console's own pages only (the browser "
+    return access.problem(403, "console forms are accepted from the console's own pages only (the browser "
                               "names them in Origin or Referer); reload the page and submit it again")
 
 
@@ -103,7 +100,7 @@ def _origin_of(url: str) -> str:
 @bp.after_request
 def page_headers(response: Response) -> Response:
     """No CORS; pages are not framed by other sites, not cached, and run only the console's own script."""
-    admin.strip_cors(response)
+    access.strip_cors(response)
     response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -13,10 +13,10 @@ import random
 import typing as t
 from dataclasses import dataclass
 
-from mocksrv.behaviours import Behaviour
-from mocksrv.behaviours import Context
-from mocksrv.behaviours import load_behaviour
 from mocksrv.config import Options
+from mocksrv.engine.behaviour import Behaviour
+from mocksrv.engine.behaviour import Context
+from mocksrv.engine.catalog import ApiCatalog
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
@@ -42,7 +42,6 @@ from mocksrv.errors import NotFound
 from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
-from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.world import MockState
 
 log = logging.getLogger(__name__)
@@ -62,16 +61,17 @@ class Answer:
 class Pipeline:
     """Everything built once at start-up that serving a request needs."""
 
-    def __init__(self, apis: list[ApiSpec], options: Options, state: MockState) -> None:
-        self.apis = apis
+    def __init__(self, catalog: ApiCatalog, options: Options, state: MockState) -> None:
+        self.catalog = catalog
+        self.apis = catalog.apis
         self.options = options
         self.state = state
-        self.router = Router(apis)
-        self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in apis}
-        self.keepers = {api.id: RecordKeeper(api, state.store, self.synthesizers[api.id], state.clock)
-                        for api in apis}
+        self.router = Router(self.apis)
+        self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
+        self.keepers = {api.id: RecordKeeper(api, catalog.resources[api.id], catalog.id_fields[api.id], state.store,
+                                             self.synthesizers[api.id], state.clock) for api in self.apis}
         self._fault_rng = random.Random(options.seed)
-        self.behaviours = {api.id: behaviour for api in apis if (behaviour := load_behaviour(api)) is not None}
+        self.behaviours = catalog.behaviours
         for api_id, behaviour in self.behaviours.items():
             self.keepers[api_id].view = self._viewer(api_id, behaviour)
 
@@ -80,17 +80,6 @@ class Pipeline:
             return behaviour.view(collection, record, self.state.clock.now(), self.state.options(api_id))
 
         return view
-
-    def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
-        """A scenario's ``options`` for one API, validated by its behaviour."""
-        behaviour = self.behaviours.get(api_id)
-        if behaviour is None:
-            return options, [f"{where}: API {api_id!r} has no behaviour module, so no options"] if options else []
-        return behaviour.load_options(options, where)
-
-    def id_field(self, api_id: str, collection: str) -> str:
-        keeper = self.keepers.get(api_id)
-        return keeper.id_field(collection) if keeper else "id"
 
     def handle(self, request: MockRequest) -> Answer:
         match: Match | None = None

@@ -30,10 +30,11 @@ from mocksrv.openapi.resources import REPLACE
 from mocksrv.openapi.resources import UPDATE
 from mocksrv.openapi.resources import Location
 from mocksrv.openapi.resources import Resource
+from mocksrv.openapi.resources import collection_id_field
 from mocksrv.openapi.resources import find_list
 from mocksrv.openapi.resources import find_record
-from mocksrv.openapi.resources import infer_resources
 from mocksrv.openapi.resources import object_properties
+from mocksrv.openapi.resources import record_location
 from mocksrv.openapi.resources import required_fields
 from mocksrv.openapi.resources import scope_key
 from mocksrv.openapi.specs import ApiSpec
@@ -60,23 +61,20 @@ class Applied:
     shape: BodyShaper | None
 
 
+
 class RecordKeeper:
     """Stored state for one API: resources inferred once, records kept in the shared store."""
 
-    def __init__(self, api: ApiSpec, store: Store, synth: Synthesizer, clock: Clock) -> None:
+    def __init__(self, api: ApiSpec, resources: dict[str, Resource], id_fields: dict[str, str], store: Store,
+                 synth: Synthesizer, clock: Clock) -> None:
+        """:param resources: the API's REST resources by operation key, ``id_fields`` their collections'
+        id fields (`engine.catalog.ApiCatalog` infers both once)."""
         self.api = api
         self.store = store
         self.synth = synth
         self.clock = clock
-        self.resources = infer_resources(api)
-        self.id_fields: dict[str, str] = {}
-        for op in api.operations:
-            resource = self.resources.get(op.key)
-            if resource is None or resource.collection in self.id_fields:
-                continue
-            location = self._location(op.key, resource)
-            if location is not None:
-                self.id_fields[resource.collection] = location.id_field
+        self.resources = resources
+        self.id_fields = id_fields
         self.targets = self._create_targets()
         # a behaviour's view of records that change with time (scheduled → sent …)
         self.view: t.Callable[[str, dict[str, Json]], dict[str, Json]] = lambda collection, record: record
@@ -99,25 +97,10 @@ class RecordKeeper:
         return targets
 
     def id_field(self, collection: str) -> str:
-        """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""
-        return self.id_fields.get(collection.split(":")[0], "id")
+        return collection_id_field(self.id_fields, collection)
 
     def _location(self, key: str, resource: Resource) -> Location | None:
-        operation = next(op for op in self.api.operations if op.key == key)
-        for status, node in (operation.spec.get("responses") or {}).items():
-            if not str(status).startswith("2"):
-                continue
-            response, resolver = self.api.deref(node)
-            for media in ((response or {}).get("content") or {}).values():
-                media, media_resolver = self.api.deref(media, resolver)
-                schema = (media or {}).get("schema")
-                if schema is None:
-                    continue
-                finder = find_list if resource.kind == LIST else find_record
-                found = finder(self.api, schema, media_resolver, resource.id_param)
-                if found is not None:
-                    return found
-        return None
+        return record_location(self.api, key, resource)
 
     def apply(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """Read or change state for this request.

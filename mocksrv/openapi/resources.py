@@ -199,3 +199,41 @@ def _types(schema: Json) -> set[str]:
 
 def _is_array(schema: Json) -> bool:
     return "array" in _types(schema) or (isinstance(schema, dict) and "items" in schema and "type" not in schema)
+
+
+def record_location(api: ApiSpec, key: str, resource: Resource) -> Location | None:
+    """Where the operation's success response carries the record (or the list) and its id."""
+    operation = next(op for op in api.operations if op.key == key)
+    for status, node in (operation.spec.get("responses") or {}).items():
+        if not str(status).startswith("2"):
+            continue
+        response, resolver = api.deref(node)
+        for media in ((response or {}).get("content") or {}).values():
+            media, media_resolver = api.deref(media, resolver)
+            schema = (media or {}).get("schema")
+            if schema is None:
+                continue
+            finder = find_list if resource.kind == LIST else find_record
+            found = finder(api, schema, media_resolver, resource.id_param)
+            if found is not None:
+                return found
+    return None
+
+
+def collection_id_fields(api: ApiSpec, resources: dict[str, Resource]) -> dict[str, str]:
+    """Each collection's id field, from the first of its operations whose response shows it."""
+    fields: dict[str, str] = {}
+    for op in api.operations:
+        resource = resources.get(op.key)
+        if resource is None or resource.collection in fields:
+            continue
+        location = record_location(api, op.key, resource)
+        if location is not None:
+            fields[resource.collection] = location.id_field
+    return fields
+
+
+def collection_id_field(id_fields: dict[str, str], collection: str) -> str:
+    """The field that holds a record's id in ``collection`` (a store collection: nested ones are
+    ``name:parent ids``), from `collection_id_fields`; "id" when the spec does not say."""
+    return id_fields.get(collection.split(":")[0], "id")

@@ -79,7 +79,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
-    from mocksrv import create_app
+    from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import free_port
     from mocksrv.serving.lifecycle import release_freed_memory
     from mocksrv.serving.lifecycle import serve as serve_until_stopped
@@ -183,7 +183,7 @@ def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
             fixture_set = FixtureSet(folder)
             problems.extend(fixture_set.check_against(apis))
             if not problems:
-                from mocksrv import build_pipeline
+                from mocksrv.engine.assembly import build_pipeline
 
                 for name in fixture_set.names:  # seeding checks each record's id field
                     options.fixtures, options.scenario = folder, name

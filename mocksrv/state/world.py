@@ -22,21 +22,25 @@ from mocksrv.state.store import PackedRecord
 from mocksrv.state.store import Store
 from mocksrv.state.store import decode_record
 
-OptionsLoader = t.Callable[[str, dict[str, t.Any], str], tuple[dict[str, t.Any], list[str]]]
+
+class ApiKnowledge(t.Protocol):
+    """What seeding a scenario needs to know about the APIs served (`engine.catalog.ApiCatalog`
+    provides it; the state never imports the engine)."""
+
+    def id_field(self, api_id: str, collection: str) -> str:
+        """The field holding a record's id in ``collection``."""
+
+    def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
+        """A scenario's ``options`` for one API, validated: (options, problems)."""
 
 
 class MockState:
-    def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock,
-                 id_field: t.Callable[[str, str], str], load_options: OptionsLoader,
+    def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock, apis: ApiKnowledge,
                  journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
-        """:param id_field: (api id, collection) → the field holding a record's id.
-        :param load_options: (api id, options, where) → (validated options, problems).
-        """
         self.fixtures = fixtures
         self.store = store
         self.clock = clock
-        self._id_field = id_field
-        self._load_options = load_options
+        self.apis = apis
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
         self.journal = Journal(journal_limit, secrets)
@@ -78,7 +82,7 @@ class MockState:
         loaded: dict[str, dict[str, t.Any]] = {}
         problems: list[str] = []
         for api_id, fixture in scenario.apis.items():
-            loaded[api_id], found = self._load_options(api_id, fixture.options, f"{api_id}.options")
+            loaded[api_id], found = self.apis.load_options(api_id, fixture.options, f"{api_id}.options")
             problems.extend(found)
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
@@ -94,7 +98,7 @@ class MockState:
         used: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
         for api_id, fixture in scenario.apis.items():
             for collection, records in fixture.records.items():
-                field = self._id_field(api_id, collection)
+                field = self.apis.id_field(api_id, collection)
                 where = f"{api_id}.records.{collection}"
                 seeded.setdefault(api_id, {})[collection] = self._keyed(records, field, where, problems, used)
         if problems:

@@ -1,0 +1,41 @@
+"""Where the engine and the state are wired together, in one direction: the catalog of APIs
+first, then the state (which asks the catalog when it seeds a scenario), then the pipeline
+over both. `create_app`, `mocksrv check` and the console's scratch copies all build here."""
+
+from __future__ import annotations
+
+from mocksrv.config import Options
+from mocksrv.engine.catalog import ApiCatalog
+from mocksrv.engine.pipeline import Pipeline
+from mocksrv.engine.security import credential_names
+from mocksrv.errors import FixtureError
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.state.clock import Clock
+from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.store import Store
+from mocksrv.state.world import MockState
+
+
+def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
+    """Fixtures read and checked against the specs, the store opened, the scenario started.
+
+    :raise FixtureError: a fixture file is invalid, or does not fit the loaded specs.
+    :raise StoreError: the ``--db`` file cannot be read.
+    :raise SpecError: a spec names a behaviour module that does not exist.
+    """
+    fixtures = FixtureSet(options.fixtures)
+    problems = fixtures.check_against(apis)
+    if problems:
+        raise FixtureError(str(options.fixtures), problems)
+    pipeline = assemble(ApiCatalog(apis), options, fixtures, Store(options.db), Clock(options.clock_start),
+                        journal_limit=options.journal_limit)
+    pipeline.state.start(options.scenario)
+    return pipeline
+
+
+def assemble(catalog: ApiCatalog, options: Options, fixtures: FixtureSet, store: Store, clock: Clock, *,
+             journal_limit: int) -> Pipeline:
+    """A pipeline over a new state of its own; no scenario loaded yet (`MockState.start`/`load`)."""
+    state = MockState(fixtures, store, clock, catalog, journal_limit=journal_limit,
+                      secrets=credential_names(catalog.apis))
+    return Pipeline(catalog, options, state)

@@ -1,0 +1,50 @@
+"""The Flask app: the admin API and the console in Flask, mocked APIs answered in front of it.
+
+`create_app` builds everything (no work at import time) so two apps can coexist in one
+process, e.g. in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from mocksrv import console
+from mocksrv.admin import api as admin
+from mocksrv.config import Options
+from mocksrv.engine.assembly import build_pipeline
+from mocksrv.engine.pipeline import Pipeline
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import load_specs
+from mocksrv.serving import wsgi
+
+
+@dataclass
+class MocksrvState:
+    """Per-app state, kept in ``app.extensions["mocksrv"]``."""
+
+    options: Options
+    pipeline: Pipeline
+
+
+def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:
+    """Load the specs (unless given); mocked APIs are answered in front of Flask, which serves ``/__mocksrv``.
+
+    :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
+    """
+    options = options or Options()
+    if apis is None:
+        apis, _ = load_specs(options.specs, skip_invalid=options.skip_invalid)
+    pipeline = build_pipeline(apis, options)
+    app = Flask("mocksrv")
+    app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["mocksrv"] = MocksrvState(options, pipeline)
+    app.register_blueprint(admin.bp)
+    console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
+    app.register_error_handler(HTTPException, wsgi.http_error)
+    app.wsgi_app = wsgi.ApiDispatcher(app.wsgi_app, pipeline, options.max_body_bytes)  # type: ignore[method-assign]
+    return app
+
