@@ -24,7 +24,6 @@ from conftest import DATA
 from conftest import SPECS
 from mocksrv import Options
 from mocksrv import create_app
-from mocksrv.engine.responses import is_json
 from mocksrv.engine.router import Router
 from mocksrv.engine.validation import _checks
 from mocksrv.engine.validation import check_request
@@ -36,6 +35,7 @@ from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_spec
 from mocksrv.serving.wsgi import read_request
+from mocksrv.wire.media import is_json
 from spec_requests import build_request
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",

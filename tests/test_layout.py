@@ -16,6 +16,7 @@ LAYERS = [
     {"mocksrv.config", "mocksrv.errors", "mocksrv.client"},
     {"mocksrv.openapi"},
     {"mocksrv.exchange"},
+    {"mocksrv.wire"},
     {"mocksrv.state"},
     {"mocksrv.engine"},
     {"mocksrv.behaviours"},

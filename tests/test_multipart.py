@@ -18,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
-from mocksrv.serving.multipart import parse_plain_form
+from mocksrv.wire.multipart import parse_plain_form
 
 Part = tuple[str, str | None, str | None, bytes]  # name, filename (files only), content type, data
 

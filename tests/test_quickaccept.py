@@ -22,13 +22,13 @@ import yaml
 from conftest import DATA
 from conftest import SPECS
 from mocksrv.engine.fastpath.checks import JsonCheck
-from mocksrv.engine.fastpath.checks import parses_as_json
 from mocksrv.engine.responses import Synthesizer
 from mocksrv.engine.validation import _checks
 from mocksrv.engine.validation import _unmarshallers
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_spec
-from mocksrv.serving.wsgi import FORM_TYPES
+from mocksrv.wire.media import FORM_MEDIA_TYPES
+from mocksrv.wire.media import is_json
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
               *sorted((DATA / "features").glob("*.yaml"))]
@@ -43,7 +43,7 @@ def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
         body = operation.spec.get("requestBody")
         body, _ = api.deref(body) if body else ({}, None)
         for media_key in (body or {}).get("content") or {}:
-            if media_key in FORM_TYPES:  # decoded form values, checked the same way when no file is sent
+            if media_key in FORM_MEDIA_TYPES:  # decoded form values, checked the same way when no file is sent
                 check = checks.form_validator(operation, media_key, _unmarshallers(api).schema_validators)
             else:
                 check = checks.body_validator(operation, media_key)
@@ -52,7 +52,7 @@ def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
         for status, response in (operation.spec.get("responses") or {}).items():
             response, _ = api.deref(response)
             for media_key in (response or {}).get("content") or {}:
-                if not parses_as_json(media_key):
+                if not is_json(media_key):
                     continue
                 check = checks.response_check(operation, str(status), media_key)
                 if check is not None:

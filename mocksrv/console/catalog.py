@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mocksrv.console.curl import curl_command
 from mocksrv.console.examples import Example
 from mocksrv.engine.pipeline import Pipeline
+from mocksrv.engine.security import security_schemes
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.fixtures import ApiKey
 
@@ -67,18 +68,14 @@ def describe_apis(pipeline: Pipeline, root_url: str, examples: dict[tuple[str, s
                 str(operation.spec.get("summary") or ""), curl_command(root_url, example.request),
                 example.status, example.works))
         views.append(ApiView(api.id, api.title, api.api_version, root_url + api.mount, api.source.name,
-                             security_schemes(api), [key_view(key) for key in fixture.api_keys],
+                             scheme_views(api), [key_view(key) for key in fixture.api_keys],
                              not fixture.api_keys, operations, list(api.warnings)))
     return views
 
 
-def security_schemes(api: ApiSpec) -> list[SchemeView]:
-    schemes, resolver = api.deref((api.document.get("components") or {}).get("securitySchemes") or {})
-    found = []
-    for name, node in (schemes or {}).items():
-        scheme, _ = api.deref(node, resolver)
-        found.append(SchemeView(name, scheme_summary(scheme), str(scheme.get("description") or "")))
-    return found
+def scheme_views(api: ApiSpec) -> list[SchemeView]:
+    return [SchemeView(name, scheme_summary(scheme), str(scheme.get("description") or ""))
+            for name, scheme in security_schemes(api).items()]
 
 
 def scheme_summary(scheme: dict[str, Json]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from mocksrv.console.examples import FORM_TYPES
 from mocksrv.console.examples import ExampleRequest
+from mocksrv.wire.media import is_form
 
 CONTINUATION = " \\\n  "
 
@@ -26,7 +26,7 @@ def curl_command(base_url: str, example: ExampleRequest) -> str:
     parts += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in example.headers]
     if has_body and example.media_type == "multipart/form-data":
         parts += [f"--form-string {shlex.quote(f'{name}={value}')}" for name, value in dict(example.body).items()]
-    elif has_body and example.media_type in FORM_TYPES:
+    elif has_body and is_form(example.media_type):
         parts += [f"--data-urlencode {shlex.quote(f'{name}={value}')}" for name, value in dict(example.body).items()]
     elif has_body:
         text = example.body if isinstance(example.body, str) and "json" not in (example.media_type or "") \

@@ -14,7 +14,6 @@ mock's records, counters and journal never see a try.
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import re
@@ -22,7 +21,6 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -30,6 +28,9 @@ from mocksrv.engine.assembly import assemble
 from mocksrv.engine.generator import SchemaGenerator
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.responses import header_value
+from mocksrv.engine.security import credential_place
+from mocksrv.engine.security import place_credential
+from mocksrv.engine.security import security_schemes
 from mocksrv.exchange import MockRequest
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
@@ -37,11 +38,12 @@ from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import ApiFixture
 from mocksrv.state.fixtures import ApiKey
 from mocksrv.state.store import Store
+from mocksrv.wire.media import is_form
+from mocksrv.wire.reading import read_request
 
 Json = t.Any
 # "X-Organization-Id", "patient_id", "userId": a parameter naming a record of a collection
 ID_PARAMETER = re.compile(r"^(?:x-)?(?P<noun>.+?)[-_ ]?id$", re.IGNORECASE)
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 OPEN_MODE_KEY = "any-key"  # an API whose scenario lists no keys accepts any credential
 
 
@@ -91,7 +93,7 @@ class _Builder:
         path, query, headers = self._parameters(operation, rng)
         headers, query = self._credentials(operation, headers, query)
         media_type, bodies = self._bodies(operation, rng)
-        if media_type is not None and media_type not in FORM_TYPES:
+        if media_type is not None and not is_form(media_type):
             headers.append(("Content-Type", media_type))
         candidates = [ExampleRequest(operation.method.upper(), self.api.mount + path, tuple(query), tuple(headers),
                                      media_type, body) for body in bodies]
@@ -160,23 +162,20 @@ class _Builder:
         requirement = operation.security[0]
         key = choose_key(self.fixture, operation, requirement)
         value = key.key if key is not None else OPEN_MODE_KEY
-        schemes, resolver = self.api.deref((self.api.document.get("components") or {}).get("securitySchemes") or {})
+        schemes = security_schemes(self.api)
         for name in requirement:
-            scheme, _ = self.api.deref((schemes or {}).get(name) or {}, resolver)
-            kind = str(scheme.get("type", "")).lower()
-            if kind == "apikey":
-                where, field = scheme.get("in"), str(scheme.get("name", ""))
-                if where == "query":
-                    query.append((field, value))
-                elif where == "cookie":
-                    headers.append(("Cookie", f"{field}={value}"))
-                else:
-                    headers.append((field, value))
-            elif kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
-                user_password = value if ":" in value else f"{value}:{value}"
-                headers.append(("Authorization", "Basic " + base64.b64encode(user_password.encode()).decode()))
-            else:  # http bearer, oauth2, openIdConnect
-                headers.append(("Authorization", f"Bearer {value}"))
+            place = credential_place(schemes.get(name) or {})
+            if place is None:
+                continue
+            # a basic scheme gets the key as both user and password, unless the key is already "user:password"
+            credential = value if place.prefix != "basic" or ":" in value else f"{value}:{value}"
+            where, field, text = place_credential(place, credential)
+            if where == "query":
+                query.append((field, text))
+            elif where == "cookie":
+                headers.append(("Cookie", f"{field}={text}"))
+            else:
+                headers.append((field, text))
         return headers, query
 
     def _bodies(self, operation: Operation, rng: random.Random) -> tuple[str | None, list[Json]]:
@@ -191,7 +190,7 @@ class _Builder:
         full = media["example"] if "example" in media else self.generator.generate(
             schema, rng, direction="request", resolver=schema_resolver)
         required = set(schema.get("required") or []) if isinstance(schema, dict) else set()
-        if media_type in FORM_TYPES and isinstance(full, dict):
+        if is_form(media_type) and isinstance(full, dict):
             files = set(media.get("encoding") or {}) | _binary_properties(self.api, schema, schema_resolver)
             full = {name: _form_text(value) for name, value in full.items() if name not in files}
         return media_type, body_variants(full, required)
@@ -236,7 +235,7 @@ def try_on_copy(pipeline: Pipeline, example: ExampleRequest) -> int | None:
 
 def mock_request(example: ExampleRequest) -> MockRequest:
     """The example as the server would read it off the wire (forms encoded and parsed again)."""
-    if example.media_type in FORM_TYPES:
+    if is_form(example.media_type):
         data: Json = dict(example.body or {})
     else:
         data = None if example.body is None else json.dumps(example.body).encode()
@@ -244,16 +243,9 @@ def mock_request(example: ExampleRequest) -> MockRequest:
                              headers=[h for h in example.headers if h[0].lower() != "content-type"],
                              data=data, content_type=example.media_type)
     try:
-        wire = Request(builder.get_environ())
+        return read_request(Request(builder.get_environ()))
     finally:
         builder.close()
-    body = wire.get_data(cache=True)
-    form_data = example.media_type in FORM_TYPES
-    return MockRequest(method=wire.method, path=wire.path, query=MultiDict(wire.args), headers=wire.headers,
-                       cookies=MultiDict(wire.cookies), body=body, mimetype=wire.mimetype or "",
-                       content_type=wire.content_type or "",
-                       files=MultiDict(wire.files) if form_data else MultiDict(),
-                       form=MultiDict(wire.form) if form_data else MultiDict())
 
 
 def _form_text(value: Json) -> str:

@@ -31,6 +31,8 @@ from mocksrv.errors import MockError
 from mocksrv.errors import NotAcceptable
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
+from mocksrv.wire.media import is_json
+from mocksrv.wire.media import media_type_of
 
 log = logging.getLogger(__name__)
 Json = t.Any
@@ -69,9 +71,9 @@ class RenderedResponse:
     generic: bool = False  # mocksrv's own problem+json, not a response of the spec
 
 
-def is_json(media_type: str) -> bool:
-    base = media_type.split(";")[0].strip().lower()
-    return base == "application/json" or base.endswith("+json") or base == "*/*"
+def _json_body(media_type: str) -> bool:
+    """Whether a body of this response media type is written as JSON: the JSON types, and ``*/*``."""
+    return is_json(media_type) or media_type_of(media_type) == "*/*"
 
 
 def _responses(operation: Operation) -> dict[str, Json]:
@@ -123,7 +125,7 @@ def negotiate(content: dict[str, Json], accept: str | None) -> str:
     """
     keys = list(content)
     if not accept or accept.strip() in ("*/*", ""):
-        return next((k for k in keys if is_json(k) and k != "*/*"), keys[0])
+        return next((k for k in keys if is_json(k)), keys[0])
     accepted = parse_accept_header(accept, MIMEAccept)
     best = accepted.best_match(keys)
     if best is None:
@@ -183,7 +185,7 @@ class Synthesizer:
             value = _generate(self._generators[False], schema, rng(), schema_resolver)
         elif value is _NOTHING:
             value = self._generated_once((chosen.operation.key, chosen.key, media_type), schema, rng, schema_resolver)
-        if shape is not None and is_json(media_type):
+        if shape is not None and _json_body(media_type):
             value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
         return RenderedResponse(chosen.status, concrete, serialize(value, concrete), headers, from_example)
@@ -307,7 +309,7 @@ class Synthesizer:
             media_type = negotiate(content, accept)
         except NotAcceptable:
             media_type = next(iter(content))
-        if not is_json(media_type):
+        if not _json_body(media_type):
             return None
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
@@ -403,7 +405,7 @@ def _has_no_example(properties: dict[str, Json], name: str) -> bool:
 
 
 def serialize(value: Json, media_type: str) -> bytes:
-    if is_json(media_type):
+    if _json_body(media_type):
         return json_text(value).encode()
     if isinstance(value, bytes):
         return value

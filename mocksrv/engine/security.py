@@ -31,28 +31,62 @@ class Credential:
     value: str  # the token, API key, or "user:password"
 
 
-def _scheme_credential(name: str, scheme: dict[str, t.Any], request: MockRequest) -> Credential | None:
+@dataclass(frozen=True)
+class CredentialPlace:
+    """Where a security scheme's credential travels in a request."""
+
+    location: str  # header | query | cookie
+    name: str  # the header, query parameter or cookie name
+    prefix: str | None = None  # the Authorization scheme (bearer, basic …); None for a raw API key
+
+
+def credential_place(scheme: dict[str, t.Any]) -> CredentialPlace | None:
+    """The one reading of a Security Scheme Object's place (None: a type with no place in the request,
+    such as mutualTLS, or an incomplete scheme)."""
     kind = str(scheme.get("type", "")).lower()
     if kind == "apikey":
-        where, key = scheme.get("in"), str(scheme.get("name", ""))
-        value = {"header": request.headers.get(key),
-                 "query": request.query.get(key),
-                 "cookie": request.cookies.get(key)}.get(str(where))
-        return Credential(name, "apiKey", value) if value else None
-    authorization = request.headers.get("Authorization", "")
-    prefix, _, rest = authorization.partition(" ")
-    rest = rest.strip()
-    http_scheme = str(scheme.get("scheme", "")).lower() if kind == "http" else "bearer"
-    if kind in ("http", "oauth2", "openidconnect") and prefix.lower() == http_scheme and rest:
-        if http_scheme == "basic":
-            try:
-                rest = base64.b64decode(rest, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            if ":" not in rest:
-                return None
-        return Credential(name, http_scheme if http_scheme in ("bearer", "basic") else kind, rest)
+        where, name = str(scheme.get("in", "")), str(scheme.get("name", ""))
+        return CredentialPlace(where, name) if where in ("header", "query", "cookie") and name else None
+    if kind == "http":
+        return CredentialPlace("header", "Authorization", str(scheme.get("scheme", "")).lower())
+    if kind in ("oauth2", "openidconnect"):
+        return CredentialPlace("header", "Authorization", "bearer")
     return None
+
+
+def place_credential(place: CredentialPlace, credential: str) -> tuple[str, str, str]:
+    """(location, name, value) that carry ``credential`` (a token, a key, or "user:password" for basic)."""
+    if place.prefix is None:
+        return place.location, place.name, credential
+    if place.prefix == "basic":
+        credential = base64.b64encode(credential.encode()).decode()
+    return place.location, place.name, f"{place.prefix.capitalize()} {credential}"
+
+
+def _scheme_credential(name: str, scheme: dict[str, t.Any], request: MockRequest) -> Credential | None:
+    place = credential_place(scheme)
+    if place is None:
+        return None
+    carrier = request.headers if place.location == "header" else \
+        request.query if place.location == "query" else request.cookies
+    sent = carrier.get(place.name)
+    if not sent:
+        return None
+    if place.prefix is None:
+        return Credential(name, "apiKey", sent)
+    prefix, _, rest = sent.partition(" ")
+    rest = rest.strip()
+    if prefix.lower() != place.prefix or not rest:
+        return None
+    if place.prefix == "basic":
+        try:
+            rest = base64.b64decode(rest, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if ":" not in rest:
+            return None
+    kind = str(scheme.get("type", "")).lower()
+    return Credential(name, place.prefix if place.prefix in ("bearer", "basic") else kind, rest)
 
 
 def credential_names(apis: t.Iterable[ApiSpec]) -> CredentialNames:
@@ -61,19 +95,16 @@ def credential_names(apis: t.Iterable[ApiSpec]) -> CredentialNames:
     no API is masked too, and a name that is a secret in one API is hidden in all of them)."""
     found: dict[str, set[str]] = {"header": set(COMMON_CREDENTIAL_HEADERS), "query": set(), "cookie": set()}
     for api in apis:
-        for scheme in _schemes(api).values():
-            kind = str(scheme.get("type", "")).lower()
-            if kind == "apikey" and scheme.get("in") in found and scheme.get("name"):
-                name = str(scheme["name"])
-                found[str(scheme["in"])].add(name.lower() if scheme["in"] == "header" else name)
-            elif kind in ("http", "oauth2", "openidconnect"):
-                found["header"].add("authorization")
+        for scheme in security_schemes(api).values():
+            place = credential_place(scheme)
+            if place is not None:
+                found[place.location].add(place.name.lower() if place.location == "header" else place.name)
     return CredentialNames(frozenset(found["header"]), frozenset(found["query"]), frozenset(found["cookie"]))
 
 
-def _schemes(api: ApiSpec) -> dict[str, dict[str, t.Any]]:
+def security_schemes(api: ApiSpec) -> dict[str, dict[str, t.Any]]:
     """components.securitySchemes, each dereferenced."""
-    schemes_node, resolver = api.deref(api.document.get("components", {}).get("securitySchemes", {}))
+    schemes_node, resolver = api.deref((api.document.get("components") or {}).get("securitySchemes") or {})
     schemes = {name: api.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
     return {name: scheme for name, scheme in schemes.items() if isinstance(scheme, dict)}
 
@@ -99,7 +130,7 @@ def authenticate(api: ApiSpec, operation: Operation, request: MockRequest) -> li
     """
     if not operation.security or any(not requirement for requirement in operation.security):
         return []
-    schemes = _schemes(api)
+    schemes = security_schemes(api)
     wanted: list[str] = []
     for requirement in operation.security:
         found = [_scheme_credential(name, schemes.get(name) or {}, request) for name in requirement]

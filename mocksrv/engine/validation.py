@@ -55,11 +55,13 @@ from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
+from mocksrv.wire.media import URLENCODED
+from mocksrv.wire.media import is_form
+from mocksrv.wire.media import is_json
+from mocksrv.wire.media import media_type_of
 
 log = logging.getLogger(__name__)
 
-URLENCODED = "application/x-www-form-urlencoded"
-FORM_TYPES = ("multipart/form-data", URLENCODED)
 TOO_DEEP = "request body is nested too deeply"
 REQUIRED_MESSAGE = re.compile(r"^'(.*)' is a required property$", re.S)
 Json = t.Any
@@ -148,8 +150,7 @@ def _json_media_types(node: Json) -> set[str]:
         if isinstance(current, dict):
             content = current.get("content")
             if isinstance(content, dict):
-                found.update(str(k).split(";")[0].strip().lower() for k in content
-                             if str(k).split(";")[0].strip().lower().endswith("+json"))
+                found.update(media_type_of(str(k)) for k in content if media_type_of(str(k)).endswith("+json"))
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
@@ -208,7 +209,7 @@ def _styled(path_params: dict[str, str]) -> dict[str, str]:
 
 def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:
     """The key of ``content`` that accepts ``mimetype``: exact, then ``type/*``, then ``*/*``."""
-    lowered = {key.split(";")[0].strip().lower(): key for key in content}
+    lowered = {media_type_of(key): key for key in content}
     major = mimetype.split("/")[0]
     for candidate in (mimetype, f"{major}/*", "*/*"):
         if candidate in lowered:
@@ -259,7 +260,7 @@ def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> C
                 got = request.mimetype or "no Content-Type header"
                 raise UnsupportedMediaType(f"Content-Type {got} is not accepted here; send one of: {accepted}")
             checked.media_type = key
-            if key.split(";")[0].strip().lower() in FORM_TYPES:
+            if is_form(key):
                 checked.body = _check_form(match, request, key, violations)
             else:
                 validator = _checks(api).body_validator(operation, key) if fast else None
@@ -483,7 +484,7 @@ def _unparsable(reason: BaseException | None, kind: str) -> Violation:
 
 
 def _media_name(mimetype: str) -> str:
-    return "JSON" if mimetype == "application/json" or mimetype.endswith("+json") else mimetype
+    return "JSON" if is_json(mimetype) else mimetype
 
 
 def field_path(parts: t.Iterable[t.Any], prefix: str = "") -> str:

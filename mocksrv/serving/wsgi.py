@@ -12,9 +12,7 @@ import logging
 import time
 import typing as t
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
@@ -24,12 +22,11 @@ from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import json_text
 from mocksrv.engine.responses import problem
-from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
-from mocksrv.errors import PayloadTooLarge
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
-from mocksrv.serving.multipart import parse_plain_form
+from mocksrv.wire.reading import read_request
+from mocksrv.wire.reading import unreadable_request
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -109,46 +106,6 @@ def http_error(error: HTTPException) -> Response:
     return Response(reply.body, status=reply.status, content_type=reply.media_type)
 
 
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-def read_request(request: Request) -> MockRequest:
-    """Build the pipeline's view of a request.
-
-    :raise 413: the body is over the configured limit.
-    :raise 400: a form body that cannot be parsed.
-    """
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge as exc:
-        raise PayloadTooLarge(f"request body is larger than the limit of {request.max_content_length} bytes") from exc
-    form: MultiDict[str, str] = MultiDict()
-    files: MultiDict[str, t.Any] = MultiDict()
-    if request.mimetype in FORM_TYPES and body:
-        boundary = request.mimetype_params.get("boundary")
-        if request.mimetype == "multipart/form-data" and not boundary:
-            raise InvalidRequest("multipart/form-data body without a boundary parameter in Content-Type")
-        plain = parse_plain_form(body, boundary) if boundary else None
-        try:
-            form, files = plain if plain is not None else (MultiDict(request.form), MultiDict(request.files))
-        except RequestEntityTooLarge as exc:
-            raise PayloadTooLarge("request body is larger than the configured limit") from exc
-        except ValueError as exc:
-            raise InvalidRequest(f"form body cannot be parsed: {exc}") from exc
-    return MockRequest(
-        method=request.method,
-        path=request.path,
-        query=MultiDict(request.args),
-        headers=request.headers,
-        cookies=_cookies(request),
-        body=body,
-        mimetype=request.mimetype or "",
-        content_type=request.content_type or "",
-        files=files,
-        form=form,
-    )
-
-
 def answer(request: Request, pipeline: Pipeline) -> Answer:
     """Run one mocked-API request through the pipeline, journal it, log it."""
     started = time.perf_counter()
@@ -162,23 +119,10 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
     duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
     state = pipeline.state
     state.journal.record(
-        mock_request or _unreadable(request), outcome.response,
+        mock_request or unreadable_request(request), outcome.response,
         api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else None,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome
-
-
-def _cookies(request: Request) -> MultiDict[str, str]:
-    # parsing an absent Cookie header still costs a few percent of a request
-    return MultiDict(request.cookies) if "HTTP_COOKIE" in request.environ else MultiDict()
-
-
-def _unreadable(request: Request) -> MockRequest:
-    """What the journal keeps of a request whose body could not be read (too large, broken form)."""
-    return MockRequest(method=request.method, path=request.path, query=MultiDict(request.args),
-                       headers=request.headers, cookies=_cookies(request), body=b"",
-                       mimetype=request.mimetype or "", content_type=request.content_type or "")
-

@@ -30,9 +30,9 @@ from openapi_core.validation.schemas.validators import SchemaValidator
 from werkzeug.datastructures import Headers
 
 from mocksrv.engine.fastpath.quickaccept import quick_acceptor
-from mocksrv.engine.responses import is_json
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
+from mocksrv.wire.media import is_json
 
 Json = t.Any
 K = t.TypeVar("K")
@@ -42,11 +42,6 @@ SIMPLE_TYPES = {"string", "integer", "number", "boolean"}
 # openapi-core turns these formats into Python objects (dates, UUIDs, bytes); keep them on its path
 UNMARSHALLED_FORMATS = set(oas30_format_unmarshallers) | set(oas31_format_unmarshallers)
 DEFAULT_STYLES = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
-
-
-def parses_as_json(media_type: str) -> bool:
-    """A JSON media type openapi-core would deserialise as JSON (``*/*`` is JSON only to our synthesizer)."""
-    return is_json(media_type) and not media_type.startswith("*/*")
 
 
 class _Missing(Exception):
@@ -137,7 +132,7 @@ class ApiChecks:
 
     def body_validator(self, operation: Operation, media_key: str) -> JsonCheck | None:
         """The request body's validator for a JSON media type, or ``None`` when openapi-core must decide."""
-        if not parses_as_json(media_key):
+        if not is_json(media_key):
             return None
         return self._cached(self._validators, ("request", operation.key, media_key),
                             lambda: self._media_validator(self.request_units, self._body_media(operation, media_key)))
@@ -173,7 +168,7 @@ class ApiChecks:
         if not content:
             return True  # openapi-core checks no body where none is described
         mimetype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if mimetype not in content or not parses_as_json(mimetype) or not body:
+        if mimetype not in content or not is_json(mimetype) or not body:
             return False
         validator = self.response_check(operation, response_key, mimetype)
         if validator is None:

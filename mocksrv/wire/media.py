@@ -1,0 +1,22 @@
+"""Media types: the one place that knows which are JSON and which are forms."""
+
+from __future__ import annotations
+
+MULTIPART = "multipart/form-data"
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_MEDIA_TYPES = (MULTIPART, URLENCODED)
+
+
+def media_type_of(value: str) -> str:
+    """``"Application/JSON; charset=utf-8"`` → ``"application/json"``: without parameters, lower-case."""
+    return value.split(";")[0].strip().lower()
+
+
+def is_json(media_type: str) -> bool:
+    """``application/json`` or any ``…+json`` (``application/problem+json``, ``application/hal+json``)."""
+    base = media_type_of(media_type)
+    return base == "application/json" or base.endswith("+json")
+
+
+def is_form(media_type: str | None) -> bool:
+    return media_type is not None and media_type_of(media_type) in FORM_MEDIA_TYPES
