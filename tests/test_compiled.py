@@ -25,7 +25,7 @@ from conftest import SPECS
 from mocksrv import Options
 from mocksrv import create_app
 from mocksrv.engine.router import Router
-from mocksrv.engine.validation import _checks
+from mocksrv.engine.validation import ApiValidators
 from mocksrv.engine.validation import check_request
 from mocksrv.engine.validation import check_response
 from mocksrv.errors import MockError
@@ -48,6 +48,11 @@ def api(request: pytest.FixtureRequest) -> ApiSpec:
     return load_spec(t.cast(Path, request.param))
 
 
+@pytest.fixture(scope="module")
+def validators(api: ApiSpec) -> ApiValidators:
+    return ApiValidators(api)
+
+
 def as_mock_request(api: ApiSpec, kwargs: dict[str, t.Any]) -> MockRequest:
     """What the server would read from this request (the same Werkzeug parsing)."""
     headers = dict(kwargs.get("headers") or {})
@@ -62,9 +67,9 @@ def as_mock_request(api: ApiSpec, kwargs: dict[str, t.Any]) -> MockRequest:
     return read_request(Request(environ))
 
 
-def outcome(match: Match, request: MockRequest, fast: bool) -> tuple[str, t.Any]:
+def outcome(match: Match, request: MockRequest, validators: ApiValidators, fast: bool) -> tuple[str, t.Any]:
     try:
-        checked = check_request(match, request, fast=fast)
+        checked = check_request(match, request, validators, fast=fast)
     except MockError as error:
         return type(error).__name__, [v.message for v in getattr(error, "violations", [])] or error.detail
     return "valid", checked.parameters
@@ -107,7 +112,7 @@ def variants(api: ApiSpec, kwargs: dict[str, t.Any]) -> t.Iterator[dict[str, t.A
                     yield {**kwargs, "data": json.dumps(broken)}
 
 
-def test_requests_get_the_same_answer_both_ways(api: ApiSpec) -> None:
+def test_requests_get_the_same_answer_both_ways(api: ApiSpec, validators: ApiValidators) -> None:
     router = Router([api])
     fast_hits = compared = 0
     for operation in api.operations:
@@ -115,12 +120,12 @@ def test_requests_get_the_same_answer_both_ways(api: ApiSpec) -> None:
             for kwargs in variants(api, build_request(api, operation, seed)):
                 request = as_mock_request(api, kwargs)
                 match = router.match(request.method, request.path)
-                checks = _checks(api)
+                checks = validators.checks
                 taken = checks.parameters(match.operation, match.path_params, request.query, request.headers,
                                           request.cookies) is not None
                 fast_hits += taken
                 compared += 1
-                assert outcome(match, request, True) == outcome(match, request, False), (operation.key, kwargs)
+                assert outcome(match, request, validators, True) == outcome(match, request, validators, False), (operation.key, kwargs)
     assert compared > 0
     assert fast_hits > 0, "the fast parameter path was never taken"
 
@@ -151,6 +156,7 @@ def test_responses_are_never_called_valid_when_openapi_core_disagrees(served: t.
     router = Router(apis)
     fast_valid = compared = 0
     for api in apis:
+        validators = ApiValidators(api)
         for operation in api.operations:
             kwargs = build_request(api, operation, 0)
             request = as_mock_request(api, kwargs)
@@ -160,9 +166,9 @@ def test_responses_are_never_called_valid_when_openapi_core_disagrees(served: t.
             headers = [(k, v) for k, v in Headers(sent.headers).items() if k.lower() != "content-length"]
             original = MockResponse(sent.status_code, headers, sent.data, sent.mimetype or None)
             for response in broken_responses(original):
-                quick = _checks(api).response_is_valid(operation, response.status, Headers(response.headers),
-                                                       response.body)
-                slow = check_response(match, request, response, fast=False)
+                quick = validators.checks.response_is_valid(operation, response.status, Headers(response.headers),
+                                                            response.body)
+                slow = check_response(match, request, response, validators, fast=False)
                 compared += 1
                 fast_valid += quick
                 assert not (quick and slow), (api.id, operation.key, response.status, response.body[:200], slow)

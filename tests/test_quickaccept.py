@@ -23,8 +23,7 @@ from conftest import DATA
 from conftest import SPECS
 from mocksrv.engine.fastpath.checks import JsonCheck
 from mocksrv.engine.responses import Synthesizer
-from mocksrv.engine.validation import _checks
-from mocksrv.engine.validation import _unmarshallers
+from mocksrv.engine.validation import ApiValidators
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_spec
 from mocksrv.wire.media import FORM_MEDIA_TYPES
@@ -38,13 +37,14 @@ ODD_VALUES: list[t.Any] = [None, 0, -1, 1.0, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 
 
 def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
     """Every JSON request body and response body check of the API, built as the server builds them."""
-    checks = _checks(api)
+    validators = ApiValidators(api)
+    checks = validators.checks
     for operation in api.operations:
         body = operation.spec.get("requestBody")
         body, _ = api.deref(body) if body else ({}, None)
         for media_key in (body or {}).get("content") or {}:
             if media_key in FORM_MEDIA_TYPES:  # decoded form values, checked the same way when no file is sent
-                check = checks.form_validator(operation, media_key, _unmarshallers(api).schema_validators)
+                check = checks.form_validator(operation, media_key, validators.unmarshallers.schema_validators)
             else:
                 check = checks.body_validator(operation, media_key)
             if check is not None:

@@ -222,14 +222,14 @@ def test_replace_all(store: Store) -> None:
     store.next_id("pets", "pets")
     store.next_id("pets", "pets")
     store.put("old", "things", 1, {})
-    store.incr("hits")
+    store.window_hit("hits", 1, 5)
     store.replace_all({"pets": {"pets": [(1, {"name": "A"}), ("b", {"name": "B"})], "owners": []}, "shop": {"items": [(1, {})]}})
     assert store.list("pets", "pets") == ([{"name": "A"}, {"name": "B"}], 2)
     assert store.collections("old") == []
     assert store.collections("pets") == ["pets"]
     assert store.count("shop", "items") == 1
     assert store.next_id("pets", "pets") == 2  # sequences dropped, restart above the loaded ids
-    assert store.incr("hits") == 2  # counters are not records
+    assert store.window_hit("hits", 1, 5) == (True, 3)  # counters are not records
     store.replace_all({})
     assert store.is_empty()
 
@@ -348,14 +348,6 @@ def test_next_id_is_above_a_stored_id_of_one_and_ignores_other_ids(store: Store)
 # -- counters -----------------------------------------------------------------------------
 
 
-def test_incr_and_reset(store: Store) -> None:
-    assert store.incr("a") == 1
-    assert store.incr("a", 5) == 6
-    assert store.incr("b", -2) == -2
-    store.reset_counters()
-    assert store.incr("a") == 1
-
-
 def test_window_hit(store: Store) -> None:
     assert store.window_hit("k", 1, 2) == (True, 1)
     assert store.window_hit("k", 1, 2) == (True, 0)
@@ -369,10 +361,8 @@ def test_window_hit(store: Store) -> None:
 
 def test_counters_are_volatile(path: Path) -> None:
     with Store(path) as first:
-        first.incr("a")
         first.window_hit("k", 1, 1)
     with Store(path) as second:
-        assert second.incr("a") == 1
         assert second.window_hit("k", 1, 1) == (True, 0)
 
 
@@ -402,12 +392,6 @@ def test_every_hit_of_a_window_gets_its_own_remaining_count_under_threads(store:
 
     _run_threads(8, work)
     assert sorted(remaining) == list(range(100_000 - 4000, 100_000))
-
-
-@pytest.mark.usefixtures("eager_switching")
-def test_incr_is_exact_under_threads(store: Store) -> None:
-    _run_threads(16, lambda _: [store.incr("n") for _ in range(500)])
-    assert store.incr("n", 0) == 8000
 
 
 @pytest.mark.usefixtures("eager_switching")

@@ -2,7 +2,7 @@
 
 Built once from the loaded specs, before the state: seeding a scenario asks it for each
 collection's id field and has each API's behaviour validate the scenario's ``options``
-(`state.world.ApiKnowledge`), and the pipeline takes its behaviours from it.
+(`state.world.ApiKnowledge`); the pipeline takes its behaviours and validators from it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import typing as t
 
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import load_behaviour
+from mocksrv.engine.validation import ApiValidators
 from mocksrv.openapi.resources import collection_id_field
 from mocksrv.openapi.resources import collection_id_fields
 from mocksrv.openapi.resources import infer_resources
@@ -26,6 +27,8 @@ class ApiCatalog:
         # REST resources per API and operation key, and each collection's id field
         self.resources = {api.id: infer_resources(api) for api in apis}
         self.id_fields = {api.id: collection_id_fields(api, self.resources[api.id]) for api in apis}
+        # openapi-core's unmarshallers and the fast-path checks, made on first use
+        self.validators = {api.id: ApiValidators(api) for api in apis}
 
     def find(self, api_id: str) -> ApiSpec | None:
         return next((api for api in self.apis if api.id == api_id), None)

@@ -1,9 +1,11 @@
 """The request pipeline: the only module that knows the order of the stages.
 
-route (404/405) → Prefer → credentials present (401) → key known and active (401) →
-scopes (403) → rate limit (429) → request valid (415/400/422) → choose response →
-stored state (404 …) → synthesise → validate response. Any `MockError` on the way becomes
-the API's own error response. Framework-free: takes a `MockRequest`, returns an `Answer`.
+route (404/405) → injected fault (latency, forced status, drop) → Prefer → credentials
+present (401) → key known and active (401) → scopes (403) → rate limit (429) → request valid
+(415/400/422) → choose response → ``Accept`` (406) → a matching rule (status, body, latency,
+drop) → the API's behaviour, else stored state (404 …) → synthesise → validate response. Any
+`MockError` on the way becomes the API's own error response. Framework-free: takes a
+`MockRequest`, returns an `Answer`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from mocksrv.engine.responses import BodyShaper
 from mocksrv.engine.responses import ChosenResponse
 from mocksrv.engine.responses import RenderedResponse
 from mocksrv.engine.responses import Synthesizer
-from mocksrv.engine.responses import choose_response
 from mocksrv.engine.responses import problem
 from mocksrv.engine.router import Router
 from mocksrv.engine.security import authenticate
@@ -115,7 +116,7 @@ class Pipeline:
         extra.update(throttle(api, principal, fixture, self.state.store, self.state.clock))
         checked = self._checked(match, request)
         synthesizer = self.synthesizers[api.id]
-        chosen = choose_response(api, operation, prefer.code)
+        chosen = synthesizer.choose(operation, prefer.code)
         synthesizer.media_type(chosen, accept)  # 406 before any state changes
         rule = self.state.rules.first_match(api.id, (operation.operation_id or "", operation.key), request,
                                             checked.body, match.path_params)
@@ -124,9 +125,9 @@ class Pipeline:
             if rule.drop:
                 raise _Dropped
             if rule.status is not None:
-                chosen = choose_response(api, operation, rule.status)
+                chosen = synthesizer.choose(operation, rule.status)
                 response = to_response(synthesizer.build(chosen, prefer, accept, shape=_overlay(rule.body)))
-                return self._conforming(match, response, check_response(match, request, response))
+                return self._conforming(match, response, self._response_problems(match, request, response))
         # Prefer: code= / example= are the Prism way to ask for a canned answer: no state involved
         canned = prefer.code is not None or prefer.example is not None
         behaviour = None if canned else self.behaviours.get(api.id)
@@ -136,18 +137,18 @@ class Pipeline:
             clock=self.state.clock, keeper=self.keepers[api.id], synth=synthesizer)) if behaviour else None
         if reply is not None:
             extra.update(reply.headers)
-            chosen = choose_response(api, operation, reply.status)
+            chosen = synthesizer.choose(operation, reply.status)
             shape: BodyShaper | None = _replace_with(reply.body)
         else:
             state = None if canned else self._stateful(match, checked, chosen)
             shape = state.shape if state else None
         built = synthesizer.build(chosen, prefer, accept, shape=shape)
         response = to_response(built)
-        problems = check_response(match, request, response)
+        problems = self._response_problems(match, request, response)
         if problems and built.from_example:
             synthesizer.note_bad_example(chosen, problems)
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
-            problems = check_response(match, request, response)
+            problems = self._response_problems(match, request, response)
         return self._conforming(match, response, problems)
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
@@ -163,7 +164,7 @@ class Pipeline:
     def _checked(self, match: Match, request: MockRequest) -> CheckedRequest:
         """Validate the request; an API's behaviour may word violations as the API documents them."""
         try:
-            return check_request(match, request)
+            return check_request(match, request, self.catalog.validators[match.api.id])
         except InvalidRequest as error:
             behaviour = self.behaviours.get(match.api.id)
             if behaviour is None:
@@ -180,12 +181,15 @@ class Pipeline:
         built = self.synthesizers[match.api.id].build_error(match.operation, error, accept)
         response = to_response(built)
         if match.operation.declares(response.status) and not built.generic:
-            problems = check_response(match, request, response)
+            problems = self._response_problems(match, request, response)
             try:
                 return self._conforming(match, response, problems)
             except NonConformingResponse as bug:
                 return to_response(problem(bug))
         return response
+
+    def _response_problems(self, match: Match, request: MockRequest, response: MockResponse) -> list[str]:
+        return check_response(match, request, response, self.catalog.validators[match.api.id])
 
     def _conforming(self, match: Match, response: MockResponse, problems: list[str]) -> MockResponse:
         if not problems:

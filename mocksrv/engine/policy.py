@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from dataclasses import field
 
 from mocksrv.engine.security import Credential
 from mocksrv.errors import Forbidden
@@ -34,14 +33,6 @@ class Principal:
     @property
     def owner(self) -> str | None:
         return self.key.owner if self.key else None
-
-
-@dataclass
-class Admission:
-    """What the policy decided for an admitted request."""
-
-    principal: Principal | None
-    headers: dict[str, str] = field(default_factory=dict)  # X-RateLimit-* for limited keys
 
 
 def authorize(api: ApiSpec, operation: Operation, credentials: list[Credential],

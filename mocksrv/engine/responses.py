@@ -80,18 +80,6 @@ def _responses(operation: Operation) -> dict[str, Json]:
     return {str(k).upper(): v for k, v in (operation.spec.get("responses") or {}).items()}
 
 
-def choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> ChosenResponse:
-    """Pick the response to mock (the same every time for the same operation and code).
-
-    :raise 400: ``Prefer: code=N`` names a status the operation does not declare.
-    """
-    key = (operation.key, forced)
-    chosen = api.chosen_responses.get(key)
-    if chosen is None:
-        chosen = api.chosen_responses[key] = _choose_response(api, operation, forced)
-    return chosen
-
-
 def _choose_response(api: ApiSpec, operation: Operation, forced: int | None) -> ChosenResponse:
     responses = _responses(operation)
     if forced is not None:
@@ -149,6 +137,18 @@ class Synthesizer:
         # made once, kept serialised (each request gets its own copy back with json.loads)
         self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
         self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._chosen: dict[tuple[str, int | None], ChosenResponse] = {}
+
+    def choose(self, operation: Operation, forced: int | None) -> ChosenResponse:
+        """Pick the response to mock (the same every time for the same operation and code).
+
+        :raise 400: ``Prefer: code=N`` names a status the operation does not declare.
+        """
+        key = (operation.key, forced)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self._chosen[key] = _choose_response(self.api, operation, forced)
+        return chosen
 
     def rng(self, *parts: object) -> random.Random:
         return random.Random("|".join(str(p) for p in (self.seed, self.api.id, *parts)))

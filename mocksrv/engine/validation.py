@@ -17,6 +17,7 @@ Every library error is turned into `Violation`s with a field path and a plain se
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -105,36 +106,36 @@ class _Unmarshallers:
     schema_validators: t.Any
 
 
-def _unmarshallers(api: ApiSpec) -> _Unmarshallers:
-    """Built once per API and cached on it: openapi-core objects are costly to create."""
-    cached = getattr(api, "_unmarshallers", None)
-    if cached is None:
-        spec = api.openapi.spec
+class ApiValidators:
+    """openapi-core's unmarshallers and the fast-path checks of one API, made once (openapi-core
+    objects are costly to create) and owned by the `engine.catalog.ApiCatalog` that serves it."""
+
+    def __init__(self, api: ApiSpec) -> None:
+        self.api = api
+
+    @functools.cached_property
+    def unmarshallers(self) -> _Unmarshallers:
+        spec = self.api.openapi.spec
         # openapi-core 0.23 reads only a fixed list of JSON types; `application/problem+json`,
         # `application/hal+json` … would fail as "invalid data" without this
-        extra: dict[str, t.Callable[[t.Any], t.Any]] = {media: _json_loads for media in _json_media_types(api.document)}
-        if api.version == "3.0":
-            cached = _Unmarshallers(
+        extra: dict[str, t.Callable[[t.Any], t.Any]] = {
+            media: _json_loads for media in _json_media_types(self.api.document)}
+        if self.api.version == "3.0":
+            return _Unmarshallers(
                 V30RequestParametersUnmarshaller(spec),
                 V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
                 V30ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
                 oas30_write_schema_validators_factory)
-        else:
-            cached = _Unmarshallers(
-                V31RequestParametersUnmarshaller(spec),
-                V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
-                V31ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
-                oas31_schema_validators_factory)
-        api._unmarshallers = cached  # type: ignore[attr-defined]
-    return cached
+        return _Unmarshallers(
+            V31RequestParametersUnmarshaller(spec),
+            V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
+            V31ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
+            oas31_schema_validators_factory)
 
-
-def _checks(api: ApiSpec) -> ApiChecks:
-    """The API's per-operation checks, made once and cached on it."""
-    cached = getattr(api, "_checks", None)
-    if cached is None:
-        cached = api._checks = ApiChecks(api, _unmarshallers(api))  # type: ignore[attr-defined]
-    return cached
+    @functools.cached_property
+    def checks(self) -> ApiChecks:
+        """The per-operation fast-path checks (each built on first use)."""
+        return ApiChecks(self.api, self.unmarshallers)
 
 
 def _json_loads(value: t.Any, **parameters: t.Any) -> Json:
@@ -217,7 +218,8 @@ def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:
     return None
 
 
-def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> CheckedRequest:
+def check_request(match: Match, request: MockRequest, validators: ApiValidators, *, fast: bool = True
+                  ) -> CheckedRequest:
     """Validate parameters and body; collect every violation before raising.
 
     ``fast=False`` takes openapi-core's own path for everything (the reference the fast one is tested against).
@@ -225,13 +227,13 @@ def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> C
     :raise 415: the body's Content-Type is not one the operation accepts.
     :raise 400: parameters or body break the contract (``InvalidRequest``, all violations).
     """
-    api, operation = match.api, match.operation
-    units = _unmarshallers(api)
+    operation = match.operation
+    units = validators.unmarshallers
     violations: list[Violation] = []
     checked = CheckedRequest()
 
-    quick = _checks(api).parameters(operation, match.path_params, request.query, request.headers,
-                                     request.cookies) if fast else None
+    quick = validators.checks.parameters(operation, match.path_params, request.query, request.headers,
+                                         request.cookies) if fast else None
     if quick is not None:
         checked.parameters = quick
     else:
@@ -246,7 +248,7 @@ def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> C
                 checked.parameters = {where: dict(getattr(result.parameters, where))
                                       for where in ("path", "query", "header", "cookie")}
 
-    body_spec, _ = api.deref(operation.spec.get("requestBody"))
+    body_spec, _ = match.api.deref(operation.spec.get("requestBody"))
     if isinstance(body_spec, dict):
         content = body_spec.get("content") or {}
         # an empty body sent as application/x-www-form-urlencoded is the empty form, not "no body"
@@ -261,9 +263,9 @@ def check_request(match: Match, request: MockRequest, *, fast: bool = True) -> C
                 raise UnsupportedMediaType(f"Content-Type {got} is not accepted here; send one of: {accepted}")
             checked.media_type = key
             if is_form(key):
-                checked.body = _check_form(match, request, key, violations)
+                checked.body = _check_form(match, request, key, validators, violations)
             else:
-                validator = _checks(api).body_validator(operation, key) if fast else None
+                validator = validators.checks.body_validator(operation, key) if fast else None
                 if validator is not None:
                     checked.body = _check_json_body(request.body, validator, violations)
                 else:
@@ -307,7 +309,8 @@ def _check_json_body(raw: bytes, validator: JsonCheck, violations: list[Violatio
     return value
 
 
-def _check_form(match: Match, request: MockRequest, key: str, violations: list[Violation]) -> Json:
+def _check_form(match: Match, request: MockRequest, key: str, validators: ApiValidators,
+                violations: list[Violation]) -> Json:
     api = match.api
     media, resolver = api.deref(api.deref(match.operation.spec["requestBody"])[0]["content"][key])
     schema_node = media.get("schema") if isinstance(media, dict) else None
@@ -334,7 +337,7 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
             value[name], shown[name] = _coerce_part(parts[0], prop)
         violations.extend(_encoding_violations(name, parts, encoding.get(name)))
 
-    check = _checks(api).form_validator(match.operation, key, _unmarshallers(api).schema_validators)
+    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
     if check is not None and (request.files or not check.surely_valid(value)):
         try:
             check.validator.validate(value)
@@ -583,12 +586,13 @@ def summary(violations: list[Violation], shown: int = 5) -> str:
     return text if len(violations) <= shown else f"{text}; and {len(violations) - shown} more"
 
 
-def check_response(match: Match, request: MockRequest, response: MockResponse, *, fast: bool = True) -> list[str]:
+def check_response(match: Match, request: MockRequest, response: MockResponse, validators: ApiValidators, *,
+                   fast: bool = True) -> list[str]:
     """Validate a response we are about to send; return what is wrong (empty when valid)."""
     headers = Headers(response.headers)
-    if fast and _checks(match.api).response_is_valid(match.operation, response.status, headers, response.body):
+    if fast and validators.checks.response_is_valid(match.operation, response.status, headers, response.body):
         return []
-    units = _unmarshallers(match.api)
+    units = validators.unmarshallers
     core_request = _core_request(match, request, body=None)
     core_response = _CoreResponse(response.status, headers.get("Content-Type", ""), headers, response.body or None)
     try:

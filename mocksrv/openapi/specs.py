@@ -255,8 +255,6 @@ class ApiSpec:
     warnings: list[str] = field(default_factory=list)
     # (base URI, $ref) -> target and its resolver: the document never changes, and deref runs ~10 times a request
     _lookups: dict[tuple[str, str], tuple[Json, Resolver[Json]]] = field(default_factory=dict, repr=False)
-    # (operation key, forced status) -> responses.ChosenResponse: which response to mock never changes either
-    chosen_responses: dict[tuple[str, int | None], t.Any] = field(default_factory=dict, repr=False)
 
     @property
     def mount(self) -> str:

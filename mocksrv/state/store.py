@@ -8,9 +8,10 @@ our record ids (strings) and whose writes change the table dict in place. Stock 
 rebuilds the whole table on every write, which is O(n); here a write is O(1).
 
 A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
-the keys a collection's records share factored out, decoded on every read. A MaxCare email
-is then ~280 bytes instead of a dict of Python objects (~2 kB), so 100 000 records take
-~40 MB, not ~350, and a read hands out fresh objects no caller can share with the store.
+the keys a collection's records share factored out, decoded on every read: a fraction of the
+memory of a dict of Python objects (the sizes are measured in `mocksrv.state.packing`, the
+100 000-record server in docs/performance.md), and a read hands out fresh objects no caller
+can share with the store.
 Seed records arrive packed (`encode_record`, called by the fixture loader), and the store
 keeps those very objects: a scenario's records cost their memory once. The log file holds
 plain JSON objects (`as_json`).
@@ -32,7 +33,7 @@ it over the log with ``os.replace`` and fsyncs the folder, so the file is always
 the old log or the new snapshot. It runs on open and whenever the log has more than
 2 × live records + 1000 lines, which keeps the amortised cost of a write O(1).
 
-Counters (`incr`, `window_hit`) are volatile: memory only, they restart at zero with the
+Rate-limit counters (`window_hit`) are volatile: memory only, they restart at zero with the
 process. Every public method holds one `threading.RLock`, so concurrent server threads
 never lose an update. A file must be open in one `Store` (one process) at a time.
 """
@@ -338,7 +339,6 @@ class Store:
         self._db.storage.write(self._tables)
         self._high: dict[str, int] = {}  # per table: highest integer id ever stored or handed out
         self._live = 0
-        self._counters: dict[str, int] = {}
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits counted)
         self._closed = False
         self._log: _Log | None = None
@@ -510,14 +510,6 @@ class Store:
 
     # -- counters (volatile) ---------------------------------------------------------------
 
-    def incr(self, key: str, amount: int = 1) -> int:
-        """Add ``amount`` to a counter (missing counters start at 0); the new value."""
-        with self._lock:
-            self._check_open()
-            value = self._counters.get(key, 0) + amount
-            self._counters[key] = value
-            return value
-
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
         """Count one hit for ``key`` in fixed window number ``window``; ``(allowed, remaining)``.
 
@@ -539,7 +531,6 @@ class Store:
     def reset_counters(self) -> None:
         with self._lock:
             self._check_open()
-            self._counters.clear()
             self._windows.clear()
 
     def close(self) -> None:
