@@ -591,3 +591,26 @@ def test_is_valid_and_use_examples_accessors() -> None:
     assert not gen.is_valid(schema, {"pw": "x"})  # and must not leak into them
     assert gen.is_valid(schema, {"pw": "x"}, registry.resolver(base_uri=SPEC_URI), direction="request")
     assert not gen.is_valid({"type": "string", "format": "date"}, "2020-13-45")
+
+
+# ----------------------------------------------------------------------------- no valid value
+
+
+def test_a_schema_no_value_satisfies_is_logged_once_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    gen, _ = make_generator("3.0")
+    schema = {"type": "integer", "minimum": 5, "maximum": 1}
+    with caplog.at_level("WARNING", logger="mocksrv.engine.generator"):
+        for seed in SEEDS:
+            gen.generate(schema, random.Random(seed))
+    [record] = caplog.records
+    assert record.getMessage().startswith(
+        'no value valid under the schema {"type": "integer", "minimum": 5, "maximum": 1} found in 3 tries (')
+    assert record.getMessage().endswith("); the closest one is used")
+
+
+def test_a_satisfiable_schema_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    gen, _ = make_generator("3.1")
+    with caplog.at_level("WARNING", logger="mocksrv.engine.generator"):
+        for seed in SEEDS:
+            gen.generate({"type": "string", "pattern": "^[a-z]{3}-[0-9]{2}$"}, random.Random(seed))
+    assert caplog.records == []

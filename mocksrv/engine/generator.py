@@ -13,6 +13,7 @@ import datetime as dt
 import ipaddress
 import itertools
 import json
+import logging
 import math
 import re
 import string
@@ -61,6 +62,8 @@ _INT_FORMAT_RANGES = MappingProxyType({"int32": (-(2**31), 2**31 - 1), "int64": 
 _MINIMAL: Mapping[str, Callable[[], Any]] = MappingProxyType({
     "object": dict, "array": list, "string": str, "integer": int, "number": int, "boolean": bool,
 })
+
+log = logging.getLogger(__name__)
 
 _MAX_HOPS = 32  # oneOf/anyOf re-entries at one nesting level before giving up (A: oneOf [A])
 _HARD_EXTRA = 4  # levels past max_depth after which objects/arrays are emptied outright
@@ -437,6 +440,7 @@ class SchemaGenerator:
         # (id(schema), kind) -> (schema, validator); holding the schema keeps its id unique.
         # A schema object belongs to one document, so its base URI needn't be in the key.
         self._validators: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._unsatisfied: dict[int, Any] = {}  # schemas no valid value was found for, told once
 
     # ------------------------------------------------------------------ public
 
@@ -466,7 +470,23 @@ class SchemaGenerator:
             value = self._generate_roots([root], ctx)
             if self._is_valid(value, root, direction):
                 return value
+        self._note_unsatisfied(root, direction, value)
         return value
+
+    def _note_unsatisfied(self, root: _Bound, direction: str, closest: Any) -> None:
+        """Say, once per schema, that no valid value was found: the closest one goes out, and the
+        response check downstream flags it (a 500 in ``--strict``)."""
+        if id(root.schema) in self._unsatisfied:
+            return
+        self._unsatisfied[id(root.schema)] = root.schema  # held, so its id is never reused
+        try:
+            error = next(iter(self._validator(root, direction).iter_errors(closest)), None)
+        except (Unresolvable, re.error, RecursionError):
+            error = None
+        reason = error.message if error is not None else "the schema cannot be checked"
+        schema = json.dumps(root.schema, default=str)
+        log.warning("no value valid under the schema %s found in %d tries (%s); the closest one is used",
+                    schema if len(schema) <= 200 else schema[:199] + "…", _TOP_TRIES, reason)
 
     @property
     def use_examples(self) -> bool:
