@@ -1,64 +1,52 @@
 """Generate a fake JSON value that validates against an OpenAPI 3.0/3.1 Schema Object.
 
-The one job of this module: given a Schema Object (plus a ``referencing``
-resolver for ``$ref``), deterministically synthesise a value for a seed, such
-that the value validates against the schema with openapi-schema-validator.
+`SchemaGenerator`: given a Schema Object (plus a ``referencing`` resolver for ``$ref``),
+deterministically synthesise a value for a seed, such that the value validates against the
+schema with openapi-schema-validator. This module walks the schema (``$ref``, allOf, oneOf,
+anyOf, not, discriminators, objects, arrays, enums, examples) and retries; leaf values come
+from `strings` and `numbers`, and values are checked in the OpenAPI `dialect`.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
-import ipaddress
-import itertools
 import json
 import logging
-import math
 import re
-import string
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
-from fractions import Fraction
 from random import Random
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from typing import Any
 
-from jsonschema.exceptions import ValidationError
-from jsonschema.validators import extend
-from openapi_schema_validator import OAS30Validator
-from openapi_schema_validator import OAS31Validator
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
-from rstr.xeger import Xeger
+
+from mocksrv.engine.generator import numbers
+from mocksrv.engine.generator import strings
+from mocksrv.engine.generator.dialect import CLASSES
+from mocksrv.engine.generator.dialect import DIRECTIONS
+from mocksrv.engine.generator.dialect import NEUTRAL
+from mocksrv.engine.generator.dialect import hidden_flag
 
 if TYPE_CHECKING:  # referencing exports Resolver only from its _core module
     from referencing._core import Resolver
 
 __all__ = ["SchemaGenerator"]
 
-_DIRECTIONS = ("response", "request")
-_NEUTRAL = "neutral"
 _TYPE_ORDER = ("object", "array", "string", "integer", "number", "boolean", "null")
-_WORDS = (
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
-    "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
-    "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "yankee",
-)
 _OBJECT_KEYS = frozenset({
     "properties", "required", "additionalProperties", "patternProperties",
     "minProperties", "maxProperties", "discriminator",
 })
 _ARRAY_KEYS = frozenset({"items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"})
-_STRING_KEYS = frozenset({"pattern", "minLength", "maxLength"})
 _NUMBER_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
-_INT_FORMAT_RANGES = MappingProxyType({"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)})
 _MINIMAL: Mapping[str, Callable[[], Any]] = MappingProxyType({
     "object": dict, "array": list, "string": str, "integer": int, "number": int, "boolean": bool,
 })
@@ -68,95 +56,13 @@ log = logging.getLogger(__name__)
 _MAX_HOPS = 32  # oneOf/anyOf re-entries at one nesting level before giving up (A: oneOf [A])
 _HARD_EXTRA = 4  # levels past max_depth after which objects/arrays are emptied outright
 _NODE_BUDGET = 2000  # values per generate() call before switching to "required only" mode
-_PATTERN_TRIES = 10
 _NOT_TRIES = 5
 _TOP_TRIES = 3
 _UNIQUE_TRIES = 5
 _ENUM_TRIES = 20
-_REPEAT_CAP = 8  # keeps `.*`-style patterns short instead of rstr's 100 repeats
 _CACHE_LIMIT = 4096
-_WINDOW = 1000  # default span for unbounded numbers
 
 _MISSING = object()
-
-
-# --------------------------------------------------------------------------- validators
-
-
-def _has_flag(schema: Any, flag: str, resolver: Resolver[Any] | None, depth: int = 0) -> bool:
-    """Whether readOnly/writeOnly is set on a schema, following $ref and allOf."""
-    if not isinstance(schema, Mapping) or depth > 16:
-        return False
-    if schema.get(flag) is True:
-        return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and resolver is not None:
-        try:
-            resolved = resolver.lookup(ref)
-        except Unresolvable:
-            return False
-        if _has_flag(resolved.contents, flag, resolved.resolver, depth + 1):
-            return True
-    all_of = schema.get("allOf")
-    if isinstance(all_of, list):
-        return any(_has_flag(sub, flag, resolver, depth + 1) for sub in all_of)
-    return False
-
-
-def _required_keyword(flag: str) -> Callable[[Any, Any, Any, Any], Iterator[ValidationError]]:
-    """`required` that skips properties hidden in this direction (OpenAPI semantics)."""
-
-    def required(validator: Any, names: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        if not validator.is_type(instance, "object") or not isinstance(names, list):
-            return
-        props = schema.get("properties")
-        props = props if isinstance(props, Mapping) else {}
-        resolver = getattr(validator, "_resolver", None)
-        for name in names:
-            if name in instance:
-                continue
-            if name in props and _has_flag(props[name], flag, resolver):
-                continue
-            yield ValidationError(f"{name!r} is a required property")
-
-    return required
-
-
-def _forbid_keyword(flag: str) -> Callable[[Any, Any, Any, Any], Iterator[ValidationError]]:
-    """Reject values under a schema that must not appear in this direction."""
-
-    def forbid(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-        if value is True:
-            yield ValidationError(f"{flag} value must not be present here")
-
-    return forbid
-
-
-def _hidden_flag(direction: str) -> str:
-    """The flag whose properties are left out in this direction."""
-    return "writeOnly" if direction == "response" else "readOnly"
-
-
-def _validator_classes(base: Any, *, directional: bool) -> Mapping[str, Any]:
-    """Direction-aware validator classes (like OAS30Read/WriteValidator).
-
-    Only for 3.0: in 3.1 readOnly/writeOnly are JSON Schema annotations, and openapi-core
-    (our source of truth) validates 3.1 with the plain validator, so a required writeOnly
-    property is required in responses too.
-    """
-    classes = {_NEUTRAL: base}
-    for direction in _DIRECTIONS:
-        flag = _hidden_flag(direction)
-        classes[direction] = (
-            extend(base, {"required": _required_keyword(flag), flag: _forbid_keyword(flag)}) if directional else base
-        )
-    return MappingProxyType(classes)
-
-
-_CLASSES = MappingProxyType({
-    "3.0": _validator_classes(OAS30Validator, directional=True),
-    "3.1": _validator_classes(OAS31Validator, directional=False),
-})
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -186,79 +92,6 @@ class _Ctx:
     budget: _Budget
     examples: bool
     lean: bool = False  # omit optional properties at this level (retry after XOR-style failures)
-
-
-@dataclass(frozen=True)
-class _Limit:
-    value: Fraction
-    exclusive: bool
-
-
-def _num(value: Any) -> int | float | None:
-    """A usable JSON number, or None (bools and non-finite floats are not bounds)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _fraction(value: int | float) -> Fraction:
-    # repr() keeps the decimal the author wrote (0.1 stays 1/10, not 0.1000000000000000055...)
-    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))
-
-
-def _tighter_low(a: _Limit | None, b: _Limit) -> _Limit:
-    if a is None or b.value > a.value or (b.value == a.value and b.exclusive):
-        return b
-    return a
-
-
-def _tighter_high(a: _Limit | None, b: _Limit) -> _Limit:
-    if a is None or b.value < a.value or (b.value == a.value and b.exclusive):
-        return b
-    return a
-
-
-def _within(value: int | float, low: _Limit | None, high: _Limit | None) -> bool:
-    exact = Fraction(value)
-    if low is not None and (exact < low.value or (low.exclusive and exact == low.value)):
-        return False
-    if high is not None and (exact > high.value or (high.exclusive and exact == high.value)):
-        return False
-    return True
-
-
-def _multiple_ok(value: int | float, divisor: int | float) -> bool:
-    """Same arithmetic as jsonschema's multipleOf, so float rounding agrees."""
-    if isinstance(divisor, float):
-        try:
-            quotient = value / divisor
-            return int(quotient) == quotient
-        except OverflowError:
-            return (Fraction(value) / Fraction(divisor)).denominator == 1
-    return not value % divisor
-
-
-def _lcm(values: Sequence[Fraction]) -> Fraction:
-    result = values[0]
-    for value in values[1:]:
-        result = Fraction(
-            math.lcm(result.numerator, value.numerator), math.gcd(result.denominator, value.denominator)
-        )
-    return result
-
-
-def _python_regex(pattern: str) -> str:
-    """ECMA named groups `(?<n>...)` in Python spelling; other ECMA-only syntax stays as is."""
-    return re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
-
-
-def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(_python_regex(pattern), text) is not None
-    except re.error:
-        return False
 
 
 def _canon(value: Any) -> Any:
@@ -291,126 +124,6 @@ def _ref_name(ref: str) -> str:
     return ref.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _int_limits(values: Sequence[Any], pick: Callable[..., int]) -> int | None:
-    ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-    return pick(ints) if ints else None
-
-
-# --------------------------------------------------------------------------- regex strings
-
-
-# `.` and negated classes draw from this: readable, no control characters
-_ANY_CHARS = string.ascii_letters + string.digits + string.punctuation + " "
-
-
-class _Xeger(Xeger):
-    """rstr's Xeger, made hash-seed independent, readable, and with short repeats."""
-
-    def __init__(self, rng: Random, repeat_cap: int) -> None:
-        super().__init__(rng)
-        self._repeat_cap = repeat_cap
-        self._cases = {**self._cases, "any": lambda _: self._random.choice(_ANY_CHARS)}
-
-    def _handle_in(self, value: Any) -> Any:
-        candidates = list(itertools.chain(*(self._handle_state(i) for i in value)))
-        if candidates and candidates[0] is False:
-            # upstream iterates a set here, whose order varies per process
-            candidates = sorted(set(_ANY_CHARS).difference(candidates[1:])) or sorted(
-                set(string.printable).difference(candidates[1:])
-            )
-        return self._random.choice(candidates)
-
-    def _handle_repeat(self, start_range: int, end_range: int, value: str) -> str:
-        end_range = min(end_range, max(start_range, self._repeat_cap))
-        times = self._random.randint(start_range, end_range)
-        return "".join("".join(self._handle_state(i) for i in value) for _ in range(times))
-
-
-def _end_anchored(pattern: str) -> bool:
-    return pattern.endswith("\\Z") or (pattern.endswith("$") and not pattern.endswith("\\$"))
-
-
-# --------------------------------------------------------------------------- formats
-
-
-def _word(rng: Random) -> str:
-    return rng.choice(_WORDS)
-
-
-def _datetime(rng: Random) -> dt.datetime:
-    return dt.datetime(
-        rng.randint(2000, 2030), rng.randint(1, 12), rng.randint(1, 28),
-        rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59),
-    )
-
-
-def _b64(rng: Random, size: int) -> str:
-    return base64.b64encode(rng.randbytes(size)).decode("ascii")
-
-
-_FORMATS: Mapping[str, Callable[[Random], str]] = MappingProxyType({
-    "email": lambda r: f"{_word(r)}{r.randint(1, 99)}@example.com",
-    "idn-email": lambda r: f"{_word(r)}{r.randint(1, 99)}@example.com",
-    "uuid": lambda r: str(uuid.UUID(int=r.getrandbits(128), version=4)),
-    "date-time": lambda r: _datetime(r).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "date": lambda r: _datetime(r).strftime("%Y-%m-%d"),
-    "duration": lambda r: f"P{r.randint(1, 30)}DT{r.randint(0, 23)}H",
-    "uri": lambda r: f"https://example.com/{_word(r)}/{r.randint(1, 999)}",
-    "url": lambda r: f"https://example.com/{_word(r)}/{r.randint(1, 999)}",
-    "iri": lambda r: f"https://example.com/{_word(r)}/{r.randint(1, 999)}",
-    "uri-reference": lambda r: f"/{_word(r)}/{r.randint(1, 999)}",
-    "iri-reference": lambda r: f"/{_word(r)}/{r.randint(1, 999)}",
-    "uri-template": lambda r: f"https://example.com/{_word(r)}/{{id}}",
-    "hostname": lambda r: f"{_word(r)}{r.randint(1, 99)}.example.com",
-    "idn-hostname": lambda r: f"{_word(r)}{r.randint(1, 99)}.example.com",
-    "ipv4": lambda r: str(ipaddress.IPv4Address(r.getrandbits(32))),
-    "ipv6": lambda r: str(ipaddress.IPv6Address(r.getrandbits(128))),
-    "byte": lambda r: _b64(r, r.randint(3, 12)),
-    "binary": lambda r: _b64(r, r.randint(3, 9)),  # short, and base64 so strict checkers agree
-    "password": lambda r: "".join(r.choice(string.ascii_letters + string.digits) for _ in range(12)),
-    "int32": lambda r: str(r.randint(1, 10**6)),
-    "int64": lambda r: str(r.randint(1, 10**9)),
-    "float": lambda r: f"{r.uniform(0, 1000):.2f}",
-    "double": lambda r: f"{r.uniform(0, 1000):.2f}",
-    "decimal": lambda r: f"{r.uniform(0, 1000):.2f}",
-    "regex": lambda r: "^[a-z]+$",
-    "json-pointer": lambda r: f"/{_word(r)}/{r.randint(0, 9)}",
-    "relative-json-pointer": lambda r: f"0/{_word(r)}",
-})
-
-
-def _fit_format(fmt: str, length: int) -> str | None:
-    """A value of `fmt` with exactly `length` characters, when one is easy to build."""
-    if fmt in ("email", "idn-email"):
-        for suffix in ("@example.com", "@ex.io", "@x"):
-            if length - len(suffix) >= 1:
-                return "a" * (length - len(suffix)) + suffix
-        return None
-    if fmt in ("uri", "url", "iri"):
-        base = "https://example.com/"
-        if length >= len(base):
-            return base + "a" * (length - len(base))
-        return "x:" + "a" * (length - 2) if length >= 3 else None
-    if fmt in ("uri-reference", "iri-reference", "password"):
-        return "a" * length
-    if fmt in ("hostname", "idn-hostname"):
-        if not 1 <= length <= 253:
-            return None
-        text = "".join("." if i % 64 == 63 else "a" for i in range(length))
-        return text if not text.endswith(".") else text[:-1] + "a"
-    if fmt in ("byte", "binary"):
-        return _b64_of_length(length)
-    if fmt in ("int32", "int64"):
-        return ("1" + "0" * (length - 1)) if length >= 1 else None
-    return None
-
-
-def _b64_of_length(length: int) -> str | None:
-    if length % 4:
-        return None
-    return base64.b64encode(b"\x00" * (length // 4 * 3)).decode("ascii")
-
-
 # --------------------------------------------------------------------------- generator
 
 
@@ -435,8 +148,8 @@ class SchemaGenerator:
         self._resolver = resolver
         self._use_examples = use_examples
         self._max_depth = max(0, max_depth)
-        self._classes = _CLASSES[self._version]
-        self._format_checker: Any = self._classes[_NEUTRAL].FORMAT_CHECKER
+        self._classes = CLASSES[self._version]
+        self._format_checker: Any = self._classes[NEUTRAL].FORMAT_CHECKER
         # (id(schema), kind) -> (schema, validator); holding the schema keeps its id unique.
         # A schema object belongs to one document, so its base URI needn't be in the key.
         self._validators: dict[tuple[int, str], tuple[Any, Any]] = {}
@@ -460,7 +173,7 @@ class SchemaGenerator:
         Unsatisfiable schemas get a best-effort value; a broken $ref raises
         ``referencing.exceptions.Unresolvable``.
         """
-        if direction not in _DIRECTIONS:
+        if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
         root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, resolver or self._resolver)
         value: Any = None
@@ -501,7 +214,7 @@ class SchemaGenerator:
         direction: str = "response",
     ) -> bool:
         """Whether `value` validates (formats included) against `schema`, OpenAPI direction rules applied."""
-        if direction not in _DIRECTIONS:
+        if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
         return self._is_valid(value, _Bound(schema, resolver or self._resolver), direction)
 
@@ -521,8 +234,8 @@ class SchemaGenerator:
 
     def _is_valid(self, value: Any, bound: _Bound, kind: str) -> bool:
         schema = bound.schema
-        if kind in _DIRECTIONS and isinstance(schema, Mapping) and schema.get(_hidden_flag(kind)) is True:
-            kind = _NEUTRAL  # a hidden schema validated on its own would reject everything
+        if kind in DIRECTIONS and isinstance(schema, Mapping) and schema.get(hidden_flag(kind)) is True:
+            kind = NEUTRAL  # a hidden schema validated on its own would reject everything
         try:
             return bool(self._validator(bound, kind).is_valid(value))
         except (Unresolvable, re.error, RecursionError):  # RecursionError: `A: allOf [A]`
@@ -702,7 +415,7 @@ class SchemaGenerator:
         excluded = self._excluded_types(nots)
         value = self._generate_value(flat, roots, ctx, excluded)
         for attempt in range(_NOT_TRIES if nots else 0):
-            if not any(self._is_valid(value, n, _NEUTRAL) for n in nots):
+            if not any(self._is_valid(value, n, NEUTRAL) for n in nots):
                 break
             value = self._generate_value(flat, roots, replace(ctx, lean=ctx.lean or attempt % 2 == 0), excluded)
         return value
@@ -730,11 +443,11 @@ class SchemaGenerator:
         if kind == "array":
             return self._array(parts, ctx)
         if kind == "string":
-            return self._string(parts, ctx.rng)
+            return strings.text([p.schema for p in parts], ctx.rng, self._format_checker)
         if kind == "integer":
-            return self._integer(parts, ctx.rng)
+            return numbers.integer([p.schema for p in parts], ctx.rng, self._v31)
         if kind == "number":
-            return self._number(parts, ctx.rng)
+            return numbers.number([p.schema for p in parts], ctx.rng, self._v31)
         if kind == "boolean":
             return ctx.rng.random() < 0.5
         return None
@@ -808,7 +521,7 @@ class SchemaGenerator:
             return "object"
         if keys & _ARRAY_KEYS:
             return "array"
-        if fmt in _INT_FORMAT_RANGES:
+        if fmt in numbers.INT_FORMAT_RANGES:
             return "integer"
         if keys & _NUMBER_KEYS or fmt in ("float", "double"):
             return "number"
@@ -872,8 +585,8 @@ class SchemaGenerator:
             if isinstance(req, list):
                 required.update(n for n in req if isinstance(n, str))
                 names.extend(n for n in req if isinstance(n, str) and n not in names)
-        low = _int_limits([s.get("minProperties") for s in schemas], max) or 0
-        high = _int_limits([s.get("maxProperties") for s in schemas], min)
+        low = numbers.int_limits([s.get("minProperties") for s in schemas], max) or 0
+        high = numbers.int_limits([s.get("maxProperties") for s in schemas], min)
         deep, hard = self._deep(ctx) or ctx.lean, self._hard(ctx)
 
         result: dict[str, Any] = {}
@@ -923,7 +636,7 @@ class SchemaGenerator:
             patterns = part.schema.get("patternProperties")
             if isinstance(patterns, Mapping):
                 for pattern in patterns:
-                    name = self._pattern_string([str(pattern)], None, 1, None, rng)
+                    name = strings.pattern_string([str(pattern)], None, 1, None, rng, self._format_checker)
                     if self._property_bounds(parts, name) is not None:
                         return name
         return f"additionalProp{counter}"
@@ -935,7 +648,7 @@ class SchemaGenerator:
         if bounds is None:
             return
         flat = self._expand_roots(bounds, set())
-        flag = _hidden_flag(ctx.direction)
+        flag = hidden_flag(ctx.direction)
         hidden = any(isinstance(b.schema, Mapping) and b.schema.get(flag) is True for b in bounds + flat)
         if (hidden and not (self._v31 and required)) or any(p.schema is False for p in flat):
             return  # 3.0 drops readOnly/writeOnly even when required; 3.1 keeps required ones (see above)
@@ -955,7 +668,7 @@ class SchemaGenerator:
             patterns = schema.get("patternProperties")
             if isinstance(patterns, Mapping):
                 for pattern, sub in patterns.items():
-                    if _search(str(pattern), name):
+                    if strings.search(str(pattern), name):
                         bounds.append(_Bound(sub, part.resolver))
                         matched = True
             if matched:
@@ -971,8 +684,8 @@ class SchemaGenerator:
 
     def _array(self, parts: list[_Bound], ctx: _Ctx) -> list[Any]:
         schemas = [p.schema for p in parts]
-        low = _int_limits([s.get("minItems") for s in schemas], max) or 0
-        high = _int_limits([s.get("maxItems") for s in schemas], min)
+        low = numbers.int_limits([s.get("minItems") for s in schemas], max) or 0
+        high = numbers.int_limits([s.get("maxItems") for s in schemas], min)
         prefix_len = 0
         contains: list[_Bound] = []
         for part in parts:
@@ -1024,198 +737,3 @@ class SchemaGenerator:
             elif isinstance(items, list) and index < len(items):  # draft-4 tuple form
                 bounds.append(_Bound(items[index], part.resolver))
         return bounds
-
-    # ------------------------------------------------------------------ strings
-
-    def _string(self, parts: list[_Bound], rng: Random) -> str:
-        schemas = [p.schema for p in parts]
-        low = _int_limits([s.get("minLength") for s in schemas], max) or 0
-        high = _int_limits([s.get("maxLength") for s in schemas], min)
-        patterns = [s["pattern"] for s in schemas if isinstance(s.get("pattern"), str)]
-        formats = [s["format"] for s in schemas if isinstance(s.get("format"), str)]
-        fmt = formats[0] if formats else None
-        if patterns:
-            return self._pattern_string(patterns, fmt, low, high, rng)
-        if fmt is not None:
-            value = self._format_string(fmt, rng)
-            if value is not None:
-                if low <= len(value) and (high is None or len(value) <= high):
-                    return value
-                # the length rules win over the format when both cannot hold
-                fitted = _fit_format(fmt, low if len(value) < low else (high or 0))
-                if fitted is not None:
-                    return fitted
-        return self._plain_string(low, high, rng)
-
-    def _format_string(self, fmt: str, rng: Random) -> str | None:
-        if fmt == "time":
-            # jsonschema's shared checker may use either partial-time or RFC 3339 full-time
-            clock = _datetime(rng).strftime("%H:%M:%S")
-            for value in (clock, clock + "Z"):
-                if self._format_checker.conforms(value, "time"):
-                    return value
-            return clock
-        make = _FORMATS.get(fmt)
-        return make(rng) if make is not None else None
-
-    @staticmethod
-    def _plain_string(low: int, high: int | None, rng: Random) -> str:
-        words = [rng.choice(_WORDS)]
-        size = len(words[0])
-        while size < low:
-            words.append(rng.choice(_WORDS))
-            size += len(words[-1]) + 1
-        text = " ".join(words)
-        return text[:high] if high is not None else text
-
-    def _pattern_string(
-        self, patterns: list[str], fmt: str | None, low: int, high: int | None, rng: Random
-    ) -> str:
-        """Regex-driven string; patterns are unanchored, so containing a match is enough."""
-
-        def acceptable(text: str) -> bool:
-            return low <= len(text) and (high is None or len(text) <= high) and all(
-                _search(p, text) for p in patterns
-            )
-
-        if fmt is not None:
-            formatted = self._format_string(fmt, rng)
-            if formatted is not None and acceptable(formatted):
-                return formatted
-        cap = max(_REPEAT_CAP, low)
-        if high is not None:
-            cap = max(1, min(cap, high))
-        last: str | None = None
-        for _ in range(_PATTERN_TRIES):
-            try:
-                text = _Xeger(rng, cap).xeger(_python_regex(patterns[0]))
-            except Exception:  # sre cannot parse some ECMA-only syntax; fall back below
-                break
-            if len(text) < low and not _end_anchored(patterns[0]):
-                text += self._plain_string(low - len(text), None, rng).replace(" ", "")[: low - len(text)]
-            last = text
-            if acceptable(text):
-                return text
-            if high is not None and len(text) > high:
-                cap = max(1, cap // 2)
-            elif len(text) < low:
-                cap *= 2
-        # clear fallback: the closest attempt, or a plain string honouring the lengths
-        return last if last is not None else self._plain_string(low, high, rng)
-
-    # ------------------------------------------------------------------ numbers
-
-    def _limits(self, schemas: Sequence[Mapping[str, Any]]) -> tuple[_Limit | None, _Limit | None]:
-        low: _Limit | None = None
-        high: _Limit | None = None
-        for schema in schemas:
-            minimum, maximum = _num(schema.get("minimum")), _num(schema.get("maximum"))
-            if self._v31:
-                if minimum is not None:
-                    low = _tighter_low(low, _Limit(Fraction(minimum), False))
-                if maximum is not None:
-                    high = _tighter_high(high, _Limit(Fraction(maximum), False))
-                ex_min, ex_max = _num(schema.get("exclusiveMinimum")), _num(schema.get("exclusiveMaximum"))
-                if ex_min is not None:
-                    low = _tighter_low(low, _Limit(Fraction(ex_min), True))
-                if ex_max is not None:
-                    high = _tighter_high(high, _Limit(Fraction(ex_max), True))
-            else:  # 3.0: exclusiveMinimum/Maximum are booleans modifying minimum/maximum
-                if minimum is not None:
-                    low = _tighter_low(low, _Limit(Fraction(minimum), schema.get("exclusiveMinimum") is True))
-                if maximum is not None:
-                    high = _tighter_high(high, _Limit(Fraction(maximum), schema.get("exclusiveMaximum") is True))
-        return low, high
-
-    @staticmethod
-    def _divisors(schemas: Sequence[Mapping[str, Any]]) -> list[int | float]:
-        found = [_num(s.get("multipleOf")) for s in schemas]
-        return [d for d in found if d is not None and d > 0]
-
-    def _integer(self, parts: list[_Bound], rng: Random) -> int:
-        schemas = [p.schema for p in parts]
-        low, high = self._limits(schemas)
-        lo = None if low is None else (math.floor(low.value) + 1 if low.exclusive else math.ceil(low.value))
-        hi = None if high is None else (math.ceil(high.value) - 1 if high.exclusive else math.floor(high.value))
-        divisors = self._divisors(schemas)
-        # an integer multiple of every divisor is a multiple of lcm(divisors..., 1)
-        step = int(_lcm([_fraction(d) for d in divisors] + [Fraction(1)]))
-        window = max(_WINDOW, step * 10)
-        if lo is None and hi is None:
-            lo, hi = 1, window
-        elif lo is None:
-            assert hi is not None
-            lo = 1 if hi >= 1 + window // 2 else hi - window
-        elif hi is None:
-            hi = lo + window
-        for schema in schemas:  # after the default window, so unbounded int64 ids stay small
-            fmt = schema.get("format")
-            span = _INT_FORMAT_RANGES.get(fmt) if isinstance(fmt, str) else None
-            if span is not None:
-                lo, hi = max(lo, span[0]), min(hi, span[1])
-        if lo > hi:
-            return lo  # unsatisfiable range
-        k_lo, k_hi = -(-lo // step), hi // step
-        if k_lo > k_hi:
-            return lo
-        value = k_lo * step
-        for _ in range(8):
-            value = rng.randint(k_lo, k_hi) * step
-            if all(_multiple_ok(value, d) for d in divisors):
-                return value
-        return value
-
-    def _number(self, parts: list[_Bound], rng: Random) -> int | float:
-        schemas = [p.schema for p in parts]
-        low, high = self._limits(schemas)
-        lo = low.value if low is not None else None
-        hi = high.value if high is not None else None
-        if lo is None and hi is None:
-            lo, hi = Fraction(0), Fraction(_WINDOW)
-        elif lo is None:
-            assert hi is not None
-            lo = min(Fraction(0), hi - _WINDOW)
-        elif hi is None:
-            hi = max(lo, Fraction(0)) + _WINDOW
-        divisors = self._divisors(schemas)
-        if divisors:
-            return self._number_multiple(divisors, lo, hi, low, high, rng)
-        fallback: float = float((lo + hi) / 2)
-        for digits in (2, 6, None):
-            value = rng.uniform(float(lo), float(hi))
-            value = round(value, digits) if digits is not None else value
-            if _within(value, low, high):
-                return value
-        return fallback
-
-    @staticmethod
-    def _number_multiple(
-        divisors: list[int | float],
-        lo: Fraction,
-        hi: Fraction,
-        low: _Limit | None,
-        high: _Limit | None,
-        rng: Random,
-    ) -> int | float:
-        step = _lcm([_fraction(d) for d in divisors])
-        k_lo, k_hi = math.ceil(lo / step), math.floor(hi / step)
-        if k_lo > k_hi:
-            k_hi = k_lo
-
-        def make(k: int) -> int | float:
-            exact = k * step
-            return int(exact) if exact.denominator == 1 else float(exact)
-
-        value = make(k_lo)
-        for attempt in range(8):
-            value = make(rng.randint(k_lo, k_hi))
-            if attempt < 4 and step.denominator > 1 and isinstance(value, int):
-                continue  # a fractional step means the author expects fractions (and oneOf vs integer)
-            if _within(value, low, high) and all(_multiple_ok(value, d) for d in divisors):
-                return value
-        for k in (k_lo + 1, k_hi - 1, 0):  # exclusive bounds may reject the ends
-            candidate = make(k)
-            if _within(candidate, low, high) and all(_multiple_ok(candidate, d) for d in divisors):
-                return candidate
-        return value
-
