@@ -22,6 +22,6 @@ class Options:
     skip_invalid: bool = False  # load the other specs when one is broken
     # five 10 MB attachments (settings mailer) or 40 MB of MailDiver html, plus encoding overhead
     max_body_bytes: int = 64 * 1024 * 1024
-    threads: int = 8
+    threads: int = 4  # for the admin API and console; mocked APIs are answered on the event loop
     journal_limit: int = 10_000  # requests kept in the journal; the oldest go first
     admin_token: str | None = None  # when set, admin calls need it and remote clients are allowed

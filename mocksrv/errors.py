@@ -1,9 +1,10 @@
 """The one error hierarchy: every failure a client can see is a MockError with an HTTP status.
 
-The core raises these; `synth.build_error` turns them into the API's own error body (or
-`application/problem+json` when the spec has none), so no stage ever builds a response tuple.
-Start-up failures (broken spec, bad fixture) are `SpecError` / `FixtureError`, reported as
-one line by the CLI.
+The engine raises these; `Synthesizer.build_error` (engine/responses.py) turns them into the
+API's own error body (or `application/problem+json` when the spec has none), so no stage ever
+builds a response tuple. Start-up and state failures (a broken spec, a bad fixture, a store
+file that cannot be read) are `SpecError` / `FixtureError` / `StoreError`, reported as one
+line by the CLI.
 """
 
 from __future__ import annotations
@@ -188,3 +189,7 @@ class FixtureError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked: a record that is not JSON, a corrupt file, a failed write."""

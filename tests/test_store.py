@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from mocksrv.errors import StoreError
 from mocksrv.state.store import LOG_SLACK
 from mocksrv.state.store import Store
-from mocksrv.state.store import StoreError
 from mocksrv.state.store import encode_record
 
 

@@ -17,9 +17,9 @@ import click
 from mocksrv.config import Options
 from mocksrv.errors import FixtureError
 from mocksrv.errors import SpecError
+from mocksrv.errors import StoreError
 from mocksrv.openapi.specs import load_specs
 from mocksrv.state.fixtures import FixtureSet
-from mocksrv.state.store import StoreError
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
 FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
@@ -50,6 +50,8 @@ def plural(count: int, noun: str) -> str:
     """``1 operation``, ``4 operations``, ``1 API``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
+DEFAULTS = Options()  # the defaults live in config.Options, the flags show them
+
 
 @click.group()
 @click.version_option(package_name="mocksrv", message="mocksrv %(version)s")
@@ -60,18 +62,18 @@ def main() -> None:
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
-@click.option("--scenario", default="default", show_default=True, help="the scenario to start with")
+@click.option("--scenario", default=DEFAULTS.scenario, show_default=True, help="the scenario to start with")
 @click.option("--db", type=click.Path(path_type=Path), help="keep state in this file across restarts")
 @click.option("--clock-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
               help="start the virtual clock at this instant (UTC unless an offset is given)")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=4010, show_default=True, type=int, help="0 picks a free port")
-@click.option("--seed", default=0, show_default=True, type=int, help="seed for generated data")
+@click.option("--host", default=DEFAULTS.host, show_default=True)
+@click.option("--port", default=DEFAULTS.port, show_default=True, type=int, help="0 picks a free port")
+@click.option("--seed", default=DEFAULTS.seed, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+@click.option("--threads", default=DEFAULTS.threads, show_default=True, type=click.IntRange(min=1),
               help="threads for the admin API and console (mocked APIs are answered on the event loop)")
-@click.option("--journal-limit", default=10_000, show_default=True, type=click.IntRange(min=1),
+@click.option("--journal-limit", default=DEFAULTS.journal_limit, show_default=True, type=click.IntRange(min=1),
               help="requests kept in the journal (the oldest go first)")
 @click.option("--admin-token", envvar="MOCKSRV_ADMIN_TOKEN",
               help="require this bearer token on /__mocksrv/ and then allow remote clients (env MOCKSRV_ADMIN_TOKEN)")

@@ -32,13 +32,13 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from mocksrv.errors import FixtureError
+from mocksrv.errors import StoreError
 from mocksrv.openapi.specs import SPEC_SUFFIXES
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_yaml
 from mocksrv.openapi.specs import yaml_problem
 from mocksrv.state.rules import RuleSchema
 from mocksrv.state.store import PackedRecord
-from mocksrv.state.store import StoreError
 from mocksrv.state.store import encode_record
 
 META_KEY = "scenario"

@@ -59,13 +59,14 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
+from mocksrv.errors import StoreError
 from mocksrv.state.packing import PackedRecord
 from mocksrv.state.packing import as_json
 from mocksrv.state.packing import pack
 from mocksrv.state.packing import strict_json
 from mocksrv.state.packing import unpack as decode_record
 
-__all__ = ["PackedRecord", "Store", "StoreError", "decode_record", "encode_record"]
+__all__ = ["PackedRecord", "Store", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,6 @@ SeedRecord = Mapping[str, t.Any] | PackedRecord
 # compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
 LOG_FACTOR = 2
 LOG_SLACK = 1000
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked: a record that is not JSON, a corrupt file, a failed write."""
 
 
 class _Table(Table):
