@@ -14,15 +14,14 @@ import functools
 import json
 import logging
 import random
-import re
 import typing as t
-import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from mocksrv.engine.error_bodies import ErrorBody
 from mocksrv.engine.generator import SchemaGenerator
 from mocksrv.engine.prefer import Preferences
 from mocksrv.errors import ApiError
@@ -43,8 +42,6 @@ ERROR_STATUSES: dict[int, tuple[int, ...]] = {
     HTTPStatus.UNAUTHORIZED: (401, 403),  # an API that documents only 403 uses it for bad keys
 }
 SKIPPED_HEADERS = {"content-type", "content-length", "transfer-encoding", "connection"}
-MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "errorMessage", "msg", "description")
-TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
 
 
 BodyShaper = t.Callable[[Json, Json, t.Any], Json]
@@ -316,10 +313,9 @@ class Synthesizer:
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
         base = self._generated_once((chosen.operation.key, chosen.key, "error"), schema, rng, schema_resolver)
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
-        body = fill_error_fields(base, schema if isinstance(schema, dict) else {}, error,
-                                 lambda candidate: self.is_valid(schema, schema_resolver, candidate),
-                                 detail=documented.get("message"),
-                                 extra={**(documented.get("fields") or {}), **error.fields})
+        filler = ErrorBody(self.api, error, lambda candidate: self.is_valid(schema, schema_resolver, candidate),
+                           detail=documented.get("message"))
+        body = filler.fill(base, schema, schema_resolver, extra={**(documented.get("fields") or {}), **error.fields})
         concrete = "application/json" if media_type == "*/*" else media_type
         return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers)
 
@@ -345,63 +341,6 @@ def problem(error: MockError) -> RenderedResponse:
 
 def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, resolver: t.Any) -> Json:
     return generator.generate(schema if isinstance(schema, (dict, bool)) else {}, rng, resolver=resolver)
-
-
-def fill_error_fields(base: Json, schema: dict[str, Json], error: MockError,
-                      is_valid: t.Callable[[Json], bool], *, detail: str | None = None,
-                      extra: dict[str, Json] | None = None) -> Json:
-    """Put the error's status, title and detail into the fields an error schema has.
-
-    Each field is set only if the body still validates afterwards, so a schema with an
-    enum or pattern on ``code`` keeps its generated value.
-
-    :param detail: the API's documented message for this kind of error (``x-mocksrv-errors``).
-    :param extra: fields the API documents for it, e.g. ``{"code": "invalid_api_key"}``.
-    """
-    if not isinstance(base, dict):
-        return base
-    body = dict(base)
-    properties = schema.get("properties") or {}
-    names = set(properties) | set(body)
-    message_field = next((n for n in MESSAGE_FIELDS if n in names), None)
-    detail = detail or error.detail
-    updates: list[tuple[str, Json]] = []
-    if message_field:
-        updates.append((message_field, detail))
-    if "error" in names:
-        updates.append(("error", error.title if message_field else detail))
-    for name in names:
-        if TRACE_FIELD.match(name):
-            updates.append((name, str(uuid.uuid4())))
-        elif name in ("status", "statusCode", "status_code", "code"):
-            updates.append((name, error.status))
-            if name == "code":
-                updates.append((name, error.code if _has_no_example(properties, name) else body.get(name)))
-        elif name in ("success", "ok"):
-            updates.append((name, False))
-        elif name == "title":
-            updates.append((name, error.title))
-        elif name in ("errors", "details") and error.violations:
-            updates.append((name, [v.message for v in error.violations]))
-            updates.append((name, [v.as_dict() for v in error.violations]))
-        elif name == "details" and not error.violations:
-            updates.append((name, detail))
-    updates.extend((extra or {}).items())
-    updates = [(name, value) for name, value in updates if value is not None]
-    # usually every field fits: one validation instead of one per field
-    everything = {**body, **dict(updates)}
-    if is_valid(everything):
-        return everything
-    for name, value in updates:
-        candidate = {**body, name: value}
-        if is_valid(candidate):
-            body = candidate
-    return body
-
-
-def _has_no_example(properties: dict[str, Json], name: str) -> bool:
-    prop = properties.get(name)
-    return not (isinstance(prop, dict) and ("example" in prop or "examples" in prop or "enum" in prop))
 
 
 def serialize(value: Json, media_type: str) -> bytes:

@@ -1,0 +1,107 @@
+"""Error bodies carry the reason where each API's own error format keeps it (tests/data/features/errors.yaml).
+
+The server runs in strict mode: an error body that broke its schema would be a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+from mocksrv import Options
+from mocksrv import create_app
+
+SPEC = DATA / "features" / "errors.yaml"
+KEY = {"X-Key": "any"}
+TOO_SMALL = "count must be at least 1"
+NO_KEY = "missing credentials: send the API key 'X-Key' in the header"
+
+
+@pytest.fixture(scope="module")
+def client() -> t.Any:
+    return create_app(Options(specs=[SPEC], fixtures=None, strict=True)).test_client()
+
+
+def get(client: t.Any, style: str, query: str = "count=0", headers: dict[str, str] | None = None) -> t.Any:
+    response = client.get(f"/errors/v1/{style}?{query}", headers=KEY if headers is None else headers)
+    return response.status_code, response.get_json(force=True)
+
+
+def test_google_style_nests_code_message_and_the_canonical_status(client: t.Any) -> None:
+    assert get(client, "google") == (400, {"error": {"code": 400, "message": TOO_SMALL, "status": "INVALID_ARGUMENT"}})
+    assert get(client, "google", headers={}) == (
+        401, {"error": {"code": 401, "message": NO_KEY, "status": "UNAUTHENTICATED"}})
+
+
+def test_an_injected_fault_is_worded_the_same_way(client: t.Any) -> None:
+    added = client.post("/__mocksrv/faults", json={"api": "errors", "operationId": "googleStyle", "status": 503,
+                                                   "times": 1})
+    assert added.status_code == 201, added.get_data(as_text=True)
+    status, body = get(client, "google", "count=2")
+    assert status == 503
+    assert body["error"]["code"] == 503 and body["error"]["status"] == "UNAVAILABLE"
+    assert "503" in body["error"]["message"] and "googleStyle" in body["error"]["message"]
+
+
+def test_microsoft_style_names_the_target_and_lists_details(client: t.Any) -> None:
+    assert get(client, "microsoft") == (400, {"error": {
+        "code": "invalid_request", "message": TOO_SMALL, "target": "count",
+        "details": [{"code": "invalid_request", "message": TOO_SMALL, "target": "count"}]}})
+    # no field to name: the optional targets are left out rather than filled with a made-up word
+    assert get(client, "microsoft", headers={}) == (401, {"error": {
+        "code": "unauthorized", "message": NO_KEY, "details": [{"code": "unauthorized", "message": NO_KEY}]}})
+
+
+def test_json_api_errors_carry_status_as_text_and_the_source(client: t.Any) -> None:
+    assert get(client, "jsonapi") == (400, {"errors": [{
+        "status": "400", "code": "invalid_request", "title": "Bad Request", "detail": TOO_SMALL,
+        "source": {"parameter": "count"}}]})
+    created = client.post("/errors/v1/jsonapi", data=json.dumps({"data": {"attributes": {"title": "x"}}}),
+                          headers={**KEY, "Content-Type": "application/vnd.api+json"})
+    assert created.status_code == 422
+    [error] = created.get_json(force=True)["errors"]
+    assert error["source"] == {"pointer": "/data/attributes/title"}
+    assert error["detail"] == "data.attributes.title must be at least 3 characters long"
+    assert error["status"] == "422"
+
+
+def test_every_violation_gets_its_own_item(client: t.Any) -> None:
+    created = client.post("/errors/v1/jsonapi", data=json.dumps({"data": {}}),
+                          headers={**KEY, "Content-Type": "application/vnd.api+json"})
+    assert created.status_code == 422
+    assert [e["source"] for e in created.get_json(force=True)["errors"]] == [{"pointer": "/data/attributes"}]
+    status, body = get(client, "fields", "count=0&count=1")
+    assert status == 400
+    assert [item["field"] for item in body["errors"]] == ["count"] * len(body["errors"])
+
+
+def test_stripe_style_takes_the_closest_error_type_from_its_enum(client: t.Any) -> None:
+    assert get(client, "stripe") == (400, {"error": {
+        "type": "invalid_request_error", "code": "invalid_request", "message": TOO_SMALL, "param": "count"}})
+    status, body = get(client, "stripe", headers={})
+    assert status == 401
+    assert body == {"error": {"type": "invalid_request_error", "code": "unauthorized", "message": NO_KEY}}
+
+
+def test_a_flat_message_with_a_list_of_field_errors(client: t.Any) -> None:
+    assert get(client, "fields") == (400, {"message": TOO_SMALL, "errors": [{"field": "count", "message": TOO_SMALL}]})
+
+
+def test_an_unreadable_value_is_named_in_the_message(client: t.Any) -> None:
+    status, body = get(client, "google", "count=many")
+    assert status == 400
+    assert body["error"]["message"].startswith("count query parameter has a value that cannot be read")
+
+
+def test_a_rate_limit_takes_the_enum_value_that_names_it(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("errors:\n  rate_limit: {limit: 1, window_seconds: 60}\n")
+    limited = create_app(Options(specs=[SPEC], fixtures=tmp_path, strict=True)).test_client()
+    assert get(limited, "stripe", "count=1")[0] == 200
+    status, body = get(limited, "stripe", "count=1")
+    assert status == 429
+    assert body["error"]["type"] == "rate_limit_error" and body["error"]["code"] == "rate_limit_exceeded"
+    assert "param" not in body["error"]
