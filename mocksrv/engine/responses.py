@@ -23,6 +23,9 @@ from werkzeug.http import parse_accept_header
 
 from mocksrv.engine.error_bodies import ErrorBody
 from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.media_bodies import binary_body
+from mocksrv.engine.media_bodies import is_binary
+from mocksrv.engine.media_bodies import xml_body
 from mocksrv.engine.prefer import Preferences
 from mocksrv.errors import ApiError
 from mocksrv.errors import MockControlError
@@ -31,6 +34,7 @@ from mocksrv.errors import NotAcceptable
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.wire.media import is_json
+from mocksrv.wire.media import is_xml
 from mocksrv.wire.media import media_type_of
 
 log = logging.getLogger(__name__)
@@ -185,7 +189,13 @@ class Synthesizer:
         if shape is not None and _json_body(media_type):
             value = shape(value, schema, schema_resolver)
         concrete = "application/json" if media_type == "*/*" else media_type
-        return RenderedResponse(chosen.status, concrete, serialize(value, concrete), headers, from_example)
+        if not from_example and is_binary(concrete, schema):
+            body = binary_body(concrete, rng())
+        elif is_xml(concrete) and not isinstance(value, str | bytes):
+            body = xml_body(value, schema, lambda node: self.api.deref(node, schema_resolver)[0])
+        else:
+            body = serialize(value, concrete)
+        return RenderedResponse(chosen.status, concrete, body, headers, from_example)
 
     def _generated_once(self, key: tuple[str, str, str], schema: Json, rng: t.Callable[[], random.Random],
                         resolver: t.Any) -> Json:

@@ -18,5 +18,11 @@ def is_json(media_type: str) -> bool:
     return base == "application/json" or base.endswith("+json")
 
 
+def is_xml(media_type: str) -> bool:
+    """``application/xml``, ``text/xml`` or any ``…+xml``."""
+    base = media_type_of(media_type)
+    return base in ("application/xml", "text/xml") or base.endswith("+xml")
+
+
 def is_form(media_type: str | None) -> bool:
     return media_type is not None and media_type_of(media_type) in FORM_MEDIA_TYPES

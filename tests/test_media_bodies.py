@@ -1,0 +1,97 @@
+"""Responses that are not JSON: a file a client's decoder opens, text as text, XML from the schema.
+
+The server runs in strict mode: a body its own check refused would be a 500.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+import typing as t
+import zipfile
+import zlib
+from xml.etree import ElementTree
+
+import pytest
+
+from conftest import DATA
+from mocksrv import Options
+from mocksrv import create_app
+
+SPEC = DATA / "features" / "media.yaml"
+
+
+@pytest.fixture(scope="module")
+def client() -> t.Any:
+    return create_app(Options(specs=[SPEC], fixtures=None, strict=True)).test_client()
+
+
+def fetch(client: t.Any, path: str, accept: str | None = None) -> tuple[str, bytes]:
+    response = client.get(f"/media{path}", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.headers["Content-Type"], response.data
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The chunks of a PNG, each checked against its CRC."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = [], 8
+    while at < len(data):
+        (size,), kind = struct.unpack(">I", data[at:at + 4]), data[at + 4:at + 8]
+        body, (crc,) = data[at + 8:at + 8 + size], struct.unpack(">I", data[at + 8 + size:at + 12 + size])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        at += 12 + size
+    return chunks
+
+
+def test_a_png_is_a_png(client: t.Any) -> None:
+    media_type, data = fetch(client, "/logo.png")
+    assert media_type == "image/png"
+    chunks = png_chunks(data)
+    assert [kind for kind, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    assert struct.unpack(">II", chunks[0][1][:8]) == (1, 1)
+    assert len(zlib.decompress(chunks[1][1])) == 1 + 4  # one row: filter byte and one RGBA pixel
+
+
+def test_a_gif_and_a_pdf_are_files_of_their_kind(client: t.Any) -> None:
+    media_type, gif = fetch(client, "/logo.gif")
+    assert media_type == "image/gif" and gif[:6] == b"GIF89a" and struct.unpack("<HH", gif[6:10]) == (1, 1) and gif.endswith(b";")
+    media_type, pdf = fetch(client, "/invoice.pdf")
+    assert media_type == "application/pdf" and pdf.startswith(b"%PDF-1.") and pdf.rstrip().endswith(b"%%EOF")
+    start = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[start:start + 4] == b"xref"  # the cross-reference table is where the trailer says
+
+
+def test_archives_open(client: t.Any) -> None:
+    media_type, data = fetch(client, "/archive", "application/zip")
+    assert media_type == "application/zip" and zipfile.ZipFile(io.BytesIO(data)).namelist() == []
+    media_type, data = fetch(client, "/archive", "application/gzip")
+    assert media_type == "application/gzip" and gzip.decompress(data) == b""
+
+
+def test_other_bytes_are_seeded(client: t.Any) -> None:
+    media_type, first = fetch(client, "/blob")
+    assert media_type == "application/octet-stream" and 16 <= len(first) <= 64
+    assert fetch(client, "/blob")[1] == first
+    assert not first.isascii()  # bytes, not generated (base64) text
+
+
+def test_csv_is_text(client: t.Any) -> None:
+    media_type, data = fetch(client, "/export.csv")
+    assert media_type.startswith("text/csv") and data.decode()
+
+
+def test_xml_follows_the_schemas_xml_object(client: t.Any) -> None:
+    media_type, data = fetch(client, "/pets.xml")
+    assert media_type == "application/xml"
+    root = ElementTree.fromstring(data)
+    assert root.tag == "pets"
+    assert root.get("id") is not None and int(root.get("id") or "")  # an attribute, not an element
+    assert [child.tag for child in root] == ["tag", "tag", "names"]
+    assert [child.tag for child in root.find("names") or []] == ["name"]
+
+
+def test_an_xml_example_is_served_as_written(client: t.Any) -> None:
+    assert fetch(client, "/note.xml") == ("text/xml", b"<note><body>hello</body></note>")
