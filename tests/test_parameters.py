@@ -65,3 +65,40 @@ def test_an_explicit_allow_empty_value_false_is_the_specs_word(tmp_path: t.Any) 
         assert requests.get(server.url("/strict/items/1?required_word=&word=x"), timeout=10).status_code == 200
     finally:
         server.stop()
+
+
+def test_31_type_lists_in_parameters_are_read_by_their_types() -> None:
+    """openapi-core failed every request to such an operation ("Expected a string value, got list")."""
+    from mocksrv import Options
+    from mocksrv import create_app
+
+    client = create_app(Options(specs=[DATA / "features" / "lists31.yaml"], fixtures=None, strict=True)).test_client()
+
+    def post(path: str, **headers: str) -> tuple[int, t.Any]:
+        response = client.post(f"/lists31/domains/{path}", headers=headers)
+        return response.status_code, response.get_json(silent=True)
+
+    assert post("example.com/verify")[0] == 200
+    assert post("example.com/verify?after=3&ref=x", **{"X-Dry-Run": "true"})[0] == 200
+    assert post("example.com/verify?ref=12")[0] == 200
+    status, body = post("example.com/verify?after=0")
+    assert status == 400 and body["message"] == "after must be at least 1"
+    status, body = post("example.com/verify?after=soon")
+    assert status == 400 and body["message"].startswith("after query parameter has a value that cannot be read")
+    status, body = post("example.com/verify", **{"X-Dry-Run": "perhaps"})
+    assert status == 400 and "X-Dry-Run" in body["message"]
+    # a type list with "null": the text null is the null value
+    assert post("example.com/verify?after=null", **{"X-Dry-Run": "null"})[0] == 200
+
+
+def test_a_nullable_parameter_sent_as_null_is_null_and_only_where_the_spec_allows_it() -> None:
+    from mocksrv import Options
+    from mocksrv import create_app
+
+    client = create_app(Options(specs=[DATA / "features" / "nullable30.yaml"], fixtures=None,
+                                strict=True)).test_client()
+    assert client.get("/nullable30/events?after=null", headers={"X-Since": "null"}).status_code == 200
+    refused = client.get("/nullable30/events?before=null")
+    assert refused.status_code == 400
+    assert refused.get_json()["message"].startswith("before query parameter has a value that cannot be read")
+    assert client.get("/nullable30/events?after=soon").status_code == 400

@@ -17,6 +17,7 @@ Every library error is turned into `Violation`s with a field path and a plain se
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -227,6 +228,38 @@ def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:
     return None
 
 
+def _literal_nulls(match: Match, request: MockRequest) -> tuple[MockRequest, list[tuple[str, str]]]:
+    """A query, header or cookie parameter sent as the text ``null`` where its schema allows null
+    (3.0 ``nullable``, a 3.1 type list with ``"null"``) is null: left out of the checks, typed None.
+    Clients write a null parameter that way (``?after=null``), and no cast accepts it."""
+    sent = {"query": request.query.get, "header": request.headers.get, "cookie": request.cookies.get}
+    if not ("null" in request.query.values() or "null" in request.cookies.values()
+            or any(value == "null" for _, value in request.headers.items())):
+        return request, []  # the usual request: no parameter to look up
+    nulls: list[tuple[str, str]] = []
+    for parameter, resolver in match.api.parameters(match.operation):
+        where, name = str(parameter.get("in", "")), str(parameter.get("name", ""))
+        if where not in sent or sent[where](name) != "null":
+            continue
+        schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
+        if isinstance(schema, dict) and _allows_null(schema):
+            nulls.append((where, name))
+    if not nulls:
+        return request, []
+    query, headers, cookies = MultiDict(request.query), Headers(request.headers), MultiDict(request.cookies)
+    for where, name in nulls:
+        if where == "header":
+            headers.remove(name)
+        else:
+            (query if where == "query" else cookies).poplist(name)
+    return dataclasses.replace(request, query=query, headers=headers, cookies=cookies), nulls
+
+
+def _allows_null(schema: dict[str, Json]) -> bool:
+    types = schema.get("type")
+    return schema.get("nullable") is True or (isinstance(types, list) and "null" in types)
+
+
 def check_request(match: Match, request: MockRequest, validators: ApiValidators, *, fast: bool = True
                   ) -> CheckedRequest:
     """Validate parameters and body; collect every violation before raising.
@@ -240,6 +273,7 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
     units = validators.unmarshallers
     violations: list[Violation] = []
     checked = CheckedRequest()
+    request, nulls = _literal_nulls(match, request)
 
     quick = validators.checks.parameters(operation, match.path_params, request.query, request.headers,
                                          request.cookies) if fast else None
@@ -256,6 +290,8 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
             if result.parameters is not None:
                 checked.parameters = {where: dict(getattr(result.parameters, where))
                                       for where in ("path", "query", "header", "cookie")}
+    for where, name in nulls:
+        checked.parameters.setdefault(where, {})[name] = None
 
     body_spec, _ = match.api.deref(operation.spec.get("requestBody"))
     if isinstance(body_spec, dict):

@@ -451,6 +451,7 @@ def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
     for parameters in parameter_lists:
         for parameter in parameters if isinstance(parameters, list) else []:
             _accept_empty_query_value(parameter)
+            _one_parameter_type(parameter)
     return mounted
 
 
@@ -461,6 +462,21 @@ def _accept_empty_query_value(parameter: Json) -> None:
     if (isinstance(parameter, dict) and parameter.get("in") == "query" and "schema" in parameter
             and "allowEmptyValue" not in parameter):
         parameter["allowEmptyValue"] = True
+
+
+def _one_parameter_type(parameter: Json) -> None:
+    """openapi-core reads a parameter's style by its schema's ``type`` as one string, and fails on
+    every request when it is a 3.1 list (``[integer, "null"]``). A parameter arrives as text,
+    never as JSON null, so the copy keeps one type: ``string`` when the list allows it (any text
+    then passes, as the list says), else the first that is not ``null``. Inline schemas only: a
+    ``$ref``'d one may also describe bodies, where the list must stay."""
+    schema = parameter.get("schema") if isinstance(parameter, dict) else None
+    if not isinstance(schema, dict):
+        return
+    types = schema.get("type")
+    if isinstance(types, list):
+        named = [str(kind) for kind in types if kind != "null"]
+        schema["type"] = "string" if "string" in named or not named else named[0]
 
 
 def _repair(document: dict[str, Json], resolver: Resolver[Json], source: str) -> list[str]:
