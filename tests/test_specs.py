@@ -196,3 +196,46 @@ def test_refs_inside_a_referenced_file_are_checked_too(tmp_path: Path) -> None:
         load_spec(path)
     assert str(caught.value) == (f"{path}: unresolvable $ref https://example.com/r.yaml: "
                                  "only relative-file $refs are supported (no network fetches)")
+
+
+MIXED_SPELLINGS = """\
+openapi: {version}
+info: {{title: T, version: "1"}}
+paths:
+  /rates:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [rate, note, rate]
+              properties:
+                rate: {{type: number, minimum: 0, {exclusive}}}
+                note: {{type: string, nullable: true}}
+      responses:
+        "201": {{description: ok, content: {{application/json: {{schema: {{type: object}}}}}}}}
+        "400": {{description: bad, content: {{application/json: {{schema: {{type: object, properties: {{message: {{type: string}}}}}}}}}}}}
+"""
+
+
+@pytest.mark.parametrize("version, exclusive, told", [
+    ("3.1.0", "exclusiveMinimum: true", "a 3.0 boolean 'exclusiveMinimum' in a 3.1 document, read as 3.0 means it"),
+    ("3.0.3", "exclusiveMinimum: 0", "a 3.1 numeric 'exclusiveMinimum' in a 3.0 document, read as 3.1 means it"),
+])
+def test_the_other_versions_spellings_are_read_as_meant(tmp_path: Path, version: str, exclusive: str,
+                                                         told: str) -> None:
+    from mocksrv import Options
+    from mocksrv import create_app
+
+    path = write(tmp_path, "rates.yaml", MIXED_SPELLINGS.format(version=version, exclusive=exclusive))
+    api = load_spec(path)
+    where = "/paths//rates/post/requestBody/content/application/json/schema"
+    assert f"{where}: 'required' lists a name twice; each is required once" in api.warnings
+    assert f"{where}/properties/rate: {told}" in api.warnings
+    client = create_app(Options(specs=[path], fixtures=None, strict=True), apis=[api]).test_client()
+    assert client.post("/rates/rates", json={"rate": 0.5, "note": None}).status_code == 201
+    refused = client.post("/rates/rates", json={"rate": 0, "note": "x"})
+    assert refused.status_code == 400 and refused.get_json()["message"].startswith("rate must be")
+    assert client.post("/rates/rates", json={"note": "x"}).status_code == 400

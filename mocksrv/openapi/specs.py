@@ -37,6 +37,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.errors import SpecError
+from mocksrv.openapi.schema_repairs import repair_schemas
 
 if t.TYPE_CHECKING:
     from referencing._core import Resolver
@@ -347,7 +348,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     resolver = registry.resolver(base_uri=base_uri)
 
     loader.check_refs(document, base_uri, source)
-    warnings = _repair(document, resolver, source)
+    warnings = _repair(document, resolver, source) + repair_schemas(document, version)
     base_path = _base_path(document)
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:

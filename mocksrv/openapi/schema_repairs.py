@@ -1,0 +1,71 @@
+"""Repairs of Schema Objects whose meaning is clear, each told in one warning line.
+
+Real specs carry the other OpenAPI version's spelling (3.0's boolean ``exclusiveMinimum`` in a
+3.1 document, 3.1's numeric one in 3.0, ``nullable`` in 3.1) and small slips (a name listed
+twice in ``required``). openapi-spec-validator refuses the whole document for any of them;
+the author's intent is plain, so the document is served as the author meant it
+(docs/decisions.md, "Lenient loading").
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+Json = t.Any
+# values that are data, not schemas: never walked into
+DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
+
+
+def repair_schemas(document: dict[str, Json], version: str) -> list[str]:
+    """Repair every schema-looking object of ``document`` in place; one warning per kind and place."""
+    warnings: list[str] = []
+    stack: list[tuple[Json, str]] = [(document, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            warnings.extend(_repair_one(node, where or "(root)", version))
+            stack.extend((value, f"{where}/{key}") for key, value in node.items()
+                         if key not in DATA_KEYS and not str(key).startswith("x-"))
+        elif isinstance(node, list):
+            stack.extend((value, f"{where}/{index}") for index, value in enumerate(node))
+    return sorted(warnings)
+
+
+def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
+    warnings: list[str] = []
+    required = schema.get("required")
+    if isinstance(required, list) and all(isinstance(name, str) for name in required) \
+            and len(set(required)) < len(required):
+        schema["required"] = list(dict.fromkeys(required))
+        warnings.append(f"{where}: 'required' lists a name twice; each is required once")
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = schema.get(bound)
+        if version == "3.1" and isinstance(value, bool):
+            del schema[bound]
+            if value and _is_number(schema.get(limit)):
+                schema[bound] = schema.pop(limit)
+            warnings.append(f"{where}: a 3.0 boolean '{bound}' in a 3.1 document, read as 3.0 means it")
+        elif version == "3.0" and _is_number(value):
+            inclusive = schema.get(limit)
+            tighter = not _is_number(inclusive) or (t.cast(float, value) >= t.cast(float, inclusive)
+                                                    if bound == "exclusiveMinimum"
+                                                    else t.cast(float, value) <= t.cast(float, inclusive))
+            if tighter:
+                schema[limit] = value
+                schema[bound] = True
+            else:
+                del schema[bound]  # the inclusive bound is the tighter one
+            warnings.append(f"{where}: a 3.1 numeric '{bound}' in a 3.0 document, read as 3.1 means it")
+    if version == "3.1" and "nullable" in schema:
+        nullable = schema.pop("nullable")
+        kind = schema.get("type")
+        if nullable is True and isinstance(kind, str):
+            schema["type"] = [kind, "null"]
+        elif nullable is True and isinstance(kind, list) and "null" not in kind:
+            schema["type"] = [*kind, "null"]
+        warnings.append(f"{where}: 3.0's 'nullable' in a 3.1 document, read as a type that allows null")
+    return warnings
+
+
+def _is_number(value: Json) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
