@@ -64,6 +64,13 @@ fuzz: $(STAMP)
 	MOCKSRV_FUZZ_EXAMPLES=$${MOCKSRV_FUZZ_EXAMPLES:-200} MOCKSRV_FUZZ_SEED=$${MOCKSRV_FUZZ_SEED:-$$(date +%s)} \
 		$(BIN)/python -m pytest tests/test_fuzz.py -s $(ARGS)
 
+# every document of the public spec corpus (tests/data/public/manifest.yaml; the files are not in the
+# repository: CORPUS=folder, default ../shared/openapi-corpus) loaded, then fuzzed by schemathesis
+.PHONY: fuzz-corpus
+fuzz-corpus: $(STAMP)
+	MOCKSRV_CORPUS=$(or $(CORPUS),$(MOCKSRV_CORPUS),../shared/openapi-corpus) MOCKSRV_CORPUS_FUZZ=1 \
+		$(BIN)/python -m pytest tests/test_corpus.py -s $(ARGS)
+
 # mutation testing (mutmut 3) of the core modules against their in-process tests, then the score per
 # module; `make mutate MODULE=state.store` for one module. Which modules and tests: setup.cfg [mutmut];
 # results stay in mutants/ (git-ignored), so a second run only retests what changed.
