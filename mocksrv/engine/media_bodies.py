@@ -73,15 +73,16 @@ FILES: dict[str, t.Callable[[], bytes]] = {
 
 
 def is_binary(media_type: str, schema: Json) -> bool:
-    """A body of bytes: not text, JSON, XML or a form, and a schema that is absent or ``format: binary``."""
+    """A body of bytes: not text, JSON, XML or a form, and a schema that is absent or a string with
+    nothing that constrains its characters (``format: binary``, or a plain ``type: string``)."""
     base = media_type_of(media_type)
     if base.startswith("text/") or base.endswith(("json", "+json")) or is_xml(base) or base.startswith("multipart/") \
             or base == "application/x-www-form-urlencoded" or base == "*/*":
         return False
     if not isinstance(schema, dict) or not schema:
         return True
-    # a plain `type: string` is text to openapi-core (bytes fail its check): only `binary` is bytes
-    return schema.get("type") in (None, "string") and schema.get("format") == "binary"
+    return schema.get("type") in (None, "string") and schema.get("format") in ("binary", None) \
+        and not any(key in schema for key in ("contentEncoding", "pattern", "enum", "const", "maxLength"))
 
 
 def binary_body(media_type: str, rng: random.Random) -> bytes:

@@ -126,16 +126,19 @@ class ApiValidators:
         extra: dict[str, t.Callable[[t.Any], t.Any]] = {
             **{media: _text_loads for media in named if media.startswith("text/") and not is_xml(media)},
             **{media: _json_loads for media in named if media.endswith("+json")}}
+        # a binary response reaches its schema as text, byte for byte: openapi-core hands it over as
+        # bytes, which a plain `type: string` (how many specs write an image) refuses
+        answers = {**{media: _bytes_as_text for media in named if _is_binary_type(media)}, **extra}
         if self.api.version == "3.0":
             return _Unmarshallers(
                 V30RequestParametersUnmarshaller(spec),
                 V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
-                V30ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
+                V30ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
                 oas30_write_schema_validators_factory)
         return _Unmarshallers(
             V31RequestParametersUnmarshaller(spec),
             V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
-            V31ResponseUnmarshaller(spec, extra_media_type_deserializers=extra),
+            V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
             oas31_schema_validators_factory)
 
     @functools.cached_property
@@ -146,6 +149,16 @@ class ApiValidators:
 
 def _json_loads(value: t.Any, **parameters: t.Any) -> Json:
     return json.loads(value)
+
+
+def _is_binary_type(media_type: str) -> bool:
+    return not (media_type.startswith(("text/", "multipart/")) or is_json(media_type) or is_xml(media_type)
+                or media_type in ("application/json", "application/x-www-form-urlencoded", "*/*")
+                or media_type.endswith("/*"))
+
+
+def _bytes_as_text(value: t.Any, **parameters: t.Any) -> str:
+    return bytes(value).decode("latin-1")
 
 
 def _text_loads(value: t.Any, **parameters: t.Any) -> str:
