@@ -69,6 +69,9 @@ class RecordKeeper:
         self.synth = synth
         self.clock = clock
         self.resources = infer_resources(api)
+        # a collection's records are named by its item path's parameter (``/invoices/{number}``):
+        # its create and list find the id field by that name too, not only its item operations
+        self.item_params = {r.collection: r.id_param for r in self.resources.values() if r.id_param}
         self.id_fields: dict[str, str] = {}
         for op in api.operations:
             resource = self.resources.get(op.key)
@@ -102,6 +105,10 @@ class RecordKeeper:
         """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""
         return self.id_fields.get(collection.split(":")[0], "id")
 
+    def _id_hint(self, resource: Resource) -> str | None:
+        """The path parameter naming ``resource``'s records (its own, else its item operations')."""
+        return resource.id_param or self.item_params.get(resource.collection)
+
     def _location(self, key: str, resource: Resource) -> Location | None:
         operation = next(op for op in self.api.operations if op.key == key)
         for status, node in (operation.spec.get("responses") or {}).items():
@@ -114,7 +121,7 @@ class RecordKeeper:
                 if schema is None:
                     continue
                 finder = find_list if resource.kind == LIST else find_record
-                found = finder(self.api, schema, media_resolver, resource.id_param)
+                found = finder(self.api, schema, media_resolver, self._id_hint(resource))
                 if found is not None:
                     return found
         return None
@@ -138,7 +145,7 @@ class RecordKeeper:
             return Outcome(self._create(resource, collection, checked.body, chosen))
         if record_id is None:
             if resource.kind == LIST:
-                return Outcome(self._list(collection, checked))
+                return Outcome(self._list(collection, checked, self._id_hint(resource)))
             return None
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
@@ -159,7 +166,7 @@ class RecordKeeper:
                 stored = {**checked.body, id_field: stored.get(id_field)}
                 self.store.put(self.api.id, collection, record_id, stored)
         if resource.kind in (READ, UPDATE, REPLACE):
-            return Outcome(self._placer(stored))
+            return Outcome(self._placer(stored, self._id_hint(resource)))
         return None
 
     # -- create ------------------------------------------------------------------------------
@@ -185,8 +192,9 @@ class RecordKeeper:
                 assigned.append(record[location.id_field if location else self.id_field(collection)])
                 return record
 
-            location = find_record(self.api, schema, resolver, resource.id_param)
-            listed = None if location else find_list(self.api, schema, resolver, resource.id_param)
+            hint = self._id_hint(resource)
+            location = find_record(self.api, schema, resolver, hint)
+            listed = None if location else find_list(self.api, schema, resolver, hint)
             if location is not None:
                 value = _put(value, location.path, store(_get(value, location.path), location))
             elif listed is not None:  # a create that answers with several records (one per recipient …)
@@ -258,9 +266,9 @@ class RecordKeeper:
 
     # -- read / list ---------------------------------------------------------------------------
 
-    def _placer(self, stored: dict[str, Json]) -> Shaper:
+    def _placer(self, stored: dict[str, Json], id_hint: str | None) -> Shaper:
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
-            location = find_record(self.api, schema, resolver, None)
+            location = find_record(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
             generated = _get(value, location.path)
@@ -268,7 +276,7 @@ class RecordKeeper:
 
         return shape
 
-    def _list(self, collection: str, checked: CheckedRequest) -> Shaper:
+    def _list(self, collection: str, checked: CheckedRequest, id_hint: str | None) -> Shaper:
         query = checked.parameters.get("query", {})
 
         def count(names: tuple[str, ...]) -> int | None:
@@ -296,7 +304,7 @@ class RecordKeeper:
             offset=offset, limit=limit)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
-            location = find_list(self.api, schema, resolver, None)
+            location = find_list(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
             current = _get(value, location.path)

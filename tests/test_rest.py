@@ -564,3 +564,29 @@ def test_the_journal_tells_an_undeclared_call_from_a_missing_record(mock: MockSe
     entry = requests.get(mock.url("/__mocksrv/requests"), params={"method": "DELETE"}, timeout=10).json()["requests"][0]
     assert entry["valid"] is False and "allowed: GET, POST" in entry["errors"][0]["message"]
     assert entry["api"] == "notes" and entry["operationId"] is None
+
+
+LEDGER = DATA / "features" / "ledger.yaml"
+
+
+@pytest.fixture()
+def ledger() -> t.Any:
+    """The ledger spec (items addressed by `number` and `reference`, not `id`) served in this process."""
+    return create_app(Options(specs=[LEDGER], strict=True), apis=[load_spec(LEDGER)]).test_client()
+
+
+def test_in_process_an_item_named_by_another_field_is_read_back_by_it(ledger: t.Any) -> None:
+    created = ledger.post("/ledger/ledger/invoices", json={"customer": "ann", "amount": 5})
+    assert created.status_code == 201, created.text
+    invoice = created.json
+    assert re.fullmatch(r"INV-[0-9]{6}", invoice["number"])  # drawn from the field's own pattern
+    assert (invoice["customer"], invoice["amount"]) == ("ann", 5)
+    url = f"/ledger/ledger/invoices/{invoice['number']}"
+    assert ledger.get(url).json == invoice
+    patched = ledger.patch(url, json={"amount": 7})
+    assert patched.status_code == 200 and patched.json == {**invoice, "amount": 7}
+    assert ledger.get("/ledger/ledger/invoices").json == [{**invoice, "amount": 7}]
+
+    payment = ledger.post("/ledger/ledger/payments", json={"amount": 3}).json
+    assert UUID_TEXT.fullmatch(payment["reference"])
+    assert ledger.get(f"/ledger/ledger/payments/{payment['reference']}").json == payment
