@@ -4,6 +4,7 @@ response headers, examples that break their schema, parameter styles, security c
 from __future__ import annotations
 
 import base64
+import io
 import typing as t
 
 import pytest
@@ -12,6 +13,9 @@ import requests
 from conftest import DATA
 from conftest import MockServer
 from conftest import SpecChecker
+from mocksrv import Options
+from mocksrv import create_app
+from mocksrv.specs import load_spec
 
 FEATURES = DATA / "features"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # binary, not valid UTF-8
@@ -194,3 +198,77 @@ def test_plus_json_media_types_are_validated_as_json(mock: MockServer, v31: Spec
     assert response.headers["Content-Type"] == "application/hal+json"
     assert "href" in response.json()["_links"]["self"]
     v31.assert_valid(response)
+
+
+# -- forms in this process (Flask's test client), so `make mutate` sees validation.py's form code --
+
+@pytest.fixture()
+def forms() -> t.Any:
+    """forms30 and forms31 served in this process, strict."""
+    specs = [FEATURES / "forms30.yaml", FEATURES / "forms31.yaml"]
+    return create_app(Options(specs=specs, strict=True), apis=[load_spec(spec) for spec in specs]).test_client()
+
+
+def upload(forms: t.Any, api: str = "forms30/v1", **fields: t.Any) -> t.Any:
+    return forms.post(f"/{api}/uploads", data=fields, content_type="multipart/form-data")
+
+
+def stored(forms: t.Any, api: str) -> list[dict[str, t.Any]]:
+    """The records an API's creates stored (what a later read, or the admin API, shows)."""
+    return t.cast(list[dict[str, t.Any]], forms.get(f"/__mocksrv/apis/{api}/records/uploads").json["records"])
+
+
+def test_in_process_form_parts_are_stored_as_their_schema_types(forms: t.Any) -> None:
+    response = upload(forms, count="7", flag="TRUE", ratio="0.5", tags=["a", "b"], file=(io.BytesIO(PNG), "x.png"),
+                      meta='{"size": 3}', thumb=(io.BytesIO(b"GIF89a"), "t.gif", "image/gif"))
+    assert response.status_code == 201, response.text
+    [record] = stored(forms, "forms30")
+    assert {k: v for k, v in record.items() if k not in ("id", "createdAt")} == {
+        "count": 7, "flag": True, "ratio": 0.5, "tags": ["a", "b"], "meta": {"size": 3},
+        # a file is kept as what it was: its name, type (declared, else octet-stream) and size
+        "file": {"filename": "x.png", "content_type": "image/png", "size": len(PNG)},
+        "thumb": {"filename": "t.gif", "content_type": "image/gif", "size": 6}}
+
+
+@pytest.mark.parametrize("ratio, kept", [("2", 2), ("2.0", 2.0), ("1e3", 1000.0), ("1E3", 1000.0), ("-3", -3)])
+def test_in_process_a_number_part_keeps_the_way_it_was_written(forms: t.Any, ratio: str, kept: float) -> None:
+    png = (io.BytesIO(PNG), "x.png", "image/png")
+    assert upload(forms, count="1", flag="false", ratio=ratio, file=png).status_code == 201
+    value = stored(forms, "forms30")[0]["ratio"]
+    assert (value, type(value)) == (kept, type(kept))
+    assert stored(forms, "forms30")[0]["flag"] is False
+
+
+@pytest.mark.parametrize("fields, errors", [
+    ({"count": "seven", "flag": "true"}, [("count", "count must be of type integer, got string")]),
+    ({"count": "1", "flag": "yes"}, [("flag", "flag must be of type boolean, got string")]),
+    ({"count": "1", "flag": "true", "ratio": "half"}, [("ratio", "ratio must be of type number, got string")]),
+    ({"count": "1", "flag": "true", "meta": "{"}, [("meta", "meta must be of type object, got string")]),
+    ({"count": ["1", "2"], "flag": "true"}, [("count", "count field was sent 2 times; it takes one value")]),
+    ({"count": "1", "flag": "true", "file": (io.BytesIO(b"GIF89a"), "x.gif", "image/gif")},
+     [("file[0]", "file[0] has content type image/gif; allowed: image/png, image/jpeg")]),
+    ({"count": "1", "flag": "true", "file": (io.BytesIO(b"?"), "x")},
+     [("file[0]", "file[0] has content type application/octet-stream; allowed: image/png, image/jpeg")]),
+    ({"count": "1", "flag": "true", "thumb": (io.BytesIO(b"%PDF"), "t.pdf", "application/pdf")},
+     [("thumb[0]", "thumb[0] has content type application/pdf; allowed: image/*")]),
+])
+def test_in_process_bad_form_parts_are_named(forms: t.Any, fields: dict[str, t.Any],
+                                             errors: list[tuple[str, str]]) -> None:
+    response = upload(forms, **{"file": (io.BytesIO(PNG), "x.png", "image/png"), **fields})
+    assert response.status_code == 400, response.text
+    assert [(e["field"], e["message"]) for e in response.json["errors"]] == errors
+    assert stored(forms, "forms30") == []
+
+
+def test_in_process_a_31_form_reads_null_and_type_arrays(forms: t.Any) -> None:
+    sent = [{"count": "null", "note": ""}, {"count": "", "note": "null"}, {"count": "4", "note": "hi"}]
+    kept = [{"count": None, "note": ""}, {"count": None, "note": "null"}, {"count": 4, "note": "hi"}]
+    for fields, expected in zip(sent, kept, strict=True):
+        response = upload(forms, "forms31", **fields, file=(io.BytesIO(PNG), "x.png", "image/png"))
+        assert response.status_code == 200, response.text
+        [record] = stored(forms, "forms31")
+        assert {k: record[k] for k in expected} == expected, fields
+        forms.delete(f"/__mocksrv/apis/forms31/records/uploads/{record['id']}")
+    bad = upload(forms, "forms31", count="x", file=(io.BytesIO(PNG), "x.png", "image/png"))
+    assert bad.status_code == 422
+    assert bad.json["detail"] == "count must be of type integer or null, got string"  # the spec's own 422 shape
