@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import typing as t
 
 import pytest
@@ -210,7 +211,10 @@ def forms() -> t.Any:
 
 
 def upload(forms: t.Any, api: str = "forms30/v1", **fields: t.Any) -> t.Any:
-    return forms.post(f"/{api}/uploads", data=fields, content_type="multipart/form-data")
+    """A multipart POST; a tuple ``(bytes, filename[, content type])`` is a file part."""
+    data = {name: (io.BytesIO(value[0]), *value[1:]) if isinstance(value, tuple) else value
+            for name, value in fields.items()}
+    return forms.post(f"/{api}/uploads", data=data, content_type="multipart/form-data")
 
 
 def stored(forms: t.Any, api: str) -> list[dict[str, t.Any]]:
@@ -219,8 +223,8 @@ def stored(forms: t.Any, api: str) -> list[dict[str, t.Any]]:
 
 
 def test_in_process_form_parts_are_stored_as_their_schema_types(forms: t.Any) -> None:
-    response = upload(forms, count="7", flag="TRUE", ratio="0.5", tags=["a", "b"], file=(io.BytesIO(PNG), "x.png"),
-                      meta='{"size": 3}', thumb=(io.BytesIO(b"GIF89a"), "t.gif", "image/gif"))
+    response = upload(forms, count="7", flag="TRUE", ratio="0.5", tags=["a", "b"], file=(PNG, "x.png"),
+                      meta='{"size": 3}', thumb=(b"GIF89a", "t.gif", "image/gif"))
     assert response.status_code == 201, response.text
     [record] = stored(forms, "forms30")
     assert {k: v for k, v in record.items() if k not in ("id", "createdAt")} == {
@@ -232,7 +236,7 @@ def test_in_process_form_parts_are_stored_as_their_schema_types(forms: t.Any) ->
 
 @pytest.mark.parametrize("ratio, kept", [("2", 2), ("2.0", 2.0), ("1e3", 1000.0), ("1E3", 1000.0), ("-3", -3)])
 def test_in_process_a_number_part_keeps_the_way_it_was_written(forms: t.Any, ratio: str, kept: float) -> None:
-    png = (io.BytesIO(PNG), "x.png", "image/png")
+    png = (PNG, "x.png", "image/png")
     assert upload(forms, count="1", flag="false", ratio=ratio, file=png).status_code == 201
     value = stored(forms, "forms30")[0]["ratio"]
     assert (value, type(value)) == (kept, type(kept))
@@ -245,16 +249,16 @@ def test_in_process_a_number_part_keeps_the_way_it_was_written(forms: t.Any, rat
     ({"count": "1", "flag": "true", "ratio": "half"}, [("ratio", "ratio must be of type number, got string")]),
     ({"count": "1", "flag": "true", "meta": "{"}, [("meta", "meta must be of type object, got string")]),
     ({"count": ["1", "2"], "flag": "true"}, [("count", "count field was sent 2 times; it takes one value")]),
-    ({"count": "1", "flag": "true", "file": (io.BytesIO(b"GIF89a"), "x.gif", "image/gif")},
+    ({"count": "1", "flag": "true", "file": (b"GIF89a", "x.gif", "image/gif")},
      [("file[0]", "file[0] has content type image/gif; allowed: image/png, image/jpeg")]),
-    ({"count": "1", "flag": "true", "file": (io.BytesIO(b"?"), "x")},
+    ({"count": "1", "flag": "true", "file": (b"?", "x")},
      [("file[0]", "file[0] has content type application/octet-stream; allowed: image/png, image/jpeg")]),
-    ({"count": "1", "flag": "true", "thumb": (io.BytesIO(b"%PDF"), "t.pdf", "application/pdf")},
+    ({"count": "1", "flag": "true", "thumb": (b"%PDF", "t.pdf", "application/pdf")},
      [("thumb[0]", "thumb[0] has content type application/pdf; allowed: image/*")]),
 ])
 def test_in_process_bad_form_parts_are_named(forms: t.Any, fields: dict[str, t.Any],
                                              errors: list[tuple[str, str]]) -> None:
-    response = upload(forms, **{"file": (io.BytesIO(PNG), "x.png", "image/png"), **fields})
+    response = upload(forms, **{"file": (PNG, "x.png", "image/png"), **fields})
     assert response.status_code == 400, response.text
     assert [(e["field"], e["message"]) for e in response.json["errors"]] == errors
     assert stored(forms, "forms30") == []
@@ -264,11 +268,98 @@ def test_in_process_a_31_form_reads_null_and_type_arrays(forms: t.Any) -> None:
     sent = [{"count": "null", "note": ""}, {"count": "", "note": "null"}, {"count": "4", "note": "hi"}]
     kept = [{"count": None, "note": ""}, {"count": None, "note": "null"}, {"count": 4, "note": "hi"}]
     for fields, expected in zip(sent, kept, strict=True):
-        response = upload(forms, "forms31", **fields, file=(io.BytesIO(PNG), "x.png", "image/png"))
+        response = upload(forms, "forms31", **fields, file=(PNG, "x.png", "image/png"))
         assert response.status_code == 200, response.text
         [record] = stored(forms, "forms31")
         assert {k: record[k] for k in expected} == expected, fields
         forms.delete(f"/__mocksrv/apis/forms31/records/uploads/{record['id']}")
-    bad = upload(forms, "forms31", count="x", file=(io.BytesIO(PNG), "x.png", "image/png"))
+    bad = upload(forms, "forms31", count="x", file=(PNG, "x.png", "image/png"))
     assert bad.status_code == 422
     assert bad.json["detail"] == "count must be of type integer or null, got string"  # the spec's own 422 shape
+
+
+# -- request and response checks in this process: the messages a client reads --
+
+@pytest.fixture()
+def checks() -> t.Any:
+    """checks.yaml (every keyword a 3.0 body can break) and forms31, served in this process, strict."""
+    specs = [FEATURES / "checks.yaml", FEATURES / "forms31.yaml"]
+    return create_app(Options(specs=specs, strict=True), apis=[load_spec(spec) for spec in specs]).test_client()
+
+
+@pytest.mark.parametrize("body, errors", [
+    ({"name": "x"}, [("name", "name must be at least 2 characters long")]),
+    ({"name": "abcdef"}, [("name", "name must be at most 4 characters long")]),
+    ({"name": "AB"}, [("name", "name must match the pattern ^[a-z]+$")]),
+    ({"name": "ab", "kind": "c"}, [("kind", 'kind must be one of: "a", "b"')]),
+    ({"name": "ab", "size": 0}, [("size", "size must be at least 1")]),
+    ({"name": "ab", "size": 11}, [("size", "size must be at most 9"), ("size", "size must be a multiple of 2")]),
+    # 3.0's exclusiveMinimum/exclusiveMaximum: true make the bound itself refused
+    ({"name": "ab", "ratio": 0}, [("ratio", "ratio must be greater than 0")]),
+    ({"name": "ab", "ratio": 1}, [("ratio", "ratio must be less than 1")]),
+    ({"name": "ab", "tags": []}, [("tags", "tags must have at least 1 items")]),
+    ({"name": "ab", "tags": ["a", "b", "c"]}, [("tags", "tags must have at most 2 items")]),
+    ({"name": "ab", "tags": ["a", "a"]}, [("tags", "tags must not contain duplicate items")]),
+    ({"name": "ab", "meta": {}}, [("meta", "meta must have at least 1 properties")]),
+    ({"name": "ab", "meta": {"a": 1, "b": 2}}, [("meta", "meta must have at most 1 properties")]),
+    ({"name": "ab", "when": "soon"}, [("when", "when is not a valid date")]),
+    ({"name": "ab", "id": 1}, [("id", "id is read-only and cannot be sent")]),
+    ({"name": "ab", "pick": "x"},
+     [("pick", "pick does not match any allowed form (pick must be of type integer, got string)")]),
+    ({"name": "ab", "parts": [{}]}, [("parts[0].n", "parts[0].n field is required")]),
+    ({"name": "ab", "parts": [{"n": "x"}]}, [("parts[0].n", "parts[0].n must be of type integer, got string")]),
+    ({"name": "ab", "other": 1, "more": 2}, [("", "request body has unknown field(s): other, more")]),
+    ({}, [("name", "name field is required")]),
+    ({"name": 1.5}, [("name", "name must be of type string, got number")]),
+    ({"name": [1]}, [("name", "name must be of type string, got array")]),
+    ({"name": {}}, [("name", "name must be of type string, got object")]),
+    ({"name": True}, [("name", "name must be of type string, got boolean")]),
+    ({"name": 3}, [("name", "name must be of type string, got integer")]),
+    ([1], [("", "request body must be of type object, got array")]),
+])
+@pytest.mark.parametrize("media", ["application/json", "application/vnd.thing+json"])
+def test_in_process_a_json_body_breaking_its_schema_is_told_where_and_why(
+        checks: t.Any, media: str, body: t.Any, errors: list[tuple[str, str]]) -> None:
+    response = checks.post("/checks/v1/things", data=json.dumps(body), content_type=media)
+    assert response.status_code == 400
+    assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == \
+        [("body", field, message) for field, message in errors]
+    assert response.json["detail"] == "; ".join(message for _, message in errors)
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'"\xff"', "request body is not valid UTF-8 (invalid start byte at byte 1)"),
+    (b"{", "request body is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+           "(char 1)"),
+    (b"[" * 100_000, "request body is nested too deeply"),
+])
+def test_in_process_a_body_that_is_not_json_is_told_so(checks: t.Any, raw: bytes, message: str) -> None:
+    response = checks.post("/checks/v1/things", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"location": "body", "field": "", "message": message}]
+
+
+def test_in_process_more_than_five_violations_are_counted_in_the_detail(checks: t.Any) -> None:
+    body = {"name": "x", "kind": "c", "size": 0, "ratio": 1, "tags": [], "meta": {}, "when": "soon"}
+    response = checks.post("/checks/v1/things", json=body)
+    assert len(response.json["errors"]) == 7
+    assert response.json["detail"].endswith("; tags must have at least 1 items; and 2 more")
+
+
+def test_in_process_31_bounds_and_const_are_told(checks: t.Any) -> None:
+    assert checks.get("/forms31/items/0").json["detail"] == "id must be greater than 0"
+    assert checks.get("/forms31/items/1", query_string={"mode": "slow"}).json["detail"] == 'mode must be "fast"'
+    assert checks.get("/forms31/items/1", query_string={"mode": "fast"}).status_code == 200
+
+
+def test_in_process_strict_mode_names_what_breaks_the_response(forms: t.Any) -> None:
+    impossible = forms.get("/forms30/v1/impossible")
+    assert (impossible.status_code, impossible.json["detail"]) == (
+        500, "mocksrv built a 200 response that does not validate against forms30 impossible: "
+             "body: 5 is greater than the maximum of 1")
+    rule = {"api": "forms30", "operation": "badExample", "then": {"status": 200, "body": {"id": "abc"}}}
+    assert forms.post("/__mocksrv/rules", json=rule).status_code == 201
+    overridden = forms.get("/forms30/v1/bad-example")
+    assert (overridden.status_code, overridden.json["detail"]) == (
+        500, "mocksrv built a 200 response that does not validate against forms30 badExample: "
+             "id: 'abc' is not of type 'integer'")
