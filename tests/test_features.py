@@ -296,7 +296,9 @@ def checks() -> t.Any:
     ({"name": "ab", "size": 11}, [("size", "size must be at most 9"), ("size", "size must be a multiple of 2")]),
     # 3.0's exclusiveMinimum/exclusiveMaximum: true make the bound itself refused
     ({"name": "ab", "ratio": 0}, [("ratio", "ratio must be greater than 0")]),
-    ({"name": "ab", "ratio": 1}, [("ratio", "ratio must be less than 1")]),
+    ({"name": "ab", "ratio": 1.5}, [("ratio", "ratio must be at most 1")]),
+    ({"name": "ab", "share": 1}, [("share", "share must be less than 1")]),
+    ({"name": "ab", "share": -1}, [("share", "share must be at least 0")]),
     ({"name": "ab", "tags": []}, [("tags", "tags must have at least 1 items")]),
     ({"name": "ab", "tags": ["a", "b", "c"]}, [("tags", "tags must have at most 2 items")]),
     ({"name": "ab", "tags": ["a", "a"]}, [("tags", "tags must not contain duplicate items")]),
@@ -340,7 +342,7 @@ def test_in_process_a_body_that_is_not_json_is_told_so(checks: t.Any, raw: bytes
 
 
 def test_in_process_more_than_five_violations_are_counted_in_the_detail(checks: t.Any) -> None:
-    body = {"name": "x", "kind": "c", "size": 0, "ratio": 1, "tags": [], "meta": {}, "when": "soon"}
+    body = {"name": "x", "kind": "c", "size": 0, "share": 1, "tags": [], "meta": {}, "when": "soon"}
     response = checks.post("/checks/v1/things", json=body)
     assert len(response.json["errors"]) == 7
     assert response.json["detail"].endswith("; tags must have at least 1 items; and 2 more")
