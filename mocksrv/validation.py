@@ -318,7 +318,8 @@ def _check_form(match: Match, request: MockRequest, key: str, violations: list[V
     names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
     extra, _ = api.deref(schema.get("additionalProperties") if isinstance(schema, dict) else None, resolver)
     for name in names:
-        prop = properties.get(name) or (extra if isinstance(extra, dict) else {})
+        # a declared field's own schema, even an empty one; additionalProperties' for the others
+        prop = properties[name] if name in properties else extra if isinstance(extra, dict) else {}
         parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
         # a field of no declared type that comes several times is a list (form style, explode)
         if _allows(prop, "array") or (len(parts) > 1 and not _types(prop)):

@@ -260,8 +260,34 @@ def test_in_process_bad_form_parts_are_named(forms: t.Any, fields: dict[str, t.A
                                              errors: list[tuple[str, str]]) -> None:
     response = upload(forms, **{"file": (PNG, "x.png", "image/png"), **fields})
     assert response.status_code == 400, response.text
-    assert [(e["field"], e["message"]) for e in response.json["errors"]] == errors
+    assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == \
+        [("body", field, message) for field, message in errors]
     assert stored(forms, "forms30") == []
+
+
+@pytest.mark.parametrize("query, errors", [
+    ("n=12&b=false", []),
+    ("n=1&extra=5", []),  # an undeclared field takes additionalProperties' type
+    ("n=1&nums=1&nums=2", []),  # each item coerced by the array's items
+    ("n=1&any=a&any=b", []),  # a declared field of no type sent twice is a list (not additionalProperties')
+    ("n=1.5", [("n", "n must be of type integer, got string")]),
+    ("n=1&n=2", [("n", "n field was sent 2 times; it takes one value")]),
+    ("n=1&extra=x", [("extra", "extra must be of type integer, got string")]),
+    ("n=1&nums=1&nums=x", [("nums[1]", "nums[1] must be of type integer, got string")]),
+])
+def test_in_process_an_urlencoded_form_is_coerced_by_its_schema(forms: t.Any, query: str,
+                                                                errors: list[tuple[str, str]]) -> None:
+    response = forms.post("/forms30/v1/forms", data=query, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == (400 if errors else 204), response.text
+    if errors:
+        assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == \
+            [("body", field, message) for field, message in errors]
+
+
+def test_in_process_response_headers_are_written_and_checked_by_their_schemas(forms: t.Any) -> None:
+    response = forms.get("/forms30/v1/big")  # strict: a header the check could not read would be a 500
+    assert response.status_code == 200
+    assert (response.headers["X-Flag"], response.headers["X-Count"], response.headers["X-Tags"]) == ("true", "3", "a,b")
 
 
 def test_in_process_a_31_form_reads_null_and_type_arrays(forms: t.Any) -> None:
