@@ -383,6 +383,20 @@ paths:
       parameters: [{name: cartId, in: path, required: true, schema: {type: string}}]
       responses:
         "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/CartAnswer"}}}}
+  /tickets:
+    post:
+      operationId: createTicket
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {seat: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
+  /tickets/{id}:
+    get:
+      operationId: getTicket
+      parameters: [{name: id, in: path, required: true, schema: {type: number}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
   /invoices:
     post:
       operationId: createInvoice
@@ -470,6 +484,10 @@ components:
       properties:
         result: {type: object, required: [cart], properties: {cart: {$ref: "#/components/schemas/Cart"}}}
         served_by: {type: string, enum: [shop]}
+    Ticket:
+      type: object
+      required: [id]
+      properties: {id: {type: number}, seat: {type: string}}
     Invoice:
       type: object
       required: [id, amount]
@@ -563,6 +581,8 @@ def test_in_process_integer_ids_count_up(shop: t.Any) -> None:
     assert (first["id"], second["id"]) == (1, 2)
     assert shop.get("/shop/v1/invoices/2").json == second
     assert "createdAt" not in first  # optional and never sent: stays unset
+    tickets = [shop.post("/shop/v1/tickets", json={"seat": seat}).json for seat in ("1A", "1B")]
+    assert tickets == [{"id": 1, "seat": "1A"}, {"id": 2, "seat": "1B"}]  # a number id counts up too, on its own
 
 
 def test_in_process_a_create_without_a_read_of_its_own_is_kept_where_its_id_is_read(shop: t.Any) -> None:
