@@ -361,7 +361,7 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [result]
+                required: [result, served_by]
                 properties:
                   result:
                     type: object
@@ -370,13 +370,18 @@ paths:
                       carts: {type: array, items: {$ref: "#/components/schemas/Cart"}}
                       total: {type: integer}
                       limit: {type: integer}
+                  served_by: {type: string, enum: [shop]}
     post:
       operationId: createCart
       requestBody:
         required: true
-        content: {application/json: {schema: {type: object, properties: {owner: {type: string}}}}}
+        content: {application/json: {schema: {type: object, properties: {owner: {type: string}, limit: {type: integer}}}}}
       responses:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/CartAnswer"}}}}
+    delete:
+      operationId: emptyCarts  # no resource operation: answered as the spec says, nothing stored changes
+      responses:
+        "204": {description: emptied}
   /carts/{cartId}:
     get:
       operationId: getCart
@@ -477,7 +482,7 @@ components:
     Cart:
       type: object
       required: [id, owner]
-      properties: {id: {type: string, format: uuid}, owner: {type: string}}
+      properties: {id: {type: string, format: uuid}, owner: {type: string}, limit: {type: integer}}
     CartAnswer:
       type: object
       required: [result, served_by]
@@ -613,7 +618,7 @@ def test_in_process_a_create_answer_keeps_its_envelope(shop: t.Any) -> None:
 def test_in_process_records_two_envelopes_deep_are_created_read_and_listed(shop: t.Any) -> None:
     carts = []
     for owner in ("ann", "bob", "cat"):
-        created = shop.post("/shop/v1/carts", json={"owner": owner})
+        created = shop.post("/shop/v1/carts", json={"owner": owner, "limit": 5})
         assert created.status_code == 201, created.text
         assert created.json["served_by"] == "shop" and created.json["result"]["cart"]["owner"] == owner
         carts.append(created.json["result"]["cart"])
@@ -621,7 +626,9 @@ def test_in_process_records_two_envelopes_deep_are_created_read_and_listed(shop:
     read = shop.get(f"/shop/v1/carts/{carts[1]['id']}").json
     assert read == {"result": {"cart": carts[1]}, "served_by": "shop"}
     page = shop.get("/shop/v1/carts", query_string={"limit": 2, "offset": 1}).json
-    assert page == {"result": {"carts": carts[1:], "total": 3, "limit": 2}}  # no offset field: the schema has none
+    # `limit` pages (it is not a filter on the carts' own limit); no offset field: the schema has none
+    assert page == {"result": {"carts": carts[1:], "total": 3, "limit": 2}, "served_by": "shop"}
+    assert shop.delete("/shop/v1/carts").status_code == 204
 
 
 def test_in_process_a_zero_page_size_pages_nothing(shop: t.Any) -> None:
@@ -664,10 +671,11 @@ def test_in_process_a_nested_collection_is_scoped_by_and_goes_with_its_parent(no
     assert notes.get(on_second).json == [{"id": 1, "text": "hey"}]
 
     assert notes.delete(f"/notes/api/notes/{first['id']}").status_code == 204
+    gone = {"message": f"notes {first['id']!r} not found", "code": "no_such_note"}  # notes.yaml's x-mocksrv-errors
     for answer in (notes.get(on_first), notes.post(on_first, json={"text": "late"})):
-        assert (answer.status_code, answer.json) == (404, {"message": f"notes {first['id']!r} not found"})
+        assert (answer.status_code, answer.json) == (404, gone)
     missing = notes.get(f"/notes/api/notes/{first['id']}")
-    assert (missing.status_code, missing.json) == (404, {"message": f"notes {first['id']!r} not found"})
+    assert (missing.status_code, missing.json) == (404, gone)
     assert notes.get(on_second).json == [{"id": 1, "text": "hey"}]
 
 
