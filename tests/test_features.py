@@ -286,6 +286,41 @@ def test_in_process_an_urlencoded_form_is_coerced_by_its_schema(forms: t.Any, qu
             [("body", field, message) for field, message in errors]
 
 
+def test_in_process_a_form_schema_made_of_all_of_parts_coerces_their_fields(forms: t.Any) -> None:
+    flags = "/forms30/v1/flags"  # b is declared in an allOf part ($ref), the only place it is
+    assert forms.post(flags, data="b=false", content_type="application/x-www-form-urlencoded").status_code == 204
+    refused = forms.post(flags, data="b=x", content_type="application/x-www-form-urlencoded")
+    assert refused.json["errors"] == [{"location": "body", "field": "b", "message": "b must be of type boolean, got string"}]
+
+
+def test_in_process_a_file_part_sent_without_a_content_type_is_application_octet_stream(forms: t.Any) -> None:
+    def parts(file_field: str) -> bytes:
+        return (b'--b\r\nContent-Disposition: form-data; name="count"\r\n\r\n1\r\n'
+                b'--b\r\nContent-Disposition: form-data; name="flag"\r\n\r\ntrue\r\n'
+                b'--b\r\nContent-Disposition: form-data; name="' + file_field.encode() + b'"; filename="x.png"\r\n'
+                b"\r\nPNG\r\n--b--\r\n")  # no Content-Type line in the file part
+
+    for field, allowed in (("file", "image/png, image/jpeg"), ("thumb", "image/*")):
+        response = forms.post("/forms30/v1/uploads", data=parts(field), content_type="multipart/form-data; boundary=b")
+        assert {"location": "body", "field": f"{field}[0]",
+                "message": f"{field}[0] has content type application/octet-stream; allowed: {allowed}"} \
+            in response.json["errors"]
+
+
+def test_in_process_a_text_body_is_checked_by_its_schema(checks: t.Any) -> None:
+    assert checks.post("/checks/v1/memos", data=b"hello", content_type="text/plain").status_code == 204
+    refused = checks.post("/checks/v1/memos", data=b"toolong", content_type="text/plain")
+    assert refused.json["errors"] == [
+        {"location": "body", "field": "", "message": "request body must be at most 5 characters long"}]
+
+
+def test_in_process_a_media_type_range_accepts_its_types(checks: t.Any) -> None:
+    assert checks.post("/checks/v1/pictures", data=b"\x89PNG", content_type="image/png").status_code == 204
+    refused = checks.post("/checks/v1/pictures", data=b"x", content_type="text/plain")
+    assert (refused.status_code, refused.json["detail"]) == (
+        415, "Content-Type text/plain is not accepted here; send one of: image/*")
+
+
 def test_in_process_response_headers_are_written_and_checked_by_their_schemas(forms: t.Any) -> None:
     response = forms.get("/forms30/v1/big")  # strict: a header the check could not read would be a 500
     assert response.status_code == 200
