@@ -148,6 +148,12 @@ def broken_responses(response: MockResponse) -> t.Iterator[MockResponse]:
                                        response.media_type)
         yield MockResponse(response.status, [(k, v) for k, v in response.headers if k.lower() != "content-type"]
                            + [("Content-Type", "text/plain")], response.body, "text/plain")
+        yield MockResponse(response.status, response.headers, b"", response.media_type)  # a body gone missing
+        yield MockResponse(response.status, response.headers, b"{not json", response.media_type)
+    for name in {k for k, _ in response.headers if k.lower() not in ("content-type", "content-length")}:
+        others = [(k, v) for k, v in response.headers if k != name]
+        for headers in (others, [*others, (name, "x")]):  # a header missing, or of the wrong type
+            yield MockResponse(response.status, headers, response.body, response.media_type)
 
 
 def test_responses_are_never_called_valid_when_openapi_core_disagrees(served: t.Any) -> None:

@@ -11,6 +11,9 @@ import requests
 from conftest import DATA
 from conftest import MockServer
 from conftest import SpecChecker
+from mocksrv import Options
+from mocksrv import create_app
+from mocksrv.openapi.specs import load_spec
 
 STYLES = DATA / "features" / "styles.yaml"
 
@@ -102,3 +105,34 @@ def test_a_nullable_parameter_sent_as_null_is_null_and_only_where_the_spec_allow
     assert refused.status_code == 400
     assert refused.get_json()["message"].startswith("before query parameter has a value that cannot be read")
     assert client.get("/nullable30/events?after=soon").status_code == 400
+
+
+# -- in process (Flask's test client), so `make mutate` sees validation.py's parameter messages --
+
+@pytest.fixture()
+def served() -> t.Any:
+    specs = [STYLES, DATA / "features" / "forms30.yaml"]
+    return create_app(Options(specs=specs, strict=True), apis=[load_spec(spec) for spec in specs]).test_client()
+
+
+@pytest.mark.parametrize("url, headers, errors", [
+    ("/styles/items/1", {}, [("query", "required_word", "required_word query parameter is required")]),
+    ("/styles/items/x?required_word=a", {},
+     [("path", "simple", "simple path parameter has a value that cannot be read: Failed to cast value to integer "
+                         "type: x")]),
+    ("/styles/items/1?required_word=a", {"X-Page": "x", "X-Mode": "warp"},
+     [("header", "X-Page", "X-Page header has a value that cannot be read: Failed to cast value to integer type: x"),
+      ("header", "X-Mode", 'X-Mode must be one of: "fast", "slow"')]),
+    ("/styles/items/1?required_word=a&count=-1&flag=maybe", {},
+     [("query", "count", "count must be at least 0"),
+      ("query", "flag", "flag query parameter has a value that cannot be read: Failed to cast value to boolean "
+                        "type: maybe")]),
+    ("/forms30/v1/search?ids=1,x", {},
+     [("query", "ids", "ids query parameter has a value that cannot be read: Failed to cast value to integer type: x"),
+      ("cookie", "session", "session cookie is required")]),
+])
+def test_in_process_a_bad_parameter_is_named_with_its_place(served: t.Any, url: str, headers: dict[str, str],
+                                                           errors: list[tuple[str, str, str]]) -> None:
+    response = served.get(url, headers=headers)
+    assert response.status_code == 400
+    assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == errors

@@ -137,6 +137,8 @@ ODD_SPEC = """
 openapi: 3.0.3
 info: {title: Odd, version: "1"}
 servers: [{url: /api}]
+x-mocksrv-errors:
+  ids_exhausted: {fields: {reason: out_of_codes}}
 paths:
   /things:
     get:
@@ -198,6 +200,11 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Code"}
+        "500":
+          description: no code left
+          content:
+            application/json:
+              schema: {type: object, required: [message], properties: {message: {type: string}, reason: {type: string}}}
   /codes/{id}:
     get:
       operationId: getCode
@@ -221,39 +228,39 @@ components:
 """
 
 
-@pytest.fixture(scope="module")
-def odd(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[MockServer]:
-    spec = tmp_path_factory.mktemp("odd") / "odd.yaml"
+@pytest.fixture()
+def odd(tmp_path: Path) -> t.Any:
+    """The odd spec served in this process (Flask's test client), strict."""
+    spec = tmp_path / "odd.yaml"
     spec.write_text(ODD_SPEC)
-    server = MockServer("--specs", str(spec), "--strict")
-    yield server
-    server.stop()
+    return create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
 
 
-def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: MockServer) -> None:
+def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: t.Any) -> None:
     for name in ("one", "two"):
-        created = requests.post(odd.url("/odd/api/things"), json={"name": name}, timeout=10)
+        created = odd.post("/odd/api/things", json={"name": name})
         assert created.status_code == 201, created.text
-        assert isinstance(created.json()["meta"]["version"], int)  # generated: the example was not valid
-    thing = created.json()["data"]
-    listed = requests.get(odd.url("/odd/api/things"), timeout=10).json()
+        assert isinstance(created.json["meta"]["version"], int)  # generated: the example was not valid
+    thing = created.json["data"]
+    listed = odd.get("/odd/api/things").json
     assert [t["name"] for t in listed] == ["one", "two"]  # no second record per create
-    assert requests.get(odd.url(f"/odd/api/things/{thing['id']}"), timeout=10).json() == thing
+    assert odd.get(f"/odd/api/things/{thing['id']}").json == thing
 
 
-def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: MockServer) -> None:
+def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: t.Any) -> None:
     acknowledged: list[str] = []
     refused = None
     for number in range(10):  # bounded: three ids exist
-        created = requests.post(odd.url("/odd/api/codes"), json={"label": f"c{number}"}, timeout=10)
+        created = odd.post("/odd/api/codes", json={"label": f"c{number}"})
         if created.status_code != 201:
             refused = created
             break
-        acknowledged.append(created.json()["id"])
+        acknowledged.append(created.json["id"])
     assert refused is not None and refused.status_code == 500, "every create was acknowledged"
-    assert "cannot assign a new id in codes" in refused.text
+    assert refused.json == {"message": "cannot assign a new id in codes: 5 fresh ids were all taken (the spec's "
+                                       "id schema allows few values)", "reason": "out_of_codes"}  # its documented 500
     assert len(set(acknowledged)) == len(acknowledged) <= 3
-    stored = requests.get(odd.url("/odd/api/codes"), timeout=10).json()
+    stored = odd.get("/odd/api/codes").json
     assert sorted(c["id"] for c in stored) == sorted(acknowledged)
     for code in stored:  # each acknowledged id is the record its client created
         assert code["label"] == f"c{acknowledged.index(code['id'])}"
@@ -310,7 +317,10 @@ paths:
           description: created, in an envelope
           content:
             application/json:
-              schema: {type: object, required: [data], properties: {data: {$ref: "#/components/schemas/Order"}}}
+              schema:
+                type: object
+                required: [data, status]
+                properties: {data: {$ref: "#/components/schemas/Order"}, status: {type: string, enum: [created]}}
   /orders/{orderId}:
     parameters: [{name: orderId, in: path, required: true, schema: {type: string}}]
     get:
@@ -340,6 +350,58 @@ paths:
       responses:
         "204": {description: deleted}
         "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+  /carts:
+    get:
+      operationId: listCarts
+      parameters: [{name: limit, in: query, schema: {type: integer}}, {name: offset, in: query, schema: {type: integer}}]
+      responses:
+        "200":
+          description: a page, two envelopes deep
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [result, served_by]
+                properties:
+                  result:
+                    type: object
+                    required: [carts, total]
+                    properties:
+                      carts: {type: array, items: {$ref: "#/components/schemas/Cart"}}
+                      total: {type: integer}
+                      limit: {type: integer}
+                  served_by: {type: string, enum: [shop]}
+    post:
+      operationId: createCart
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {owner: {type: string}, limit: {type: integer}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/CartAnswer"}}}}
+    delete:
+      operationId: emptyCarts  # no resource operation: answered as the spec says, nothing stored changes
+      responses:
+        "204": {description: emptied}
+  /carts/{cartId}:
+    get:
+      operationId: getCart
+      parameters: [{name: cartId, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/CartAnswer"}}}}
+  /tickets:
+    post:
+      operationId: createTicket
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {seat: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
+  /tickets/{id}:
+    get:
+      operationId: getTicket
+      parameters: [{name: id, in: path, required: true, schema: {type: number}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
   /invoices:
     post:
       operationId: createInvoice
@@ -417,6 +479,20 @@ components:
         customer: {type: string}
         total: {type: number, minimum: 0}
         created_at: {type: string, example: "2026-03-25 10:00:01.234+00"}
+    Cart:
+      type: object
+      required: [id, owner]
+      properties: {id: {type: string, format: uuid}, owner: {type: string}, limit: {type: integer}}
+    CartAnswer:
+      type: object
+      required: [result, served_by]
+      properties:
+        result: {type: object, required: [cart], properties: {cart: {$ref: "#/components/schemas/Cart"}}}
+        served_by: {type: string, enum: [shop]}
+    Ticket:
+      type: object
+      required: [id]
+      properties: {id: {type: number}, seat: {type: string}}
     Invoice:
       type: object
       required: [id, amount]
@@ -510,6 +586,8 @@ def test_in_process_integer_ids_count_up(shop: t.Any) -> None:
     assert (first["id"], second["id"]) == (1, 2)
     assert shop.get("/shop/v1/invoices/2").json == second
     assert "createdAt" not in first  # optional and never sent: stays unset
+    tickets = [shop.post("/shop/v1/tickets", json={"seat": seat}).json for seat in ("1A", "1B")]
+    assert tickets == [{"id": 1, "seat": "1A"}, {"id": 2, "seat": "1B"}]  # a number id counts up too, on its own
 
 
 def test_in_process_a_create_without_a_read_of_its_own_is_kept_where_its_id_is_read(shop: t.Any) -> None:
@@ -529,6 +607,86 @@ def test_in_process_a_create_answering_several_records_stores_each(shop: t.Any) 
     for message in messages:
         assert re.fullmatch(r"msg-[0-9]{6}", message["id"])  # drawn from the id's pattern
         assert shop.get(f"/shop/v1/batches/{message['id']}").json == {"id": message["id"], "subject": "hello"}
+
+
+def test_in_process_a_create_answer_keeps_its_envelope(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/orders", json={"customer": "ann"})
+    assert created.status_code == 201
+    assert created.json["status"] == "created" and created.json["data"]["customer"] == "ann"
+
+
+def test_in_process_records_two_envelopes_deep_are_created_read_and_listed(shop: t.Any) -> None:
+    carts = []
+    for owner in ("ann", "bob", "cat"):
+        created = shop.post("/shop/v1/carts", json={"owner": owner, "limit": 5})
+        assert created.status_code == 201, created.text
+        assert created.json["served_by"] == "shop" and created.json["result"]["cart"]["owner"] == owner
+        carts.append(created.json["result"]["cart"])
+    assert UUID_TEXT.fullmatch(carts[0]["id"])
+    read = shop.get(f"/shop/v1/carts/{carts[1]['id']}").json
+    assert read == {"result": {"cart": carts[1]}, "served_by": "shop"}
+    page = shop.get("/shop/v1/carts", query_string={"limit": 2, "offset": 1}).json
+    # `limit` pages (it is not a filter on the carts' own limit); no offset field: the schema has none
+    assert page == {"result": {"carts": carts[1:], "total": 3, "limit": 2}, "served_by": "shop"}
+    assert shop.delete("/shop/v1/carts").status_code == 204
+
+
+def test_in_process_a_zero_page_size_pages_nothing(shop: t.Any) -> None:
+    for customer in ("ann", "bob"):
+        shop.post("/shop/v1/orders", json={"customer": customer})
+    empty = shop.get("/shop/v1/orders", query_string={"per_page": 0}).json
+    assert (empty["items"], empty["total_count"], empty["per_page"]) == ([], 2, 0)
+
+
+def test_in_process_a_stored_value_the_answer_schema_refuses_gives_way(shop: t.Any) -> None:
+    # the create's request takes any total; the Order the API answers with has `minimum: 0`
+    created = shop.post("/shop/v1/orders", json={"customer": "ann", "total": -1}).json["data"]
+    assert created["customer"] == "ann" and created["total"] >= 0
+    assert shop.get(f"/shop/v1/orders/{created['id']}").json == created
+    assert [o["total"] for o in shop.get("/shop/v1/orders").json["items"]] == [created["total"]]
+
+
+def test_in_process_a_record_stored_without_a_required_field_is_answered_with_one(shop: t.Any) -> None:
+    stored = shop.post("/__mocksrv/apis/shop/records/orders", json={"id": "ord_000000000001", "customer": "ann"})
+    assert stored.status_code == 201
+    read = shop.get("/shop/v1/orders/ord_000000000001").json
+    assert read["customer"] == "ann" and isinstance(read["created_at"], str)  # filled: the schema requires it
+    [listed] = shop.get("/shop/v1/orders").json["items"]
+    assert listed["customer"] == "ann" and isinstance(listed["created_at"], str)
+
+
+@pytest.fixture()
+def notes() -> t.Any:
+    """The notes spec (a nested collection of comments) served in this process."""
+    return create_app(Options(specs=[NOTES], strict=True), apis=[load_spec(NOTES)]).test_client()
+
+
+def test_in_process_a_nested_collection_is_scoped_by_and_goes_with_its_parent(notes: t.Any) -> None:
+    first, second = (notes.post("/notes/api/notes", json={"title": title}).json for title in ("a", "b"))
+    on_first, on_second = f"/notes/api/notes/{first['id']}/comments", f"/notes/api/notes/{second['id']}/comments"
+    assert [notes.post(on_first, json={"text": text}).json for text in ("hi", "ho")] == \
+        [{"id": 1, "text": "hi"}, {"id": 2, "text": "ho"}]
+    assert notes.post(on_second, json={"text": "hey"}).json == {"id": 1, "text": "hey"}  # its own sequence
+    assert notes.get(on_first).json == [{"id": 1, "text": "hi"}, {"id": 2, "text": "ho"}]
+    assert notes.get(on_second).json == [{"id": 1, "text": "hey"}]
+
+    assert notes.delete(f"/notes/api/notes/{first['id']}").status_code == 204
+    gone = {"message": f"notes {first['id']!r} not found", "code": "no_such_note"}  # notes.yaml's x-mocksrv-errors
+    for answer in (notes.get(on_first), notes.post(on_first, json={"text": "late"})):
+        assert (answer.status_code, answer.json) == (404, gone)
+    missing = notes.get(f"/notes/api/notes/{first['id']}")
+    assert (missing.status_code, missing.json) == (404, gone)
+    assert notes.get(on_second).json == [{"id": 1, "text": "hey"}]
+
+
+def test_in_process_records_whose_schemas_live_in_other_files() -> None:
+    split = DATA / "split" / "openapi.yaml"  # Item: allOf of item.yaml's own #/NewItem and an id
+    items = create_app(Options(specs=[split], strict=True), apis=[load_spec(split)]).test_client()
+    created = [items.post("/openapi/items", json={"name": name}) for name in ("a", "b")]
+    assert [answer.status_code for answer in created] == [201, 201]
+    assert [answer.json for answer in created] == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert items.get("/openapi/items/2").json == {"id": 2, "name": "b"}
+    assert items.get("/openapi/items").json == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
 
 
 @pytest.mark.parametrize(("example", "written"), [
@@ -564,3 +722,40 @@ def test_the_journal_tells_an_undeclared_call_from_a_missing_record(mock: MockSe
     entry = requests.get(mock.url("/__mocksrv/requests"), params={"method": "DELETE"}, timeout=10).json()["requests"][0]
     assert entry["valid"] is False and "allowed: GET, POST" in entry["errors"][0]["message"]
     assert entry["api"] == "notes" and entry["operationId"] is None
+
+
+LEDGER = DATA / "features" / "ledger.yaml"
+
+
+@pytest.fixture()
+def ledger() -> t.Any:
+    """The ledger spec (items addressed by `number` and `reference`, not `id`) served in this process."""
+    return create_app(Options(specs=[LEDGER], strict=True), apis=[load_spec(LEDGER)]).test_client()
+
+
+def test_in_process_an_item_named_by_another_field_is_read_back_by_it(ledger: t.Any) -> None:
+    created = ledger.post("/ledger/ledger/invoices", json={"customer": "ann", "amount": 5})
+    assert created.status_code == 201, created.text
+    invoice = created.json
+    assert re.fullmatch(r"INV-[0-9]{6}", invoice["number"])  # drawn from the field's own pattern
+    assert (invoice["customer"], invoice["amount"]) == ("ann", 5)
+    url = f"/ledger/ledger/invoices/{invoice['number']}"
+    assert ledger.get(url).json == invoice
+    patched = ledger.patch(url, json={"amount": 7})
+    assert patched.status_code == 200 and patched.json == {**invoice, "amount": 7}
+    assert ledger.get("/ledger/ledger/invoices").json == [{**invoice, "amount": 7}]
+
+    other = {"number": "INV-000000", "customer": "bob"}
+    replaced = ledger.put(url, json=other)
+    assert replaced.status_code == 200 and replaced.json == {**other, "number": invoice["number"]}  # the path names it
+    assert ledger.get(url).json == replaced.json
+    assert ledger.get("/ledger/ledger/invoices/INV-000000").status_code == 404
+
+    payments = [ledger.post("/ledger/ledger/payments", json={"amount": amount}).json for amount in range(8)]
+    assert all(UUID_TEXT.fullmatch(payment["reference"]) for payment in payments)
+    for payment in payments:
+        assert ledger.get(f"/ledger/ledger/payments/{payment['reference']}").json == payment
+
+    member = ledger.post("/ledger/ledger/members", json={"name": "ann"}).json
+    assert re.fullmatch(r"[^@\s]+@[^@\s]+", member["email"])  # drawn from the field's format
+    assert ledger.get(f"/ledger/ledger/members/{member['email']}").json == member

@@ -33,6 +33,7 @@ from mocksrv.openapi.resources import Resource
 from mocksrv.openapi.resources import collection_id_field
 from mocksrv.openapi.resources import find_list
 from mocksrv.openapi.resources import find_record
+from mocksrv.openapi.resources import item_params
 from mocksrv.openapi.resources import object_properties
 from mocksrv.openapi.resources import record_location
 from mocksrv.openapi.resources import required_fields
@@ -75,6 +76,9 @@ class RecordKeeper:
         self.clock = clock
         self.resources = resources
         self.id_fields = id_fields
+        # a collection's records are named by its item path's parameter (``/invoices/{number}``):
+        # its create and list find the id field by that name too, not only its item operations
+        self.item_params = item_params(resources)
         self.targets = self._create_targets()
         # a behaviour's view of records that change with time (scheduled → sent …)
         self.view: t.Callable[[str, dict[str, Json]], dict[str, Json]] = lambda collection, record: record
@@ -99,8 +103,12 @@ class RecordKeeper:
     def id_field(self, collection: str) -> str:
         return collection_id_field(self.id_fields, collection)
 
+    def _id_hint(self, resource: Resource) -> str | None:
+        """The path parameter naming ``resource``'s records (its own, else its item operations')."""
+        return resource.id_param or self.item_params.get(resource.collection)
+
     def _location(self, key: str, resource: Resource) -> Location | None:
-        return record_location(self.api, key, resource)
+        return record_location(self.api, key, resource, self._id_hint(resource))
 
     def apply(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """Read or change state for this request.
@@ -121,7 +129,7 @@ class RecordKeeper:
             return Applied(self._create(resource, collection, checked.body, chosen))
         if record_id is None:
             if resource.kind == LIST:
-                return Applied(self._list(collection, checked))
+                return Applied(self._list(collection, checked, self._id_hint(resource)))
             return None
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
@@ -142,7 +150,7 @@ class RecordKeeper:
                 stored = {**checked.body, id_field: stored.get(id_field)}
                 self.store.put(self.api.id, collection, record_id, stored)
         if resource.kind in (READ, UPDATE, REPLACE):
-            return Applied(self._placer(stored))
+            return Applied(self._placer(stored, self._id_hint(resource)))
         return None
 
     # -- create ------------------------------------------------------------------------------
@@ -168,8 +176,9 @@ class RecordKeeper:
                 assigned.append(record[location.id_field if location else self.id_field(collection)])
                 return record
 
-            location = find_record(self.api, schema, resolver, resource.id_param)
-            listed = None if location else find_list(self.api, schema, resolver, resource.id_param)
+            hint = self._id_hint(resource)
+            location = find_record(self.api, schema, resolver, hint)
+            listed = None if location else find_list(self.api, schema, resolver, hint)
             if location is not None:
                 value = _put(value, location.path, store(_get(value, location.path), location))
             elif listed is not None:  # a create that answers with several records (one per recipient …)
@@ -241,9 +250,9 @@ class RecordKeeper:
 
     # -- read / list ---------------------------------------------------------------------------
 
-    def _placer(self, stored: dict[str, Json]) -> BodyShaper:
+    def _placer(self, stored: dict[str, Json], id_hint: str | None) -> BodyShaper:
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
-            location = find_record(self.api, schema, resolver, None)
+            location = find_record(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
             generated = _get(value, location.path)
@@ -251,7 +260,7 @@ class RecordKeeper:
 
         return shape
 
-    def _list(self, collection: str, checked: CheckedRequest) -> BodyShaper:
+    def _list(self, collection: str, checked: CheckedRequest, id_hint: str | None) -> BodyShaper:
         query = checked.parameters.get("query", {})
 
         def count(names: tuple[str, ...]) -> int | None:
@@ -279,7 +288,7 @@ class RecordKeeper:
             offset=offset, limit=limit)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
-            location = find_list(self.api, schema, resolver, None)
+            location = find_list(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
             current = _get(value, location.path)

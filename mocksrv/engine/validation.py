@@ -380,7 +380,8 @@ def _check_form(match: Match, request: MockRequest, key: str, validators: ApiVal
     names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
     extra, _ = api.deref(schema.get("additionalProperties") if isinstance(schema, dict) else None, resolver)
     for name in names:
-        prop = properties.get(name) or (extra if isinstance(extra, dict) else {})
+        # a declared field's own schema, even an empty one; additionalProperties' for the others
+        prop = properties[name] if name in properties else extra if isinstance(extra, dict) else {}
         parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
         # a field of no declared type that comes several times is a list (form style, explode)
         if _allows(prop, "array") or (len(parts) > 1 and not _types(prop)):
@@ -593,10 +594,11 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
         "uniqueItems": lambda: f"{subject} must not contain duplicate items",
         "maxProperties": lambda: f"{subject} must have at most {expected} properties",
         "minProperties": lambda: f"{subject} must have at least {expected} properties",
-        "maximum": lambda: f"{subject} must be at most {expected}",
-        "minimum": lambda: f"{subject} must be at least {expected}",
-        "exclusiveMaximum": lambda: f"{subject} must be less than {_bound(error, 'maximum')}",
-        "exclusiveMinimum": lambda: f"{subject} must be greater than {_bound(error, 'minimum')}",
+        # 3.0's exclusiveMaximum: true is checked by `maximum` (draft 4); 3.1's exclusiveMaximum is a number
+        "maximum": lambda: f"{subject} must be {'less than' if _exclusive(error) else 'at most'} {expected}",
+        "minimum": lambda: f"{subject} must be {'greater than' if _exclusive(error) else 'at least'} {expected}",
+        "exclusiveMaximum": lambda: f"{subject} must be less than {expected}",
+        "exclusiveMinimum": lambda: f"{subject} must be greater than {expected}",
         "multipleOf": lambda: f"{subject} must be a multiple of {expected}",
         "pattern": lambda: f"{subject} must match the pattern {expected}",
         "format": lambda: f"{subject} is not a valid {expected}",
@@ -607,11 +609,10 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
     return Violation(location, where, text, str(kind), error.instance)
 
 
-def _bound(error: SchemaError, sibling: str) -> t.Any:
-    """3.0 writes exclusive bounds as booleans next to minimum/maximum; 3.1 as numbers."""
-    if isinstance(error.validator_value, bool):
-        return error.schema.get(sibling) if isinstance(error.schema, dict) else "the bound"
-    return error.validator_value
+def _exclusive(error: SchemaError) -> bool:
+    """A 3.0 bound made exclusive by ``exclusiveMinimum``/``exclusiveMaximum: true`` beside it."""
+    keyword = "exclusiveMinimum" if error.validator == "minimum" else "exclusiveMaximum"
+    return isinstance(error.schema, dict) and error.schema.get(keyword) is True
 
 
 def _unexpected(error: SchemaError) -> list[str]:

@@ -201,8 +201,17 @@ def _is_array(schema: Json) -> bool:
     return "array" in _types(schema) or (isinstance(schema, dict) and "items" in schema and "type" not in schema)
 
 
-def record_location(api: ApiSpec, key: str, resource: Resource) -> Location | None:
-    """Where the operation's success response carries the record (or the list) and its id."""
+def item_params(resources: dict[str, Resource]) -> dict[str, str]:
+    """Each collection's item path parameter (``/invoices/{number}`` → ``number``): the name its
+    records go by, for its creates and lists too."""
+    return {r.collection: r.id_param for r in resources.values() if r.id_param}
+
+
+def record_location(api: ApiSpec, key: str, resource: Resource, id_hint: str | None = None) -> Location | None:
+    """Where the operation's success response carries the record (or the list) and its id.
+
+    :param id_hint: the path parameter naming the records (default: the resource's own).
+    """
     operation = next(op for op in api.operations if op.key == key)
     for status, node in (operation.spec.get("responses") or {}).items():
         if not str(status).startswith("2"):
@@ -214,7 +223,7 @@ def record_location(api: ApiSpec, key: str, resource: Resource) -> Location | No
             if schema is None:
                 continue
             finder = find_list if resource.kind == LIST else find_record
-            found = finder(api, schema, media_resolver, resource.id_param)
+            found = finder(api, schema, media_resolver, id_hint or resource.id_param)
             if found is not None:
                 return found
     return None
@@ -223,11 +232,12 @@ def record_location(api: ApiSpec, key: str, resource: Resource) -> Location | No
 def collection_id_fields(api: ApiSpec, resources: dict[str, Resource]) -> dict[str, str]:
     """Each collection's id field, from the first of its operations whose response shows it."""
     fields: dict[str, str] = {}
+    hints = item_params(resources)
     for op in api.operations:
         resource = resources.get(op.key)
         if resource is None or resource.collection in fields:
             continue
-        location = record_location(api, op.key, resource)
+        location = record_location(api, op.key, resource, resource.id_param or hints.get(resource.collection))
         if location is not None:
             fields[resource.collection] = location.id_field
     return fields

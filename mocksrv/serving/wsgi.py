@@ -76,6 +76,8 @@ class ApiDispatcher:
             target = self.pipeline.state.journal.target(request.path, request.args)
             log.exception("%s %s failed", request.method, target)
             return Answer(error_response(InternalError()), None)
+        finally:
+            request.close()  # the uploaded files' spooled temporary files, at once rather than when collected
 
 
 def is_admin_path(path: str) -> bool:
