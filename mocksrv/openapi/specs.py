@@ -37,6 +37,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.errors import SpecError
+from mocksrv.openapi.swagger2 import to_openapi30
 
 if t.TYPE_CHECKING:
     from referencing._core import Resolver
@@ -326,7 +327,7 @@ def discover(paths: t.Iterable[Path]) -> list[Path]:
 
 
 def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
-    """Load, repair, validate and index one OpenAPI 3.0/3.1 document.
+    """Load, repair, validate and index one OpenAPI 3.0/3.1 document (Swagger 2.0 converted to 3.0 first).
 
     :param root: the folder ``$ref``s may reach; defaults to the file's own folder.
     :raise SpecError: with one line naming the file and the problem.
@@ -338,6 +339,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     document = read_document(path)
     if not isinstance(document, dict):
         raise SpecError(source, "the document is not a mapping")
+    document, conversion_warnings = _from_swagger(document, source)
     version = _openapi_version(document, source)
     loader = ConfinedLoader(root or path.parent)
     base_uri = path.resolve().as_uri()
@@ -347,7 +349,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     resolver = registry.resolver(base_uri=base_uri)
 
     loader.check_refs(document, base_uri, source)
-    warnings = _repair(document, resolver, source)
+    warnings = conversion_warnings + _repair(document, resolver, source)
     base_path = _base_path(document)
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:
@@ -405,11 +407,27 @@ def load_specs(paths: t.Iterable[Path], *, skip_invalid: bool = False) -> tuple[
     return apis, failures
 
 
+def _from_swagger(document: dict[str, Json], source: str) -> tuple[dict[str, Json], list[str]]:
+    """A Swagger 2.0 document as OpenAPI 3.0 (openapi/swagger2.py), with the converter's warnings;
+    any other document as it is.
+
+    :raise SpecError: another Swagger version (1.2 names it ``swaggerVersion``).
+    """
+    if "openapi" in document:
+        return document, []
+    declared = document.get("swagger", document.get("swaggerVersion"))
+    if declared is None:
+        return document, []
+    if str(declared) != "2.0":
+        raise SpecError(source, f"Swagger {declared} is not supported (Swagger 2.0, OpenAPI 3.0.x and 3.1.x are)")
+    converted, notes = to_openapi30(document)
+    return converted, [f"{source}: Swagger 2.0, converted to OpenAPI 3.0 at load",
+                       *(f"{source}: {note}" for note in notes)]
+
+
 def _openapi_version(document: dict[str, Json], source: str) -> str:
     declared = document.get("openapi")
     if declared is None:
-        if "swagger" in document:
-            raise SpecError(source, "Swagger 2.0 is not supported; convert it to OpenAPI 3.x first")
         raise SpecError(source, "missing the 'openapi' version field")
     declared = str(declared)
     for version in ("3.0", "3.1"):
