@@ -67,10 +67,13 @@ def test_the_converted_document_is_valid_openapi_30_and_loads(converted: tuple[d
                                                    "votePet", "downloadFile"}
 
 
-def test_the_input_is_not_modified() -> None:
+def test_the_input_is_neither_modified_nor_shared() -> None:
+    """load_spec repairs the converted document in place; the 2.0 one must not change with it."""
     document = original()
     before = copy.deepcopy(document)
-    to_openapi30(document)
+    converted, _ = to_openapi30(document)
+    converted["info"]["title"] = "changed"
+    converted["tags"].append({"name": "more"})
     assert document == before
 
 
