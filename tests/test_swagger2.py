@@ -21,6 +21,7 @@ from conftest import DATA
 from conftest import ROOT
 from conftest import MockServer
 from conftest import SpecChecker
+from mocksrv.errors import SpecError
 from mocksrv.openapi.specs import load_spec
 from mocksrv.openapi.swagger2 import to_openapi30
 from test_fuzz import ACCEPTANCE
@@ -65,6 +66,29 @@ def test_the_converted_document_is_valid_openapi_30_and_loads(converted: tuple[d
     assert api.version == "3.0" and api.mount == BASE
     assert {op.key for op in api.operations} == {"listPets", "addPet", "getPet", "deletePet", "uploadPhoto",
                                                    "votePet", "downloadFile"}
+
+
+@pytest.mark.parametrize("name", ["oai-petstore-expanded.json", "oai-uber.json"])
+def test_the_specifications_own_20_examples_load(name: str) -> None:
+    """Two of OAI/OpenAPI-Specification's examples/v2.0 (before that folder was removed), as published."""
+    api = load_spec(DATA / "swagger2" / name)
+    assert api.version == "3.0" and api.operations
+    assert errors_as_30(api.document) == []
+
+
+def test_an_empty_required_list_is_dropped() -> None:
+    document, _ = to_openapi30(minimal(definitions={"A": {"type": "object", "required": []}}))
+    assert document["components"]["schemas"]["A"] == {"type": "object"}
+    assert errors_as_30(document) == []
+
+
+def test_a_document_the_converter_cannot_read_is_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "odd.yaml"
+    spec.write_text(yaml.safe_dump(minimal(paths={"/x": {"get": {"responses": ["not", "a", "map"]}}})))
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec)
+    assert str(caught.value).startswith(f"{spec}: cannot convert this Swagger 2.0 document: AttributeError")
+    assert "\n" not in str(caught.value)
 
 
 def test_the_input_is_neither_modified_nor_shared() -> None:

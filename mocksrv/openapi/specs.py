@@ -1,9 +1,10 @@
 """Load OpenAPI documents from disk and turn each into a mountable `ApiSpec`.
 
-Owns: reading YAML/JSON safely, relative-file ``$ref`` resolution confined to the spec's
-folder, light repair of slightly invalid specs (with warnings), validation with
-openapi-spec-validator, and the per-operation data the other stages use. Every problem
-becomes one `SpecError` line naming the file.
+Owns: reading YAML/JSON safely, Swagger 2.0 handed to openapi/swagger2.py for conversion,
+relative-file ``$ref`` resolution confined to the spec's folder, light repair of slightly
+invalid specs (with warnings), validation with openapi-spec-validator, and the
+per-operation data the other stages use. Every problem becomes one `SpecError` line naming
+the file.
 
 The documents' ``servers`` are rewritten to the relative mount prefix (``/{api}{base}``)
 before openapi-core sees them: openapi-core matches absolute server URLs against the full
@@ -247,7 +248,7 @@ class ApiSpec:
 
     id: str
     source: Path
-    document: dict[str, Json]  # as written (original servers kept, for display)
+    document: dict[str, Json]  # as written (original servers kept, for display); Swagger 2.0 as converted
     version: str  # "3.0" or "3.1"
     base_path: str  # path of the first server URL, e.g. "/v3"
     openapi: OpenAPI  # openapi-core, on the copy whose servers are the mount prefix
@@ -420,7 +421,11 @@ def _from_swagger(document: dict[str, Json], source: str) -> tuple[dict[str, Jso
         return document, []
     if str(declared) != "2.0":
         raise SpecError(source, f"Swagger {declared} is not supported (Swagger 2.0, OpenAPI 3.0.x and 3.1.x are)")
-    converted, notes = to_openapi30(document)
+    try:
+        converted, notes = to_openapi30(document)
+    except (AttributeError, TypeError, ValueError) as exc:  # a field of the wrong kind; the validator names the rest
+        raise SpecError(source, f"cannot convert this Swagger 2.0 document: {type(exc).__name__}: "
+                                f"{_one_line(exc)}") from exc
     return converted, [f"{source}: Swagger 2.0, converted to OpenAPI 3.0 at load",
                        *(f"{source}: {note}" for note in notes)]
 

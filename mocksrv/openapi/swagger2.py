@@ -160,7 +160,7 @@ class _Converter:
             return ref
         section, name = parts[1], _pointer_token(parts[2])
         target = SECTIONS[section]
-        if section == "parameters" and self._is_payload(self.source.get("parameters", {}).get(name)):
+        if section == "parameters" and self._is_payload((self.local_target(ref, "parameters") or ("", None))[1]):
             target = "requestBodies"
         new = self.names[section].get(name)
         if new is None:
@@ -196,6 +196,8 @@ class _Converter:
                 out[key] = {"propertyName": value}
             elif key == "type":
                 out.update(self._type(value, where))
+            elif key == "required" and value == []:
+                continue  # the same meaning as no list, which 3.0 requires of an empty one
             else:
                 out.setdefault(key, value)
         return out
