@@ -63,7 +63,8 @@ def test_slightly_invalid_spec_is_repaired_with_warnings(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("text, problem", [
     ("openapi: 3.0.3\ninfo: {title: T}\npaths: {}\n", "at info: 'version' is a required property"),
-    ("swagger: '2.0'\n", "Swagger 2.0 is not supported"),
+    ("swagger: '1.2'\n", "Swagger 1.2 is not supported"),
+    ('{"swaggerVersion": "1.2", "apis": []}\n', "Swagger 1.2 is not supported"),
     ("openapi: 4.0.0\n", "OpenAPI 4.0.0 is not supported"),
     ("openapi: [unclosed\n", "not valid YAML"),
     ("- a list\n", "not a mapping"),

@@ -198,25 +198,31 @@ def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> 
 def _without_empty_lists(match: Match, query: t.Any) -> t.Any:
     """``?ids=`` for an array that is not exploded (``form`` with ``explode: false``,
     ``spaceDelimited``, ``pipeDelimited``) is the empty list; openapi-core would read it as
-    ``[""]`` and refuse an integer array. It reaches openapi-core as absent (docs/decisions.md)."""
-    names = _empty_list_names(match)
-    if not names or not any(query.get(name) == "" for name in names):
+    ``[""]`` and refuse an integer array. It reaches openapi-core as absent (docs/decisions.md).
+
+    A ``spaceDelimited`` value reaches it with its spaces written ``%20``: openapi-core 0.23
+    splits the decoded value on the text ``%20``, so ``?ids=1%202`` would be one item ``"1 2"``."""
+    styles = _unexploded_arrays(match)
+    if not styles or not any(name in styles and (value == "" or styles[name] == "spaceDelimited")
+                             for name, value in query.items(multi=True)):
         return query
-    return MultiDict([(k, v) for k, v in query.items(multi=True) if not (k in names and v == "")])
+    return MultiDict([(name, value.replace(" ", "%20") if styles.get(name) == "spaceDelimited" else value)
+                      for name, value in query.items(multi=True) if not (name in styles and value == "")])
 
 
-def _empty_list_names(match: Match) -> frozenset[str]:
-    cache: dict[str, frozenset[str]] = match.api.__dict__.setdefault("_empty_list_names", {})
+def _unexploded_arrays(match: Match) -> dict[str, str]:
+    """The operation's query arrays that are not exploded: name -> style."""
+    cache: dict[str, dict[str, str]] = match.api.__dict__.setdefault("_unexploded_arrays", {})
     key = match.operation.key
     if key not in cache:
-        names = set()
+        styles: dict[str, str] = {}
         for parameter, resolver in match.api.parameters(match.operation):
             schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
             style = parameter.get("style", "form")
             if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"
                     and not parameter.get("explode", style == "form")):
-                names.add(str(parameter.get("name")))
-        cache[key] = frozenset(names)
+                styles[str(parameter.get("name"))] = str(style)
+        cache[key] = styles
     return cache[key]
 
 
@@ -385,6 +391,7 @@ def _check_form(match: Match, request: MockRequest, key: str, validators: ApiVal
         parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
         # a field of no declared type that comes several times is a list (form style, explode)
         if _allows(prop, "array") or (len(parts) > 1 and not _types(prop)):
+            parts = _delimited(parts, encoding.get(name), key)
             item_schema, _ = api.deref(prop.get("items", {}), resolver)
             coerced = [_coerce_part(part, item_schema) for part in parts]
             value[name] = [c for c, _ in coerced]
@@ -406,6 +413,23 @@ def _check_form(match: Match, request: MockRequest, key: str, validators: ApiVal
         except Exception as exc:
             violations.append(Violation("body", "", f"form body could not be checked: {_one_line(exc)}"))
     return shown
+
+
+FORM_SEPARATORS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _delimited(parts: list[str | FileStorage], encoding: Json, media_type: str) -> list[str | FileStorage]:
+    """A urlencoded array field whose encoding is not exploded (``style: form, explode: false``,
+    ``spaceDelimited``, ``pipeDelimited``: Swagger 2.0's csv, ssv, pipes) is one delimited value;
+    3.0 gives style and explode meaning for urlencoded bodies only."""
+    urlencoded = media_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+    if not urlencoded or not isinstance(encoding, dict):
+        return parts
+    style = str(encoding.get("style", "form"))
+    if style not in FORM_SEPARATORS or encoding.get("explode", style == "form"):
+        return parts
+    separator = FORM_SEPARATORS[style]
+    return [item for part in parts for item in (part.split(separator) if isinstance(part, str) else [part])]
 
 
 def _form_properties(api: ApiSpec, schema: Json, resolver: t.Any) -> dict[str, dict[str, Json]]:

@@ -1,9 +1,10 @@
 """Load OpenAPI documents from disk and turn each into a mountable `ApiSpec`.
 
-Owns: reading YAML/JSON safely, relative-file ``$ref`` resolution confined to the spec's
-folder, light repair of slightly invalid specs (with warnings), validation with
-openapi-spec-validator, and the per-operation data the other stages use. Every problem
-becomes one `SpecError` line naming the file.
+Owns: reading YAML/JSON safely, Swagger 2.0 handed to openapi/swagger2.py for conversion,
+relative-file ``$ref`` resolution confined to the spec's folder, light repair of slightly
+invalid specs (with warnings), validation with openapi-spec-validator, and the
+per-operation data the other stages use. Every problem becomes one `SpecError` line naming
+the file.
 
 The documents' ``servers`` are rewritten to the relative mount prefix (``/{api}{base}``)
 before openapi-core sees them: openapi-core matches absolute server URLs against the full
@@ -38,6 +39,7 @@ from referencing.jsonschema import DRAFT202012
 
 from mocksrv.errors import SpecError
 from mocksrv.openapi.schema_repairs import repair_schemas
+from mocksrv.openapi.swagger2 import to_openapi30
 
 if t.TYPE_CHECKING:
     from referencing._core import Resolver
@@ -247,7 +249,7 @@ class ApiSpec:
 
     id: str
     source: Path
-    document: dict[str, Json]  # as written (original servers kept, for display)
+    document: dict[str, Json]  # as written (original servers kept, for display); Swagger 2.0 as converted
     version: str  # "3.0" or "3.1"
     base_path: str  # path of the first server URL, e.g. "/v3"
     openapi: OpenAPI  # openapi-core, on the copy whose servers are the mount prefix
@@ -327,7 +329,7 @@ def discover(paths: t.Iterable[Path]) -> list[Path]:
 
 
 def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
-    """Load, repair, validate and index one OpenAPI 3.0/3.1 document.
+    """Load, repair, validate and index one OpenAPI 3.0/3.1 document (Swagger 2.0 converted to 3.0 first).
 
     :param root: the folder ``$ref``s may reach; defaults to the file's own folder.
     :raise SpecError: with one line naming the file and the problem.
@@ -339,6 +341,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     document = read_document(path)
     if not isinstance(document, dict):
         raise SpecError(source, "the document is not a mapping")
+    document, conversion_warnings = _from_swagger(document, source)
     version = _openapi_version(document, source)
     loader = ConfinedLoader(root or path.parent)
     base_uri = path.resolve().as_uri()
@@ -348,7 +351,7 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     resolver = registry.resolver(base_uri=base_uri)
 
     loader.check_refs(document, base_uri, source)
-    warnings = _repair(document, resolver, source) + repair_schemas(document, version)
+    warnings = conversion_warnings + _repair(document, resolver, source) + repair_schemas(document, version)
     base_path = _base_path(document)
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:
@@ -406,11 +409,31 @@ def load_specs(paths: t.Iterable[Path], *, skip_invalid: bool = False) -> tuple[
     return apis, failures
 
 
+def _from_swagger(document: dict[str, Json], source: str) -> tuple[dict[str, Json], list[str]]:
+    """A Swagger 2.0 document as OpenAPI 3.0 (openapi/swagger2.py), with the converter's warnings;
+    any other document as it is.
+
+    :raise SpecError: another Swagger version (1.2 names it ``swaggerVersion``).
+    """
+    if "openapi" in document:
+        return document, []
+    declared = document.get("swagger", document.get("swaggerVersion"))
+    if declared is None:
+        return document, []
+    if str(declared) != "2.0":
+        raise SpecError(source, f"Swagger {declared} is not supported (Swagger 2.0, OpenAPI 3.0.x and 3.1.x are)")
+    try:
+        converted, notes = to_openapi30(document)
+    except (AttributeError, TypeError, ValueError) as exc:  # a field of the wrong kind; the validator names the rest
+        raise SpecError(source, f"cannot convert this Swagger 2.0 document: {type(exc).__name__}: "
+                                f"{_one_line(exc)}") from exc
+    return converted, [f"{source}: Swagger 2.0, converted to OpenAPI 3.0 at load",
+                       *(f"{source}: {note}" for note in notes)]
+
+
 def _openapi_version(document: dict[str, Json], source: str) -> str:
     declared = document.get("openapi")
     if declared is None:
-        if "swagger" in document:
-            raise SpecError(source, "Swagger 2.0 is not supported; convert it to OpenAPI 3.x first")
         raise SpecError(source, "missing the 'openapi' version field")
     declared = str(declared)
     for version in ("3.0", "3.1"):
@@ -563,6 +586,9 @@ def _describe_spec_error(error: t.Any) -> str:
     where = "/".join(str(part) for part in getattr(error, "path", [])) or "(root)"
     # the jsonschema-rs backend (used when installed) appends the failing schema: keep the sentence only
     message = str(getattr(error, "message", error)).split("Failed validating")[0]
+    # and it starts with the whole failing object, which can be a page long: the place says which one
+    if message[:1] in "{[" and " is not valid under " in message:
+        message = "the object" + message[message.rindex(" is not valid under "):]
     return f"invalid OpenAPI document at {where}: {_one_line(message)}"
 
 
