@@ -238,5 +238,5 @@ def test_the_other_versions_spellings_are_read_as_meant(tmp_path: Path, version:
     client = create_app(Options(specs=[path], fixtures=None, strict=True), apis=[api]).test_client()
     assert client.post("/rates/rates", json={"rate": 0.5, "note": None}).status_code == 201
     refused = client.post("/rates/rates", json={"rate": 0, "note": "x"})
-    assert refused.status_code == 400 and refused.get_json()["message"].startswith("rate must be")
+    assert refused.status_code == 400 and "rate must be greater than 0" in refused.get_json()["message"]
     assert client.post("/rates/rates", json={"note": "x"}).status_code == 400
