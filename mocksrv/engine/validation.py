@@ -18,11 +18,14 @@ Every library error is turned into `Violation`s with a field path and a plain se
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
 import functools
 import json
 import logging
 import re
 import typing as t
+import uuid
 from dataclasses import dataclass
 from dataclasses import field
 from xml.etree import ElementTree
@@ -274,6 +277,34 @@ def _literal_nulls(match: Match, request: MockRequest) -> tuple[MockRequest, lis
     return dataclasses.replace(request, query=query, headers=headers, cookies=cookies), nulls
 
 
+# what openapi-core makes of a value with a format (a date, a UUID, bytes, a Decimal): not JSON
+_NOT_JSON = (datetime.date, datetime.time, uuid.UUID, bytes, decimal.Decimal)
+
+
+def _sent(match: Match, request: MockRequest, where: str, name: str) -> Json:
+    """The parameter's value as the client sent it: text, or every value of a repeated query key."""
+    if where == "path":
+        return match.path_params.get(name)
+    if where == "query":
+        values = request.query.getlist(name)
+        return values if len(values) > 1 else (values[0] if values else None)
+    return (request.headers if where == "header" else request.cookies).get(name)
+
+
+def _as_sent(value: Json, sent: Json) -> Json:
+    """A typed parameter, with any value openapi-core made a Python object (a ``format: date``
+    becomes a ``date``) given back as the client wrote it: what reaches filters, behaviours and the
+    store is JSON, and ``?day=2024-05-01`` matches a stored ``"2024-05-01"``."""
+    if isinstance(value, _NOT_JSON):
+        return sent if isinstance(sent, str) else str(value)
+    if isinstance(value, list) and any(isinstance(item, _NOT_JSON) for item in value):
+        parts = sent if isinstance(sent, list) else str(sent or "").split(",")
+        if len(parts) != len(value):  # another style (pipes, spaces …): the objects' own text
+            parts = [str(item) for item in value]
+        return [part if isinstance(item, _NOT_JSON) else item for item, part in zip(value, parts, strict=True)]
+    return value
+
+
 def _allows_null(schema: dict[str, Json]) -> bool:
     types = schema.get("type")
     return schema.get("nullable") is True or (isinstance(types, list) and "null" in types)
@@ -307,7 +338,8 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
         else:
             violations.extend(_parameter_violations(result.errors))
             if result.parameters is not None:
-                checked.parameters = {where: dict(getattr(result.parameters, where))
+                checked.parameters = {where: {name: _as_sent(value, _sent(match, request, where, name))
+                                              for name, value in getattr(result.parameters, where).items()}
                                       for where in ("path", "query", "header", "cookie")}
     for where, name in nulls:
         checked.parameters.setdefault(where, {})[name] = None
