@@ -62,6 +62,7 @@ from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
 from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import is_form
 from mocksrv.wire.media import is_json
@@ -119,6 +120,7 @@ class ApiValidators:
 
     def __init__(self, api: ApiSpec) -> None:
         self.api = api
+        self._nullable: dict[str, tuple[tuple[str, str], ...]] = {}
 
     @functools.cached_property
     def unmarshallers(self) -> _Unmarshallers:
@@ -143,6 +145,17 @@ class ApiValidators:
             V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
             V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
             oas31_schema_validators_factory)
+
+    def nullable_parameters(self, operation: Operation) -> tuple[tuple[str, str], ...]:
+        """(in, name) of the operation's query, header and cookie parameters whose schema allows null."""
+        found = self._nullable.get(operation.key)
+        if found is None:
+            found = self._nullable[operation.key] = tuple(
+                (str(parameter.get("in")), str(parameter.get("name", "")))
+                for parameter, resolver in self.api.parameters(operation)
+                if parameter.get("in") in ("query", "header", "cookie")
+                and _allows_null(self.api.deref(parameter.get("schema") or {}, resolver)[0]))
+        return found
 
     @functools.cached_property
     def checks(self) -> ApiChecks:
@@ -250,23 +263,15 @@ def find_media_type(content: dict[str, Json], mimetype: str) -> str | None:
     return None
 
 
-def _literal_nulls(match: Match, request: MockRequest) -> tuple[MockRequest, list[tuple[str, str]]]:
+def _literal_nulls(match: Match, request: MockRequest, validators: ApiValidators
+                   ) -> tuple[MockRequest, list[tuple[str, str]]]:
     """A query, header or cookie parameter sent as the text ``null`` where its schema allows null
     (3.0 ``nullable``, a 3.1 type list with ``"null"``) is null: left out of the checks, typed None.
     Clients write a null parameter that way (``?after=null``), and no cast accepts it."""
     sent = {"query": request.query.get, "header": request.headers.get, "cookie": request.cookies.get}
-    if not ("null" in request.query.values() or "null" in request.cookies.values()
-            or any(value == "null" for _, value in request.headers.items())):
-        return request, []  # the usual request: no parameter to look up
-    nulls: list[tuple[str, str]] = []
-    for parameter, resolver in match.api.parameters(match.operation):
-        where, name = str(parameter.get("in", "")), str(parameter.get("name", ""))
-        if where not in sent or sent[where](name) != "null":
-            continue
-        schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
-        if isinstance(schema, dict) and _allows_null(schema):
-            nulls.append((where, name))
-    if not nulls:
+    nulls = [(where, name) for where, name in validators.nullable_parameters(match.operation)
+             if sent[where](name) == "null"]
+    if not nulls:  # the usual request
         return request, []
     query, headers, cookies = MultiDict(request.query), Headers(request.headers), MultiDict(request.cookies)
     for where, name in nulls:
@@ -305,7 +310,9 @@ def _as_sent(value: Json, sent: Json) -> Json:
     return value
 
 
-def _allows_null(schema: dict[str, Json]) -> bool:
+def _allows_null(schema: Json) -> bool:
+    if not isinstance(schema, dict):
+        return False
     types = schema.get("type")
     return schema.get("nullable") is True or (isinstance(types, list) and "null" in types)
 
@@ -323,7 +330,7 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
     units = validators.unmarshallers
     violations: list[Violation] = []
     checked = CheckedRequest()
-    request, nulls = _literal_nulls(match, request)
+    request, nulls = _literal_nulls(match, request, validators)
 
     quick = validators.checks.parameters(operation, match.path_params, request.query, request.headers,
                                          request.cookies) if fast else None
