@@ -30,9 +30,6 @@ class ApiCatalog:
         # openapi-core's unmarshallers and the fast-path checks, made on first use
         self.validators = {api.id: ApiValidators(api) for api in apis}
 
-    def find(self, api_id: str) -> ApiSpec | None:
-        return next((api for api in self.apis if api.id == api_id), None)
-
     def id_field(self, api_id: str, collection: str) -> str:
         """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""
         return collection_id_field(self.id_fields.get(api_id, {}), collection)

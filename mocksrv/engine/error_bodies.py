@@ -68,9 +68,9 @@ class ErrorBody:
         # an error about one field names it at the top too (Microsoft's `target`, Stripe's `param`)
         only = self.error.violations[0] if len(self.error.violations) == 1 else None
         found = self._object(base, schema, resolver, (), 0, self.detail, only)
-        # a field the API documents for this error comes first: its value is the one to try first
-        updates = documented + [(path, [*(v for d, vs in documented if d == path for v in vs), *values])
-                                for path, values in found if path not in {d for d, _ in documented}]
+        # a field the API documents for this error is set to the documented value, not ours
+        taken = {path for path, _ in documented}
+        updates = documented + [(path, values) for path, values in found if path not in taken]
         return self._apply(base, [(path, [v for v in values if v is not None]) for path, values in updates])
 
     # -- what goes where ----------------------------------------------------------------------------
@@ -156,13 +156,13 @@ class ErrorBody:
             item_fields = object_properties(self.api, items, item_resolver)
             if path[-1] not in ERROR_LISTS and not any(n in item_fields for n in MESSAGE_FIELDS):
                 return []  # an array that is not a list of errors keeps its generated items
-            return [(path, [self._items(current, items, item_resolver, item_fields, path, depth)])]
+            return [(path, [self._items(current, items, item_resolver, item_fields, depth)])]
         if path[-1] == "source":  # JSON:API: where in the request
             return self._source(path, violation)
         return self._object(current if isinstance(current, dict) else {}, schema, resolver, path, depth + 1,
                             message, violation)
 
-    def _items(self, current: Json, items: Json, resolver: t.Any, item_fields: dict[str, t.Any], path: FieldPath,
+    def _items(self, current: Json, items: Json, resolver: t.Any, item_fields: dict[str, t.Any],
                depth: int) -> _Items:
         """An array of errors: one item per violation (or one for the error itself); items the
         schema leaves open are the messages."""
@@ -176,7 +176,7 @@ class ErrorBody:
                                self._object(dict(template), items, resolver, (), depth + 1, message, cause)))
             else:
                 wanted.append((message, []))
-        return _Items(path, wanted)
+        return _Items(wanted)
 
     @staticmethod
     def _source(path: FieldPath, violation: Violation | None) -> list[Update]:
@@ -234,8 +234,7 @@ class ErrorBody:
 class _Items:
     """An array of error items to build: (starting item, its field updates) each."""
 
-    def __init__(self, path: FieldPath, wanted: list[tuple[Json, list[Update]]]) -> None:
-        self.path = path
+    def __init__(self, wanted: list[tuple[Json, list[Update]]]) -> None:
         self.wanted = wanted
 
 

@@ -260,13 +260,7 @@ class ApiSpec:
     @functools.cached_property
     def has_external_refs(self) -> bool:
         """Some ``$ref`` points into another file."""
-        def external(node: Json) -> bool:
-            if isinstance(node, dict):
-                ref = node.get("$ref")
-                return (isinstance(ref, str) and not ref.startswith("#")) or any(map(external, node.values()))
-            return isinstance(node, list) and any(map(external, node))
-
-        return external(self.document)
+        return any(not ref.startswith("#") for ref in _refs_in(self.document))
 
     def deref(self, node: Json, resolver: Resolver[Json] | None = None) -> tuple[Json, Resolver[Json]]:
         """Follow ``$ref`` chains; returns the target and the resolver for refs inside it."""
