@@ -14,7 +14,14 @@ import typing as t
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
+from mocksrv.engine.pagination import PAGING_PARAMS
+from mocksrv.engine.pagination import Links
+from mocksrv.engine.pagination import Page
+from mocksrv.engine.pagination import PageRequest
+from mocksrv.engine.pagination import decode_cursor
+from mocksrv.engine.pagination import mirror_page
 from mocksrv.engine.responses import BodyShaper
 from mocksrv.engine.responses import ChosenResponse
 from mocksrv.engine.responses import Synthesizer
@@ -43,15 +50,12 @@ from mocksrv.state.clock import Clock
 from mocksrv.state.store import Store
 
 Json = t.Any
-LIMIT_PARAMS = ("limit", "per_page", "page_size", "pageSize", "perPage", "size")
-OFFSET_PARAMS = ("offset", "skip", "start")
-PAGE_PARAMS = ("page",)
 SEARCH_PARAMS = ("search", "q", "query")
 SORT_PARAMS = ("sort", "sort_by", "sortBy", "order_by", "orderBy")
-TOTAL_FIELDS = ("total", "total_count", "totalCount", "count", "total_items", "totalItems")
 CREATED_FIELDS = ("created_at", "createdAt", "created", "updated_at", "updatedAt")
 PREFIXED_HEX = re.compile(r"^([A-Za-z][A-Za-z0-9]*[_-])([0-9a-f]{8,})$")
 ID_ATTEMPTS = 5  # fresh ids drawn before a create gives up
+PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
 UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -129,7 +133,7 @@ class RecordKeeper:
             return Applied(self._create(resource, collection, checked.body, chosen))
         if record_id is None:
             if resource.kind == LIST:
-                return Applied(self._list(collection, checked, self._id_hint(resource)))
+                return Applied(self._list(match, collection, checked, self._id_hint(resource)))
             return None
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
@@ -260,21 +264,12 @@ class RecordKeeper:
 
         return shape
 
-    def _list(self, collection: str, checked: CheckedRequest, id_hint: str | None) -> BodyShaper:
+    def _list(self, match: Match, collection: str, checked: CheckedRequest, id_hint: str | None) -> BodyShaper:
         query = checked.parameters.get("query", {})
-
-        def count(names: tuple[str, ...]) -> int | None:
-            # a negative count the spec allows (petstore's int32 `limit`) pages nothing: read as absent
-            return next((query[p] for p in names if _is_count(query.get(p))), None)
-
-        limit = count(LIMIT_PARAMS)
-        offset = count(OFFSET_PARAMS) or 0
-        page = count(PAGE_PARAMS)
-        if page is not None and limit:
-            offset = max(page - 1, 0) * limit
+        asked = PageRequest.read(query)
         search = next((str(query[p]) for p in SEARCH_PARAMS if query.get(p)), None)
         sort = next((str(query[p]) for p in SORT_PARAMS if query.get(p)), None)
-        reserved = {*LIMIT_PARAMS, *OFFSET_PARAMS, *PAGE_PARAMS, *SEARCH_PARAMS, *SORT_PARAMS}
+        reserved = {*PAGING_PARAMS, *SEARCH_PARAMS, *SORT_PARAMS}
         where = {k: v for k, v in query.items() if k not in reserved and isinstance(v, (str, int, float, bool))}
 
         def matches(record: t.Mapping[str, Json]) -> bool:
@@ -282,10 +277,27 @@ class RecordKeeper:
                 return False
             return search is None or any(search.lower() in str(v).lower() for v in record.values())
 
-        records, total = self.store.list(
-            self.api.id, collection, match=lambda record: matches(self.view(collection, dict(record))),
-            sort=sort.lstrip("-") if sort else None, descending=bool(sort and sort.startswith("-")),
-            offset=offset, limit=limit)
+        def listed(offset: int, limit: int | None) -> tuple[list[dict[str, Json]], int]:
+            return self.store.list(
+                self.api.id, collection, match=lambda record: matches(self.view(collection, dict(record))),
+                sort=sort.lstrip("-") if sort else None, descending=bool(sort and sort.startswith("-")),
+                offset=offset, limit=limit)
+
+        offset = asked.offset
+        if asked.cursor is not None:
+            position = decode_cursor(asked.cursor)
+            if position is None:  # the id of the record to start after (Stripe's starting_after)
+                everything, _ = listed(0, None)
+                id_field = self.id_field(collection)
+                ids = [str(record.get(id_field)) for record in everything]
+                position = ids.index(asked.cursor) + 1 if asked.cursor in ids else 0
+            offset = position
+        records, total = listed(offset, asked.limit)
+        page = Page(asked, offset, len(records), total)
+        declared = {str(p.get("name")) for p, _ in self.api.parameters(match.operation) if p.get("in") == "query"}
+        path = self.api.mount + PATH_VARIABLE.sub(
+            lambda found: quote(str(match.path_params.get(found.group(1), "")), safe=""), match.operation.template)
+        links = Links(path, query, declared)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_list(self.api, schema, resolver, id_hint)
@@ -295,15 +307,8 @@ class RecordKeeper:
             template = current[0] if isinstance(current, list) and current else None
             items = [self._conform(self.view(collection, r), template, location) for r in records]
             shaped = _put(value, location.path, items)
-            parent = _get(shaped, location.path[:-1]) if location.path else None
-            if isinstance(parent, dict):
-                updates = {name: total for name in TOTAL_FIELDS if name in parent}
-                updates.update({name: limit for name in LIMIT_PARAMS if name in parent and limit is not None})
-                updates.update({name: offset for name in OFFSET_PARAMS if name in parent})
-                candidate = {**parent, **updates}
-                if self.synth.is_valid(schema, resolver, _put(shaped, location.path[:-1], candidate)):
-                    shaped = _put(shaped, location.path[:-1], candidate)
-            return shaped
+            return mirror_page(shaped, location.path, page, links,
+                               lambda candidate: self.synth.is_valid(schema, resolver, candidate))
 
         return shape
 
@@ -347,10 +352,6 @@ class RecordKeeper:
 
 TIMESTAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}:\d{2}(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d{2}(:?\d{2})?)?$")
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def timestamp_like(example: str, now: datetime) -> str:
