@@ -105,3 +105,39 @@ def test_a_rate_limit_takes_the_enum_value_that_names_it(tmp_path: Path) -> None
     assert status == 429
     assert body["error"]["type"] == "rate_limit_error" and body["error"]["code"] == "rate_limit_exceeded"
     assert "param" not in body["error"]
+
+
+DOCUMENTED = """
+openapi: 3.0.3
+info: {title: Documented, version: "1"}
+x-mocksrv-errors:
+  invalid_request: {message: The request was not understood, fields: {type: bad_request, hint: see the docs}}
+paths:
+  /things:
+    get:
+      parameters: [{name: count, in: query, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400":
+          description: refused
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [type, message, hint]
+                properties:
+                  type: {type: string, enum: [api_error, card_error, invalid_request_error, rate_limit_error]}
+                  message: {type: string}
+                  hint: {type: string}
+"""
+
+
+def test_a_documented_field_that_breaks_the_schema_gives_way_to_ours(tmp_path: Path) -> None:
+    spec = tmp_path / "documented.yaml"
+    spec.write_text(DOCUMENTED)
+    documented = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    response = documented.get("/documented/things?count=many")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["hint"] == "see the docs" and body["message"] == "The request was not understood"
+    assert body["type"] == "invalid_request_error"  # `bad_request` is not in the enum: the closest choice is

@@ -68,9 +68,12 @@ class ErrorBody:
         # an error about one field names it at the top too (Microsoft's `target`, Stripe's `param`)
         only = self.error.violations[0] if len(self.error.violations) == 1 else None
         found = self._object(base, schema, resolver, (), 0, self.detail, only)
-        # a field the API documents for this error is set to the documented value, not ours
-        taken = {path for path, _ in documented}
-        updates = documented + [(path, values) for path, values in found if path not in taken]
+        # a field the API documents for this error takes the documented value; ours only where
+        # the documented one breaks the schema
+        ours: dict[FieldPath, list[Json]] = {}
+        for path, values in found:
+            ours.setdefault(path, []).extend(values)
+        updates = [(path, [*values, *ours.pop(path, [])]) for path, values in documented] + list(ours.items())
         return self._apply(base, [(path, [v for v in values if v is not None]) for path, values in updates])
 
     # -- what goes where ----------------------------------------------------------------------------
