@@ -141,3 +141,50 @@ def test_a_documented_field_that_breaks_the_schema_gives_way_to_ours(tmp_path: P
     body = response.get_json()
     assert body["hint"] == "see the docs" and body["message"] == "The request was not understood"
     assert body["type"] == "invalid_request_error"  # `bad_request` is not in the enum: the closest choice is
+
+
+CARRIED = """
+openapi: 3.0.3
+info: {title: Carried, version: "1"}
+paths:
+  /charges:
+    get:
+      parameters: [{name: count, in: query, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400":
+          description: refused, with the objects the error is about
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [error]
+                properties:
+                  error:
+                    type: object
+                    required: [type]
+                    properties:
+                      type: {type: string, enum: [card_error, invalid_request_error]}
+                      message: {type: string}
+                      charge:
+                        type: object
+                        properties: {description: {type: string}, status: {type: string}}
+                      source:
+                        type: object
+                        properties: {id: {type: string}, object: {type: string}}
+"""
+
+
+def test_objects_an_error_carries_keep_their_own_fields(tmp_path: Path) -> None:
+    spec = tmp_path / "carried.yaml"
+    spec.write_text(CARRIED)
+    carried = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    response = carried.get("/carried/charges?count=many")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["message"].startswith("count query parameter has a value that cannot be read")
+    assert error["type"] == "invalid_request_error"
+    # a charge and a card the error is about (generated: optional fields are filled): data, not
+    # the error's message, status or JSON:API source
+    assert error["charge"]["description"] != error["message"] and error["charge"]["status"] != "400"
+    assert set(error["source"]) == {"id", "object"}

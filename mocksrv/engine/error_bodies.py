@@ -6,7 +6,9 @@ AWS), an ``error`` object (Google's ``error.code/message/status``, Microsoft's
 errors (JSON:API ``errors[].status/detail/source.pointer``, ``errors[].field/message``). This
 module walks the error schema (``$ref``, allOf, nested objects and arrays of objects, three
 levels deep) and fills what it finds: the message, the status, the title, the error's code,
-trace ids, and one array item per violation with its field. Each value is kept only if the
+trace ids, and one array item per violation with its field. An optional object that is not
+named like an error (Stripe's `error.payment_intent`) is data the error carries and is left
+alone. Each value is kept only if the
 whole body still validates, so an enum or a pattern the spec sets wins over our words.
 """
 
@@ -19,6 +21,7 @@ import uuid
 from mocksrv.errors import MockError
 from mocksrv.errors import Violation
 from mocksrv.openapi.resources import object_properties
+from mocksrv.openapi.resources import required_fields
 from mocksrv.openapi.specs import ApiSpec
 
 Json = t.Any
@@ -35,6 +38,10 @@ ERROR_LISTS = ("errors", "details", "error_details", "violations", "problems", "
                "field_errors", "invalid_params", "invalidParams")
 # enum-typed fields that classify the error (Stripe's `type`): the closest choice is taken
 ENUM_FIELDS = ("type", "code", "error_type", "errorType", "kind", "category")
+# objects that hold (part of) the error itself, wherever they sit
+ERROR_OBJECTS = frozenset({"error", "err", "fault", "problem", "innererror", "inner_error", "innerError", "cause",
+                           "source", *ERROR_LISTS})
+POINTER_FIELDS = frozenset({"pointer", "parameter", "header"})
 MAX_DEPTH = 3
 MAX_ITEMS = 20
 # Google's canonical error codes (google.rpc.Code), for a string `status` shaped like them
@@ -82,6 +89,9 @@ class ErrorBody:
                 message: str, violation: Violation | None) -> list[Update]:
         """The updates for one object of the body: its own fields, then nested errors."""
         properties = object_properties(self.api, schema, resolver)
+        # an optional object not named like an error is data the error carries (Stripe's
+        # `error.payment_intent`): its `description` or `status` is not the error's
+        required = required_fields(self.api, schema, resolver)
         names = list(dict.fromkeys([*properties, *value]))
         updates: list[Update] = []
         message_field = next((n for n in MESSAGE_FIELDS if n in names and not self._is_container(properties, value, n)),
@@ -91,7 +101,7 @@ class ErrorBody:
         for name in names:
             at = (*path, name)
             if self._is_container(properties, value, name):
-                if depth < MAX_DEPTH:
+                if depth < MAX_DEPTH and (name in required or _names_an_error(name)):
                     updates.extend(self._nested(value.get(name), properties.get(name), at, depth, message, violation))
                 continue
             prop_schema = properties.get(name, ({}, resolver))[0]
@@ -160,8 +170,9 @@ class ErrorBody:
             if path[-1] not in ERROR_LISTS and not any(n in item_fields for n in MESSAGE_FIELDS):
                 return []  # an array that is not a list of errors keeps its generated items
             return [(path, [self._items(current, items, item_resolver, item_fields, depth)])]
-        if path[-1] == "source":  # JSON:API: where in the request
-            return self._source(path, violation)
+        if path[-1] == "source":  # JSON:API: where in the request (an object that says so, or an open one)
+            fields = object_properties(self.api, schema, resolver)
+            return self._source(path, violation) if not fields or POINTER_FIELDS & set(fields) else []
         return self._object(current if isinstance(current, dict) else {}, schema, resolver, path, depth + 1,
                             message, violation)
 
@@ -255,6 +266,10 @@ def _set(node: Json, path: FieldPath, value: Json) -> Json:
     if isinstance(node, dict):
         return {**node, head: _set(node.get(head), rest, value)}
     return {head: _set(None, rest, value)}
+
+
+def _names_an_error(name: str) -> bool:
+    return name in ERROR_OBJECTS or name.lower() in ERROR_OBJECTS
 
 
 def _is_object(schema: Json, value: Json) -> bool:
