@@ -6,10 +6,10 @@ AWS), an ``error`` object (Google's ``error.code/message/status``, Microsoft's
 errors (JSON:API ``errors[].status/detail/source.pointer``, ``errors[].field/message``). This
 module walks the error schema (``$ref``, allOf, nested objects and arrays of objects, three
 levels deep) and fills what it finds: the message, the status, the title, the error's code,
-trace ids, and one array item per violation with its field. An optional object that is not
-named like an error (Stripe's `error.payment_intent`) is data the error carries and is left
-alone. Each value is kept only if the
-whole body still validates, so an enum or a pattern the spec sets wins over our words.
+trace ids, and one array item per violation with its field. An optional object not named like
+an error (Stripe's ``error.payment_intent``) is data the error carries and is left alone. Each
+value is kept only if the whole body still validates, so an enum or a pattern the spec sets
+wins over our words.
 """
 
 from __future__ import annotations
