@@ -99,8 +99,8 @@ def test_31_type_array_violation_is_reported_not_crashed(mock: MockServer) -> No
                              files={"file": ("x.png", PNG, "image/png")})
     assert response.status_code == 422  # the operation declares 422, not 400
     assert response.headers["Content-Type"] == "application/problem+json"
-    detail = response.json()["detail"]
-    assert "count must be of type integer or null" in detail and "note must be at most 5" in detail
+    # the first problem only: this API's problem document has room for one message
+    assert response.json()["detail"] == "count must be of type integer or null, got string"
 
 
 def test_31_path_parameter_exclusive_minimum(mock: MockServer) -> None:
@@ -140,8 +140,7 @@ def test_query_array_style_and_cookie(mock: MockServer, v30: SpecChecker) -> Non
     v30.assert_valid(response)
     missing = requests.get(mock.url("/forms30/v1/search"), params={"ids": "1,x"}, timeout=10)
     assert missing.status_code == 400
-    detail = missing.json()["detail"]
-    assert "session cookie is required" in detail and "ids" in detail
+    assert {e["field"] for e in missing.json()["errors"]} == {"session", "ids"}
 
 
 def test_basic_auth(mock: MockServer) -> None:
@@ -389,7 +388,7 @@ def test_in_process_a_json_body_breaking_its_schema_is_told_where_and_why(
     assert response.status_code == 400
     assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == \
         [("body", field, message) for field, message in errors]
-    assert response.json["detail"] == "; ".join(message for _, message in errors)
+    assert response.json["detail"] == errors[0][1]  # one message: the first problem's
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -404,11 +403,12 @@ def test_in_process_a_body_that_is_not_json_is_told_so(checks: t.Any, raw: bytes
     assert response.json["errors"] == [{"location": "body", "field": "", "message": message}]
 
 
-def test_in_process_more_than_five_violations_are_counted_in_the_detail(checks: t.Any) -> None:
+def test_in_process_every_violation_is_listed_and_the_detail_is_the_first(checks: t.Any) -> None:
     body = {"name": "x", "kind": "c", "size": 0, "share": 1, "tags": [], "meta": {}, "when": "soon"}
     response = checks.post("/checks/v1/things", json=body)
     assert len(response.json["errors"]) == 7
-    assert response.json["detail"].endswith("; tags must have at least 1 items; and 2 more")
+    assert response.json["detail"] == response.json["errors"][0]["message"] == \
+        "name must be at least 2 characters long"
 
 
 def test_in_process_31_bounds_and_const_are_told(checks: t.Any) -> None:

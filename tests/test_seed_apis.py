@@ -238,8 +238,14 @@ def test_send_service_missing_key(bundled: MockServer, bundled_checkers: dict[st
     bundled_checkers["send-service"].assert_valid(response)
 
 
-def test_every_missing_field_is_named(bundled: MockServer) -> None:
-    response = post_json(bundled, "/maildiver/v1/emails", {"html": "<p>x</p>"}, MAILDIVER)
-    assert response.status_code == 400
-    message = response.json()["message"]
-    assert all(f"{name} field is required" in message for name in ("from", "to", "subject")), message
+def test_one_message_per_error_the_first_documented_check(bundled: MockServer) -> None:
+    """MailDiver lists from, to, subject in that order; its error has room for one message."""
+    bundled.client.clear_requests()
+    for body, expected in [({}, "from field is required"), ({"from": "a@example.com"}, "to field is required"),
+                           ({"from": "a@example.com", "to": "b@example.com"}, "subject field is required")]:
+        response = post_json(bundled, "/maildiver/v1/emails", {**body, "html": "<p>x</p>"}, MAILDIVER)
+        assert (response.status_code, response.json()) == (400, {"message": expected})
+    # the journal keeps every violation of the first request, not only the one the API names
+    first = bundled.client.requests(api="maildiver")[-1]  # newest first
+    assert [error["message"] for error in first["errors"]] == [
+        "from field is required", "to field is required", "subject field is required"]
