@@ -47,3 +47,9 @@ def test_readme_walkthroughs() -> None:
                  "Welcome, Ada!", "Pro Plan", "template_id cannot be used together with html",
                  "Se requiere al menos un destinatario", "@mail.yourdomain.com>", "domain_not_verified"):
         assert text in output, text
+
+
+def test_every_bundled_scenario_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \|", readme, re.M)
+    assert sorted(listed) == sorted(path.stem for path in FIXTURES.glob("*.yaml"))
