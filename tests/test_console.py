@@ -152,7 +152,7 @@ def test_requests_page_shows_new_requests_live_and_explains_what_is_wrong(page: 
     requests.get(mock.url("/maxcare/v3/emails/eml_a7c3f1e28b4d4a9eb5c6d7e8f9012345"),
                  headers={"Authorization": "Bearer mk_live_demo"}, timeout=10)
     expect(rows).to_have_count(3)
-    expect(rows.first).to_contain_text("X-Organization-Id header is required")
+    expect(rows.first).to_contain_text("'X-Organization-Id' is required")
     expect(rows.nth(1)).to_contain_text("invalid")
     screenshot(page, "requests")
 

@@ -106,7 +106,7 @@ def test_maxcare_missing_field_uses_its_bad_request_schema(bundled: MockServer) 
     assert response.status_code == 400
     payload = response.json()
     assert set(payload) == {"code", "message", "trace_id"}
-    assert payload["message"] == "subject field is required"
+    assert payload["message"] == "'subject' is required"  # MaxCare's wording, not MailDiver's
     assert payload["code"] == "bad_request"
     uuid.UUID(payload["trace_id"])
 
@@ -114,13 +114,13 @@ def test_maxcare_missing_field_uses_its_bad_request_schema(bundled: MockServer) 
 def test_maxcare_wrong_type(bundled: MockServer) -> None:
     response = post_json(bundled, "/maxcare/v3/emails/send", {**MAXCARE_SEND, "patientIds": "pat_1"}, MAXCARE)
     assert response.status_code == 400
-    assert response.json()["message"] == "patientIds must be of type array, got string"
+    assert response.json()["message"] == "'patientIds' must be an array"
 
 
 def test_maxcare_missing_required_header(bundled: MockServer, bundled_checkers: dict[str, SpecChecker]) -> None:
     response = requests.get(bundled.url("/maxcare/v3/emails/eml_1"), headers={"Authorization": MAXCARE["Authorization"]}, timeout=10)
     assert response.status_code == 400
-    assert response.json()["message"] == "X-Organization-Id header is required"
+    assert response.json()["message"] == "'X-Organization-Id' is required"
     bundled_checkers["maxcare"].assert_valid(response)  # GET /emails/{id} declares this 400
 
 

@@ -15,7 +15,10 @@ first) either a ``sent`` record or an ``errors`` entry, so one call can partly f
 - with no records at all in ``patients`` (or ``users``), recipients are not modelled:
   every id is sent to, at ``<id>@example.com``.
 
-Neither list given, or both empty, is 400. Each sent record is stored in ``emails`` with
+Neither list given, or both empty, is 400; so is a ``from`` that cannot stand before the
+``@`` of ``<from>@accounts.maxcare.ai``. Texts follow the seed's one 400 example, "'id' must
+be a valid UUID" (`MaxCareBehaviour.reword` words the schema's findings the same way), and
+the organization check answers the seed's one 403 text, "Insufficient scope". Each sent record is stored in ``emails`` with
 extra fields that never reach the client: ``appId``, ``organizationId``, ``html``,
 ``from``, ``patientIds``, ``userIds``, the recipient's ``bounces`` and
 ``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
@@ -65,6 +68,8 @@ from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import NotFound
+from mocksrv.errors import Violation
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 EMAILS = "emails"
@@ -73,6 +78,16 @@ FROM_DOMAIN = "accounts.maxcare.ai"
 # how the API writes its timestamps (ExternalEmailResponseV3 examples)
 TIMESTAMP_EXAMPLE = "2026-03-25 10:00:01.234+00"
 EMAIL_ID = re.compile(r"^eml_[0-9a-f]{32}$")
+# the seed's one 400 text (its ids are eml_ + a UUID's 32 hex digits), and its pattern for others
+INVALID_ID = "'id' must be a valid UUID"
+INVALID_FROM = "'from' must be a valid email prefix"
+INVALID_SCHEDULE = "'scheduledAt' must be a valid ISO 8601 date-time"
+NO_RECIPIENTS = "'patientIds' or 'userIds' must contain at least one id"
+# what may stand before the @ (RFC 5322 dot-atom): `from` becomes <prefix>@accounts.maxcare.ai
+LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+TYPE_WANTED = re.compile(r"must be of type (\w+)")
+# the seed's 403 wording, for the organization check too (the seed documents no other 403 text)
+FORBIDDEN = "Insufficient scope"
 HAS_TIME = re.compile(r"[Tt ]\d{2}")
 # ExternalEmailResponseV3's properties: everything else stored with a record is stripped
 EMAIL_FIELDS = ("id", "recipientEmail", "recipientType", "recipientId", "emailType", "subject", "fromAddress",
@@ -110,6 +125,16 @@ DEFAULT_OPTIONS: dict[str, Json] = MaxCareOptions().load({})
 class MaxCareBehaviour(Behaviour):
     options_schema = MaxCareOptions
 
+    def reword(self, operation: Operation, violation: Violation) -> str | None:
+        """MaxCare's wording (``'id' must be a valid UUID``) for what the schema checks."""
+        name = violation.field or violation.location
+        if violation.rule == "required":
+            return f"'{name}' is required"
+        if violation.rule == "type":
+            wanted = TYPE_WANTED.search(violation.message)
+            return f"'{name}' must be {_article(wanted.group(1))}" if wanted else None
+        return None
+
     def on_EmailsPublicController_sendEmails(self, ctx: Context) -> Reply:
         """Send to patients and staff users by id; a failed recipient is an ``errors`` entry.
 
@@ -119,8 +144,10 @@ class MaxCareBehaviour(Behaviour):
         organization = _organization(ctx)
         body: dict[str, Json] = dict(ctx.body or {})
         wanted = [(kind, _unique(body.get(kind.ids_field) or [])) for kind in (PATIENTS, USERS)]
+        if not LOCAL_PART.match(str(body.get("from", ""))):
+            raise InvalidRequest(INVALID_FROM)
         if not any(ids for _, ids in wanted):
-            raise InvalidRequest("patientIds or userIds must contain at least one id")
+            raise InvalidRequest(NO_RECIPIENTS)
         now = ctx.clock.now()
         send_at = now
         scheduled_at = None
@@ -180,7 +207,7 @@ class MaxCareBehaviour(Behaviour):
         organization = _organization(ctx)
         email_id = ctx.path_params["id"]
         if not EMAIL_ID.match(email_id):
-            raise InvalidRequest("'id' must be a valid email ID (eml_ followed by 32 hex characters)")
+            raise InvalidRequest(INVALID_ID)
         record = ctx.store.get(ctx.api.id, EMAILS, email_id)
         owner = ctx.principal.owner if ctx.principal else None
         if record is None or not _visible(record, owner, organization):
@@ -230,9 +257,14 @@ def _organization(ctx: Context) -> str:
     owner = ctx.principal.owner if ctx.principal else None
     open_mode = owner is None  # no keys in the scenario, or a key tied to no application
     if record is None or (not open_mode and owner not in (record.get("apps") or [])):
-        raise Forbidden(f"Application is not allowed to act for organization {organization}",
-                        kind="organization_forbidden", fields={"code": "forbidden"})
+        reason = f"application {owner} may not act for organization {organization!r}"
+        raise Forbidden(FORBIDDEN, kind="organization_forbidden", fields={"code": "forbidden"},
+                        violations=[Violation("header", "X-Organization-Id", reason)])
     return organization
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[:1] in "aeiou" else f"a {type_name}"
 
 
 def _visible(record: dict[str, Json], owner: str | None, organization: str) -> bool:
@@ -291,8 +323,7 @@ def _parse_iso(text: str) -> datetime:
         instant = (instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)).astimezone(UTC)
         instant.timestamp()  # years at the edge of the range overflow here, not later
     except (ValueError, OverflowError) as exc:
-        raise InvalidRequest(f"scheduledAt must be an ISO 8601 date-time (e.g. 2026-03-25T10:00:00Z), "
-                             f"got {text!r}") from exc
+        raise InvalidRequest(INVALID_SCHEDULE) from exc
     return instant
 
 

@@ -562,7 +562,8 @@ def _parameter_violations(errors: t.Iterable[Exception]) -> list[Violation]:
     found: list[Violation] = []
     for error in errors:
         if isinstance(error, MissingRequiredParameter):
-            found.append(Violation(error.location, error.name, f"{error.name} {_place(error.location)} is required"))
+            found.append(Violation(error.location, error.name, f"{error.name} {_place(error.location)} is required",
+                                   "required"))
         elif isinstance(error, ParameterValidationError):
             found.extend(_cause_violations(error.location, error.name, error))
         else:
