@@ -18,10 +18,11 @@ first) either a ``sent`` record or an ``errors`` entry, so one call can partly f
 Neither list given, or both empty, is 400; so is a ``from`` that cannot stand before the
 ``@`` of ``<from>@accounts.maxcare.ai``. Texts follow the seed's one 400 example, "'id' must
 be a valid UUID" (`MaxCareBehaviour.reword` words the schema's findings the same way), and
-the organization check answers the seed's one 403 text, "Insufficient scope". Each sent record is stored in ``emails`` with
-extra fields that never reach the client: ``appId``, ``organizationId``, ``html``,
-``from``, ``patientIds``, ``userIds``, the recipient's ``bounces`` and
-``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
+the organization check answers the seed's one 403 text, "Insufficient scope".
+
+Each sent record is stored in ``emails`` with extra fields that never reach the client:
+``appId``, ``organizationId``, ``html``, ``from``, ``patientIds``, ``userIds``, the
+recipient's ``bounces`` and ``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
 clock). Ids are ``eml_`` + 32 hex digits drawn from the seeded generator and the store's
 sequence, so the same seed and the same calls give the same ids.
 
