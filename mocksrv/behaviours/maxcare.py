@@ -64,6 +64,11 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Event
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import epoch_of
 from mocksrv.engine.records import timestamp_like
 from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden
@@ -123,7 +128,32 @@ class MaxCareOptions(Schema):
 DEFAULT_OPTIONS: dict[str, Json] = MaxCareOptions().load({})
 
 
+class MaxCareOutbox:
+    """One record per recipient; delivery, bounce and open times fill in as the clock passes them."""
+
+    collection = "emails"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("createdAt"))
+        history = [Event(created, "created")] if created is not None else []
+        if record.get("scheduledAt") and created is not None:
+            history.append(Event(created, "scheduled", f"for {record['scheduledAt']}"))
+        for stamp, status in (("sentAt", "sent"), ("deliveredAt", "delivered"), ("bouncedAt", "bounced"),
+                              ("openedAt", "opened")):
+            at = epoch_of(record.get(stamp))
+            if at is not None and not (status == "sent" and record.get("status") == "scheduled"):
+                history.append(Event(at, status))
+        headers = [("X-Email-Type", str(record.get("emailType", "")))]
+        headers += [(name, str(record[key])) for name, key in (("X-Organization-Id", "organizationId"),
+                                                                 ("X-App-Id", "appId")) if record.get(key)]
+        return Message(api, self.collection, str(record.get("id", "")), str(record.get("fromAddress") or ""),
+                       addresses(record.get("recipientEmail")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, html=record.get("html"),
+                       headers=headers, history=sorted(history, key=lambda e: e.epoch), record=record)
+
+
 class MaxCareBehaviour(Behaviour):
+    outbox = MaxCareOutbox()
     options_schema = MaxCareOptions
 
     def reword(self, operation: Operation, violation: Violation) -> str | None:

@@ -55,6 +55,14 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Event
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import attachments_of
+from mocksrv.engine.outbox import created_history
+from mocksrv.engine.outbox import epoch_of
+from mocksrv.engine.outbox import items_of
 from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden
 from mocksrv.errors import InvalidRequest
@@ -98,7 +106,36 @@ class SendServiceOptions(Schema):
 DEFAULT_OPTIONS: dict[str, Json] = SendServiceOptions().load({})
 
 
+class SendServiceOutbox:
+    """Messages with the sending domain, tracking flags, the client's own headers and their life so far."""
+
+    collection = "messages"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("submitted_at"))
+        headers = [("Message-ID", str(record.get("message_id") or ""))]
+        headers += [(str(name), str(value)) for name, value in (record.get("headers") or {}).items()]
+        headers += [("X-Tag", str(record["tag"]))] if record.get("tag") else []
+        headers += [("X-Stream", str(record.get("stream_type") or "")),
+                    ("X-Track", f"opens {'on' if record.get('track_opens') else 'off'}, "
+                                f"clicks {'on' if record.get('track_clicks') else 'off'}")]
+        return Message(api, self.collection, str(record.get("email_id") or record.get("id", "")),
+                       str(record.get("from") or ""), addresses(record.get("to")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, cc=addresses(record.get("cc")),
+                       bcc=addresses(record.get("bcc")), reply_to=addresses(record.get("reply_to")),
+                       html=record.get("html"), text=record.get("text"),
+                       attachments=attachments_of(record, "contentType"),
+                       headers=headers, history=_history(record, created), record=record)
+
+
+def _history(record: Record, created: float | None) -> list[Event]:
+    """The steps `SendServiceBehaviour.view` listed (a seeded record without them: its stated status)."""
+    steps = [(epoch_of(item.get("at")), str(item.get("event"))) for item in items_of(record, "events")]
+    return [Event(at, step) for at, step in steps if at is not None] or created_history(created, record.get("status"))
+
+
 class SendServiceBehaviour(Behaviour):
+    outbox = SendServiceOutbox()
     options_schema = SendServiceOptions
 
     def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:

@@ -75,6 +75,13 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Event
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import attachments_of
+from mocksrv.engine.outbox import epoch_of
+from mocksrv.engine.outbox import items_of
 from mocksrv.errors import ApiError
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import NotFound
@@ -123,7 +130,41 @@ class SettingsMailerOptions(Schema):
 DEFAULT_OPTIONS: dict[str, Json] = SettingsMailerOptions().load({})
 
 
+class SettingsMailerOutbox:
+    """One mail to many recipients; a bulk send goes out in batches on the virtual clock."""
+
+    collection = "mail-history"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("created_epoch")) or epoch_of(record.get("created_at"))
+        history = []
+        if created is not None:
+            history.append(Event(created, "sending" if record.get("bulk_mode") else "pending"))
+        batches = items_of(record, "batches")
+        for number, batch in enumerate(batches, start=1):
+            at = epoch_of(batch.get("at"))
+            if at is not None and at <= now and len(batches) > 1:
+                history.append(Event(at, "batch sent", f"batch {number} of {len(batches)}: "
+                                                       f"{', '.join(batch.get('recipients') or [])}"))
+        completes = epoch_of(record.get("completes_at"))
+        if completes is not None and completes <= now:
+            history.append(Event(completes, str(record.get("status")), str(record.get("error_message") or "")))
+        elif completes is None:  # seeded: what it states
+            updated = epoch_of(record.get("updated_at"))
+            if updated is not None:
+                history.append(Event(updated, str(record.get("status")), str(record.get("error_message") or "")))
+        headers = [("X-Sent-By", f"{record.get('sent_by_name', '')} (user {record.get('sent_by', '')})")]
+        if record.get("cta_url"):
+            headers.append(("X-Call-To-Action", f"{record.get('cta_text') or ''} <{record['cta_url']}>"))
+        return Message(api, self.collection, str(record.get("mail_id", "")), str(record.get("sent_by_name") or ""),
+                       addresses(record.get("recipients")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, text=record.get("body"),
+                       attachments=attachments_of(record, "content_type"),
+                       headers=headers, history=history, record=record)
+
+
 class SettingsMailerBehaviour(Behaviour):
+    outbox = SettingsMailerOutbox()
     options_schema = SettingsMailerOptions
 
     def reword(self, operation: Operation, violation: Violation) -> str | None:

@@ -23,6 +23,7 @@ from dataclasses import field
 from marshmallow import Schema
 from marshmallow import ValidationError
 
+from mocksrv.engine.outbox import Outbox
 from mocksrv.engine.policy import Principal
 from mocksrv.engine.records import RecordKeeper
 from mocksrv.engine.responses import Synthesizer
@@ -81,6 +82,8 @@ class Behaviour:
 
     #: validates the fixture's ``options:`` for this API (None: no options)
     options_schema: type[Schema] | None = None
+    #: reads the messages this API stores into the console's Outbox (None: it sends no email)
+    outbox: Outbox | None = None
 
     def handle(self, ctx: Context) -> Reply | None:
         handler = getattr(self, f"on_{ctx.operation.operation_id}", None)

@@ -3,7 +3,8 @@
 route (404/405) → injected fault (latency, forced status, drop) → Prefer → credentials
 present (401) → key known and active (401) → scopes (403) → rate limit (429) → request valid
 (415/400/422) → choose response → ``Accept`` (406) → a matching rule (status, body, latency,
-drop) → the API's behaviour, else stored state (404 …) → synthesise → validate response. Any
+drop) → the API's behaviour, else stored state (404 …) → synthesise → validate response →
+keep a sent message (``x-mocksrv-outbox``). Any
 `MockError` on the way becomes the API's own error response. Framework-free: takes a
 `MockRequest`, returns an `Answer`.
 """
@@ -149,7 +150,11 @@ class Pipeline:
             synthesizer.note_bad_example(chosen, problems)
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = self._response_problems(match, request, response)
-        return self._conforming(match, response, problems)
+        response = self._conforming(match, response, problems)
+        outbox = self.catalog.declared_outboxes.get(api.id)
+        if outbox is not None and 200 <= response.status < 300:  # a send the spec's x-mocksrv-outbox names
+            outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
+        return response
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""
