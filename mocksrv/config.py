@@ -25,3 +25,5 @@ class Options:
     threads: int = 4  # for the admin API and console; mocked APIs are answered on the event loop
     journal_limit: int = 10_000  # requests kept in the journal; the oldest go first
     admin_token: str | None = None  # when set, admin calls need it and remote clients are allowed
+    cors: bool = True  # answer browsers' preflights and let any page read the mocked APIs' answers
+    cors_origins: list[str] | None = None  # the origins CORS allows; None: any

@@ -1,12 +1,13 @@
 """The request pipeline: the only module that knows the order of the stages.
 
-route (404/405) → injected fault (latency, forced status, drop) → Prefer → credentials
-present (401) → key known and active (401) → scopes (403) → rate limit (429) → request valid
-(415/400/422) → choose response → ``Accept`` (406) → a matching rule (status, body, latency,
-drop) → the API's behaviour, else stored state (404 …) → synthesise → validate response →
-keep a sent message (``x-mocksrv-outbox``). Any
-`MockError` on the way becomes the API's own error response. Framework-free: takes a
-`MockRequest`, returns an `Answer`.
+CORS preflight (204, where the spec declares no OPTIONS) → route (404/405) → injected fault
+(latency, forced status, drop) → Prefer → credentials present (401) → key known and active
+(401) → scopes (403) → rate limit (429) → request valid (415/400/422) → choose response →
+``Accept`` (406) → a matching rule (status, body, latency, drop) → the API's behaviour, else
+stored state (404 …) → synthesise → validate response → keep a sent message
+(``x-mocksrv-outbox``). Any `MockError` on the way becomes the API's own error response.
+Framework-free: takes a `MockRequest`, returns an `Answer`; the serving layer adds the CORS
+headers to every answer (`engine.cors`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mocksrv.config import Options
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.catalog import ApiCatalog
+from mocksrv.engine.cors import Cors
+from mocksrv.engine.cors import is_preflight
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
@@ -57,6 +60,7 @@ class Answer:
     match: Match | None
     error: MockError | None = None
     drop: bool = False  # an injected fault: break the connection instead of answering
+    preflight_of: str | None = None  # a CORS preflight answered for this API (journaled, never an operation)
     delay: float = 0.0  # seconds the server waits before answering (faults, rules); it never blocks here
 
 
@@ -69,6 +73,7 @@ class Pipeline:
         self.options = options
         self.state = state
         self.router = Router(self.apis)
+        self.cors = Cors(options.cors, options.cors_origins)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
         self.keepers = {api.id: RecordKeeper(api, catalog.resources[api.id], catalog.id_fields[api.id], state.store,
                                              self.synthesizers[api.id], state.clock) for api in self.apis}
@@ -87,6 +92,11 @@ class Pipeline:
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here
+        if self.cors.enabled and is_preflight(request):
+            declared = self.router.methods_at(request.path)
+            if declared is not None and "OPTIONS" not in declared[1]:  # a spec that declares OPTIONS answers it
+                api_id, methods = declared
+                return Answer(self.cors.preflight(request, methods), None, preflight_of=api_id)
         try:
             match = self.router.match(request.method, request.path)
             fault = self.state.faults.take_for(match.api.id, match.operation.key)

@@ -69,15 +69,18 @@ class ApiDispatcher:
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
         try:
-            return answer(request, self.pipeline)
+            outcome = answer(request, self.pipeline)
         except HTTPException as error:
-            return Answer(error_response(error), None)
+            outcome = Answer(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
             target = self.pipeline.state.journal.target(request.path, request.args)
             log.exception("%s %s failed", request.method, target)
-            return Answer(error_response(InternalError()), None)
+            outcome = Answer(error_response(InternalError()), None)
         finally:
             request.close()  # the uploaded files' spooled temporary files, at once rather than when collected
+        if outcome.preflight_of is None:  # every answer a browser page may read, errors and faults too
+            self.pipeline.cors.decorate(request.headers.get("Origin"), outcome.response)
+        return outcome
 
 
 def is_admin_path(path: str) -> bool:
@@ -122,9 +125,10 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
     state = pipeline.state
     state.journal.record(
         mock_request or unreadable_request(request), outcome.response,
-        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else None,
+        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else outcome.preflight_of,
         operation_id=outcome.match.operation.key if outcome.match else None,
-        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
+        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
+        preflight=outcome.preflight_of is not None)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome
