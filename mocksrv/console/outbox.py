@@ -36,6 +36,7 @@ class Attachment:
     name: str
     size: int | None  # bytes; None when only a URL was given
     content_type: str
+    inline: bool = False  # sent as an inline part (Content-Disposition: inline) rather than an attachment
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,8 @@ class MailDiverAdapter:
 
 
 class SettingsMailerAdapter:
-    """One mail to many recipients; a bulk send goes out in batches on the virtual clock."""
+    """One mail to many recipients, as the template rendered it (images inline); a bulk send goes out in
+    batches on the virtual clock."""
 
     collection = "mail-history"
 
@@ -152,8 +154,8 @@ class SettingsMailerAdapter:
             headers.append(("X-Call-To-Action", f"{record.get('cta_text') or ''} <{record['cta_url']}>"))
         return Message(api, self.collection, str(record.get("mail_id", "")), str(record.get("sent_by_name") or ""),
                        _addresses(record.get("recipients")), str(record.get("subject") or ""),
-                       str(record.get("status") or ""), created, text=record.get("body"),
-                       attachments=_attachments(record, "content_type"),
+                       str(record.get("status") or ""), created, html=record.get("html"), text=record.get("body"),
+                       attachments=_attachments(record, "content_type", inline=True),
                        headers=headers, history=history, record=record)
 
 
@@ -237,7 +239,7 @@ def raw_source(message: Message) -> str:
     for attachment in message.attachments:
         main, _, sub = (attachment.content_type or "application/octet-stream").partition("/")
         email.add_attachment(b"", maintype=main or "application", subtype=sub or "octet-stream",
-                             filename=attachment.name)
+                             filename=attachment.name, disposition="inline" if attachment.inline else "attachment")
     for number, part in enumerate(email.walk()):
         if part.is_multipart():
             part.set_boundary(f"mocksrv-{number}-{message.id}")  # stable text for the same message
@@ -253,8 +255,8 @@ def _created(epoch: float | None, status: Json) -> list[Event]:
     return [Event(epoch, str(status or "created"))] if epoch is not None else []
 
 
-def _attachments(record: Record, type_field: str) -> list[Attachment]:
-    return [Attachment(str(item.get("filename", "")), item.get("size"), str(item.get(type_field) or ""))
+def _attachments(record: Record, type_field: str, *, inline: bool = False) -> list[Attachment]:
+    return [Attachment(str(item.get("filename", "")), item.get("size"), str(item.get(type_field) or ""), inline)
             for item in _items(record, "attachments")]
 
 

@@ -95,6 +95,17 @@ class Behaviour:
         """
         return None
 
+    def refusal(self, operation: Operation, request: MockRequest, violations: list[Violation]) -> str | None:
+        """The one message the API answers for a request the engine found invalid, or None to list them all.
+
+        Called after `reword`, with the violations in the engine's order. An API that answers
+        one error at a time (the first of its checks that fails, in the order it documents
+        them) returns that check's text; ``request`` is the raw request, for checks of the
+        API's own that come before the engine's in that order. The violations stay on the
+        error, for error schemas that have room for a list.
+        """
+        return None
+
     def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
         """A stored record as it is at ``now`` (scheduled sends, delivery, bulk progress)."""
         return record
