@@ -161,6 +161,14 @@ def test_one_message_the_first_failing_check_in_the_seeds_order(mock: MockServer
     assert response.status_code == 400
 
 
+def test_client_text_in_a_message_stays_on_one_line(mock: MockServer, checker: SpecChecker) -> None:
+    address = send(mock, checker, to='["user@example.com", "not\\nan\\u2028address"]')
+    assert error_of(address) == "Dirección de correo no válida: not\\nan\\u2028address"
+    status = history(mock, checker, status="sent\r\nX-Injected: 1")
+    assert error_of(status) == ("Estado no válido: sent\\r\\nX-Injected: 1. "
+                                "Valores permitidos: pending, sending, sent, failed, partial")
+
+
 def test_a_text_field_sent_twice(mock: MockServer, checker: SpecChecker) -> None:
     response = requests.post(mock.url(SEND), headers=AUTH, timeout=10, files=[
         ("to", (None, '["user@example.com"]')), ("subject", (None, "Hola")), ("subject", (None, "Otra vez"))])

@@ -110,6 +110,8 @@ SAME_INSTANT = 1e-6
 DEFAULT_CTA_TEXT = "Learn More"
 S3_BASE = "https://s3.amazonaws.com/bucket/"
 ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# characters that would break a message's one line (client text quoted in it is shown escaped)
+LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # the spec's MailDetail; a list item has total_count instead of updated_at
 DETAIL_FIELDS = ("mail_id", "recipients", "subject", "body", "cta_url", "cta_text", "status", "error_message",
                  "attachments", "sent_by", "sent_by_name", "created_at", "updated_at")
@@ -203,8 +205,8 @@ class SettingsMailerBehaviour(Behaviour):
             return BAD_FIELD.format(name=root) if root else BAD_REQUEST
         if violation.location in ("query", "path", "header", "cookie") and root:
             if root == "status":
-                return PARAMETER_MESSAGES["status"].format(value=violation.value) if isinstance(violation.value, str) \
-                    else BAD_STATUS
+                return PARAMETER_MESSAGES["status"].format(value=_quoted(violation.value)) \
+                    if isinstance(violation.value, str) else BAD_STATUS
             return PARAMETER_MESSAGES.get(root) or BAD_PARAMETER.format(name=root)
         return BAD_REQUEST
 
@@ -415,7 +417,7 @@ def _recipients_problem(value: str | None) -> str | None:
     if not addresses:
         return NO_RECIPIENTS
     bad = next((item for item in addresses if not ADDRESS.match(item)), None)
-    return BAD_ADDRESS.format(address=bad) if bad is not None else None
+    return BAD_ADDRESS.format(address=_quoted(bad)) if bad is not None else None
 
 
 def _addresses(value: str) -> list[str]:
@@ -431,11 +433,16 @@ def _attachments_problem(parts: list[Json]) -> str | None:
     for file in files:
         content_type = str(file.get("content_type", "")).lower()
         if not content_type.startswith("image/"):
-            return NOT_AN_IMAGE.format(name=_basename(file), content_type=content_type)
+            return NOT_AN_IMAGE.format(name=_quoted(_basename(file)), content_type=_quoted(content_type))
         size = int(file.get("size", 0))
         if size > MAX_ATTACHMENT_BYTES:
-            return TOO_LARGE.format(name=_basename(file), size=size)
+            return TOO_LARGE.format(name=_quoted(_basename(file)), size=size)
     return None
+
+
+def _quoted(text: str) -> str:
+    """Client text as a message shows it: on one line, control characters escaped (``\\n``)."""
+    return LINE_BREAKING.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
 
 
 def _text(form: Form, name: str) -> str:
