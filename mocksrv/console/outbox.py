@@ -69,7 +69,7 @@ def raw_source(message: Message) -> str:
     for attachment in message.attachments:
         main, _, sub = (attachment.content_type or "application/octet-stream").partition("/")
         email.add_attachment(b"", maintype=main or "application", subtype=sub or "octet-stream",
-                             filename=attachment.name)
+                             filename=attachment.name, disposition="inline" if attachment.inline else "attachment")
     for number, part in enumerate(email.walk()):
         if part.is_multipart():
             part.set_boundary(f"mocksrv-{number}-{message.id}")  # stable text for the same message

@@ -98,6 +98,18 @@ class Behaviour:
         """
         return None
 
+    def refusal(self, operation: Operation, request: MockRequest, violations: list[Violation]) -> str | None:
+        """The one message the API answers for a request the engine found invalid, or None for the
+        engine's first violation.
+
+        Called after `reword`, with the violations in the engine's order. An API whose
+        documented order of checks differs from the schema's returns the text of the first
+        of its checks that fails; ``request`` is the raw request, for checks of the API's own
+        that come before the engine's in that order. The violations stay on the error, for
+        error schemas that have room for a list.
+        """
+        return None
+
     def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
         """A stored record as it is at ``now`` (scheduled sends, delivery, bulk progress)."""
         return record

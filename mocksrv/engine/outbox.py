@@ -61,6 +61,7 @@ class Attachment:
     name: str
     size: int | None  # bytes; None when only a URL was given
     content_type: str
+    inline: bool = False  # sent as an inline part (Content-Disposition: inline) rather than an attachment
 
 
 @dataclass(frozen=True)
@@ -264,8 +265,8 @@ def created_history(epoch: float | None, status: Json) -> list[Event]:
     return [Event(epoch, str(status or "created"))] if epoch is not None else []
 
 
-def attachments_of(record: Record, type_field: str) -> list[Attachment]:
-    return [Attachment(str(item.get("filename", "")), item.get("size"), str(item.get(type_field) or ""))
+def attachments_of(record: Record, type_field: str, *, inline: bool = False) -> list[Attachment]:
+    return [Attachment(str(item.get("filename", "")), item.get("size"), str(item.get(type_field) or ""), inline)
             for item in items_of(record, "attachments")]
 
 

@@ -177,7 +177,8 @@ class Pipeline:
             return None
 
     def _checked(self, match: Match, request: MockRequest) -> CheckedRequest:
-        """Validate the request; an API's behaviour may word violations as the API documents them."""
+        """Validate the request; an API's behaviour may word violations as the API documents them, and
+        answer one of them only."""
         try:
             return check_request(match, request, self.catalog.validators[match.api.id])
         except InvalidRequest as error:
@@ -186,7 +187,7 @@ class Pipeline:
                 raise
             for violation in error.violations:
                 violation.message = behaviour.reword(match.operation, violation) or violation.message
-            error.detail = summary(error.violations)
+            error.detail = behaviour.refusal(match.operation, request, error.violations) or summary(error.violations)
             raise
 
     def _error(self, match: Match | None, request: MockRequest, error: MockError) -> MockResponse:
