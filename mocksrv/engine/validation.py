@@ -434,13 +434,20 @@ def _check_form(match: Match, request: MockRequest, key: str, validators: ApiVal
         try:
             check.validator.validate(decoded.value)
         except InvalidSchemaValue as exc:
-            for error in exc.schema_errors:
-                violations.append(_schema_violation("body", error))
+            # a field the decoder could not read is said once, in its words (not "must be of type object")
+            unread = tuple(v.field for v in decoded.violations)
+            violations.extend(v for v in (_schema_violation("body", error) for error in exc.schema_errors)
+                              if not _under(v.field, unread))
         except RecursionError:
             violations.append(Violation("body", "", TOO_DEEP))
         except Exception as exc:
             violations.append(Violation("body", "", f"form body could not be checked: {_one_line(exc)}"))
     return decoded.shown
+
+
+def _under(path: str, fields: tuple[str, ...]) -> bool:
+    """``meta.note`` or ``meta[0]`` is under ``meta``."""
+    return any(path == f or path.startswith((f"{f}.", f"{f}[")) for f in fields if f)
 
 
 def _parameter_violations(errors: t.Iterable[Exception]) -> list[Violation]:
