@@ -73,6 +73,10 @@ def errors(response: t.Any) -> list[tuple[str, str]]:
     ("tags=red&pair=a,5,b,true", {"tags": ["red"], "pair": {"a": 5, "b": True}}),
     # a part whose encoding says application/json
     ("tags=red&meta=%7B%22note%22%3A%22hi%22%7D", {"tags": ["red"], "meta": {"note": "hi"}}),
+    # objects in an array: one JSON object per key, or (no item being a list) the whole array at once
+    ('tags=red&lines={"sku":"a","qty":1}&lines={"sku":"b"}', {"tags": ["red"], "lines": [{"sku": "a", "qty": 1},
+                                                                                       {"sku": "b"}]}),
+    ('tags=red&lines=[{"sku":"a"},{"sku":"b"}]', {"tags": ["red"], "lines": [{"sku": "a"}, {"sku": "b"}]}),
 ])
 def test_a_valid_urlencoded_form_is_stored_as_its_schema_reads_it(forms: t.Any, api: str, body: str,
                                                                    kept: dict[str, t.Any]) -> None:
@@ -102,6 +106,7 @@ def test_a_valid_urlencoded_form_is_stored_as_its_schema_reads_it(forms: t.Any, 
     ("tags=red&meta=%7Bnote", [("meta", "meta is not valid JSON: Expecting property name enclosed in double "
                                         "quotes: line 1 column 2 (char 1)")]),
     ("tags=red&other=1", [("", "request body has unknown field(s): other")]),
+    ('tags=red&lines={"qty":1}', [("lines[0].sku", "lines[0].sku field is required")]),
 ])
 def test_an_invalid_urlencoded_form_is_refused_naming_the_field(forms: t.Any, api: str, body: str,
                                                                  refused: list[tuple[str, str]]) -> None:

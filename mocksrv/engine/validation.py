@@ -7,9 +7,11 @@ its unmarshallers and schema validators. Two things are ours:
 - Content-Type negotiation (415) and the required-body check, so the answer is specific.
 - Form bodies (``multipart/form-data``, ``application/x-www-form-urlencoded``): openapi-core
   0.23 leaves integer/boolean parts as strings in 3.0, passes file parts as bytes that
-  fail ``type: string`` in 3.1, and raises ``TypeError`` on 3.1 type arrays. We decode the
-  form with Werkzeug, coerce each part by its property schema, then validate the object
-  with openapi-core's own schema validator for that spec version.
+  fail ``type: string`` in 3.1, raises ``TypeError`` on 3.1 type arrays and reads no body
+  styles. Werkzeug parses the form, `mocksrv.wire.form_encoding` reads it into the object the
+  schema and the Encoding Object describe (repeated keys, delimited values, deepObject, JSON
+  parts; each value coerced by its schema), then openapi-core's own schema validator for that
+  spec version validates the object.
 
 Every library error is turned into `Violation`s with a field path and a plain sentence
 (``to field is required``); no library exception escapes as a 500.

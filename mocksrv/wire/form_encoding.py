@@ -257,10 +257,10 @@ class _Reader:
         as_json = content_type is not None and is_json(content_type)
         if view.is_array() or (len(parts) > 1 and not view.kinds):
             items = view.items
-            if len(parts) == 1 and as_json and not items.is_array():
-                whole = self._part(parts[0], view, True, where)  # the whole array as one JSON value
-                if isinstance(whole[0], list):
-                    return whole
+            if len(parts) == 1 and (as_json or items.is_object()) and not items.is_array():
+                whole = _json_list(parts[0])  # the whole array as one JSON value: no item can be a list
+                if whole is not None:
+                    return whole, whole
             return self._items(parts, items, as_json or None, where)
         if len(parts) > 1:
             self._violation(where, f"{where} field was sent {len(parts)} times; it takes one value")
@@ -418,6 +418,17 @@ def _bracket_path(key: str, name: str) -> list[str] | None:
     rest = key[len(name):]
     segments = BRACKETS.findall(rest)
     return segments if segments and "".join(f"[{s}]" for s in segments) == rest else None
+
+
+def _json_list(part: Part) -> list[Json] | None:
+    """A text part that is a JSON array, else None."""
+    if not isinstance(part, str) or not part.startswith("["):
+        return None
+    try:
+        value = json.loads(part)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, list) else None
 
 
 def _split(part: Part, separator: str) -> list[Part]:
