@@ -169,3 +169,11 @@ def test_over_http_an_enum_item_and_a_missing_array_are_named(mock: MockServer, 
     missing = requests.post(mock.url(f"/{api}/orders"), data=[("filter[size]", "2")], timeout=10)
     assert missing.status_code == 400
     assert missing.json()["detail"] == "tags field is required"
+
+
+def test_a_property_schema_in_another_file_reads_its_refs_from_that_file() -> None:
+    spec = FORMS / "split" / "openapi.yaml"  # levels' items are `#/Level` of parts.yaml, not of openapi.yaml
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    assert client.post("/openapi/things", data="levels=1&levels=2", content_type=URLENCODED).status_code == 204
+    assert errors(client.post("/openapi/things", data="levels=3", content_type=URLENCODED)) == [
+        ("levels[0]", "levels[0] must be one of: 1, 2")]
