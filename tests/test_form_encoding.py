@@ -107,6 +107,11 @@ def test_a_valid_urlencoded_form_is_stored_as_its_schema_reads_it(forms: t.Any, 
                                         "quotes: line 1 column 2 (char 1)")]),
     ("tags=red&other=1", [("", "request body has unknown field(s): other")]),
     ('tags=red&lines={"qty":1}', [("lines[0].sku", "lines[0].sku field is required")]),
+    # numbers as JSON writes them: not Python's NaN, infinity or 1_000 (a NaN stored was a 500)
+    ("tags=red&ratios=nan&ratios=1e999", [("ratios[0]", "ratios[0] must be of type number, got string"),
+                                          ("ratios[1]", "ratios[1] must be of type number, got string")]),
+    ("tags=red&sizes=1_000", [("sizes[0]", "sizes[0] must be of type integer, got string")]),
+    ("tags=red&filter" + "[a]" * 3000 + "=1", [("filter", "filter is nested more than 32 levels deep")]),
 ])
 def test_an_invalid_urlencoded_form_is_refused_naming_the_field(forms: t.Any, api: str, body: str,
                                                                  refused: list[tuple[str, str]]) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import typing as t
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ STYLE_FIELDS = ("style", "explode", "allowReserved")
 SEPARATORS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 KINDS = ("object", "array", "string", "integer", "number", "boolean", "null")
 BRACKETS = re.compile(r"\[([^\[\]]+)\]")
+# numbers as JSON writes them (a leading + too): not Python's "1_000", " 5 ", "nan" or "٣"
+INTEGER = re.compile(r"[+-]?[0-9]+")
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+MAX_DEPTH = 32  # brackets in one deepObject key: deeper is refused, not read by recursion
 _NO_VALUE = object()
 
 
@@ -347,6 +352,9 @@ class _Reader:
                 continue
             parts = self._take(key) or []
             first = self.order[key] if first is None else min(first, self.order[key])
+            if len(path) > MAX_DEPTH:
+                self._violation(name, f"{name} is nested more than {MAX_DEPTH} levels deep")
+                continue
             node = tree
             for segment in path[:-1]:
                 child = node.setdefault(segment, {})
@@ -454,22 +462,21 @@ def _coerce(text: str, view: _View) -> Json:
 def _convert(text: str, kind: str) -> Json:
     if kind == "string":
         return text
-    if kind == "integer":
+    if kind in ("integer", "number") and INTEGER.fullmatch(text):
         try:
             return int(text)
-        except ValueError:
+        except ValueError:  # more digits than Python converts (4300): no integer we can hold
             return _NO_VALUE
     if kind == "number":
-        try:
-            number = float(text)
-        except ValueError:
-            return _NO_VALUE
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        number = float(text) if NUMBER.fullmatch(text) else math.nan
+        return number if math.isfinite(number) else _NO_VALUE  # no NaN, no 1e999: neither is JSON
     if kind == "boolean":
         return {"true": True, "false": False}.get(text.lower(), _NO_VALUE)
     if kind == "null":
         return None if text in ("", "null") else _NO_VALUE  # "null": how JSON-minded clients send None
-    try:  # object, array
+    if kind not in ("object", "array"):
+        return _NO_VALUE
+    try:
         return json.loads(text)
     except (ValueError, RecursionError):
         return _NO_VALUE
