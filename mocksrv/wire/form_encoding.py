@@ -58,6 +58,7 @@ BRACKETS = re.compile(r"\[([^\[\]]+)\]")
 INTEGER = re.compile(r"[+-]?[0-9]+")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 MAX_DEPTH = 32  # brackets in one deepObject key: deeper is refused, not read by recursion
+BRANCH_DEPTH = 4  # anyOf/oneOf inside anyOf/oneOf looked into for types and properties
 _NO_VALUE = object()
 
 
@@ -97,25 +98,29 @@ def decode_form(layout: FormLayout, media_type: str, fields: MultiDict[str, str]
 class _View:
     """A schema looked at through ``$ref`` and ``allOf`` (and, for what it declares, ``anyOf``/``oneOf``)."""
 
-    def __init__(self, api: ApiSpec, parts: list[tuple[dict[str, Json], t.Any]], branches: list[_View]) -> None:
+    def __init__(self, api: ApiSpec, parts: list[tuple[dict[str, Json], t.Any]], depth: int = 0) -> None:
         self.api = api
         self.parts = parts  # the schema, then its allOf parts (dereferenced), each with its resolver
-        self.branches = branches  # anyOf / oneOf alternatives
+        self.depth = depth  # anyOf/oneOf levels above: alternatives made of themselves end here
 
     @classmethod
     def of(cls, api: ApiSpec, node: Json, resolver: t.Any, depth: int = 0) -> _View:
         parts: list[tuple[dict[str, Json], t.Any]] = []
-        branches: list[_View] = []
-        node, resolver = api.deref(node, resolver)
-        if isinstance(node, dict) and depth < 20:
-            parts.append((node, resolver))
-            for sub in node.get("allOf") or []:
-                inner = cls.of(api, sub, resolver, depth + 1)
-                parts.extend(inner.parts)
-                branches.extend(inner.branches)
-            for keyword in ("anyOf", "oneOf"):
-                branches.extend(cls.of(api, sub, resolver, depth + 1) for sub in node.get(keyword) or [])
-        return cls(api, parts, branches)
+        pending = [(node, resolver)]
+        while pending:  # the schema and its allOf parts, each once (a schema may name itself)
+            node, resolver = api.deref(*pending.pop(0))
+            if isinstance(node, dict) and all(node is not seen for seen, _ in parts):
+                parts.append((node, resolver))
+                pending.extend((sub, resolver) for sub in node.get("allOf") or [])
+        return cls(api, parts, depth)
+
+    @functools.cached_property
+    def branches(self) -> list[_View]:
+        """The ``anyOf``/``oneOf`` alternatives (of the schema and its allOf parts), made when first asked."""
+        if self.depth >= BRANCH_DEPTH:
+            return []
+        return [_View.of(self.api, sub, resolver, self.depth + 1) for schema, resolver in self.parts
+                for keyword in ("anyOf", "oneOf") for sub in schema.get(keyword) or []]
 
     def _first(self, keyword: str) -> tuple[Json, t.Any] | None:
         for schema, resolver in self.parts:
@@ -163,7 +168,7 @@ class _View:
         found = self._first("items")
         if found is None:
             branch = next((b for b in self.branches if b.is_array()), None)
-            return branch.items if branch is not None else _View(self.api, [], [])
+            return branch.items if branch is not None else _View(self.api, [])
         return _View.of(self.api, found[0], found[1])
 
     @functools.cached_property
@@ -184,7 +189,7 @@ class _View:
         """The schema of undeclared properties (``additionalProperties``; any value when it is not a schema)."""
         found = self._first("additionalProperties")
         if found is None or not isinstance(found[0], dict):
-            return _View(self.api, [], [])
+            return _View(self.api, [])
         return _View.of(self.api, found[0], found[1])
 
     def property(self, name: str) -> _View:
