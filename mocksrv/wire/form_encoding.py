@@ -18,8 +18,10 @@ read from the form the way the media type's ``encoding`` entry for it says:
   number).
 
 A key no property claims is read by ``additionalProperties`` (a key sent several times is a
-list when that schema names no type). The result is JSON only: a file is validated as its bytes
-read as Latin-1 text (a binary string) and kept as ``{filename, content_type, size}``.
+list when that schema names no type). The result is JSON only: a file part where the schema
+takes a string (or anything) is validated as its bytes read as Latin-1 text (a binary string)
+and kept as ``{filename, content_type, size}``; under an object or array, or a JSON content
+type, its bytes are the JSON text they hold, and under a number or boolean the text.
 What the schema then says of the object is for its validator; what cannot be read at all
 (``obj=a,1,b``, a deepObject property sent as a plain value, a part that is not the JSON its
 content type says, a file of a type the encoding refuses) is a `Violation` here, one line each.
@@ -150,7 +152,7 @@ class _View:
         return "object" in kinds and "array" not in kinds
 
     def is_binary(self) -> bool:
-        """A string written as a file (``format: binary``, 3.1 ``contentMediaType``), or a schema of no type."""
+        """A schema a file part stands for as itself: a string (a file is a binary string), or any value."""
         kinds = self.kinds
         return not kinds or ("string" in kinds and not {"object", "array"} & set(kinds))
 
