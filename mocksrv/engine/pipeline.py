@@ -12,6 +12,7 @@ headers to every answer (`engine.cors`).
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import typing as t
@@ -75,12 +76,23 @@ class Pipeline:
         self.router = Router(self.apis)
         self.cors = Cors(options.cors, options.cors_origins)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
-        self.keepers = {api.id: RecordKeeper(api, catalog.resources[api.id], catalog.id_fields[api.id], state.store,
-                                             self.synthesizers[api.id], state.clock) for api in self.apis}
-        self._fault_rng = random.Random(options.seed)
         self.behaviours = catalog.behaviours
+        self._bind(state)
+
+    def _bind(self, state: MockState) -> None:
+        """Answer from ``state``: its store, clock, journal, rules and faults."""
+        self.state = state
+        self.keepers = {api.id: RecordKeeper(api, self.catalog.resources[api.id], self.catalog.id_fields[api.id],
+                                             state.store, self.synthesizers[api.id], state.clock) for api in self.apis}
+        self._fault_rng = random.Random(self.options.seed)
         for api_id, behaviour in self.behaviours.items():
             self.keepers[api_id].view = self._viewer(api_id, behaviour)
+
+    def for_state(self, state: MockState) -> Pipeline:
+        """The same engine over another world (a session): specs, validators and synthesizers shared."""
+        twin = copy.copy(self)
+        twin._bind(state)
+        return twin
 
     def _viewer(self, api_id: str, behaviour: Behaviour) -> t.Callable[[str, dict[str, t.Any]], dict[str, t.Any]]:
         def view(collection: str, record: dict[str, t.Any]) -> dict[str, t.Any]:

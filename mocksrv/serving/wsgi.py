@@ -22,7 +22,10 @@ from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import json_text
 from mocksrv.engine.responses import problem
+from mocksrv.engine.sessions import Sessions
+from mocksrv.engine.sessions import split_session
 from mocksrv.errors import MockError
+from mocksrv.errors import NotFound
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.wire.reading import read_request
@@ -45,10 +48,12 @@ class ApiDispatcher:
     serves Flask's test client and anyone embedding mocksrv in a WSGI server.
     """
 
-    def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int) -> None:
+    def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int,
+                 sessions: Sessions | None = None) -> None:
         self.admin_app = admin_app
         self.pipeline = pipeline
         self.max_body_bytes = max_body_bytes
+        self.sessions = sessions
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> t.Iterable[bytes]:
         if is_admin_path(environ.get("PATH_INFO", "")):
@@ -66,20 +71,29 @@ class ApiDispatcher:
 
     def reply(self, environ: WSGIEnvironment) -> Answer:
         """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
+        pipeline = self.pipeline
+        scoped = split_session(environ.get("PATH_INFO", ""))
+        if scoped is not None:  # /@<session>/<api mount>…: that session's world answers
+            session = self.sessions.get(scoped[0]) if self.sessions is not None else None
+            if session is None:
+                gone = NotFound(f"no session {scoped[0]!r}: it was never made, was deleted, or expired unused")
+                return Answer(to_response(problem(gone)), None, gone)
+            environ = {**environ, "PATH_INFO": scoped[1]}
+            pipeline = session.pipeline
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
         try:
-            outcome = answer(request, self.pipeline)
+            outcome = answer(request, pipeline)
         except HTTPException as error:
             outcome = Answer(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
-            target = self.pipeline.state.journal.target(request.path, request.args)
+            target = pipeline.state.journal.target(request.path, request.args)
             log.exception("%s %s failed", request.method, target)
             outcome = Answer(error_response(InternalError()), None)
         finally:
             request.close()  # the uploaded files' spooled temporary files, at once rather than when collected
         if outcome.preflight_of is None:  # every answer a browser page may read, errors and faults too
-            self.pipeline.cors.decorate(request.headers.get("Origin"), outcome.response)
+            pipeline.cors.decorate(request.headers.get("Origin"), outcome.response)
         return outcome
 
 
