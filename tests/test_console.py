@@ -213,6 +213,33 @@ def test_outbox_lists_emails_and_previews_html_without_running_it(page: Page, mo
     expect(page.get_by_label("Raw source")).to_contain_text("Subject: Welcome aboard")
 
 
+def test_the_console_switches_between_sessions(page: Page, mock: MockServer) -> None:
+    from playwright.sync_api import expect
+
+    made = requests.post(mock.url("/__mocksrv/sessions"), json={"id": "console-t1", "scenario": "rate_limited"},
+                         timeout=10)
+    assert made.status_code == 201
+    sent = requests.post(made.json()["apis"]["maildiver"] + "/emails", headers=MD_KEY, timeout=10,
+                         json={"from": "a@example.com", "to": "b@example.com", "subject": "Only in t1",
+                               "html": "<p>t1</p>"})
+    assert sent.status_code == 201
+    page.goto(f"{UI}/outbox")
+    expect(page.locator("table.outbox")).not_to_contain_text("Only in t1")  # the server's own world
+    page.get_by_test_id("session").select_option("console-t1")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("scenario")).to_have_text("rate_limited")
+    page.goto(f"{UI}/outbox")
+    expect(page.locator("table.outbox")).to_contain_text("Only in t1")
+    page.get_by_role("link", name="Only in t1").click()
+    expect(page.frame_locator("iframe.preview").locator("p")).to_have_text("t1")  # the session's message
+    page.goto(f"{UI}/requests")
+    expect(page.locator("table tbody tr")).to_have_count(1)  # the session's journal
+    page.get_by_test_id("session").select_option("")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("scenario")).to_have_text("default")
+    requests.delete(mock.url("/__mocksrv/sessions/console-t1"), timeout=10)
+
+
 # ---------------------------------------------------------------- Records and Controls
 
 

@@ -33,13 +33,14 @@ def is_session(cookie: str | None, token: str) -> bool:
     return bool(cookie) and hmac.compare_digest(str(cookie).encode(), session_value(token).encode())
 
 
-def preview_signature(secret: bytes, api: str, record_id: str) -> str:
-    message = f"preview\0{api}\0{record_id}".encode()
+def preview_signature(secret: bytes, api: str, record_id: str, session: str = "") -> str:
+    """Signs one message of one world (``session``: "" for the server's own)."""
+    message = f"preview\0{api}\0{record_id}\0{session}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
-def is_preview_signature(secret: bytes, api: str, record_id: str, given: str) -> bool:
-    return hmac.compare_digest(given.encode(), preview_signature(secret, api, record_id).encode())
+def is_preview_signature(secret: bytes, api: str, record_id: str, given: str, session: str = "") -> bool:
+    return hmac.compare_digest(given.encode(), preview_signature(secret, api, record_id, session).encode())
 
 
 def safe_next(target: str | None) -> str:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import typing as t
 
 from flask import Response
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 
 from mocksrv.admin import api as admin
+from mocksrv.console.web import VIEWED_SESSION
 from mocksrv.console.web import bp
 from mocksrv.console.web import pipeline
 
@@ -52,6 +54,18 @@ def _after(action: str, response: Response) -> Response | tuple[str, int]:
     problem = response.get_json(silent=True) or {}
     page = render_controls(error=str(problem.get("detail") or "The change was refused."), errors=problem.get("errors"))
     return page, response.status_code
+
+
+@bp.post("/view-session")
+def view_session() -> Response:
+    """Show another world: a session's id, or nothing for the server's own (a cookie of the console's)."""
+    chosen = request.form.get("session", "")
+    back = t.cast(Response, redirect(url_for("console.apis"), 303))
+    if chosen and chosen in {s.id for s in current_app.extensions["mocksrv"].sessions.all()}:
+        back.set_cookie(VIEWED_SESSION, chosen, path=url_for("console.index"), httponly=True, samesite="Strict")
+    else:
+        back.delete_cookie(VIEWED_SESSION, path=url_for("console.index"))
+    return back
 
 
 @bp.post("/controls/scenario")

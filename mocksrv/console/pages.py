@@ -6,6 +6,7 @@ import json
 import typing as t
 
 from flask import Response
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -84,11 +85,13 @@ def outbox_message(api_id: str, record_id: str) -> str | tuple[str, int]:
     found = message(pipeline(), api_id, record_id)
     if found is None:
         return not_found(f"message {record_id} of {api_id}")
-    signature = preview_signature(console_state().preview_secret, api_id, record_id)
-    preview = url_for("console_preview.preview", api_id=api_id, record_id=record_id, sig=signature)
+    viewed = g.get("mocksrv_session")
+    world = {"session": viewed.id} if viewed is not None else {}
+    signature = preview_signature(console_state().preview_secret, api_id, record_id, world.get("session", ""))
+    preview = url_for("console_preview.preview", api_id=api_id, record_id=record_id, sig=signature, **world)
     return render_template("console/message.html", page="outbox", message=found, preview_url=preview,
                            preview_with_images=url_for("console_preview.preview", api_id=api_id,
-                                                       record_id=record_id, sig=signature, images=1),
+                                                       record_id=record_id, sig=signature, images=1, **world),
                            raw=raw_source(found), stored=json.dumps(found.record, indent=2, ensure_ascii=False,
                                                                     default=str))
 

@@ -38,10 +38,15 @@ def guard() -> Response | None:
 @bp.get("/<api_id>/<record_id>")
 def preview(api_id: str, record_id: str) -> Response:
     secret = current_app.extensions["mocksrv_console"].preview_secret
-    if not is_preview_signature(secret, api_id, record_id, request.args.get("sig", "")):
+    session_id = request.args.get("session", "")
+    if not is_preview_signature(secret, api_id, record_id, request.args.get("sig", ""), session_id):
         return access.problem(403, "this preview URL is not signed by this server (open the message in the console; "
                                   "preview URLs change when the server restarts)")
-    found = message(current_app.extensions["mocksrv"].pipeline, api_id, record_id)
+    server = current_app.extensions["mocksrv"]
+    session = server.sessions.get(session_id) if session_id else None
+    if session_id and session is None:
+        return access.problem(404, f"no session {session_id!r}: it was deleted or expired")
+    found = message(session.pipeline if session is not None else server.pipeline, api_id, record_id)
     if found is None:
         return access.problem(404, f"no message {record_id!r} of {api_id}")
     images = request.args.get("images") == "1"

@@ -17,6 +17,7 @@ from datetime import datetime
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -37,12 +38,23 @@ bp = Blueprint("console", __name__, url_prefix="/__mocksrv/ui", template_folder=
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 # pages fetched by script: they answer 401 instead of sending the browser to the sign-in form
 FRAGMENT_ENDPOINTS = {"console.request_rows"}
+VIEWED_SESSION = "mocksrv_viewed_session"  # the console cookie naming the session it shows
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def pipeline() -> Pipeline:
-    return t.cast(Pipeline, current_app.extensions["mocksrv"].pipeline)
+    """The world the console shows: the session chosen in its header, else the server's own."""
+    session = g.get("mocksrv_session")
+    return t.cast(Pipeline, session.pipeline if session is not None else current_app.extensions["mocksrv"].pipeline)
+
+
+def view_chosen_session() -> None:
+    """The session the viewer chose (a console cookie) is the one the pages and the admin functions they
+    call act on (`mocksrv.admin.api` reads the same ``g``); one that ended falls back to the server's."""
+    chosen = request.cookies.get(VIEWED_SESSION)
+    if chosen:
+        g.mocksrv_session = current_app.extensions["mocksrv"].sessions.get(chosen)
 
 
 def console_state() -> ConsoleState:
@@ -69,6 +81,8 @@ def guard() -> Response | None:
     if refusal is not None and refusal.status_code == 401 and request.method == "GET" \
             and request.endpoint not in FRAGMENT_ENDPOINTS:
         return t.cast(Response, redirect(url_for("console.login", next=request.full_path.rstrip("?")), 303))
+    if refusal is None:
+        view_chosen_session()
     return refusal
 
 
@@ -113,8 +127,11 @@ def page_headers(response: Response) -> Response:
 @bp.context_processor
 def common() -> dict[str, t.Any]:
     state = pipeline().state
+    viewed = g.get("mocksrv_session")
     return {"scenario_name": state.scenario.name, "virtual_now": clock_text(state.clock.now()),
-            "clock_frozen": state.clock.frozen, "uses_token": bool(admin_token())}
+            "clock_frozen": state.clock.frozen, "uses_token": bool(admin_token()),
+            "sessions": [s.id for s in current_app.extensions["mocksrv"].sessions.all()],
+            "viewed_session": viewed.id if viewed is not None else ""}
 
 
 @bp.app_template_filter("clock")
