@@ -39,6 +39,7 @@ check: $(STAMP)
 	$(BIN)/mocksrv check
 	$(BIN)/ruff check mocksrv tests examples bench
 	$(BIN)/mypy mocksrv
+	$(BIN)/hadolint Dockerfile
 
 # latency of GET-by-id and POST at 0, 10k and 100k stored records (memory, then --db)
 bench-state: $(STAMP)
