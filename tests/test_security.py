@@ -10,7 +10,11 @@ import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
+from mocksrv.engine.security import CredentialPlace
 from mocksrv.engine.security import authenticate
+from mocksrv.engine.security import credential_place
+from mocksrv.engine.security import place_credential
+from mocksrv.engine.security import security_schemes
 from mocksrv.engine.security import credential_names
 from mocksrv.errors import Unauthorized
 from mocksrv.exchange import MockRequest
@@ -108,8 +112,9 @@ def test_basic_credentials_are_decoded_and_must_hold_a_colon(api: ApiSpec) -> No
         [("basic", "basic", "ada:secret")]
     assert found(api, "/basic", request(headers={"Authorization": f"basic {token}"})) == \
         [("basic", "basic", "ada:secret")]  # the scheme name is case-insensitive
-    for broken in ("Basic !!!", "Basic YWRhOnNl!Y3JldA==",  # a character outside base64, however lenient "Basic " + base64.b64encode(b"no-colon").decode(),
-                   "Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Basic ", "Bearer " + token):
+    for broken in ("Basic !!!", "Basic YWRhOnNl!Y3JldA==",  # a character outside base64, however lenient
+                   "Basic " + base64.b64encode(b"no-colon").decode(),
+                   "Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Basic ", "Basic   ", "Bearer " + token):
         error = refusal(api, "/basic", request(headers={"Authorization": broken}))
         assert error.headers["WWW-Authenticate"] == 'Basic realm="mocksrv"'
         assert error.detail == "missing credentials: send an 'Authorization: Basic …' header"
@@ -148,3 +153,87 @@ def test_the_names_to_mask(api: ApiSpec) -> None:
     # query and cookie names are case-sensitive (only header names are folded)
     assert names.query == frozenset({"Api_Key"}) and names.cookies == frozenset({"sid"})
     assert credential_names([]).query == frozenset()
+
+
+@pytest.mark.parametrize("scheme, place", [
+    ({"type": "apiKey", "in": "header", "name": "X-Key"}, CredentialPlace("header", "X-Key")),
+    ({"type": "APIKEY", "in": "query", "name": "k"}, CredentialPlace("query", "k")),
+    ({"type": "apiKey", "in": "cookie", "name": "sid"}, CredentialPlace("cookie", "sid")),
+    ({"type": "apiKey", "in": "body", "name": "k"}, None),  # not a place a key can travel
+    ({"type": "apiKey", "in": "header"}, None),  # no name
+    ({"type": "apiKey", "in": "header", "name": ""}, None),
+    ({"type": "http", "scheme": "Bearer"}, CredentialPlace("header", "Authorization", "bearer")),
+    ({"type": "http", "scheme": "basic"}, CredentialPlace("header", "Authorization", "basic")),
+    ({"type": "http", "scheme": "Digest"}, CredentialPlace("header", "Authorization", "digest")),
+    ({"type": "OAuth2", "flows": {}}, CredentialPlace("header", "Authorization", "bearer")),
+    ({"type": "openIdConnect"}, CredentialPlace("header", "Authorization", "bearer")),
+    ({"type": "mutualTLS"}, None),
+    ({}, None),
+])
+def test_where_each_scheme_s_credential_travels(scheme: dict[str, str], place: CredentialPlace | None) -> None:
+    assert credential_place(scheme) == place
+
+
+def test_placing_a_credential_as_a_client_sends_it() -> None:
+    assert place_credential(CredentialPlace("query", "k"), "abc") == ("query", "k", "abc")
+    assert place_credential(CredentialPlace("header", "Authorization", "bearer"), "t0k") == \
+        ("header", "Authorization", "Bearer t0k")
+    assert place_credential(CredentialPlace("header", "Authorization", "basic"), "ada:pw") == \
+        ("header", "Authorization", "Basic " + base64.b64encode(b"ada:pw").decode())
+
+
+OTHER_SCHEMES = """\
+openapi: 3.1.0
+info: {title: Other, version: "1"}
+components:
+  securitySchemes:
+    digest: {type: http, scheme: Digest}
+    sameKey: {$ref: "#/components/securitySchemes/alsoKey"}
+    alsoKey: {type: apiKey, in: header, name: X-Also}
+    mtls: {type: mutualTLS}
+paths:
+  /digest:
+    get:
+      security: [{digest: []}]
+      responses: {"200": {description: ok}}
+  /plain:
+    get:
+      security: [{digest: []}, {sameKey: []}, {alsoKey: []}]
+      responses: {"200": {description: ok}}
+  /mtls:
+    get:
+      security: [{mtls: []}]
+      responses: {"200": {description: ok}}
+"""
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory: pytest.TempPathFactory) -> ApiSpec:
+    path: Path = tmp_path_factory.mktemp("other") / "other.yaml"
+    path.write_text(OTHER_SCHEMES)
+    return load_spec(path)
+
+
+def test_other_http_schemes_keep_their_name(other: ApiSpec) -> None:
+    assert found(other, "/digest", request(headers={"Authorization": "Digest username=ada"})) == \
+        [("digest", "http", "username=ada")]
+    error = refusal(other, "/digest", request(headers={"Authorization": "Bearer x"}))
+    assert error.headers["WWW-Authenticate"] == 'Digest realm="mocksrv"'
+    assert error.detail == "missing credentials: send an 'Authorization: Digest …' header"
+
+
+def test_challenges_are_said_once_each_in_order(other: ApiSpec) -> None:
+    error = refusal(other, "/plain", request())
+    # the same key by $ref and by name is challenged once
+    assert error.headers["WWW-Authenticate"] == \
+        'Digest realm="mocksrv", ApiKey realm="mocksrv", in="header", name="X-Also"'
+    assert error.detail == ("missing credentials: send an 'Authorization: Digest …' header or the API key "
+                            "'X-Also' in the header or the API key 'X-Also' in the header")
+    assert found(other, "/plain", request(headers={"X-Also": "k"})) == [("sameKey", "apiKey", "k")]
+
+
+def test_a_scheme_with_no_place_in_the_request_is_never_met(other: ApiSpec) -> None:
+    error = refusal(other, "/mtls", request(headers={"Authorization": "Bearer x"}))
+    assert error.headers["WWW-Authenticate"] == ""
+    assert set(security_schemes(other)) == {"digest", "sameKey", "alsoKey", "mtls"}
+    assert security_schemes(other)["sameKey"] == {"type": "apiKey", "in": "header", "name": "X-Also"}

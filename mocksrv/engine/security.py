@@ -149,6 +149,6 @@ def _describe(name: str, scheme: dict[str, t.Any]) -> str:
     kind = str(scheme.get("type", "")).lower()
     if kind == "apikey":
         return f"the API key {scheme.get('name')!r} in the {scheme.get('in')}"
-    if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
-        return "an 'Authorization: Basic …' header"
+    if kind == "http" and scheme.get("scheme"):  # Basic, Bearer, Digest …: the scheme the spec names
+        return f"an 'Authorization: {str(scheme['scheme']).capitalize()} …' header"
     return "an 'Authorization: Bearer …' header"
