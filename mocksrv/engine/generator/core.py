@@ -30,6 +30,8 @@ from referencing.jsonschema import DRAFT202012
 
 from mocksrv.engine.generator import numbers
 from mocksrv.engine.generator import strings
+from mocksrv.engine.generator.choices import Edits
+from mocksrv.engine.generator.choices import exclusive
 from mocksrv.engine.generator.dialect import CLASSES
 from mocksrv.engine.generator.dialect import DIRECTIONS
 from mocksrv.engine.generator.dialect import NEUTRAL
@@ -372,11 +374,57 @@ class SchemaGenerator:
             tag = self._discriminator_part(disc, branches[index], part)
             if tag is not None:
                 extra.append(tag)
-            value = self._generate_flat(flat + extra, roots, replace(inner, lean=lean or ctx.lean), extra)
+            branch_ctx = replace(inner, lean=lean or ctx.lean)
+            value = self._generate_flat(flat + extra, roots, branch_ctx, extra)
             # the validator checks "exactly one" for oneOf and the discriminator mapping
             if self._is_valid(value, part, ctx.direction):
                 return value
+            if keyword == "oneOf" and attempt < len(order):  # matched several branches: tell it apart
+                edits = self._edits(index, branches, part, flat + extra, roots, branch_ctx, extra)
+                found = exclusive(value, edits)
+                if found is not None and self._is_valid(found, part, ctx.direction):
+                    return found
         return value
+
+    def _edits(self, index: int, branches: Sequence[Any], part: _Bound, flat: list[_Bound],
+               roots: Sequence[_Bound], ctx: _Ctx, extra: Sequence[_Bound]) -> Edits:
+        """What `choices.exclusive` may do to a value of branch ``index`` (whose parts are ``flat``)."""
+        bounds = [_Bound(branch, part.resolver) for branch in branches]
+        parts = [p for p in flat if isinstance(p.schema, Mapping)]
+        required = {n for p in parts for n in (p.schema.get("required") or ()) if isinstance(n, str)}
+        fresh_ctx = replace(ctx, examples=False)
+
+        def matching(value: Any) -> list[int]:
+            return [i for i, bound in enumerate(bounds) if self._is_valid(value, bound, ctx.direction)]
+
+        def declared() -> list[str]:
+            names: list[str] = []
+            for p in parts:
+                props = p.schema.get("properties")
+                if isinstance(props, Mapping):
+                    names.extend(n for n in props if isinstance(n, str) and n not in names)
+            return names
+
+        def candidates(name: str) -> Iterator[Any]:
+            found = self._property_bounds(parts, name)
+            if not found:
+                return
+            prop_flat = self._expand_roots(found, set())
+            flag = hidden_flag(ctx.direction)
+            if any(isinstance(b.schema, Mapping) and b.schema.get(flag) is True for b in found + prop_flat):
+                return
+            choices = self._enum_choices(prop_flat)
+            if choices is not None:
+                yield from (copy.deepcopy(choice) for choice in choices[:_ENUM_TRIES])
+                return
+            while True:
+                yield self._generate_flat(prop_flat, found, self._child(fresh_ctx), prop_flat)
+
+        def fresh() -> Iterator[Any]:
+            while True:
+                yield self._generate_flat(flat, roots, fresh_ctx, extra)
+
+        return Edits(index, matching, lambda name: name not in required, declared, candidates, fresh)
 
     def _branch_order(self, branches: Sequence[Any], part: _Bound, ctx: _Ctx) -> list[int]:
         start = ctx.rng.randrange(len(branches))
