@@ -94,6 +94,7 @@ class _Ctx:
     budget: _Budget
     examples: bool
     lean: bool = False  # omit optional properties at this level (retry after XOR-style failures)
+    branch: int | None = None  # the oneOf/anyOf branch tried first at the top (then the others)
 
 
 def _canon(value: Any) -> Any:
@@ -166,27 +167,30 @@ class SchemaGenerator:
         *,
         direction: str = "response",
         resolver: Resolver[Any] | None = None,
+        branch: int | None = None,
     ) -> Any:
         """A value for `schema` (deterministic for the rng's state) that validates against it.
 
         `direction` "response" leaves out writeOnly properties, "request" readOnly ones.
         `resolver` is the one `schema`'s own $refs resolve against, when it comes from
-        another file than the generator's document.
+        another file than the generator's document. `branch` is the oneOf/anyOf branch
+        (by position) of the schema's top-level choice to try first.
         Unsatisfiable schemas get a best-effort value; a broken $ref raises
         ``referencing.exceptions.Unresolvable``.
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
         root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, resolver or self._resolver)
-        value: Any = None
+        first: Any = None
         for attempt in range(_TOP_TRIES):  # retries matter for patterns, `not`, uniqueness, XOR
             budget = _Budget(_NODE_BUDGET)
-            ctx = _Ctx(rng, direction, 0, 0, frozenset(), budget, self._use_examples, lean=attempt > 0)
+            ctx = _Ctx(rng, direction, 0, 0, frozenset(), budget, self._use_examples, lean=attempt > 0, branch=branch)
             value = self._generate_roots([root], ctx)
             if self._is_valid(value, root, direction):
                 return value
-        self._note_unsatisfied(root, direction, value)
-        return value
+            first = value if attempt == 0 else first  # the fullest try: the closest one we give
+        self._note_unsatisfied(root, direction, first)
+        return first
 
     def _note_unsatisfied(self, root: _Bound, direction: str, closest: Any) -> None:
         """Say, once per schema, that no valid value was found: the closest one goes out, and the
@@ -361,7 +365,8 @@ class SchemaGenerator:
         disc = part.schema.get("discriminator")
         inner = replace(ctx, hops=ctx.hops + 1, handled=ctx.handled | {(id(part.schema), keyword)})
         present = {id(p.schema) for p in flat}
-        value: Any = None
+        value: Any = _MISSING
+        closest: Any = _MISSING  # a value its own branch takes, when none fits the holder
         order = self._branch_order(branches, part, ctx)
         # round 2 leaves optional properties out: the usual reason a value matches several
         # branches (or fails `not: {required: [a, b]}`-style XOR rules)
@@ -384,7 +389,10 @@ class SchemaGenerator:
                 found = exclusive(value, edits)
                 if found is not None and self._is_valid(found, part, ctx.direction):
                     return found
-        return value
+                if closest is _MISSING and index in edits.matching(value):
+                    closest = value
+        # branches that cannot be told apart: no value is valid; one of a branch's is the closest
+        return closest if closest is not _MISSING else None if value is _MISSING else value
 
     def _edits(self, index: int, branches: Sequence[Any], part: _Bound, flat: list[_Bound],
                roots: Sequence[_Bound], ctx: _Ctx, extra: Sequence[_Bound]) -> Edits:
@@ -431,6 +439,9 @@ class SchemaGenerator:
         order = [(start + i) % len(branches) for i in range(len(branches))]
         if self._deep(ctx):  # near the depth limit prefer branches that can stop recursing
             order.sort(key=lambda i: self._branch_cost(_Bound(branches[i], part.resolver)))
+        if ctx.branch is not None and ctx.depth == 0 and ctx.hops == 0 and ctx.branch in order:
+            order.remove(ctx.branch)
+            order.insert(0, ctx.branch)
         return order
 
     def _branch_cost(self, branch: _Bound) -> int:
@@ -518,7 +529,7 @@ class SchemaGenerator:
 
     @staticmethod
     def _child(ctx: _Ctx) -> _Ctx:
-        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False)
+        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False, branch=None)
 
     # ------------------------------------------------------------------ types, enum
 
