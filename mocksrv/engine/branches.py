@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import typing as t
+from dataclasses import dataclass
 from dataclasses import replace
 
 from mocksrv.engine.responses import Synthesizer
 from mocksrv.openapi.resources import Location
 from mocksrv.openapi.resources import object_properties
+from mocksrv.openapi.resources import required_fields
 from mocksrv.openapi.specs import ApiSpec
 
 Json = t.Any
@@ -31,18 +33,18 @@ class Branches:
     def __init__(self, api: ApiSpec, synth: Synthesizer) -> None:
         self.api = api
         self.synth = synth
-        # id(record schema) -> (the schema, kept so its id stays its own; per branch: its location, its fields)
-        self._locations: dict[int, tuple[Json, list[tuple[Location, frozenset[str]]]]] = {}
+        # id(record schema) -> (the schema, kept so its id stays its own; its branches)
+        self._branches: dict[int, tuple[Json, list[_Branch]]] = {}
         self._values: dict[tuple[int, int], str] = {}  # (id(record schema), branch) -> generated value, as JSON
 
-    def of(self, location: Location) -> list[tuple[Location, frozenset[str]]]:
-        """Per branch of the record schema's choice, its location and field names (none without oneOf/anyOf)."""
-        found = self._locations.get(id(location.schema))
+    def of(self, location: Location) -> list[_Branch]:
+        """The branches of the record schema's choice (none when it has no oneOf/anyOf)."""
+        found = self._branches.get(id(location.schema))
         if found is None or found[0] is not location.schema:
-            found = self._locations[id(location.schema)] = (location.schema, self._split(location))
+            found = self._branches[id(location.schema)] = (location.schema, self._split(location))
         return found[1]
 
-    def _split(self, location: Location) -> list[tuple[Location, frozenset[str]]]:
+    def _split(self, location: Location) -> list[_Branch]:
         schema = location.schema
         keyword = next((k for k in CHOICES if isinstance(schema.get(k), list) and schema[k]), None)
         if keyword is None:
@@ -50,7 +52,8 @@ class Branches:
         # the holder's own keywords (properties, required …) apply beside every branch
         holder = {k: v for k, v in schema.items() if k not in (*CHOICES, "discriminator")}
         branches = [replace(location, schema={"allOf": [holder, branch]}) for branch in schema[keyword]]
-        return [(b, frozenset(object_properties(self.api, b.schema, b.resolver))) for b in branches]
+        return [_Branch(b, frozenset(object_properties(self.api, b.schema, b.resolver)),
+                        frozenset(required_fields(self.api, b.schema, b.resolver))) for b in branches]
 
     def value(self, location: Location, index: int) -> Json:
         """A value generated for the whole record schema through branch ``index`` (seeded: made once)."""
@@ -64,23 +67,36 @@ class Branches:
     def conform(self, stored: dict[str, Json], generated: Json, location: Location,
                 conform_to: Conform) -> dict[str, Json] | None:
         """``stored`` shaped to the branch that takes most of it, valid under the whole schema; None: no branch."""
-        split = self.of(location)
-        if not split:
+        branches = self.of(location)
+        if not branches:
             return None
-        branches = [branch for branch, _ in split]
-        order = sorted(range(len(split)), key=lambda i: -len(split[i][1] & set(stored)))
+        order = sorted(range(len(branches)), key=lambda i: -len(branches[i].fields & set(stored)))
         whole = (location.schema, location.resolver)
+        own = [generated if self.synth.is_valid(b.location.schema, location.resolver, generated) else _UNMADE
+               for b in branches]
+
+        def value(index: int) -> Json:
+            if own[index] is _UNMADE:
+                own[index] = self.value(location, index)
+            return own[index]
+
+        for index in order:  # the record as stored: the branch's fields, its required ones filled
+            branch = branches[index]
+            record = {k: v for k, v in stored.items() if k in branch.fields}
+            missing = branch.required - set(record)
+            made = value(index) if missing else {}
+            record.update({k: made[k] for k in missing if isinstance(made, dict) and k in made})
+            if self.synth.is_valid(*whole, record):
+                return record
         first: dict[str, Json] | None = None
-        for index in order:
-            own = generated if self.synth.is_valid(branches[index].schema, location.resolver, generated) \
-                else self.value(location, index)
-            record = conform_to(stored, own, branches[index])
+        for index in order:  # values that break the branch's fields give way to generated ones
+            record = conform_to(stored, value(index), branches[index].location)
             if self.synth.is_valid(*whole, record):
                 return record
             first = record if first is None else first
         best: tuple[int, dict[str, Json]] | None = None
         for index in order:  # a valid value of the branch, given as many of the record's fields as it takes
-            base = self.value(location, index)
+            base = value(index)
             if not isinstance(base, dict) or not self.synth.is_valid(*whole, base):
                 continue
             kept = 0
@@ -91,3 +107,13 @@ class Branches:
             if best is None or kept > best[0]:
                 best = (kept, base)
         return best[1] if best is not None else first
+
+
+_UNMADE: t.Any = object()
+
+
+@dataclass(frozen=True)
+class _Branch:
+    location: Location  # the record's location with the branch (and the holder's own keywords) as its schema
+    fields: frozenset[str]
+    required: frozenset[str]
