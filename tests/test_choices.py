@@ -44,6 +44,17 @@ def test_discriminator_names_the_branch_the_body_is_made_of(mock: MockServer, v3
         assert ("barks" not in pet) if pet["petType"] == "cat" else ("indoor" not in pet)
 
 
+@pytest.mark.parametrize("pet_type", [["cat"], {"cat": 1}])
+def test_a_discriminator_that_is_no_string_is_a_400(mock: MockServer, v30: SpecChecker, pet_type: t.Any) -> None:
+    # openapi-schema-validator looks the value up in the mapping, and a list or object is no key
+    response = requests.put(mock.url("/choices30/v1/pets"), json={"petType": pet_type, "name": "Tom"}, timeout=10)
+    assert response.status_code == 400, response.text
+    v30.assert_valid(response)
+    assert "request body could not be read" in response.json()["message"]
+    ok = requests.put(mock.url("/choices30/v1/pets"), json={"petType": "cat", "name": "Tom"}, timeout=10)
+    assert ok.status_code == 204
+
+
 def test_branches_whose_examples_fit_both_give_a_body_only_one_takes(mock: MockServer, v30: SpecChecker) -> None:
     # Refused takes a subset of what Accepted does: only Accepted can be matched alone, by a status
     # outside Refused's codes (both branches' examples, status "0" and "2", fit both)
