@@ -1,12 +1,18 @@
 """A stored record shown through a record schema that is a ``oneOf``/``anyOf``: shaped to one branch.
 
-A record stored by a create (or a scenario) fits the branch it was made for, or none as it
-stands: a webhook with ``secret: null`` is the branch whose ``secret`` is nullable. Each
-branch is tried, the ones declaring most of the record's fields first: the record conformed
-to that branch (its fields, its required ones filled from a value generated through it) is
-kept when the whole schema takes it, so ``oneOf`` sees exactly one branch. Else a generated
-value of a branch takes the record's fields one by one while it stays valid, and the branch
-keeping most of them wins. The per-branch schemas and values are made once per schema.
+A record stored by a create (or a scenario) fits the branch it was made for, or several, or
+none as it stands: a webhook with ``secret: null`` is the branch whose ``secret`` may be null.
+Branches are tried in three rounds, the ones declaring most of the record's fields first, and
+the first record the whole schema takes (so ``oneOf`` sees exactly one branch) wins:
+
+1. the record as stored: the branch's fields, those it requires filled from a value
+   generated through that branch;
+2. the same after values that break their property's schema give way (`RecordKeeper`'s own
+   conforming, given the branch as the schema);
+3. a valid value of the branch that takes the record's fields one by one, the id first,
+   while it stays valid; the branch keeping most of them wins.
+
+The per-branch schemas and generated values are made once per record schema.
 """
 
 from __future__ import annotations
