@@ -381,14 +381,17 @@ class SchemaGenerator:
                 extra.append(tag)
             branch_ctx = replace(inner, lean=lean or ctx.lean)
             value = self._generate_flat(flat + extra, roots, branch_ctx, extra)
-            # the validator checks "exactly one" for oneOf and the discriminator mapping
-            if self._is_valid(value, part, ctx.direction):
+            # the validator checks "exactly one" for oneOf, or with a discriminator its mapping only
+            valid = self._is_valid(value, part, ctx.direction)
+            if valid and (keyword != "oneOf" or not isinstance(disc, Mapping) or attempt >= len(order)):
                 return value
             if keyword == "oneOf" and attempt < len(order):  # matched several branches: tell it apart
                 edits = self._edits(index, branches, part, flat + extra, roots, branch_ctx, extra)
                 found = exclusive(value, edits)
                 if found is not None and self._is_valid(found, part, ctx.direction):
                     return found
+                if valid:  # discriminated: the discriminator decides; plain JSON Schema would see several
+                    return value
                 if closest is _MISSING and index in edits.matching(value):
                     closest = value
         # branches that cannot be told apart: no value is valid; one of a branch's is the closest
