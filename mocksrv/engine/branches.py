@@ -45,6 +45,8 @@ class Branches:
 
     def of(self, location: Location) -> list[_Branch]:
         """The branches of the record schema's choice (none when it has no oneOf/anyOf)."""
+        if not any(isinstance(location.schema.get(k), list) for k in CHOICES):
+            return []  # not kept: only the spec's own schemas with a choice are, so the table stays bounded
         found = self._branches.get(id(location.schema))
         if found is None or found[0] is not location.schema:
             found = self._branches[id(location.schema)] = (location.schema, self._split(location))
@@ -78,12 +80,12 @@ class Branches:
             return None
         order = sorted(range(len(branches)), key=lambda i: -len(branches[i].fields & set(stored)))
         whole = (location.schema, location.resolver)
-        own = [generated if self.synth.is_valid(b.location.schema, location.resolver, generated) else _UNMADE
-               for b in branches]
+        own: list[Json] = [_UNMADE] * len(branches)  # what fills the gaps: the body's value when its branch is this
 
         def value(index: int) -> Json:
             if own[index] is _UNMADE:
-                own[index] = self.value(location, index)
+                fits = self.synth.is_valid(branches[index].location.schema, location.resolver, generated)
+                own[index] = generated if fits else self.value(location, index)
             return own[index]
 
         for index in order:  # the record as stored: the branch's fields, its required ones filled
