@@ -21,6 +21,7 @@ from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.generator.choices import Lessons
 
 SPEC_URI = "file:///spec.yaml"
 SEEDS = range(20)
@@ -451,6 +452,20 @@ def test_one_of_identical_branches_give_a_value_of_one_and_say_so(caplog: pytest
     value = gen.generate({"oneOf": [twin, twin]}, random.Random(0))
     assert gen.is_valid(twin, value) and not gen.is_valid({"oneOf": [twin, twin]}, value)
     assert "is valid under each of" in caplog.text
+
+
+def test_lessons_remember_what_told_a_branch_apart_and_give_up_on_overlaps() -> None:
+    holder: dict[str, Any] = {"oneOf": []}
+    lessons = Lessons()
+    lessons.learn(holder, 0, "response", "status")
+    assert lessons.first(holder, 0, "response") == "status" and not lessons.hopeless(holder, 0, "response")
+    assert lessons.first(holder, 0, "request") == "" and lessons.first({"oneOf": []}, 0, "response") == ""
+    lessons.learn(holder, 1, "response", None)
+    assert not lessons.hopeless(holder, 1, "response")
+    lessons.learn(holder, 1, "response", None)
+    assert lessons.hopeless(holder, 1, "response")  # searched twice in vain: values of it stay as made
+    lessons.learn(holder, 2, "response", None, once=True)
+    assert lessons.hopeless(holder, 2, "response")
 
 
 def test_branch_asked_for_is_tried_first() -> None:

@@ -31,6 +31,7 @@ from referencing.jsonschema import DRAFT202012
 from mocksrv.engine.generator import numbers
 from mocksrv.engine.generator import strings
 from mocksrv.engine.generator.choices import Edits
+from mocksrv.engine.generator.choices import Lessons
 from mocksrv.engine.generator.choices import exclusive
 from mocksrv.engine.generator.dialect import CLASSES
 from mocksrv.engine.generator.dialect import DIRECTIONS
@@ -157,6 +158,7 @@ class SchemaGenerator:
         # A schema object belongs to one document, so its base URI needn't be in the key.
         self._validators: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._unsatisfied: dict[int, Any] = {}  # schemas no valid value was found for, told once
+        self._lessons = Lessons()  # how each oneOf branch was told apart from the others, or could not be
 
     # ------------------------------------------------------------------ public
 
@@ -385,15 +387,20 @@ class SchemaGenerator:
             valid = self._is_valid(value, part, ctx.direction)
             if valid and (keyword != "oneOf" or not isinstance(disc, Mapping) or attempt >= len(order)):
                 return value
-            if keyword == "oneOf" and attempt < len(order):  # matched several branches: tell it apart
+            searching = keyword == "oneOf" and attempt < len(order)
+            if searching and not self._lessons.hopeless(part.schema, index, ctx.direction):
+                # matched several branches: tell it apart
                 edits = self._edits(index, branches, part, flat + extra, roots, branch_ctx, extra)
                 found = exclusive(value, edits)
-                if found is not None and self._is_valid(found, part, ctx.direction):
-                    return found
-                if valid:  # discriminated: the discriminator decides; plain JSON Schema would see several
-                    return value
-                if closest is _MISSING and index in edits.matching(value):
-                    closest = value
+                if found is not None and self._is_valid(found[0], part, ctx.direction):
+                    self._lessons.learn(part.schema, index, ctx.direction, found[1])
+                    return found[0]
+                # valid: the discriminator decided, the search was a bonus
+                self._lessons.learn(part.schema, index, ctx.direction, None, once=valid)
+            if valid:  # discriminated: the discriminator decides; plain JSON Schema would see several
+                return value
+            if searching and closest is _MISSING and self._is_valid(value, branch, ctx.direction):
+                closest = value
         # branches that cannot be told apart: no value is valid; one of a branch's is the closest
         return closest if closest is not _MISSING else None if value is _MISSING else value
 
@@ -409,7 +416,8 @@ class SchemaGenerator:
             return [i for i, bound in enumerate(bounds) if self._is_valid(value, bound, ctx.direction)]
 
         def declared() -> list[str]:
-            names: list[str] = []
+            learnt = self._lessons.first(part.schema, index, ctx.direction)  # the property that told it apart last time
+            names: list[str] = [learnt] if learnt else []
             for p in parts:
                 props = p.schema.get("properties")
                 if isinstance(props, Mapping):
