@@ -149,3 +149,10 @@ def test_prefer_naming_an_example_that_breaks_its_schema_is_refused(mock: MockSe
     fine = requests.get(mock.url("/choices30/v1/receipts"), headers={"Prefer": "example=fine"}, timeout=10)
     v30.assert_valid(fine)
     assert fine.json() == {"id": "r2", "amount": 12}
+
+
+def test_an_example_with_an_unquoted_yaml_date_is_served_as_its_text(mock: MockServer, v30: SpecChecker) -> None:
+    response = requests.get(mock.url("/choices30/v1/days/first"), timeout=10)
+    assert response.status_code == 200, response.text
+    v30.assert_valid(response)
+    assert response.json() == {"day": "2024-05-01"}

@@ -23,6 +23,7 @@ from werkzeug.http import parse_accept_header
 
 from mocksrv.engine.error_bodies import ErrorBody
 from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.generator import jsonable
 from mocksrv.engine.media_bodies import binary_body
 from mocksrv.engine.media_bodies import is_binary
 from mocksrv.engine.media_bodies import xml_body
@@ -134,8 +135,9 @@ class Synthesizer:
             for flag in (True, False)
         }
         self._bad_examples_logged: set[str] = set()
-        # (operation, response, media type, example name ("" for `example`)) -> it validates; checked on first use
-        self._example_checks: dict[tuple[str, str, str, str], bool] = {}
+        # (operation, response, media type, example name ("" for `example`)) -> the example when it validates,
+        # else _NOTHING; checked on first use
+        self._examples: dict[tuple[str, str, str, str], Json] = {}
         # generation is seeded by operation, response and media type, so its result never changes:
         # made once, kept serialised (each request gets its own copy back with json.loads)
         self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
@@ -180,8 +182,9 @@ class Synthesizer:
             if prefer.example not in examples:
                 raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} ({media_type}) "
                                        f"has no such example (has: {', '.join(examples) or 'none'})")
-            value, from_example = self._example_value(examples[prefer.example], media_resolver), True
-            if not self._example_fits((*place, prefer.example), value, schema, schema_resolver):
+            value = self._example_value(examples[prefer.example], media_resolver)
+            value, from_example = self._fitting((*place, prefer.example), value, schema, schema_resolver), True
+            if value is _NOTHING:
                 raise MockControlError(f"Prefer: example={prefer.example}: that example of response {chosen.key} "
                                        f"({media_type}) does not validate against its schema, so it is never served")
         elif use_example and not prefer.dynamic:
@@ -229,27 +232,33 @@ class Synthesizer:
     def _media_example(self, place: tuple[str, str, str], media: dict[str, Json], resolver: t.Any,
                        schema: Json, schema_resolver: t.Any) -> Json:
         """The media type's ``example``, else the first of its ``examples`` that validates; else nothing."""
-        if "example" in media and self._example_fits((*place, ""), media["example"], schema, schema_resolver):
-            return media["example"]
+        if "example" in media:
+            value = self._fitting((*place, ""), media["example"], schema, schema_resolver)
+            if value is not _NOTHING:
+                return value
         examples, _ = self.api.deref(media.get("examples") or {}, resolver)
         for name, example in (examples or {}).items():
             value = self._example_value(example, resolver)
-            if value is not _NOTHING and self._example_fits((*place, str(name)), value, schema, schema_resolver):
+            if value is not _NOTHING:
+                value = self._fitting((*place, str(name)), value, schema, schema_resolver)
+            if value is not _NOTHING:
                 return value
         return _NOTHING
 
-    def _example_fits(self, key: tuple[str, str, str, str], value: Json, schema: Json, resolver: t.Any) -> bool:
-        """Whether a JSON body example validates against its schema: checked once per example, a misfit logged once.
+    def _fitting(self, key: tuple[str, str, str, str], value: Json, schema: Json, resolver: t.Any) -> Json:
+        """A JSON body example as JSON (YAML dates as their text) when it validates against its schema, else
+        nothing: checked once per example, a misfit logged once.
 
         Examples of other media types are the body's own text, judged by the response check as sent.
         """
-        fits = self._example_checks.get(key)
-        if fits is None:
-            fits = self._example_checks[key] = not _json_body(key[2]) or self.is_valid(schema, resolver, value)
-            if not fits:
+        if key not in self._examples:
+            fitted = jsonable(value) if _json_body(key[2]) else value
+            if _json_body(key[2]) and not self.is_valid(schema, resolver, fitted):
                 log.warning("%s: example %s of %s response %s (%s) does not validate against its schema; "
                             "it is never served", self.api.id, key[3] or "(example)", key[0], key[1], key[2])
-        return fits
+                fitted = _NOTHING
+            self._examples[key] = fitted
+        return self._examples[key]
 
     def _example_value(self, node: Json, resolver: t.Any) -> Json:
         example, _ = self.api.deref(node, resolver)
@@ -281,8 +290,9 @@ class Synthesizer:
             else:
                 schema, schema_resolver = self.api.deref(header.get("schema", {}), header_resolver)
             # the header's own example when it fits its schema (made once per response, so checked once)
-            candidates = [header["example"]] if "example" in header else [
-                self._example_value(example, header_resolver) for example in (header.get("examples") or {}).values()]
+            candidates = [jsonable(header["example"])] if "example" in header else [
+                jsonable(self._example_value(example, header_resolver))
+                for example in (header.get("examples") or {}).values()]
             value = next((v for v in candidates if v is not _NOTHING and self.is_valid(schema, schema_resolver, v)),
                          _NOTHING)
             if value is _NOTHING:

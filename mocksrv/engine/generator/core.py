@@ -41,7 +41,7 @@ from mocksrv.engine.generator.dialect import hidden_flag
 if TYPE_CHECKING:  # referencing exports Resolver only from its _core module
     from referencing._core import Resolver
 
-__all__ = ["SchemaGenerator"]
+__all__ = ["SchemaGenerator", "jsonable"]
 
 _TYPE_ORDER = ("object", "array", "string", "integer", "number", "boolean", "null")
 _OBJECT_KEYS = frozenset({
@@ -113,14 +113,14 @@ def _unique_key(value: Any) -> str:
     return json.dumps(_canon(value), sort_keys=True, default=str)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """YAML loaders turn example dates into date objects; compare them as strings."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, list):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     return value
 
 
@@ -344,7 +344,7 @@ class SchemaGenerator:
             if part.synthetic or not isinstance(part.schema, Mapping):
                 continue
             for candidate in self._example_candidates(part.schema):
-                value = _jsonable(candidate)
+                value = jsonable(candidate)
                 # specs often ship examples that break their own schema: only use valid ones
                 if self._valid_all(value, roots, ctx.direction):
                     return copy.deepcopy(value)
