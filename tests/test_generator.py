@@ -21,6 +21,7 @@ from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.generator.choices import Lessons
 
 SPEC_URI = "file:///spec.yaml"
 SEEDS = range(20)
@@ -420,6 +421,58 @@ def test_one_of_objects_and_any_of() -> None:
     assert {tuple(v) for v in values} == {("cat",), ("dog",)}
     values = generate_all({"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "boolean"}]}, "3.1")
     assert {type(v) for v in values} == {str, bool}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_one_of_branch_inside_another_is_matched_alone(version: str) -> None:
+    # every value of Refused is also one of Accepted, and both branches' examples fit both:
+    # only Accepted can be matched alone, by a status outside Refused's codes
+    components = {
+        "Accepted": {"type": "object", "properties": {"status": {"type": "string", "example": "0"}}},
+        "Refused": {"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["0", "1", "2"], "example": "2"}, "text": {"type": "string"}}},
+    }
+    schema = {"oneOf": [{"$ref": "#/components/schemas/Accepted"}, {"$ref": "#/components/schemas/Refused"}]}
+    values = generate_all(schema, version, components)
+    assert all(v.get("status") not in ("0", "1", "2") for v in values)
+
+
+def test_one_of_const_branch_beside_an_open_branch_whose_example_is_the_const() -> None:
+    schema = {"oneOf": [
+        {"type": "object", "properties": {"kind": {"const": "done"}, "at": {"type": "integer"}}},
+        {"type": "object", "properties": {"kind": {"type": "string", "examples": ["done"]}},
+         "required": ["kind"]}]}
+    values = generate_all(schema, "3.1")
+    assert any(v.get("kind") not in (None, "done") for v in values)
+
+
+def test_one_of_identical_branches_give_a_value_of_one_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    twin = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    gen, _ = make_generator("3.1")
+    value = gen.generate({"oneOf": [twin, twin]}, random.Random(0))
+    assert gen.is_valid(twin, value) and not gen.is_valid({"oneOf": [twin, twin]}, value)
+    assert "is valid under each of" in caplog.text
+
+
+def test_lessons_remember_what_told_a_branch_apart_and_give_up_on_overlaps() -> None:
+    holder: dict[str, Any] = {"oneOf": []}
+    lessons = Lessons()
+    lessons.learn(holder, 0, "response", "status")
+    assert lessons.first(holder, 0, "response") == "status" and not lessons.hopeless(holder, 0, "response")
+    assert lessons.first(holder, 0, "request") == "" and lessons.first({"oneOf": []}, 0, "response") == ""
+    lessons.learn(holder, 1, "response", None)
+    assert not lessons.hopeless(holder, 1, "response")
+    lessons.learn(holder, 1, "response", None)
+    assert lessons.hopeless(holder, 1, "response")  # searched twice in vain: values of it stay as made
+    lessons.learn(holder, 2, "response", None, once=True)
+    assert lessons.hopeless(holder, 2, "response")
+
+
+def test_branch_asked_for_is_tried_first() -> None:
+    schema = {"oneOf": [{"type": "object", "required": ["a"], "properties": {"a": {"const": 1}}},
+                        {"type": "object", "required": ["b"], "properties": {"b": {"const": 2}}}]}
+    gen, _ = make_generator("3.0")
+    assert [gen.generate(schema, random.Random(seed), branch=1) for seed in SEEDS] == [{"b": 2}] * len(SEEDS)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

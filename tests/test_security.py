@@ -12,10 +12,10 @@ from werkzeug.datastructures import MultiDict
 
 from mocksrv.engine.security import CredentialPlace
 from mocksrv.engine.security import authenticate
+from mocksrv.engine.security import credential_names
 from mocksrv.engine.security import credential_place
 from mocksrv.engine.security import place_credential
 from mocksrv.engine.security import security_schemes
-from mocksrv.engine.security import credential_names
 from mocksrv.errors import Unauthorized
 from mocksrv.exchange import MockRequest
 from mocksrv.openapi.specs import ApiSpec

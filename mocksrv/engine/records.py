@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from mocksrv.engine.branches import Branches
 from mocksrv.engine.pagination import PAGING_PARAMS
 from mocksrv.engine.pagination import Links
 from mocksrv.engine.pagination import Page
@@ -86,6 +87,7 @@ class RecordKeeper:
         self.targets = self._create_targets()
         # a behaviour's view of records that change with time (scheduled → sent …)
         self.view: t.Callable[[str, dict[str, Json]], dict[str, Json]] = lambda collection, record: record
+        self.branches = Branches(api, synth)  # records shown through oneOf/anyOf record schemas
 
     def _create_targets(self) -> dict[str, str]:
         """Creates whose own path has no reads store where their record is read back.
@@ -329,8 +331,14 @@ class RecordKeeper:
     def _conform(self, stored: dict[str, Json], generated: Json, location: Location) -> dict[str, Json]:
         """The stored record as the response schema wants it: its fields only, gaps filled.
 
-        A stored value that breaks its property's schema gives way to the generated one.
+        A stored value that breaks its property's schema gives way to the generated one. A
+        record schema that is a oneOf/anyOf gets the record shaped to one branch (`engine.branches`).
         """
+        shaped = self.branches.conform(stored, generated, location, self._conform_fields)
+        return shaped if shaped is not None else self._conform_fields(stored, generated, location)
+
+    def _conform_fields(self, stored: dict[str, Json], generated: Json, location: Location) -> dict[str, Json]:
+        """`_conform` for one object schema (or one branch of a choice)."""
         known = self._known_fields(location)
         record = {k: v for k, v in stored.items() if known is None or k in known}
         generated = generated if isinstance(generated, dict) else {}

@@ -23,6 +23,7 @@ from werkzeug.http import parse_accept_header
 
 from mocksrv.engine.error_bodies import ErrorBody
 from mocksrv.engine.generator import SchemaGenerator
+from mocksrv.engine.generator import jsonable
 from mocksrv.engine.media_bodies import binary_body
 from mocksrv.engine.media_bodies import is_binary
 from mocksrv.engine.media_bodies import xml_body
@@ -134,6 +135,9 @@ class Synthesizer:
             for flag in (True, False)
         }
         self._bad_examples_logged: set[str] = set()
+        # (operation, response, media type, example name ("" for `example`)) -> the example when it validates,
+        # else _NOTHING; checked on first use
+        self._examples: dict[tuple[str, str, str, str], Json] = {}
         # generation is seeded by operation, response and media type, so its result never changes:
         # made once, kept serialised (each request gets its own copy back with json.loads)
         self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
@@ -173,16 +177,21 @@ class Synthesizer:
         media, media_resolver = self.api.deref(content[media_type], resolver)
         media = media if isinstance(media, dict) else {}
         value, from_example = _NOTHING, False
+        schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
+        place = (chosen.operation.key, chosen.key, media_type)
         if prefer.example:
             examples, _ = self.api.deref(media.get("examples") or {}, media_resolver)
             if prefer.example not in examples:
                 raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} ({media_type}) "
                                        f"has no such example (has: {', '.join(examples) or 'none'})")
-            value, from_example = self._example_value(examples[prefer.example], media_resolver), True
+            value = self._example_value(examples[prefer.example], media_resolver)
+            value, from_example = self._fitting((*place, prefer.example), value, schema, schema_resolver), True
+            if value is _NOTHING:
+                raise MockControlError(f"Prefer: example={prefer.example}: that example of response {chosen.key} "
+                                       f"({media_type}) does not validate against its schema, so it is never served")
         elif use_example and not prefer.dynamic:
-            value = self._media_example(media, media_resolver)
+            value = self._media_example(place, media, media_resolver, schema, schema_resolver)
             from_example = value is not _NOTHING
-        schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, media_type)
         if value is _NOTHING and prefer.dynamic:
             value = _generate(self._generators[False], schema, rng(), schema_resolver)
@@ -222,15 +231,36 @@ class Synthesizer:
             log.warning("%s: example for %s response %s does not validate (%s); generating instead",
                         self.api.id, chosen.operation.key, chosen.key, "; ".join(problems[:3]))
 
-    def _media_example(self, media: dict[str, Json], resolver: t.Any) -> Json:
+    def _media_example(self, place: tuple[str, str, str], media: dict[str, Json], resolver: t.Any,
+                       schema: Json, schema_resolver: t.Any) -> Json:
+        """The media type's ``example``, else the first of its ``examples`` that validates; else nothing."""
         if "example" in media:
-            return media["example"]
+            value = self._fitting((*place, ""), media["example"], schema, schema_resolver)
+            if value is not _NOTHING:
+                return value
         examples, _ = self.api.deref(media.get("examples") or {}, resolver)
-        for example in (examples or {}).values():
+        for name, example in (examples or {}).items():
             value = self._example_value(example, resolver)
+            if value is not _NOTHING:
+                value = self._fitting((*place, str(name)), value, schema, schema_resolver)
             if value is not _NOTHING:
                 return value
         return _NOTHING
+
+    def _fitting(self, key: tuple[str, str, str, str], value: Json, schema: Json, resolver: t.Any) -> Json:
+        """A JSON body example as JSON (YAML dates as their text) when it validates against its schema, else
+        nothing: checked once per example, a misfit logged once.
+
+        Examples of other media types are the body's own text, judged by the response check as sent.
+        """
+        if key not in self._examples:
+            fitted = jsonable(value) if _json_body(key[2]) else value
+            if _json_body(key[2]) and not self.is_valid(schema, resolver, fitted):
+                log.warning("%s: example %s of %s response %s (%s) does not validate against its schema; "
+                            "it is never served", self.api.id, key[3] or "(example)", key[0], key[1], key[2])
+                fitted = _NOTHING
+            self._examples[key] = fitted
+        return self._examples[key]
 
     def _example_value(self, node: Json, resolver: t.Any) -> Json:
         example, _ = self.api.deref(node, resolver)
@@ -255,22 +285,23 @@ class Synthesizer:
             if not isinstance(header, dict):
                 continue
             rng = self.rng(chosen.operation.key, chosen.key, "header", name)
-            if "example" in header:
-                value = header["example"]
-            elif header.get("examples"):
-                value = self._example_value(next(iter(header["examples"].values())), header_resolver)
-            else:
-                value = _NOTHING
             if "content" in header:
                 first: Json = next(iter(header["content"].values()), {})
                 media, media_resolver = self.api.deref(first, header_resolver)
-                if value is _NOTHING:
-                    value = _generate(self._generators[True], media.get("schema", {}), rng, media_resolver)
+                schema, schema_resolver = self.api.deref(media.get("schema", {}), media_resolver)
+            else:
+                schema, schema_resolver = self.api.deref(header.get("schema", {}), header_resolver)
+            # the header's own example when it fits its schema (made once per response, so checked once)
+            candidates = [jsonable(header["example"])] if "example" in header else [
+                jsonable(self._example_value(example, header_resolver))
+                for example in (header.get("examples") or {}).values()]
+            value = next((v for v in candidates if v is not _NOTHING and self.is_valid(schema, schema_resolver, v)),
+                         _NOTHING)
+            if value is _NOTHING:
+                value = _generate(self._generators[True], schema, rng, schema_resolver)
+            if "content" in header:
                 produced.append((str(name), json.dumps(value)))
                 continue
-            if value is _NOTHING:
-                schema, schema_resolver = self.api.deref(header.get("schema", {}), header_resolver)
-                value = _generate(self._generators[True], schema, rng, schema_resolver)
             produced.append((str(name), header_value(value, explode=bool(header.get("explode")))))
         return produced
 
@@ -331,9 +362,10 @@ class Synthesizer:
         concrete = "application/json" if media_type == "*/*" else media_type
         return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers)
 
-    def generate(self, schema: Json, resolver: t.Any, *parts: object) -> Json:
-        """A value for ``schema`` (examples used), seeded by ``parts``."""
-        return _generate(self._generators[True], schema, self.rng(*parts), resolver)
+    def generate(self, schema: Json, resolver: t.Any, *parts: object, branch: int | None = None) -> Json:
+        """A value for ``schema`` (examples used), seeded by ``parts``; ``branch`` tried first in a oneOf."""
+        return self._generators[True].generate(schema if isinstance(schema, (dict, bool)) else {}, self.rng(*parts),
+                                               resolver=resolver, branch=branch)
 
     def is_valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
         return self._generators[True].is_valid(schema, value, resolver)

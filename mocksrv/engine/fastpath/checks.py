@@ -99,10 +99,18 @@ class JsonCheck:
         return self.quick is not None and self.quick(value)
 
     def errors(self, value: Json) -> list[t.Any]:
-        return [] if self.surely_valid(value) else list(self.validator.validator.iter_errors(value))
+        if self.surely_valid(value):
+            return []
+        try:
+            return list(self.validator.validator.iter_errors(value))
+        except TypeError as exc:  # openapi-schema-validator looks up a discriminator value that is no string
+            return [ValueError(f"request body could not be read: {exc}")]  # as the slow path words it
 
     def is_valid(self, value: Json) -> bool:
-        return self.surely_valid(value) or bool(self.validator.validator.is_valid(value))
+        try:
+            return self.surely_valid(value) or bool(self.validator.validator.is_valid(value))
+        except TypeError:  # as in `errors`: the slow path says what is wrong
+            return False
 
 
 class ApiChecks:

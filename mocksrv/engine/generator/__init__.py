@@ -3,3 +3,4 @@
 openapi-core would. Why ours and not a library: docs/decisions.md."""
 
 from mocksrv.engine.generator.core import SchemaGenerator as SchemaGenerator
+from mocksrv.engine.generator.core import jsonable as jsonable

@@ -30,6 +30,9 @@ from referencing.jsonschema import DRAFT202012
 
 from mocksrv.engine.generator import numbers
 from mocksrv.engine.generator import strings
+from mocksrv.engine.generator.choices import Edits
+from mocksrv.engine.generator.choices import Lessons
+from mocksrv.engine.generator.choices import exclusive
 from mocksrv.engine.generator.dialect import CLASSES
 from mocksrv.engine.generator.dialect import DIRECTIONS
 from mocksrv.engine.generator.dialect import NEUTRAL
@@ -38,7 +41,7 @@ from mocksrv.engine.generator.dialect import hidden_flag
 if TYPE_CHECKING:  # referencing exports Resolver only from its _core module
     from referencing._core import Resolver
 
-__all__ = ["SchemaGenerator"]
+__all__ = ["SchemaGenerator", "jsonable"]
 
 _TYPE_ORDER = ("object", "array", "string", "integer", "number", "boolean", "null")
 _OBJECT_KEYS = frozenset({
@@ -92,6 +95,7 @@ class _Ctx:
     budget: _Budget
     examples: bool
     lean: bool = False  # omit optional properties at this level (retry after XOR-style failures)
+    branch: int | None = None  # the oneOf/anyOf branch tried first at the top (then the others)
 
 
 def _canon(value: Any) -> Any:
@@ -109,14 +113,14 @@ def _unique_key(value: Any) -> str:
     return json.dumps(_canon(value), sort_keys=True, default=str)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """YAML loaders turn example dates into date objects; compare them as strings."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, list):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     return value
 
 
@@ -154,6 +158,7 @@ class SchemaGenerator:
         # A schema object belongs to one document, so its base URI needn't be in the key.
         self._validators: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._unsatisfied: dict[int, Any] = {}  # schemas no valid value was found for, told once
+        self._lessons = Lessons()  # how each oneOf branch was told apart from the others, or could not be
 
     # ------------------------------------------------------------------ public
 
@@ -164,27 +169,30 @@ class SchemaGenerator:
         *,
         direction: str = "response",
         resolver: Resolver[Any] | None = None,
+        branch: int | None = None,
     ) -> Any:
         """A value for `schema` (deterministic for the rng's state) that validates against it.
 
         `direction` "response" leaves out writeOnly properties, "request" readOnly ones.
         `resolver` is the one `schema`'s own $refs resolve against, when it comes from
-        another file than the generator's document.
+        another file than the generator's document. `branch` is the oneOf/anyOf branch
+        (by position) of the schema's top-level choice to try first.
         Unsatisfiable schemas get a best-effort value; a broken $ref raises
         ``referencing.exceptions.Unresolvable``.
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'response' or 'request', not {direction!r}")
         root = _Bound(schema if isinstance(schema, (Mapping, bool)) else {}, resolver or self._resolver)
-        value: Any = None
+        first: Any = None
         for attempt in range(_TOP_TRIES):  # retries matter for patterns, `not`, uniqueness, XOR
             budget = _Budget(_NODE_BUDGET)
-            ctx = _Ctx(rng, direction, 0, 0, frozenset(), budget, self._use_examples, lean=attempt > 0)
+            ctx = _Ctx(rng, direction, 0, 0, frozenset(), budget, self._use_examples, lean=attempt > 0, branch=branch)
             value = self._generate_roots([root], ctx)
             if self._is_valid(value, root, direction):
                 return value
-        self._note_unsatisfied(root, direction, value)
-        return value
+            first = value if attempt == 0 else first  # the fullest try: the closest one we give
+        self._note_unsatisfied(root, direction, first)
+        return first
 
     def _note_unsatisfied(self, root: _Bound, direction: str, closest: Any) -> None:
         """Say, once per schema, that no valid value was found: the closest one goes out, and the
@@ -336,7 +344,7 @@ class SchemaGenerator:
             if part.synthetic or not isinstance(part.schema, Mapping):
                 continue
             for candidate in self._example_candidates(part.schema):
-                value = _jsonable(candidate)
+                value = jsonable(candidate)
                 # specs often ship examples that break their own schema: only use valid ones
                 if self._valid_all(value, roots, ctx.direction):
                     return copy.deepcopy(value)
@@ -359,7 +367,8 @@ class SchemaGenerator:
         disc = part.schema.get("discriminator")
         inner = replace(ctx, hops=ctx.hops + 1, handled=ctx.handled | {(id(part.schema), keyword)})
         present = {id(p.schema) for p in flat}
-        value: Any = None
+        value: Any = _MISSING
+        closest: Any = _MISSING  # a value its own branch takes, when none fits the holder
         order = self._branch_order(branches, part, ctx)
         # round 2 leaves optional properties out: the usual reason a value matches several
         # branches (or fails `not: {required: [a, b]}`-style XOR rules)
@@ -372,17 +381,78 @@ class SchemaGenerator:
             tag = self._discriminator_part(disc, branches[index], part)
             if tag is not None:
                 extra.append(tag)
-            value = self._generate_flat(flat + extra, roots, replace(inner, lean=lean or ctx.lean), extra)
-            # the validator checks "exactly one" for oneOf and the discriminator mapping
-            if self._is_valid(value, part, ctx.direction):
+            branch_ctx = replace(inner, lean=lean or ctx.lean)
+            value = self._generate_flat(flat + extra, roots, branch_ctx, extra)
+            # the validator checks "exactly one" for oneOf, or with a discriminator its mapping only
+            valid = self._is_valid(value, part, ctx.direction)
+            if valid and (keyword != "oneOf" or not isinstance(disc, Mapping) or attempt >= len(order)):
                 return value
-        return value
+            searching = keyword == "oneOf" and attempt < len(order)
+            if searching and not self._lessons.hopeless(part.schema, index, ctx.direction):
+                # matched several branches: tell it apart
+                edits = self._edits(index, branches, part, flat + extra, roots, branch_ctx, extra)
+                found = exclusive(value, edits)
+                if found is not None and self._is_valid(found[0], part, ctx.direction):
+                    self._lessons.learn(part.schema, index, ctx.direction, found[1])
+                    return found[0]
+                # valid: the discriminator decided, the search was a bonus
+                self._lessons.learn(part.schema, index, ctx.direction, None, once=valid)
+            if valid:  # discriminated: the discriminator decides; plain JSON Schema would see several
+                return value
+            if searching and closest is _MISSING and self._is_valid(value, branch, ctx.direction):
+                closest = value
+        # branches that cannot be told apart: no value is valid; one of a branch's is the closest
+        return closest if closest is not _MISSING else None if value is _MISSING else value
+
+    def _edits(self, index: int, branches: Sequence[Any], part: _Bound, flat: list[_Bound],
+               roots: Sequence[_Bound], ctx: _Ctx, extra: Sequence[_Bound]) -> Edits:
+        """What `choices.exclusive` may do to a value of branch ``index`` (whose parts are ``flat``)."""
+        bounds = [_Bound(branch, part.resolver) for branch in branches]
+        parts = [p for p in flat if isinstance(p.schema, Mapping)]
+        required = {n for p in parts for n in (p.schema.get("required") or ()) if isinstance(n, str)}
+        fresh_ctx = replace(ctx, examples=False)
+
+        def matching(value: Any) -> list[int]:
+            return [i for i, bound in enumerate(bounds) if self._is_valid(value, bound, ctx.direction)]
+
+        def declared() -> list[str]:
+            learnt = self._lessons.first(part.schema, index, ctx.direction)  # the property that told it apart last time
+            names: list[str] = [learnt] if learnt else []
+            for p in parts:
+                props = p.schema.get("properties")
+                if isinstance(props, Mapping):
+                    names.extend(n for n in props if isinstance(n, str) and n not in names)
+            return names
+
+        def candidates(name: str) -> Iterator[Any]:
+            found = self._property_bounds(parts, name)
+            if not found:
+                return
+            prop_flat = self._expand_roots(found, set())
+            flag = hidden_flag(ctx.direction)
+            if any(isinstance(b.schema, Mapping) and b.schema.get(flag) is True for b in found + prop_flat):
+                return
+            choices = self._enum_choices(prop_flat)
+            if choices is not None:
+                yield from (copy.deepcopy(choice) for choice in choices[:_ENUM_TRIES])
+                return
+            while True:
+                yield self._generate_flat(prop_flat, found, self._child(fresh_ctx), prop_flat)
+
+        def fresh() -> Iterator[Any]:
+            while True:
+                yield self._generate_flat(flat, roots, fresh_ctx, extra)
+
+        return Edits(index, matching, lambda name: name not in required, declared, candidates, fresh)
 
     def _branch_order(self, branches: Sequence[Any], part: _Bound, ctx: _Ctx) -> list[int]:
         start = ctx.rng.randrange(len(branches))
         order = [(start + i) % len(branches) for i in range(len(branches))]
         if self._deep(ctx):  # near the depth limit prefer branches that can stop recursing
             order.sort(key=lambda i: self._branch_cost(_Bound(branches[i], part.resolver)))
+        if ctx.branch is not None and ctx.depth == 0 and ctx.hops == 0 and ctx.branch in order:
+            order.remove(ctx.branch)
+            order.insert(0, ctx.branch)
         return order
 
     def _branch_cost(self, branch: _Bound) -> int:
@@ -470,7 +540,7 @@ class SchemaGenerator:
 
     @staticmethod
     def _child(ctx: _Ctx) -> _Ctx:
-        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False)
+        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False, branch=None)
 
     # ------------------------------------------------------------------ types, enum
 
