@@ -27,3 +27,18 @@ class Options:
     admin_token: str | None = None  # when set, admin calls need it and remote clients are allowed
     cors: bool = True  # answer browsers' preflights and let any page read the mocked APIs' answers
     cors_origins: list[str] | None = None  # the origins CORS allows; None: any
+
+
+@dataclass
+class TlsOptions:
+    """HTTPS for `mocksrv serve`: off unless ``on`` (``--tls``) or ``port`` (``--tls-port``) is given."""
+
+    on: bool = False  # --tls: --port serves HTTPS instead of HTTP
+    port: int | None = None  # --tls-port: HTTPS on this port as well, HTTP stays on --port
+    cert: Path | None = None  # --tls-cert: the user's certificate (PEM); None: the local CA's, made on first use
+    key: Path | None = None  # --tls-key: its unencrypted key (PEM)
+    folder: Path | None = None  # --tls-dir: where the local CA is kept; None: the user's data folder
+
+    @property
+    def wanted(self) -> bool:
+        return self.on or self.port is not None or self.cert is not None or self.key is not None
