@@ -7,6 +7,7 @@ that need their own pass --tls-dir), never in the user's data folder.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import ssl
@@ -396,3 +397,21 @@ def test_the_pytest_plugin_serves_https_and_hands_the_test_the_ca(tmp_path: Path
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
+
+
+def test_a_certificate_naming_an_address_as_dns_is_made_again(tmp_path: Path) -> None:
+    """Clients match 127.0.0.1 only against an IP entry: a kept certificate with it as a DNS name is useless."""
+    tls.local_certificate(tmp_path)
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((tmp_path / "ca-key.pem").read_bytes(), password=None)
+    leaf = _leaf(tmp_path)
+    wrong = (x509.CertificateBuilder().subject_name(leaf.subject).issuer_name(ca.subject)
+             .public_key(leaf.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(leaf.not_valid_before_utc).not_valid_after(leaf.not_valid_after_utc)
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in tls.LOOPBACK_NAMES]),
+                            critical=False)
+             .sign(ca_key, leaf.signature_hash_algorithm))  # type: ignore[arg-type]
+    (tmp_path / tls.CERT_FILE).write_bytes(wrong.public_bytes(serialization.Encoding.PEM))
+    assert len(tls.local_certificate(tmp_path).made) == 1
+    assert x509.IPAddress(ipaddress.ip_address("127.0.0.1")) in _leaf(tmp_path).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value

@@ -197,7 +197,7 @@ def _leaf(folder: Path, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePriva
     """The certificate kept in ``folder`` if it still serves, else a new one signed by the CA."""
     cert_path, key_path = folder / CERT_FILE, folder / KEY_FILE
     kept = _usable_leaf(cert_path, key_path, ca_cert, now)
-    if kept is not None and set(names) <= set(_names(kept)):
+    if kept is not None and _covers(kept, names):
         if os.name == "posix":
             key_path.chmod(0o600)
         return kept
@@ -255,6 +255,15 @@ def _names(cert: x509.Certificate) -> tuple[str, ...]:
         return ()
     dns = alternatives.get_values_for_type(x509.DNSName)
     return (*dns, *(str(address) for address in alternatives.get_values_for_type(x509.IPAddress)))
+
+
+def _covers(cert: x509.Certificate, names: Sequence[str]) -> bool:
+    """Whether the certificate names each of ``names`` as a client checks it (an address as an IP, not as DNS)."""
+    try:
+        alternatives = set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        return False
+    return all(_general_name(name) in alternatives for name in names)
 
 
 def _general_name(name: str) -> x509.GeneralName:
