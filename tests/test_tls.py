@@ -357,6 +357,7 @@ def test_a_missing_expired_or_mismatched_file_is_one_line_before_listening(tmp_p
     assert _refusal("--tls-cert", str(cert)) == "mocksrv: --tls-cert and --tls-key go together: give both"
     assert _refusal("--tls", "--tls-port", "0") == (
         "mocksrv: --tls makes --port HTTPS; --tls-port adds HTTPS next to an HTTP --port: give one of them")
+    assert _refusal("--port", "4443", "--tls-port", "4443") == "mocksrv: --tls-port must differ from --port (4443)"
     assert _refusal("--tls-port", "70000") == (
         "mocksrv: --tls-port must be between 0 and 65535 (0 picks a free port); got 70000")
 

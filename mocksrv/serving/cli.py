@@ -118,14 +118,14 @@ def _certificate(tls: TlsOptions, host: str, port: int) -> Certificate | None:
 
 def _say_how_to_trust(certificate: Certificate) -> None:
     """The certificate in use, and for the local CA the file and the variables clients read to trust it."""
+    from mocksrv.serving.tls import CA_VARIABLES
+
     names = ", ".join(certificate.names) or "no names"
     if certificate.ca_file is None:
         click.echo(f"mocksrv: HTTPS certificate {certificate.cert_file} (for {names}; your own)", err=True)
         return
     click.echo(f"mocksrv: HTTPS certificate for {names}, signed by the local CA {certificate.ca_file}", err=True)
     quoted = shlex.quote(str(certificate.ca_file))
-    from mocksrv.serving.tls import CA_VARIABLES
-
     click.echo("mocksrv:   export " + " ".join(f"{variable}={quoted}" for variable in CA_VARIABLES), err=True)
 
 
