@@ -8,6 +8,7 @@ that need their own pass --tls-dir), never in the user's data folder.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import shutil
 import ssl
@@ -264,6 +265,13 @@ def test_curl_reaches_tls_with_the_printed_ca_and_fails_without(tls_home: Path) 
         without = subprocess.run(command, capture_output=True, text=True, timeout=30, env=plain)
         assert without.returncode == 60, without.stderr  # curl: "SSL certificate problem"
         assert "certificate" in without.stderr
+        # curl speaks HTTP/2 over TLS, where the host travels as :authority: the admin API still sees it
+        localhost = server.url("/__mocksrv/apis").replace("127.0.0.1", "localhost")
+        apis = subprocess.run([str(CURL), "-sS", "--cacert", ca, "-w", "\n%{http_version}", localhost],
+                              capture_output=True, text=True, timeout=30, env=plain)
+        body, version = apis.stdout.rsplit("\n", 1)
+        assert version == "2", apis.stdout
+        assert json.loads(body)["apis"][0]["base_url"].startswith("https://localhost:")
     finally:
         server.stop()
 
