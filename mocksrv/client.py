@@ -11,12 +11,16 @@ Only the standard library is used (``urllib.request``), so a project that import
         invalid = mock.requests(valid=False)
 
 Every admin error raises :class:`MocksrvError` with the status and the problem's ``detail`` and ``errors``.
+
+``MockServerProcess(..., tls=True)`` serves HTTPS with the local CA's certificate; ``server.ca_file`` is the CA
+file to trust (``requests.get(url, verify=server.ca_file)``), and ``server.client`` trusts it already.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -29,7 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-SERVING = re.compile(r"serving \d+ APIs? on (http://[^\s)]+)")
+SERVING = re.compile(r"serving \d+ APIs? on (https?://[^\s)]+)")
+LOCAL_CA = re.compile(r"signed by the local CA (.+)$")  # `serve --tls` says so before it listens
 ADMIN = "/__mocksrv"
 # The journal's query parameters (docs/admin-api.md), with snake_case spellings accepted for Python callers
 REQUEST_FILTERS = {"api": "api", "operationId": "operationId", "operation_id": "operationId", "method": "method",
@@ -82,12 +87,16 @@ class Clock:
 class MocksrvClient:
     """The admin API of one running mocksrv, e.g. ``MocksrvClient("http://127.0.0.1:4010")``."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0,
+                 ca_file: str | Path | None = None) -> None:
+        """:param ca_file: a CA to trust for an ``https://`` server besides the system's (`serve --tls` prints it)."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.ca_file = str(ca_file) if ca_file is not None else None
+        self._tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         self.clock = Clock(self)
         self._mounts: dict[str, str] = {}
 
@@ -106,7 +115,7 @@ class MocksrvClient:
         # the scheme is checked in __init__: only http(s) is ever opened
         request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._tls) as response:  # noqa: S310
                 raw = response.read()
         except urllib.error.HTTPError as error:
             raise _error_from(error.code, error.read()) from None
@@ -211,12 +220,15 @@ class MockServerProcess:
     """``mocksrv serve`` as a child process on a free loopback port; stopped by its own PID only.
 
     ``specs`` and ``fixtures`` are paths (relative ones to ``cwd``); ``args`` are passed through
-    (``["--strict", "--seed", "7"]``). Usable as a context manager.
+    (``["--strict", "--seed", "7"]``). ``tls=True`` serves HTTPS (``--tls``): ``base_url`` is ``https://…`` and
+    ``ca_file`` the local CA that signed the certificate (the folder: ``--tls-dir`` in ``args``, else
+    ``MOCKSRV_TLS_DIR``, else the user's data folder). Usable as a context manager.
     """
 
     def __init__(self, specs: t.Sequence[str | Path] = (), fixtures: str | Path | None = None,
                  scenario: str | None = None, args: t.Sequence[str] = (), *, cwd: str | Path | None = None,
-                 token: str | None = None, python: str = sys.executable, timeout: float = 30.0) -> None:
+                 token: str | None = None, python: str = sys.executable, timeout: float = 30.0,
+                 tls: bool = False) -> None:
         self.command = [python, "-m", "mocksrv", "serve", "--host", "127.0.0.1", "--port", "0"]
         for spec in specs:
             self.command += ["--specs", str(spec)]
@@ -226,12 +238,15 @@ class MockServerProcess:
             self.command += ["--scenario", scenario]
         if token:
             self.command += ["--admin-token", token]
+        if tls:
+            self.command += ["--tls"]
         self.command += list(args)
         self.cwd = cwd
         self.token = token
         self.timeout = timeout
         self.lines: list[str] = []
         self.base_url = ""
+        self.ca_file: str | None = None  # the local CA to trust, once a --tls server has said which
         self.process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
         self._reader: threading.Thread | None = None
@@ -240,7 +255,7 @@ class MockServerProcess:
     def client(self) -> MocksrvClient:
         if not self.base_url:
             raise RuntimeError("the server is not running; call start() first")
-        return MocksrvClient(self.base_url, token=self.token)
+        return MocksrvClient(self.base_url, token=self.token, ca_file=self.ca_file)
 
     def start(self) -> MockServerProcess:
         if self.process is not None:
@@ -259,6 +274,9 @@ class MockServerProcess:
         assert self.process is not None and self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.append(line.rstrip("\n"))
+            ca = LOCAL_CA.search(line.rstrip("\n"))
+            if ca and not self.ca_file:
+                self.ca_file = ca.group(1)
             found = SERVING.search(line)
             if found and not self.base_url:
                 self.base_url = found.group(1)

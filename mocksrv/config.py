@@ -29,3 +29,18 @@ class Options:
     cors_origins: list[str] | None = None  # the origins CORS allows; None: any
     session_idle_seconds: float = 3600.0  # a session nobody used for this long is deleted
     max_sessions: int = 1000  # live sessions at once (each holds its own records and journal)
+
+
+@dataclass
+class TlsOptions:
+    """HTTPS for `mocksrv serve`: off unless ``on`` (``--tls``) or ``port`` (``--tls-port``) is given."""
+
+    on: bool = False  # --tls: --port serves HTTPS instead of HTTP
+    port: int | None = None  # --tls-port: HTTPS on this port as well, HTTP stays on --port
+    cert: Path | None = None  # --tls-cert: the user's certificate (PEM); None: the local CA's, made on first use
+    key: Path | None = None  # --tls-key: its unencrypted key (PEM)
+    folder: Path | None = None  # --tls-dir: where the local CA is kept; None: the user's data folder
+
+    @property
+    def wanted(self) -> bool:
+        return self.on or self.port is not None or self.cert is not None or self.key is not None

@@ -193,3 +193,14 @@ class FixtureError(Exception):
 
 class StoreError(Exception):
     """The store cannot do what was asked: a record that is not JSON, a corrupt file, a failed write."""
+
+
+@dataclass
+class TlsError(Exception):
+    """HTTPS cannot be served: a certificate or key file, or the folder of the local CA; ``str()`` is one line."""
+
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}"

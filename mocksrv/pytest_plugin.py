@@ -10,12 +10,14 @@ Configuration (``pytest.ini``/``setup.cfg``/``pyproject.toml``; relative paths a
     mocksrv_scenario = default           # scenario each test starts from
     mocksrv_args = --strict --seed 7     # passed to `mocksrv serve`
     mocksrv_contract = true              # fail tests that sent requests the spec rejects
+    mocksrv_tls = true                   # serve HTTPS (`--tls`); the fixture's ``ca_file`` is the CA to trust
 
 The server starts the first time a test asks for the ``mocksrv`` fixture (never if none does) and stops at the
 end of the session. Before each such test the scenario is switched back (when a test changed it) and reset:
 records, rate-limit counters, rules, faults, journal and clock start over. The fixture offers ``base_url(api)``,
 ``scenario(name_or_dict)``, ``records(api, collection)``, ``put_record(...)``, ``requests(**filters)``,
-``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)`` and the full :class:`MocksrvClient` as ``client``.
+``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)``, ``ca_file`` (with ``mocksrv_tls``) and the full
+:class:`MocksrvClient` as ``client``.
 
 ``@pytest.mark.mocksrv(scenario="rate_limited")`` starts a test from another scenario;
 ``@pytest.mark.mocksrv(contract=False)`` lets it send requests that break the spec on purpose.
@@ -53,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mocksrv_args", "mocksrv: extra `mocksrv serve` arguments", type="args")
     parser.addini("mocksrv_contract", "mocksrv: fail tests whose requests the spec rejects", type="bool",
                   default=True)
+    parser.addini("mocksrv_tls", "mocksrv: serve HTTPS with the local CA's certificate (`mocksrv serve --tls`)",
+                  type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +73,8 @@ class Mocksrv:
         self.client = client
         self.contract = contract
         self.url = client.base_url
+        # with mocksrv_tls: the local CA file to trust, e.g. requests.get(url, verify=mocksrv.ca_file); else None
+        self.ca_file = client.ca_file
 
     @property
     def clock(self) -> Clock:
@@ -118,7 +124,7 @@ def mocksrv_server(pytestconfig: pytest.Config) -> t.Iterator[MockServerProcess]
     scenario = str(pytestconfig.getini("mocksrv_scenario") or "") or None
     server = MockServerProcess(specs=_ini_path(pytestconfig, "mocksrv_specs"),
                                fixtures=fixtures[0] if fixtures else None, scenario=scenario, args=args,
-                               cwd=pytestconfig.rootpath)
+                               cwd=pytestconfig.rootpath, tls=bool(pytestconfig.getini("mocksrv_tls")))
     server.start()
     # what each test goes back to when neither a marker nor the ini names a scenario
     pytestconfig.stash[START_SCENARIO] = str(server.client.scenarios()["current"])

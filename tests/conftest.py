@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parent / "data"
 JSON_TYPES = Config(extra_media_type_deserializers={
     media: lambda value, **_: json.loads(value)
     for media in ("application/problem+json", "application/hal+json", "application/merge-patch+json")})
-SERVING = re.compile(r"serving \d+ APIs? on (http://[^\s)]+)")
+SERVING = re.compile(r"serving \d+ APIs? on (https?://[^\s)]+)")
 
 
 class MockServer(MockServerProcess):
@@ -81,6 +81,20 @@ def _complete(answer: bytes) -> bool:
     head, separator, body = answer.partition(b"\r\n\r\n")
     length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
     return bool(separator) and length is not None and len(body) >= int(length.group(1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tls_home(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Path]:
+    """Where every server of this session keeps its local CA (`serve --tls`): a temporary folder, never the
+    user's data folder. Set before any server starts (autouse, session) and inherited by every child process."""
+    folder = tmp_path_factory.mktemp("tls-home")
+    before = os.environ.get("MOCKSRV_TLS_DIR")
+    os.environ["MOCKSRV_TLS_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("MOCKSRV_TLS_DIR", None)
+    else:
+        os.environ["MOCKSRV_TLS_DIR"] = before
 
 
 @pytest.fixture(scope="session")

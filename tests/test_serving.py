@@ -242,3 +242,33 @@ def test_a_bug_in_the_front_is_a_500_problem_not_a_bare_error() -> None:
     assert ("Content-Type", "application/problem+json") in headers
     assert "failed to answer" in json.loads(body)["detail"]
     assert front.in_flight == 0 and stopped == [True]
+
+
+def test_one_front_behind_two_listeners_sets_up_once_and_says_serving_once() -> None:
+    """`--tls-port`: granian calls __rsgi_init__ once per listener; the second must not replace the first's pool,
+    and clients are told where to go only when the last listener is bound."""
+    import asyncio
+
+    from mocksrv.serving.rsgi import RsgiApp
+
+    said: list[int] = []
+    front = RsgiApp(object(), object(), admin_threads=1, grace=1.0, listeners=2,  # type: ignore[arg-type]
+                    on_listening=lambda: said.append(front._started), on_stop=lambda: None)
+
+    async def two_inits() -> None:
+        loop = asyncio.get_running_loop()
+        front.__rsgi_init__(loop)
+        pool = front._admin
+        await asyncio.sleep(0)
+        assert said == []  # one listener of two: not yet
+        front.__rsgi_init__(loop)
+        assert front._admin is pool
+        await asyncio.sleep(0)
+        assert said == [2]
+        await front.stop()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(two_inits())
+    finally:
+        loop.close()

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import logging.handlers
 import queue
+import shlex
 import sys
+import typing as t
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -15,11 +18,16 @@ from pathlib import Path
 import click
 
 from mocksrv.config import Options
+from mocksrv.config import TlsOptions
 from mocksrv.errors import FixtureError
 from mocksrv.errors import SpecError
 from mocksrv.errors import StoreError
+from mocksrv.errors import TlsError
 from mocksrv.openapi.specs import load_specs
 from mocksrv.state.fixtures import FixtureSet
+
+if t.TYPE_CHECKING:
+    from mocksrv.serving.tls import Certificate
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
 FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
@@ -53,6 +61,74 @@ def plural(count: int, noun: str) -> str:
 DEFAULTS = Options()  # the defaults live in config.Options, the flags show them
 
 
+def _tls_options(command: t.Callable[..., None]) -> t.Callable[..., None]:
+    """The HTTPS flags, handed to ``command`` as one ``tls`` (config.TlsOptions)."""
+
+    @functools.wraps(command)
+    def with_tls(*args: t.Any, tls_on: bool, tls_port: int | None, tls_cert: Path | None, tls_key: Path | None,
+                 tls_dir: Path | None, **kwargs: t.Any) -> None:
+        command(*args, tls=TlsOptions(tls_on, tls_port, tls_cert, tls_key, tls_dir), **kwargs)
+
+    options = [
+        click.option("--tls", "tls_on", is_flag=True,
+                     help="serve HTTPS on --port, with a certificate from a local CA made on first use"),
+        click.option("--tls-port", type=int, help="also serve HTTPS on this port (0 picks one); HTTP stays on --port"),
+        click.option("--tls-cert", type=click.Path(path_type=Path), help="your own certificate (PEM) instead"),
+        click.option("--tls-key", type=click.Path(path_type=Path), help="the key of --tls-cert (PEM, unencrypted)"),
+        click.option("--tls-dir", type=click.Path(path_type=Path), envvar="MOCKSRV_TLS_DIR",
+                     help="where the local CA is kept (env MOCKSRV_TLS_DIR); default: the user's data folder"),
+    ]
+    for option in reversed(options):
+        with_tls = option(with_tls)
+    return with_tls
+
+
+def _certificate(tls: TlsOptions, host: str, port: int) -> Certificate | None:
+    """The certificate HTTPS is served with (made or checked now, before anything loads), or None for HTTP only.
+
+    Exits 2 with one line when the flags do not fit together or a file cannot be used.
+    """
+    from mocksrv.serving import tls as certificates
+
+    if not tls.wanted:
+        return None
+    refusal = None
+    if tls.port is not None and not 0 <= tls.port <= 65535:
+        refusal = f"--tls-port must be between 0 and 65535 (0 picks a free port); got {tls.port}"
+    elif tls.port is not None and tls.on:
+        refusal = "--tls makes --port HTTPS; --tls-port adds HTTPS next to an HTTP --port: give one of them"
+    elif tls.port is not None and tls.port == port != 0:
+        refusal = f"--tls-port must differ from --port ({port})"
+    elif (tls.cert is None) != (tls.key is None):
+        refusal = "--tls-cert and --tls-key go together: give both"
+    if refusal:
+        click.echo(f"mocksrv: {refusal}", err=True)
+        sys.exit(2)
+    try:
+        if tls.cert is not None and tls.key is not None:
+            return certificates.own_certificate(tls.cert, tls.key)
+        certificate = certificates.local_certificate(tls.folder or certificates.data_folder(), [host])
+    except TlsError as error:
+        click.echo(f"mocksrv: cannot serve HTTPS: {error}", err=True)
+        sys.exit(2)
+    for line in certificate.made:
+        click.echo(f"mocksrv: {line}", err=True)
+    return certificate
+
+
+def _say_how_to_trust(certificate: Certificate) -> None:
+    """The certificate in use, and for the local CA the file and the variables clients read to trust it."""
+    from mocksrv.serving.tls import CA_VARIABLES
+
+    names = ", ".join(certificate.names) or "no names"
+    if certificate.ca_file is None:
+        click.echo(f"mocksrv: HTTPS certificate {certificate.cert_file} (for {names}; your own)", err=True)
+        return
+    click.echo(f"mocksrv: HTTPS certificate for {names}, signed by the local CA {certificate.ca_file}", err=True)
+    quoted = shlex.quote(str(certificate.ca_file))
+    click.echo("mocksrv:   export " + " ".join(f"{variable}={quoted}" for variable in CA_VARIABLES), err=True)
+
+
 @click.group()
 @click.version_option(package_name="mocksrv", message="mocksrv %(version)s")
 def main() -> None:
@@ -84,13 +160,15 @@ def main() -> None:
 @click.option("--no-cors", is_flag=True, help="no CORS: browsers on other origins cannot call the mocked APIs")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="allow only this origin, e.g. http://localhost:3000 (repeatable); default: any")
+@_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float, max_sessions: int,
-          no_cors: bool, cors_origins: tuple[str, ...]) -> None:
+          no_cors: bool, cors_origins: tuple[str, ...], tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
-    from mocksrv.serving.lifecycle import free_port
+    from mocksrv.serving.lifecycle import Listener
+    from mocksrv.serving.lifecycle import free_ports
     from mocksrv.serving.lifecycle import release_freed_memory
     from mocksrv.serving.lifecycle import serve as serve_until_stopped
     from mocksrv.serving.rsgi import RsgiApp
@@ -99,6 +177,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     if not 0 <= port <= 65535:
         click.echo(f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}", err=True)
         sys.exit(2)
+    certificate = _certificate(tls, host, port)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
@@ -122,15 +201,23 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         for line in str(error).splitlines():
             click.echo(f"mocksrv: cannot serve {line}", err=True)
         sys.exit(2)
+    listeners = [Listener(host, port, None if tls.port is not None else certificate)]
+    if tls.port is not None:
+        listeners.append(Listener(host, tls.port, certificate))
     try:
-        port = free_port(host, port)
-    except OSError as error:
-        click.echo(f"mocksrv: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        ports = free_ports(host, [listener.port for listener in listeners])
+    except OSError as error:  # the address that failed is the error's filename
+        click.echo(f"mocksrv: cannot listen on {error.filename}: {error.strerror or error}", err=True)
         sys.exit(2)
-    base = f"http://{host}:{port}"
+    listeners = [Listener(host, free, listener.tls) for listener, free in zip(listeners, ports, strict=True)]
+    base = listeners[0].url
+    also = "".join(f" and {listener.url}" for listener in listeners[1:])
+    if certificate is not None:
+        _say_how_to_trust(certificate)
 
     def on_listening() -> None:
-        click.echo(f"mocksrv: serving {plural(len(apis), 'API')} on {base} (console: {base}/__mocksrv/ui/)", err=True)
+        click.echo(f"mocksrv: serving {plural(len(apis), 'API')} on {base}{also} (console: {base}/__mocksrv/ui/)",
+                   err=True)
         for api in apis:
             click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
 
@@ -138,8 +225,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     mock = app.wsgi_app
     assert isinstance(mock, ApiDispatcher)  # create_app puts it in front of Flask
     front = RsgiApp(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening,
-                  on_stop=mock.pipeline.state.store.close)  # on_stop runs after the drain
-    serve_until_stopped(front, host, port)
+                  on_stop=mock.pipeline.state.store.close,  # on_stop runs after the drain
+                  listeners=len(listeners))
+    serve_until_stopped(front, listeners)
     click.echo("mocksrv: stopped", err=True)
 
 

@@ -7,6 +7,9 @@ throughput (docs/performance.md). Waits never block the loop: an injected latenc
 ``asyncio.sleep`` after the pipeline has answered. The admin API and the console are Flask
 (WSGI), so they run in a small thread pool with a WSGI environ built from the RSGI scope.
 
+One app may serve several listeners (HTTP and HTTPS side by side): granian calls
+``__rsgi_init__`` once per listener, and only the first sets things up.
+
 On shutdown (`stop`), requests already received finish first (up to ``grace`` seconds), then
 ``on_stop`` runs (the store is closed).
 """
@@ -38,27 +41,33 @@ log = logging.getLogger(__name__)
 
 
 class RsgiApp:
-    """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__`` when granian starts, `stop` after it stopped."""
+    """The RSGI app: ``__rsgi__`` per request, ``__rsgi_init__`` when granian starts (once per listener),
+    `stop` after every listener stopped."""
 
     def __init__(self, app: WSGIApplication, mock: ApiDispatcher, *, admin_threads: int, grace: float,
-                 on_listening: t.Callable[[], None], on_stop: t.Callable[[], None]) -> None:
+                 on_listening: t.Callable[[], None], on_stop: t.Callable[[], None], listeners: int = 1) -> None:
         self.app = app  # the whole WSGI app (Flask with ApiDispatcher in front), for /__mocksrv
         self.mock = mock
         self.admin_threads = admin_threads
         self.grace = grace
         self.on_listening = on_listening
         self.on_stop = on_stop
+        self.listeners = listeners
         self.in_flight = 0
+        self._started = 0  # listeners whose granian server has called __rsgi_init__
         self._idle: asyncio.Event | None = None
         self._admin: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._idle = asyncio.Event()
-        self._admin = ThreadPoolExecutor(max_workers=self.admin_threads, thread_name_prefix="mocksrv-admin")
-        # the loop runs this once granian's listener is bound: only then may clients be told where to go
-        loop.call_soon(self.on_listening)
+        self._started += 1
+        if self._loop is None:  # the first listener: one loop, one admin pool, one in-flight count for all
+            self._loop = loop
+            self._idle = asyncio.Event()
+            self._admin = ThreadPoolExecutor(max_workers=self.admin_threads, thread_name_prefix="mocksrv-admin")
+        if self._started == self.listeners:
+            # the loop runs this once the last listener is bound: only then may clients be told where to go
+            loop.call_soon(self.on_listening)
 
     async def stop(self) -> None:
         """After granian stopped accepting: let the requests already received finish, then ``on_stop``."""
@@ -167,6 +176,10 @@ def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEn
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
         environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    # HTTP/2 (what curl and browsers speak over HTTPS) names the host in :authority, not in a Host header
+    authority = getattr(scope, "authority", None)
+    if authority and "HTTP_HOST" not in environ:
+        environ["HTTP_HOST"] = authority
     # the body is a plain buffer now: a chunked framing header would make Werkzeug ignore its length
     chunked = environ.pop("HTTP_TRANSFER_ENCODING", None) is not None
     # a body left unread (over the limit) keeps the size it has, so Werkzeug answers 413; a request
