@@ -22,6 +22,7 @@ from mocksrv.openapi.specs import load_specs
 from mocksrv.state.fixtures import FixtureSet
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
+STRICT_SPECS_HELP = "refuse a spec with a mistake lenient loading would repair (each repair is a warning otherwise)"
 FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
                  "else every API in open mode")
 
@@ -71,6 +72,7 @@ def main() -> None:
 @click.option("--seed", default=DEFAULTS.seed, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
+@click.option("--strict-specs", is_flag=True, help=STRICT_SPECS_HELP)
 @click.option("--threads", default=DEFAULTS.threads, show_default=True, type=click.IntRange(min=1),
               help="threads for the admin API and console (mocked APIs are answered on the event loop)")
 @click.option("--journal-limit", default=DEFAULTS.journal_limit, show_default=True, type=click.IntRange(min=1),
@@ -79,7 +81,7 @@ def main() -> None:
               help="require this bearer token on /__mocksrv/ and then allow remote clients (env MOCKSRV_ADMIN_TOKEN)")
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          threads: int, journal_limit: int, admin_token: str | None) -> None:
+          strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import free_port
@@ -93,11 +95,12 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         sys.exit(2)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
+                       strict_specs=strict_specs,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
-        apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)
+        apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid, strict=options.strict_specs)
     except SpecError as error:
         click.echo(f"mocksrv: cannot serve {error}", err=True)
         sys.exit(2)
@@ -165,11 +168,12 @@ class _Enqueue(logging.handlers.QueueHandler):
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
-def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
+@click.option("--strict-specs", is_flag=True, help=STRICT_SPECS_HELP)
+def check(specs: tuple[Path, ...], fixtures: Path | None, strict_specs: bool) -> None:
     """Validate specs and fixtures; exit 1 and print one line per problem when any is broken."""
-    options = _options(specs)
+    options = _options(specs, strict_specs=strict_specs)
     try:
-        apis, failures = load_specs(options.specs, skip_invalid=True)
+        apis, failures = load_specs(options.specs, skip_invalid=True, strict=options.strict_specs)
     except SpecError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
