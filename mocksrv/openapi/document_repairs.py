@@ -58,13 +58,13 @@ def _path_parameters(document: dict[str, Json], resolver: Resolver[Json]) -> lis
             for param in {**shared, **own}.values():
                 if param.get("required") is not True:
                     param["required"] = True
-                    warnings.append(f"{method.upper()} {template}: path parameter "
+                    warnings.append(f"/paths/{template}/{method}: path parameter "
                                     f"{param.get('name')!r} marked required (path parameters always are)")
             for name in names:
                 if name not in shared and name not in own:
                     operation.setdefault("parameters", []).append(
                         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
-                    warnings.append(f"{method.upper()} {template}: undeclared path parameter "
+                    warnings.append(f"/paths/{template}/{method}: undeclared path parameter "
                                     f"{name!r} added as a string")
     return warnings
 
