@@ -132,6 +132,7 @@ def test_which_content_keys_are_media_types(key: str, meant: list[str] | None) -
     ("https://api.example.com/v1/?lang=en#top", "/api/v1"),
     ("//api.example.com/v1", "/api/v1"),
     ("/v1", "/api/v1"),
+    ("/v1?lang=en", "/api/v1"),
     ("v1", "/api/v1"),
     ("./v1/", "/api/v1"),
     ("/", "/api"),
