@@ -29,8 +29,6 @@ import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import Config
 from openapi_core import OpenAPI
-from openapi_spec_validator import OpenAPIV30SpecValidator
-from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry
 from referencing import Resource
 from referencing.exceptions import PointerToNowhere
@@ -43,6 +41,7 @@ from mocksrv.openapi.patterns import repair_patterns
 from mocksrv.openapi.schema_keywords import repair_keywords
 from mocksrv.openapi.schema_repairs import repair_schemas
 from mocksrv.openapi.schema_values import drop_invalid_defaults
+from mocksrv.openapi.spec_validation import first_error
 from mocksrv.openapi.swagger2 import to_openapi30
 
 if t.TYPE_CHECKING:
@@ -87,8 +86,8 @@ def load_yaml(text: str, *, max_nodes: int = MAX_EXPANDED_NODES) -> Json:
                 elif isinstance(current, yaml.MappingNode):
                     children = [part for pair in current.value for part in pair]
                 total = 1
-                for child in children:
-                    total += expanded(child)
+                for child in children:  # a scalar is one node, however often it is aliased: no call
+                    total += 1 if isinstance(child, yaml.ScalarNode) else expanded(child)
                     if total > max_nodes:
                         break
                 sizes[key] = total
@@ -346,12 +345,11 @@ def load_spec(path: Path, *, root: Path | None = None, strict: bool = False) -> 
     warnings = conversion_warnings + [f"{source}: {repaired}" for repaired in repairs]
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:
-        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers=loader.as_handlers())
-        validator = OpenAPIV30SpecValidator if version == "3.0" else OpenAPIV31SpecValidator
-        error = next(validator(spec_path).iter_errors(), None)
+        error = first_error(mounted, version, base_uri, loader.as_handlers())
         if error is not None:
             raise SpecError(source, _describe_spec_error(error))
         # validated just above: openapi-core would validate the whole document a second time
+        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers=loader.as_handlers())
         openapi = OpenAPI(spec_path, config=Config(spec_validator_cls=None))
     except SpecError:
         raise
