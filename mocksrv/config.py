@@ -26,3 +26,7 @@ class Options:
     threads: int = 4  # for the admin API and console; mocked APIs are answered on the event loop
     journal_limit: int = 10_000  # requests kept in the journal; the oldest go first
     admin_token: str | None = None  # when set, admin calls need it and remote clients are allowed
+    cors: bool = True  # answer browsers' preflights and let any page read the mocked APIs' answers
+    cors_origins: list[str] | None = None  # the origins CORS allows; None: any
+    session_idle_seconds: float = 3600.0  # a session nobody used for this long is deleted
+    max_sessions: int = 1000  # live sessions at once (each holds its own records and journal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import socket
 import time
@@ -20,6 +21,9 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.contrib.requests import RequestsOpenAPIResponse
 
 from mocksrv.client import MockServerProcess
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -144,3 +148,22 @@ def checkers(server: MockServer) -> dict[str, SpecChecker]:
 @pytest.fixture(scope="session")
 def bundled_checkers(bundled: MockServer) -> dict[str, SpecChecker]:
     return {path.stem: SpecChecker(path, bundled.base_url) for path in sorted(SPECS.glob("*.yaml"))}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> t.Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("MOCKSRV_REQUIRE_BROWSER"):  # CI sets it: a missing browser must fail, not skip
+            pytest.fail("MOCKSRV_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

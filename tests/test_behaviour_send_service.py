@@ -97,7 +97,6 @@ def test_no_domain_but_a_from_on_an_account_domain_sends_from_that_domain(mock: 
 @pytest.mark.parametrize("body, reason, words", [
     ({"domain": "unverified.example.com"}, "domain_not_verified", "unverified.example.com is not verified"),
     ({"from": "hi@unverified.example.com"}, "domain_not_verified", "unverified.example.com is not verified"),
-    ({"domain": "nope.example.org"}, "domain_not_found", "nope.example.org is not a sending domain"),
     ({"domain": "mail.yourdomain.com", "from": "me@gmail.com"}, "from_domain_mismatch",
      "me@gmail.com is not on the sending domain mail.yourdomain.com"),
     ({"from": "me@gmail.com"}, "from_domain_mismatch", "not on the sending domain mail.yourdomain.com"),
@@ -113,6 +112,12 @@ def test_domain_refusals_are_403_with_a_reason(mock: MockServer, checker: SpecCh
     assert words in payload["message"]
 
 
+def test_a_domain_the_account_does_not_have_is_the_documented_404(mock: MockServer, checker: SpecChecker) -> None:
+    response = send(mock, checker, domain="nope.example.org")
+    assert (response.status_code, response.json()) == (404, {"error": "Not Found",
+                                                             "message": "Domain nope.example.org not found"})
+
+
 def test_no_verified_domain_left_is_403(mock: MockServer, checker: SpecChecker) -> None:
     for name in ("mail.yourdomain.com", "news.yourdomain.com"):
         put = requests.post(mock.url(DOMAINS), json={"id": name, "verified": False}, timeout=10)
@@ -126,8 +131,8 @@ def test_a_domain_of_another_account_is_unknown(mock: MockServer, checker: SpecC
     other = {"id": "other.example.net", "verified": True, "owner": "cust_other"}
     assert requests.post(mock.url(DOMAINS), json=other, timeout=10).status_code == 201
     response = send(mock, checker, domain="other.example.net")
-    assert response.status_code == 403
-    assert response.json()["reason"] == "domain_not_found"
+    assert response.status_code == 404
+    assert response.json()["message"] == "Domain other.example.net not found"
 
 
 def test_empty_domain_and_from_count_as_left_out(mock: MockServer, checker: SpecChecker) -> None:
@@ -297,3 +302,74 @@ def test_unknown_options_are_refused(mock: MockServer) -> None:
     errors = "\n".join(loaded.json()["errors"])
     assert "send-service.options.account_actve: Unknown field." in errors
     assert "send-service.options.max_total_bytes" in errors
+
+
+# --- addresses and bodies ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, message", [
+    ({"to": "not-an-email"}, "to is not a valid email"),
+    ({"reply_to": "support"}, "reply_to is not a valid email"),
+    ({"cc": ["manager@example.com", "nobody"]}, "cc[1] is not a valid email"),
+])
+def test_an_address_that_is_not_an_email_is_400(mock: MockServer, checker: SpecChecker, body: dict[str, t.Any],
+                                                message: str) -> None:
+    response = send(mock, checker, **body)
+    assert (response.status_code, response.json()) == (400, {"error": "Bad Request", "message": message})
+
+
+def test_a_send_with_neither_html_nor_text_is_accepted(mock: MockServer, checker: SpecChecker) -> None:
+    response = send(mock, checker)  # the seed requires only to and subject
+    assert response.status_code == 200, response.text
+    record = stored(mock, response.json()["email_id"])
+    assert (record["html"], record["text"]) == (None, None)
+
+
+# --- the message's life on the virtual clock --------------------------------------------------------
+
+OUTCOMES = {"scenario": {"extends": "default"}, "send-service": {"options": {
+    "sent_after_seconds": 1, "delivered_after_seconds": 2, "bouncing_recipients": ["*@bounce.example.com"],
+    "complaining_recipients": ["grumpy@example.com"], "complains_after_seconds": 30,
+    "opens_after_seconds": 60, "clicks_after_seconds": 5}}}
+
+
+def advance(mock: MockServer, seconds: float) -> None:
+    assert requests.post(mock.url("/__mocksrv/clock"), json={"advance_seconds": seconds}, timeout=10).ok
+
+
+def life(mock: MockServer, email_id: str) -> tuple[str, list[str]]:
+    record = stored(mock, email_id)
+    return record["status"], [event["event"] for event in record["events"]]
+
+
+def test_a_message_is_queued_sent_then_delivered(mock: MockServer, checker: SpecChecker) -> None:
+    requests.post(mock.url("/__mocksrv/clock"), json={"frozen": True, "set": "2026-03-25T10:00:00Z"}, timeout=10)
+    email_id = send(mock, checker).json()["email_id"]
+    assert life(mock, email_id) == ("queued", ["queued"])
+    advance(mock, 1)
+    assert life(mock, email_id) == ("sent", ["queued", "sent"])
+    advance(mock, 2)
+    record = stored(mock, email_id)
+    assert (record["status"], record["sent_at"], record["delivered_at"]) == (
+        "delivered", "2026-03-25T10:00:01Z", "2026-03-25T10:00:03Z")
+    advance(mock, 3600)  # the default scenario: nobody opens, clicks, bounces or complains
+    assert life(mock, email_id) == ("delivered", ["queued", "sent", "delivered"])
+
+
+def test_scenario_outcomes_bounce_complain_open_and_click(mock: MockServer, checker: SpecChecker) -> None:
+    assert load_inline(mock, "outcomes", OUTCOMES).status_code == 200
+    requests.post(mock.url("/__mocksrv/clock"), json={"frozen": True}, timeout=10)
+    bounced = send(mock, checker, to="Someone@Bounce.Example.com").json()["email_id"]
+    grumpy = send(mock, checker, to="grumpy@example.com").json()["email_id"]
+    reader = send(mock, checker, track_clicks=True).json()["email_id"]
+    untracked = send(mock, checker, track_opens=False).json()["email_id"]
+    advance(mock, 3)
+    assert life(mock, bounced) == ("bounced", ["queued", "sent", "bounced"])
+    assert stored(mock, bounced)["delivered_at"] is None
+    assert life(mock, grumpy)[0] == "delivered"
+    advance(mock, 30)
+    assert life(mock, grumpy) == ("complained", ["queued", "sent", "delivered", "complained"])
+    advance(mock, 30)
+    assert life(mock, reader) == ("opened", ["queued", "sent", "delivered", "opened"])
+    advance(mock, 5)
+    assert life(mock, reader) == ("clicked", ["queued", "sent", "delivered", "opened", "clicked"])
+    assert life(mock, untracked) == ("delivered", ["queued", "sent", "delivered"])  # opens not tracked

@@ -39,7 +39,7 @@ from mocksrv.wire.media import is_json
 from spec_requests import build_request
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
-              *sorted((DATA / "features").glob("*.yaml"))]
+              *sorted((DATA / "features").glob("*.yaml")), *sorted((DATA / "forms").glob("*.yaml"))]
 SEEDS = range(3)
 
 

@@ -28,6 +28,12 @@ FUZZ = os.environ.get("MOCKSRV_CORPUS_FUZZ") == "1"
 # documents refused at load, each with the reason (docs/decisions.md, "Lenient loading"); none now
 REFUSED: dict[str, str] = {}
 
+# schemathesis checks no answer can pass on a document, each with the reason (docs/decisions.md, "Fuzzing")
+EXCEPTIONS: dict[str, tuple[str, str]] = {
+    "petstore-v2.json": ("content_type_conformance",
+                         "a 2.0 204 without a schema has no body, yet schemathesis wants the global produces' type"),
+}
+
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no spec corpus at {CORPUS} (set MOCKSRV_CORPUS)")
 
 
@@ -60,10 +66,14 @@ def test_each_document_survives_fuzzing(entry: dict[str, t.Any], mode: str, tmp_
     from test_fuzz import base_urls
 
     spec = CORPUS / entry["file"]
+    if not load_spec(spec).operations:
+        pytest.skip("a document of webhooks only: no operation to call")
     mock = MockServer("--specs", str(spec), "--strict", timeout=120.0)
     try:
         checks = (*CHECKS, ACCEPTANCE) if mode == "positive" else (
             *(c for c in CHECKS if c != "status_code_conformance"), REJECTION)
+        excepted = EXCEPTIONS.get(entry["file"])
+        checks = tuple(c for c in checks if excepted is None or c != excepted[0])
         run = FuzzRun(spec, base_urls(mock)[spec.stem], mode, checks, [])
         assert_clean(run.run(tmp_path / "report.json"), mock)
     finally:

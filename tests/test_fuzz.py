@@ -43,8 +43,8 @@ REJECTION = "negative_data_rejection"
 # schema alone may break one and get the API's documented 400, so these operations are left out of ACCEPTANCE.
 SEED_RULES = {
     "maildiver": ["sendEmail"],  # template_id cannot be used together with html
-    "maxcare": ["EmailsPublicController_sendEmails",  # patientIds or userIds must contain at least one id
-                "EmailsPublicController_getEmail"],  # 'id' must be a valid email ID (eml_ + 32 hex)
+    "maxcare": ["EmailsPublicController_sendEmails",  # 'patientIds' or 'userIds' must contain at least one id
+                "EmailsPublicController_getEmail"],  # 'id' must be a valid UUID (eml_ + 32 hex)
     "send-service": ["sendEmail"],  # an attachment's content must be valid base64
     "settings-mailer": ["sendMail"],  # at least one recipient
 }

@@ -87,7 +87,7 @@ def test_an_encoded_newline_in_a_path_parameter_reaches_the_api(bundled: MockSer
                             headers={"Authorization": "Bearer mk_live_demo", "X-Organization-Id": "org_demo"},
                             timeout=10)
     assert response.status_code == 400
-    assert "must be a valid email ID" in response.json()["message"]
+    assert "must be a valid UUID" in response.json()["message"]
 
 
 MULTIPART = (b"--XyZ\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n[\"a@example.com\"]\r\n"

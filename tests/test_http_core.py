@@ -45,7 +45,7 @@ def test_get_on_literal_path_falls_back_to_template(server: MockServer) -> None:
     response = requests.get(server.url("/maxcare/v3/emails/send"), headers=MAXCARE, timeout=10)
     # GET /emails/{id} with id "send": MaxCare's behaviour refuses the malformed id
     assert response.status_code == 400
-    assert response.json()["message"] == "'id' must be a valid email ID (eml_ followed by 32 hex characters)"
+    assert response.json()["message"] == "'id' must be a valid UUID"
 
 
 def test_wrong_method_is_405_with_allow(server: MockServer) -> None:

@@ -120,7 +120,7 @@ def test_an_entry_as_the_admin_api_shows_it() -> None:
         "id": 1, "time": 1.0, "real_time": 101.0, "api": "a", "operationId": "op", "method": "GET",
         "path": "/a/v1/x", "query": {"tag": ["a", "b"], "page": ["2"]}, "headers": {}, "body": None,
         "valid": True, "errors": (), "response": {"status": 200, "headers": {}, "body": None},
-        "duration_ms": 1.235,
+        "duration_ms": 1.235, "preflight": False,
     }
 
 

@@ -30,7 +30,7 @@ from mocksrv.wire.media import FORM_MEDIA_TYPES
 from mocksrv.wire.media import is_json
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",
-              *sorted((DATA / "features").glob("*.yaml"))]
+              *sorted((DATA / "features").glob("*.yaml")), *sorted((DATA / "forms").glob("*.yaml"))]
 ODD_VALUES: list[t.Any] = [None, 0, -1, 1.0, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 63, 2 ** 70, True, "", "x" * 300,
                            "not-an-email", "2024-13-45T99:00:00Z", "%%%", "\u0301\u0301", [], [None], {}, {"zz": 1}]
 

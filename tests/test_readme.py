@@ -43,7 +43,13 @@ def test_readme_walkthroughs() -> None:
     finally:
         fresh.stop()
     assert statuses == WALKTHROUGH, output
-    for text in ("Patient has no email address on file", "Application is not allowed to act for organization",
+    for text in ("Patient has no email address on file", "Insufficient scope",
                  "Welcome, Ada!", "Pro Plan", "template_id cannot be used together with html",
                  "Se requiere al menos un destinatario", "@mail.yourdomain.com>", "domain_not_verified"):
         assert text in output, text
+
+
+def test_every_bundled_scenario_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \|", readme, re.M)
+    assert sorted(listed) == sorted(path.stem for path in FIXTURES.glob("*.yaml"))

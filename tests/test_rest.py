@@ -416,6 +416,21 @@ paths:
       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
       responses:
         "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Invoice"}}}}
+  /pets:
+    post:
+      operationId: createPet  # Petstore's: the 201 has no body, the client names the pet
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}
+      responses:
+        "201": {description: Null response}
+  /pets/{petId}:
+    get:
+      operationId: showPet
+      parameters: [{name: petId, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
   /send:
     post:
       operationId: sendMail
@@ -471,6 +486,10 @@ paths:
         "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Message"}}}}
 components:
   schemas:
+    Pet:
+      type: object
+      required: [id, name]
+      properties: {id: {type: integer, format: int64}, name: {type: string}}
     Order:
       type: object
       required: [id, customer, created_at]
@@ -588,6 +607,12 @@ def test_in_process_integer_ids_count_up(shop: t.Any) -> None:
     assert "createdAt" not in first  # optional and never sent: stays unset
     tickets = [shop.post("/shop/v1/tickets", json={"seat": seat}).json for seat in ("1A", "1B")]
     assert tickets == [{"id": 1, "seat": "1A"}, {"id": 2, "seat": "1B"}]  # a number id counts up too, on its own
+
+
+def test_in_process_a_create_answered_without_a_body_keeps_the_id_the_client_sent(shop: t.Any) -> None:
+    assert shop.post("/shop/v1/pets", json={"id": 9223372036854775806, "name": "Rex"}).status_code == 201
+    assert shop.get("/shop/v1/pets/9223372036854775806").json == {"id": 9223372036854775806, "name": "Rex"}
+    assert shop.get("/shop/v1/pets/1").status_code == 404
 
 
 def test_in_process_a_create_without_a_read_of_its_own_is_kept_where_its_id_is_read(shop: t.Any) -> None:

@@ -33,7 +33,13 @@ def add_rule(mock: MockServer, **rule: t.Any) -> requests.Response:
     return requests.post(mock.url("/__mocksrv/rules"), json=rule, timeout=10)
 
 
+def test_the_default_scenario_invents_no_rules(mock: MockServer) -> None:
+    assert send(mock, to=["ok@example.com", "bounce@example.com"]).status_code == 201
+    assert send(mock, timeout=1.5, subject="Report [slow]").status_code == 201
+
+
 def test_fixture_rule_refuses_a_bouncing_address(mock: MockServer) -> None:
+    restore(mock, "maildiver_suppression")
     response = send(mock, to=["ok@example.com", "bounce@example.com"])
     assert response.status_code == 400
     assert response.json() == {"message": "Recipient bounce@example.com is on the suppression list"}
@@ -42,6 +48,7 @@ def test_fixture_rule_refuses_a_bouncing_address(mock: MockServer) -> None:
 
 
 def test_fixture_rule_adds_latency(mock: MockServer) -> None:
+    restore(mock, "maildiver_suppression")
     with pytest.raises(requests.exceptions.ReadTimeout):
         send(mock, timeout=0.3, subject="Report [slow]")
 

@@ -76,8 +76,9 @@ def test_slow_api_times_out(mocksrv: Mocksrv) -> None:
         notifier(mocksrv, timeout=0.2).send("team@example.com", ["user@example.com"], "Hi", "<p>Hi</p>")
 
 
+@pytest.mark.mocksrv(scenario="maildiver_suppression")
 def test_suppressed_recipient_is_rejected(mocksrv: Mocksrv) -> None:
-    # a rule of the default scenario: mail to bounce@example.com is refused with 400
+    # a rule of this scenario: mail to bounce@example.com is refused with 400
     with pytest.raises(Rejected, match="suppression list"):
         notifier(mocksrv).send("team@example.com", ["bounce@example.com"], "Hi", "<p>Hi</p>")
 

@@ -27,7 +27,7 @@ def admin_token() -> str | None:
 
 
 def problem(status: int, detail: str) -> Response:
-    titles = {401: "Unauthorized", 403: "Admin request refused", 404: "Not Found"}
+    titles = {401: "Unauthorized", 403: "Admin request refused", 404: "Not Found", 409: "Conflict"}
     response = jsonify({"type": "about:blank", "title": titles.get(status, "Bad Request"), "status": status,
                         "detail": detail})
     response.status_code = status

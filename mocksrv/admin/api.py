@@ -3,6 +3,7 @@ records, scenarios and faults (docs/admin-api.md). Who may call: `mocksrv.admin.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import typing as t
@@ -13,6 +14,7 @@ import yaml
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import request
 from marshmallow import ValidationError
@@ -23,17 +25,39 @@ from mocksrv.admin.access import problem
 from mocksrv.admin.access import refuse_caller
 from mocksrv.admin.access import refuse_cross_site
 from mocksrv.admin.access import strip_cors
+from mocksrv.engine.sessions import PREFIX
+from mocksrv.engine.sessions import SessionError
+from mocksrv.engine.sessions import Sessions
 from mocksrv.errors import FixtureError
 from mocksrv.state.fixtures import flatten_messages
 from mocksrv.state.fixtures import rule_problems
 from mocksrv.state.rules import RuleSchema
 
 bp = Blueprint("admin", __name__, url_prefix="/__mocksrv")
+# the sessions themselves; each one's admin API is `bp` again under /__mocksrv/sessions/<id> (serving.app)
+sessions_bp = Blueprint("sessions", __name__, url_prefix="/__mocksrv/sessions")
+SESSION_FIELDS = {"id", "scenario", "fixture"}
 CLOCK_FIELDS = {"advance_seconds", "set", "frozen"}
 
 
 def _state() -> t.Any:
-    return current_app.extensions["mocksrv"]
+    """The server's state, or under ``/__mocksrv/sessions/<id>/`` that session's world as if it were the server's."""
+    server = current_app.extensions["mocksrv"]
+    session = g.get("mocksrv_session")
+    return server if session is None else dataclasses.replace(server, pipeline=session.pipeline)
+
+
+def _sessions() -> Sessions:
+    return t.cast(Sessions, current_app.extensions["mocksrv"].sessions)
+
+
+@bp.url_value_preprocessor
+def scope_to_session(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+    """``/__mocksrv/sessions/<id>/…``: the endpoints act on that session (`guard` answers 404 without it)."""
+    if values is not None and "session_id" in values:
+        session_id = values.pop("session_id")
+        g.mocksrv_session_id = session_id
+        g.mocksrv_session = _sessions().get(session_id)
 
 
 @bp.before_request
@@ -45,7 +69,20 @@ def guard() -> Response | None:
     """
     if request.endpoint == "admin.health":
         return None
-    return refuse_cross_site() or refuse_caller(holds_token(bearer_credential()))
+    refused = refuse_cross_site() or refuse_caller(holds_token(bearer_credential()))
+    if refused is None and g.get("mocksrv_session_id") is not None and g.get("mocksrv_session") is None:
+        return _no_session(g.mocksrv_session_id)
+    return refused
+
+
+def _no_session(session_id: str) -> Response:
+    return problem(404, f"no session {session_id!r}: it was never made, was deleted, or expired unused")
+
+
+def _mount_prefix() -> str:
+    """What goes before an API's mount in its base URL: the session's ``/@<id>`` when scoped."""
+    session = g.get("mocksrv_session")
+    return f"{PREFIX}{session.id}" if session is not None else ""
 
 
 @bp.after_request
@@ -65,7 +102,7 @@ def list_apis() -> Response:
             "version": api.api_version,
             "openapi": api.document.get("openapi"),
             "source": str(api.source),
-            "base_url": root + api.mount,
+            "base_url": root + _mount_prefix() + api.mount,
             "operations": [{"method": op.method.upper(), "path": op.template, "operationId": op.operation_id}
                            for op in api.operations],
             "warnings": api.warnings,
@@ -373,3 +410,49 @@ def openapi_document() -> Response:
 def _admin_document() -> dict[str, t.Any]:
     text = resources.files("mocksrv.admin").joinpath("openapi.yaml").read_text(encoding="utf-8")
     return t.cast(dict[str, t.Any], yaml.safe_load(text))
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+
+@sessions_bp.before_request
+def sessions_guard() -> Response | None:
+    return refuse_cross_site() or refuse_caller(holds_token(bearer_credential()))
+
+
+@sessions_bp.after_request
+def sessions_without_cors(response: Response) -> Response:
+    return strip_cors(response)
+
+
+@sessions_bp.post("")
+def create_session() -> Response | tuple[Response, int]:
+    """``{}``, ``{"scenario": NAME}`` or ``{"fixture": {...}}`` (the fixture format), with an optional ``"id"``."""
+    body = request.get_json(silent=True) if request.data else {}
+    if not isinstance(body, dict) or set(body) - SESSION_FIELDS or not all(
+            isinstance(body.get(k), str) for k in ("id", "scenario") if k in body) or (
+            "fixture" in body and not isinstance(body["fixture"], dict)):
+        return problem(400, 'send {}, or any of {"id": "<id>", "scenario": "<name>", "fixture": {<fixture format>}}')
+    try:
+        session = _sessions().create(body.get("id"), body.get("scenario"), body.get("fixture"))
+    except SessionError as error:
+        return problem(error.status, str(error))
+    except FixtureError as error:
+        return _with_errors(problem(400, "the session's scenario is invalid"), error.lines())
+    return jsonify(session.as_dict(request.host_url.rstrip("/"))), 201
+
+
+@sessions_bp.get("")
+def list_sessions() -> Response:
+    root = request.host_url.rstrip("/")
+    return jsonify({"sessions": [session.as_dict(root) for session in _sessions().all()]})
+
+
+@sessions_bp.get("/<session_id>")
+def one_session(session_id: str) -> Response:
+    session = _sessions().get(session_id)
+    return jsonify(session.as_dict(request.host_url.rstrip("/"))) if session else _no_session(session_id)
+
+
+@sessions_bp.delete("/<session_id>")
+def delete_session(session_id: str) -> Response:
+    return Response(status=204) if _sessions().delete(session_id) else _no_session(session_id)

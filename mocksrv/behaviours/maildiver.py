@@ -59,6 +59,12 @@ from urllib.parse import urlsplit
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import attachments_of
+from mocksrv.engine.outbox import created_history
+from mocksrv.engine.outbox import epoch_of
 from mocksrv.errors import ApiError
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import NotFound
@@ -87,7 +93,26 @@ WHITESPACE = re.compile(r"\s+")
 ID_ATTEMPTS = 8
 
 
+class MailDiverOutbox:
+    """Rendered messages (templates and variables applied), queued."""
+
+    collection = "emails"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("created_at"))
+        headers = [(name, str(record[key])) for name, key in (("X-Template-Id", "template_id"),)
+                   if record.get(key)]
+        return Message(api, self.collection, str(record.get("id", "")), str(record.get("from") or ""),
+                       addresses(record.get("to")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, cc=addresses(record.get("cc")),
+                       bcc=addresses(record.get("bcc")), reply_to=addresses(record.get("reply_to")),
+                       html=record.get("html"), text=record.get("text"),
+                       attachments=attachments_of(record, "content_type"),
+                       headers=headers, history=created_history(created, record.get("status")), record=record)
+
+
 class MailDiverBehaviour(Behaviour):
+    outbox = MailDiverOutbox()
     def reword(self, operation: Operation, violation: Violation) -> str | None:
         """The documented texts for what the schema also enforces (maxItems, required filename …)."""
         if operation.operation_id != "sendEmail" or violation.location != "body":
@@ -117,9 +142,9 @@ class MailDiverBehaviour(Behaviour):
         if not FROM_FORMAT.fullmatch(str(body["from"]).strip()):
             raise InvalidRequest("Invalid email format in from field")
         recipients = {name: _addresses(body.get(name)) for name in RECIPIENT_FIELDS}
-        for addresses in recipients.values():
-            if len(addresses) > MAX_RECIPIENTS:
-                raise InvalidRequest(_too_many_recipients(len(addresses)))
+        for listed in recipients.values():
+            if len(listed) > MAX_RECIPIENTS:
+                raise InvalidRequest(_too_many_recipients(len(listed)))
         html = None if _absent(body.get("html")) else str(body["html"])
         text = None if _absent(body.get("text")) else str(body["text"])
         template_id = None if _absent(body.get("template_id")) else str(body["template_id"])

@@ -15,10 +15,14 @@ first) either a ``sent`` record or an ``errors`` entry, so one call can partly f
 - with no records at all in ``patients`` (or ``users``), recipients are not modelled:
   every id is sent to, at ``<id>@example.com``.
 
-Neither list given, or both empty, is 400. Each sent record is stored in ``emails`` with
-extra fields that never reach the client: ``appId``, ``organizationId``, ``html``,
-``from``, ``patientIds``, ``userIds``, the recipient's ``bounces`` and
-``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
+Neither list given, or both empty, is 400; so is a ``from`` that cannot stand before the
+``@`` of ``<from>@accounts.maxcare.ai``. Texts follow the seed's one 400 example, "'id' must
+be a valid UUID" (`MaxCareBehaviour.reword` words the schema's findings the same way), and
+the organization check answers the seed's one 403 text, "Insufficient scope".
+
+Each sent record is stored in ``emails`` with extra fields that never reach the client:
+``appId``, ``organizationId``, ``html``, ``from``, ``patientIds``, ``userIds``, the
+recipient's ``bounces`` and ``opens_after_seconds``, and ``sendEpoch`` (the send instant in seconds, on the virtual
 clock). Ids are ``eml_`` + 32 hex digits drawn from the seeded generator and the store's
 sequence, so the same seed and the same calls give the same ids.
 
@@ -60,11 +64,18 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Event
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import epoch_of
 from mocksrv.engine.records import timestamp_like
 from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import NotFound
+from mocksrv.errors import Violation
+from mocksrv.openapi.specs import Operation
 
 Json = t.Any
 EMAILS = "emails"
@@ -73,6 +84,16 @@ FROM_DOMAIN = "accounts.maxcare.ai"
 # how the API writes its timestamps (ExternalEmailResponseV3 examples)
 TIMESTAMP_EXAMPLE = "2026-03-25 10:00:01.234+00"
 EMAIL_ID = re.compile(r"^eml_[0-9a-f]{32}$")
+# the seed's one 400 text (its ids are eml_ + a UUID's 32 hex digits), and its pattern for others
+INVALID_ID = "'id' must be a valid UUID"
+INVALID_FROM = "'from' must be a valid email prefix"
+INVALID_SCHEDULE = "'scheduledAt' must be a valid ISO 8601 date-time"
+NO_RECIPIENTS = "'patientIds' or 'userIds' must contain at least one id"
+# what may stand before the @ (RFC 5322 dot-atom): `from` becomes <prefix>@accounts.maxcare.ai
+LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+TYPE_WANTED = re.compile(r"must be of type (\w+)")
+# the seed's 403 wording, for the organization check too (the seed documents no other 403 text)
+FORBIDDEN = "Insufficient scope"
 HAS_TIME = re.compile(r"[Tt ]\d{2}")
 # ExternalEmailResponseV3's properties: everything else stored with a record is stripped
 EMAIL_FIELDS = ("id", "recipientEmail", "recipientType", "recipientId", "emailType", "subject", "fromAddress",
@@ -107,8 +128,43 @@ class MaxCareOptions(Schema):
 DEFAULT_OPTIONS: dict[str, Json] = MaxCareOptions().load({})
 
 
+class MaxCareOutbox:
+    """One record per recipient; delivery, bounce and open times fill in as the clock passes them."""
+
+    collection = "emails"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("createdAt"))
+        history = [Event(created, "created")] if created is not None else []
+        if record.get("scheduledAt") and created is not None:
+            history.append(Event(created, "scheduled", f"for {record['scheduledAt']}"))
+        for stamp, status in (("sentAt", "sent"), ("deliveredAt", "delivered"), ("bouncedAt", "bounced"),
+                              ("openedAt", "opened")):
+            at = epoch_of(record.get(stamp))
+            if at is not None and not (status == "sent" and record.get("status") == "scheduled"):
+                history.append(Event(at, status))
+        headers = [("X-Email-Type", str(record.get("emailType", "")))]
+        headers += [(name, str(record[key])) for name, key in (("X-Organization-Id", "organizationId"),
+                                                                 ("X-App-Id", "appId")) if record.get(key)]
+        return Message(api, self.collection, str(record.get("id", "")), str(record.get("fromAddress") or ""),
+                       addresses(record.get("recipientEmail")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, html=record.get("html"),
+                       headers=headers, history=sorted(history, key=lambda e: e.epoch), record=record)
+
+
 class MaxCareBehaviour(Behaviour):
+    outbox = MaxCareOutbox()
     options_schema = MaxCareOptions
+
+    def reword(self, operation: Operation, violation: Violation) -> str | None:
+        """MaxCare's wording (``'id' must be a valid UUID``) for what the schema checks."""
+        name = violation.field or violation.location
+        if violation.rule == "required":
+            return f"'{name}' is required"
+        if violation.rule == "type":
+            wanted = TYPE_WANTED.search(violation.message)
+            return f"'{name}' must be {_article(wanted.group(1))}" if wanted else None
+        return None
 
     def on_EmailsPublicController_sendEmails(self, ctx: Context) -> Reply:
         """Send to patients and staff users by id; a failed recipient is an ``errors`` entry.
@@ -119,8 +175,10 @@ class MaxCareBehaviour(Behaviour):
         organization = _organization(ctx)
         body: dict[str, Json] = dict(ctx.body or {})
         wanted = [(kind, _unique(body.get(kind.ids_field) or [])) for kind in (PATIENTS, USERS)]
+        if not LOCAL_PART.match(str(body.get("from", ""))):
+            raise InvalidRequest(INVALID_FROM)
         if not any(ids for _, ids in wanted):
-            raise InvalidRequest("patientIds or userIds must contain at least one id")
+            raise InvalidRequest(NO_RECIPIENTS)
         now = ctx.clock.now()
         send_at = now
         scheduled_at = None
@@ -180,7 +238,7 @@ class MaxCareBehaviour(Behaviour):
         organization = _organization(ctx)
         email_id = ctx.path_params["id"]
         if not EMAIL_ID.match(email_id):
-            raise InvalidRequest("'id' must be a valid email ID (eml_ followed by 32 hex characters)")
+            raise InvalidRequest(INVALID_ID)
         record = ctx.store.get(ctx.api.id, EMAILS, email_id)
         owner = ctx.principal.owner if ctx.principal else None
         if record is None or not _visible(record, owner, organization):
@@ -230,9 +288,14 @@ def _organization(ctx: Context) -> str:
     owner = ctx.principal.owner if ctx.principal else None
     open_mode = owner is None  # no keys in the scenario, or a key tied to no application
     if record is None or (not open_mode and owner not in (record.get("apps") or [])):
-        raise Forbidden(f"Application is not allowed to act for organization {organization}",
-                        kind="organization_forbidden", fields={"code": "forbidden"})
+        reason = f"application {owner} may not act for organization {organization!r}"
+        raise Forbidden(FORBIDDEN, kind="organization_forbidden", fields={"code": "forbidden"},
+                        violations=[Violation("header", "X-Organization-Id", reason)])
     return organization
+
+
+def _article(type_name: str) -> str:
+    return f"an {type_name}" if type_name[:1] in "aeiou" else f"a {type_name}"
 
 
 def _visible(record: dict[str, Json], owner: str | None, organization: str) -> bool:
@@ -291,8 +354,7 @@ def _parse_iso(text: str) -> datetime:
         instant = (instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)).astimezone(UTC)
         instant.timestamp()  # years at the edge of the range overflow here, not later
     except (ValueError, OverflowError) as exc:
-        raise InvalidRequest(f"scheduledAt must be an ISO 8601 date-time (e.g. 2026-03-25T10:00:00Z), "
-                             f"got {text!r}") from exc
+        raise InvalidRequest(INVALID_SCHEDULE) from exc
     return instant
 
 

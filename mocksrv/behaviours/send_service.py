@@ -7,10 +7,10 @@ and the body's schema; this module applies the rules the API documents:
 - the sending domain is ``domain``, else the domain of ``from`` when it is one of the
   account's, else the account's first verified domain (record order). Domains are the
   records of the ``domains`` collection: ``{id: <domain name>, verified: bool, owner?}``;
-  a record with an ``owner`` belongs to that key owner only. An unknown domain is 403
-  ``domain_not_found`` (not 404: for this endpoint a 404 would read as "no such route",
-  and the documented requirement is a verified domain *of the account*, a permission);
-  an unverified one is 403 ``domain_not_verified``; none verified is 403
+  a record with an ``owner`` belongs to that key owner only. A ``domain`` the account does
+  not have is the documented 404 ("Domain x not found": the one thing this endpoint can
+  fail to find); a known but unverified one is 403 ``domain_not_verified`` (the
+  documented requirement "Verified sending domain"); none verified is 403
   ``no_verified_domain``. With no domain records at all (open mode, the ``empty``
   scenario) domains are not modelled: any domain is accepted, ``example.com`` if none is named;
 - ``from`` defaults to ``noreply@<domain>``; one on another domain is 403
@@ -21,7 +21,16 @@ and the body's schema; this module applies the rules the API documents:
   (default base64; invalid content is 400). MB here is 1024 × 1024 bytes.
 
 The message is stored in ``messages`` under its ``email_id`` (also its ``id``, so the
-admin records API can write it back). Attachment contents and the iCal event are not
+admin records API can write it back), and lives on the virtual clock ("Automatic queuing
+and delivery … Full bounce and complaint handling … Built-in tracking (opens & clicks)"),
+as `SendServiceBehaviour.view` shows it: ``queued``, ``sent`` after ``sent_after_seconds``,
+then ``delivered_after_seconds`` later ``delivered`` — or ``bounced`` when ``to`` matches
+``bouncing_recipients`` — then ``complained`` for ``complaining_recipients``, or ``opened``
+``opens_after_seconds`` after delivery when opens are tracked and ``clicked``
+``clicks_after_seconds`` after that when clicks are tracked (both null: nobody opens or
+clicks unless the scenario says so). Each step sets its ``*_at`` time and is listed in
+``events``. Recipient patterns match the whole address, ``*`` standing for any text
+(``*@bounce.example.com``). Attachment contents and the iCal event are not
 stored, as the API documents ("sent directly, not stored on server"): only their
 metadata and a flag.
 """
@@ -30,9 +39,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import re
 import typing as t
 import uuid
+from datetime import UTC
+from datetime import datetime
 from email.utils import parseaddr
 
 from marshmallow import RAISE
@@ -43,9 +55,18 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.outbox import Event
+from mocksrv.engine.outbox import Message
+from mocksrv.engine.outbox import Record
+from mocksrv.engine.outbox import addresses
+from mocksrv.engine.outbox import attachments_of
+from mocksrv.engine.outbox import created_history
+from mocksrv.engine.outbox import epoch_of
+from mocksrv.engine.outbox import items_of
 from mocksrv.errors import ApiError
 from mocksrv.errors import Forbidden
 from mocksrv.errors import InvalidRequest
+from mocksrv.errors import NotFound
 
 Json = t.Any
 MB = 1024 * 1024
@@ -54,6 +75,7 @@ DOMAINS = "domains"
 MESSAGES = "messages"
 WHITESPACE = re.compile(r"\s+")
 ENCODINGS = ("base64", "hex", "utf-8", "utf8")
+STEPS = ("sent", "delivered", "bounced", "complained", "opened", "clicked")
 # a fresh email_id colliding with a stored one (seeded records) is astronomically rare; bound the retries anyway
 ID_ATTEMPTS = 8
 
@@ -70,19 +92,71 @@ class SendServiceOptions(Schema):
     track_clicks = fields.Boolean(load_default=False)
     max_attachment_bytes = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=10 * MB)
     max_total_bytes = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=25 * MB)
+    # the message's life on the virtual clock
+    sent_after_seconds = fields.Float(validate=validate.Range(min=0), load_default=1.0)
+    delivered_after_seconds = fields.Float(validate=validate.Range(min=0), load_default=2.0)
+    bouncing_recipients = fields.List(fields.String(), load_default=list)
+    complaining_recipients = fields.List(fields.String(), load_default=list)
+    complains_after_seconds = fields.Float(validate=validate.Range(min=0), load_default=60.0)
+    opens_after_seconds = fields.Float(validate=validate.Range(min=0), allow_none=True, load_default=None)
+    clicks_after_seconds = fields.Float(validate=validate.Range(min=0), allow_none=True, load_default=None)
 
 
 # what a scenario that does not mention this API (or leaves options out) gets
 DEFAULT_OPTIONS: dict[str, Json] = SendServiceOptions().load({})
 
 
+class SendServiceOutbox:
+    """Messages with the sending domain, tracking flags, the client's own headers and their life so far."""
+
+    collection = "messages"
+
+    def message(self, api: str, record: Record, now: float) -> Message:
+        created = epoch_of(record.get("submitted_at"))
+        headers = [("Message-ID", str(record.get("message_id") or ""))]
+        headers += [(str(name), str(value)) for name, value in (record.get("headers") or {}).items()]
+        headers += [("X-Tag", str(record["tag"]))] if record.get("tag") else []
+        headers += [("X-Stream", str(record.get("stream_type") or "")),
+                    ("X-Track", f"opens {'on' if record.get('track_opens') else 'off'}, "
+                                f"clicks {'on' if record.get('track_clicks') else 'off'}")]
+        return Message(api, self.collection, str(record.get("email_id") or record.get("id", "")),
+                       str(record.get("from") or ""), addresses(record.get("to")), str(record.get("subject") or ""),
+                       str(record.get("status") or ""), created, cc=addresses(record.get("cc")),
+                       bcc=addresses(record.get("bcc")), reply_to=addresses(record.get("reply_to")),
+                       html=record.get("html"), text=record.get("text"),
+                       attachments=attachments_of(record, "contentType"),
+                       headers=headers, history=_history(record, created), record=record)
+
+
+def _history(record: Record, created: float | None) -> list[Event]:
+    """The steps `SendServiceBehaviour.view` listed (a seeded record without them: its stated status)."""
+    steps = [(epoch_of(item.get("at")), str(item.get("event"))) for item in items_of(record, "events")]
+    return [Event(at, step) for at, step in steps if at is not None] or created_history(created, record.get("status"))
+
+
 class SendServiceBehaviour(Behaviour):
+    outbox = SendServiceOutbox()
     options_schema = SendServiceOptions
+
+    def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
+        """A message as it is at ``now``: its status, the time of each step so far, and ``events``."""
+        if collection != MESSAGES or not isinstance(record.get("submitted_epoch"), int | float):
+            return record  # seeded without a send time: what it states
+        seen = dict(record)
+        happened = [(step, at) for step, at in _life(record, {**DEFAULT_OPTIONS, **options}) if at <= now]
+        for step in STEPS:
+            seen[f"{step}_at"] = None
+        for step, at in happened:
+            seen[f"{step}_at"] = _stamp(at)
+        seen["status"] = happened[-1][0]
+        seen["events"] = [{"event": step, "at": _stamp(at)} for step, at in happened]
+        return seen
 
     def on_sendEmail(self, ctx: Context) -> Reply:
         """Queue one email.
 
-        :raise 403: inactive account; unknown, unverified or no verified domain; ``from`` on another domain.
+        :raise 403: inactive account; unverified or no verified domain; ``from`` on another domain.
+        :raise 404: ``domain`` is not one of the account's.
         :raise 400: malformed ``from``; attachment content not decodable, too large, or too large in total.
         """
         options = {**DEFAULT_OPTIONS, **ctx.options}
@@ -117,6 +191,7 @@ class SendServiceBehaviour(Behaviour):
             "attachments": attachments,
             "has_ical_event": body.get("icalEvent") is not None,
             "submitted_at": submitted_at,
+            "submitted_epoch": ctx.clock.now(),
             "status": "queued",
             "owner": owner,
         }
@@ -131,10 +206,36 @@ class SendServiceBehaviour(Behaviour):
         })
 
 
+def _life(record: dict[str, Json], options: dict[str, Json]) -> list[tuple[str, float]]:
+    """Every step of a message's life and when it happens (epoch seconds), in order."""
+    start = record["submitted_epoch"]
+    sent = start + options["sent_after_seconds"]
+    arrives = sent + options["delivered_after_seconds"]
+    recipient = str(record.get("to") or "")
+    steps = [("queued", start), ("sent", sent)]
+    if _matches(recipient, options["bouncing_recipients"]):
+        return [*steps, ("bounced", arrives)]
+    steps.append(("delivered", arrives))
+    if _matches(recipient, options["complaining_recipients"]):
+        return [*steps, ("complained", arrives + options["complains_after_seconds"])]
+    opens, clicks = options["opens_after_seconds"], options["clicks_after_seconds"]
+    if record.get("track_opens") and opens is not None:
+        steps.append(("opened", arrives + opens))
+    if record.get("track_clicks") and clicks is not None:
+        steps.append(("clicked", steps[-1][1] + clicks))
+    return steps
+
+
+def _matches(address: str, patterns: list[str]) -> bool:
+    """``*`` stands for any text; the rest compares case-insensitively, the whole address."""
+    return any(fnmatch.fnmatchcase(address.lower(), pattern.lower()) for pattern in patterns)
+
+
 def _sending_domain(ctx: Context, owner: str | None, requested: Json, sender: str | None) -> str:
     """The domain this message is sent from, by the rules in the module docstring.
 
-    :raise 403: unknown or unverified domain, or no verified domain at all.
+    :raise 404: a domain the account does not have.
+    :raise 403: an unverified domain, or no verified domain at all.
     """
     records, total = ctx.store.list(ctx.api.id, DOMAINS)
     if requested is not None:
@@ -143,8 +244,7 @@ def _sending_domain(ctx: Context, owner: str | None, requested: Json, sender: st
             return name
         domain = _find(records, owner, name)
         if domain is None:
-            raise Forbidden(f"Domain {name} is not a sending domain of this account",
-                            fields={"reason": "domain_not_found"})
+            raise NotFound(f"Domain {name} not found", kind="domain_not_found")
         if domain.get("verified") is not True:
             raise Forbidden(f"Domain {name} is not verified", fields={"reason": "domain_not_verified"})
         return name
@@ -241,6 +341,11 @@ def _decoded_size(name: str, content: str, encoding: str) -> int:
         return len(content.encode())
     raise InvalidRequest(f"Attachment {name!r}: unsupported encoding {encoding!r} "
                          f"(supported: {', '.join(ENCODINGS)})")
+
+
+def _stamp(epoch: float) -> str:
+    """ISO 8601 in UTC, as ``submitted_at`` is written."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _human(size: int) -> str:

@@ -23,6 +23,7 @@ from dataclasses import field
 from marshmallow import Schema
 from marshmallow import ValidationError
 
+from mocksrv.engine.outbox import Outbox
 from mocksrv.engine.policy import Principal
 from mocksrv.engine.records import RecordKeeper
 from mocksrv.engine.responses import Synthesizer
@@ -81,6 +82,8 @@ class Behaviour:
 
     #: validates the fixture's ``options:`` for this API (None: no options)
     options_schema: type[Schema] | None = None
+    #: reads the messages this API stores into the console's Outbox (None: it sends no email)
+    outbox: Outbox | None = None
 
     def handle(self, ctx: Context) -> Reply | None:
         handler = getattr(self, f"on_{ctx.operation.operation_id}", None)
@@ -92,6 +95,18 @@ class Behaviour:
         The engine validates requests before any handler runs; an API that documents its
         own texts (``"Too many recipients: 51. Maximum allowed is 50"``) says them here.
         ``violation.rule`` is the failed keyword, ``violation.value`` the offending value.
+        """
+        return None
+
+    def refusal(self, operation: Operation, request: MockRequest, violations: list[Violation]) -> str | None:
+        """The one message the API answers for a request the engine found invalid, or None for the
+        engine's first violation.
+
+        Called after `reword`, with the violations in the engine's order. An API whose
+        documented order of checks differs from the schema's returns the text of the first
+        of its checks that fails; ``request`` is the raw request, for checks of the API's own
+        that come before the engine's in that order. The violations stay on the error, for
+        error schemas that have room for a list.
         """
         return None
 

@@ -11,6 +11,8 @@ import typing as t
 
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import load_behaviour
+from mocksrv.engine.outbox import DeclaredOutbox
+from mocksrv.engine.outbox import Outbox
 from mocksrv.engine.validation import ApiValidators
 from mocksrv.openapi.resources import collection_id_field
 from mocksrv.openapi.resources import collection_id_fields
@@ -20,7 +22,7 @@ from mocksrv.openapi.specs import ApiSpec
 
 class ApiCatalog:
     def __init__(self, apis: list[ApiSpec]) -> None:
-        """:raise SpecError: a spec names a behaviour module that does not exist."""
+        """:raise SpecError: a spec names a behaviour module that does not exist, or declares a malformed outbox."""
         self.apis = apis
         self.behaviours: dict[str, Behaviour] = {
             api.id: behaviour for api in apis if (behaviour := load_behaviour(api)) is not None}
@@ -29,6 +31,11 @@ class ApiCatalog:
         self.id_fields = {api.id: collection_id_fields(api, self.resources[api.id]) for api in apis}
         # openapi-core's unmarshallers and the fast-path checks, made on first use
         self.validators = {api.id: ApiValidators(api) for api in apis}
+        # where each API's sent messages are: its behaviour's outbox, else the one its spec declares
+        self.declared_outboxes = {api.id: declared for api in apis
+                                  if (declared := DeclaredOutbox.declared_by(api)) is not None}
+        self.outboxes: dict[str, Outbox] = {**self.declared_outboxes, **{
+            api_id: behaviour.outbox for api_id, behaviour in self.behaviours.items() if behaviour.outbox}}
 
     def id_field(self, api_id: str, collection: str) -> str:
         """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""

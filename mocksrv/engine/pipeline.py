@@ -1,15 +1,18 @@
 """The request pipeline: the only module that knows the order of the stages.
 
-route (404/405) → injected fault (latency, forced status, drop) → Prefer → credentials
-present (401) → key known and active (401) → scopes (403) → rate limit (429) → request valid
-(415/400/422) → choose response → ``Accept`` (406) → a matching rule (status, body, latency,
-drop) → the API's behaviour, else stored state (404 …) → synthesise → validate response. Any
-`MockError` on the way becomes the API's own error response. Framework-free: takes a
-`MockRequest`, returns an `Answer`.
+CORS preflight (204, where the spec declares no OPTIONS) → route (404/405) → injected fault
+(latency, forced status, drop) → Prefer → credentials present (401) → key known and active
+(401) → scopes (403) → rate limit (429) → request valid (415/400/422) → choose response →
+``Accept`` (406) → a matching rule (status, body, latency, drop) → the API's behaviour, else
+stored state (404 …) → synthesise → validate response → keep a sent message
+(``x-mocksrv-outbox``). Any `MockError` on the way becomes the API's own error response.
+Framework-free: takes a `MockRequest`, returns an `Answer`; the serving layer adds the CORS
+headers to every answer (`engine.cors`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import typing as t
@@ -19,6 +22,8 @@ from mocksrv.config import Options
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.catalog import ApiCatalog
+from mocksrv.engine.cors import Cors
+from mocksrv.engine.cors import is_preflight
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
@@ -56,6 +61,7 @@ class Answer:
     match: Match | None
     error: MockError | None = None
     drop: bool = False  # an injected fault: break the connection instead of answering
+    preflight_of: str | None = None  # a CORS preflight answered for this API (journaled, never an operation)
     delay: float = 0.0  # seconds the server waits before answering (faults, rules); it never blocks here
 
 
@@ -68,13 +74,25 @@ class Pipeline:
         self.options = options
         self.state = state
         self.router = Router(self.apis)
+        self.cors = Cors(options.cors, options.cors_origins)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
-        self.keepers = {api.id: RecordKeeper(api, catalog.resources[api.id], catalog.id_fields[api.id], state.store,
-                                             self.synthesizers[api.id], state.clock) for api in self.apis}
-        self._fault_rng = random.Random(options.seed)
         self.behaviours = catalog.behaviours
+        self._bind(state)
+
+    def _bind(self, state: MockState) -> None:
+        """Answer from ``state``: its store, clock, journal, rules and faults."""
+        self.state = state
+        self.keepers = {api.id: RecordKeeper(api, self.catalog.resources[api.id], self.catalog.id_fields[api.id],
+                                             state.store, self.synthesizers[api.id], state.clock) for api in self.apis}
+        self._fault_rng = random.Random(self.options.seed)
         for api_id, behaviour in self.behaviours.items():
             self.keepers[api_id].view = self._viewer(api_id, behaviour)
+
+    def for_state(self, state: MockState) -> Pipeline:
+        """The same engine over another world (a session): specs, validators and synthesizers shared."""
+        twin = copy.copy(self)
+        twin._bind(state)
+        return twin
 
     def _viewer(self, api_id: str, behaviour: Behaviour) -> t.Callable[[str, dict[str, t.Any]], dict[str, t.Any]]:
         def view(collection: str, record: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -86,6 +104,11 @@ class Pipeline:
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here
+        if self.cors.enabled and is_preflight(request):
+            declared = self.router.methods_at(request.path)
+            if declared is not None and "OPTIONS" not in declared[1]:  # a spec that declares OPTIONS answers it
+                api_id, methods = declared
+                return Answer(self.cors.preflight(request, methods), None, preflight_of=api_id)
         try:
             match = self.router.match(request.method, request.path)
             fault = self.state.faults.take_for(match.api.id, match.operation.key)
@@ -149,7 +172,11 @@ class Pipeline:
             synthesizer.note_bad_example(chosen, problems)
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = self._response_problems(match, request, response)
-        return self._conforming(match, response, problems)
+        response = self._conforming(match, response, problems)
+        outbox = self.catalog.declared_outboxes.get(api.id)
+        if outbox is not None and 200 <= response.status < 300:  # a send the spec's x-mocksrv-outbox names
+            outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
+        return response
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""
@@ -162,7 +189,8 @@ class Pipeline:
             return None
 
     def _checked(self, match: Match, request: MockRequest) -> CheckedRequest:
-        """Validate the request; an API's behaviour may word violations as the API documents them."""
+        """Validate the request; an API's behaviour may word violations as the API documents them, and
+        answer one of them only."""
         try:
             return check_request(match, request, self.catalog.validators[match.api.id])
         except InvalidRequest as error:
@@ -171,7 +199,7 @@ class Pipeline:
                 raise
             for violation in error.violations:
                 violation.message = behaviour.reword(match.operation, violation) or violation.message
-            error.detail = summary(error.violations)
+            error.detail = behaviour.refusal(match.operation, request, error.violations) or summary(error.violations)
             raise
 
     def _error(self, match: Match | None, request: MockRequest, error: MockError) -> MockResponse:

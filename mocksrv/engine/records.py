@@ -197,7 +197,8 @@ class RecordKeeper:
 
     def _store_new(self, collection: str, generated: Json, extras: dict[str, Json],
                    location: Location | None, record_id: Json = None) -> dict[str, Json]:
-        """Store a new record: the response's record, the request's fields, a fresh id.
+        """Store a new record: the response's record, the request's fields, a fresh id (or the
+        client's, when the answer carries no record to tell it another).
 
         The request's fields are kept whole (a later read may show them, e.g. a subject);
         what goes back to the client is conformed to the response schema.
@@ -218,6 +219,11 @@ class RecordKeeper:
         id_field = location.id_field if location else self.id_field(collection)
         id_schema, id_resolver = self._fields(location).get(id_field, ({}, None)) if location else ({}, None)
         stored = {**extras, **record}
+        sent_id = extras.get(id_field)
+        if record_id is None and location is None and isinstance(sent_id, (str, int)) and not isinstance(sent_id, bool):
+            # the answer carries no record (Petstore's bodiless 201): the id the client sent is the
+            # only one it knows the record by
+            record_id = sent_id
         if record_id is not None:
             record[id_field] = stored[id_field] = record_id
             self.store.put(self.api.id, collection, _key(record_id), stored)

@@ -166,6 +166,8 @@ class Synthesizer:
         if not content:
             if prefer.example:
                 raise MockControlError(f"Prefer: example={prefer.example}: response {chosen.key} has no body")
+            if shape is not None:  # no body to shape, but the state change still happens (a bodiless 201)
+                shape(None, {}, chosen.resolver)
             return RenderedResponse(chosen.status, None, b"", headers)
         media_type = negotiate(content, accept)
         media, media_resolver = self.api.deref(content[media_type], resolver)

@@ -95,6 +95,17 @@ class Router:
         error.api_id = api.id  # the journal files it under the API it was meant for
         raise error
 
+    def methods_at(self, path: str) -> tuple[str, list[str]] | None:
+        """The API mounted at ``path`` and the methods its spec declares for it (upper-case);
+        None when no operation is there."""
+        try:
+            api = self._api_for(path)
+        except UndeclaredPath:
+            return None
+        rest = path[len(api.mount):] or "/"
+        methods = [m.upper() for route in self._routes[api.id] if route.pattern.match(rest) for m in route.operations]
+        return (api.id, list(dict.fromkeys(methods))) if methods else None
+
     def _api_for(self, path: str) -> ApiSpec:
         first = path.lstrip("/").split("/", 1)[0]
         api = self._apis.get(first)

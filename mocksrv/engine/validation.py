@@ -7,9 +7,11 @@ its unmarshallers and schema validators. Two things are ours:
 - Content-Type negotiation (415) and the required-body check, so the answer is specific.
 - Form bodies (``multipart/form-data``, ``application/x-www-form-urlencoded``): openapi-core
   0.23 leaves integer/boolean parts as strings in 3.0, passes file parts as bytes that
-  fail ``type: string`` in 3.1, and raises ``TypeError`` on 3.1 type arrays. We decode the
-  form with Werkzeug, coerce each part by its property schema, then validate the object
-  with openapi-core's own schema validator for that spec version.
+  fail ``type: string`` in 3.1, raises ``TypeError`` on 3.1 type arrays and reads no body
+  styles. Werkzeug parses the form, `mocksrv.wire.form_encoding` reads it into the object the
+  schema and the Encoding Object describe (repeated keys, delimited values, deepObject, JSON
+  parts; each value coerced by its schema), then openapi-core's own schema validator for that
+  spec version validates the object.
 
 Every library error is turned into `Violation`s with a field path and a plain sentence
 (``to field is required``); no library exception escapes as a 500.
@@ -49,7 +51,6 @@ from openapi_core.validation.response.exceptions import DataValidationError
 from openapi_core.validation.schemas import oas30_write_schema_validators_factory
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
-from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
@@ -63,6 +64,9 @@ from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
+from mocksrv.wire.form_encoding import FormLayout
+from mocksrv.wire.form_encoding import decode_form
+from mocksrv.wire.form_encoding import form_layout
 from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import is_form
 from mocksrv.wire.media import is_json
@@ -121,6 +125,7 @@ class ApiValidators:
     def __init__(self, api: ApiSpec) -> None:
         self.api = api
         self._nullable: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._forms: dict[tuple[str, str], FormLayout] = {}
 
     @functools.cached_property
     def unmarshallers(self) -> _Unmarshallers:
@@ -145,6 +150,15 @@ class ApiValidators:
             V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
             V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
             oas31_schema_validators_factory)
+
+    def form_layout(self, operation: Operation, media_key: str) -> FormLayout:
+        """How the operation's form body of ``media_key`` is read (its schema and encoding), made once."""
+        found = self._forms.get((operation.key, media_key))
+        if found is None:
+            api = self.api
+            media, resolver = api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
+            found = self._forms[(operation.key, media_key)] = form_layout(api, media, resolver)
+        return found
 
     def nullable_parameters(self, operation: Operation) -> tuple[tuple[str, str], ...]:
         """(in, name) of the operation's query, header and cookie parameters whose schema allows null."""
@@ -414,155 +428,36 @@ def _check_json_body(raw: bytes, validator: JsonCheck, violations: list[Violatio
 
 def _check_form(match: Match, request: MockRequest, key: str, validators: ApiValidators,
                 violations: list[Violation]) -> Json:
-    api = match.api
-    media, resolver = api.deref(api.deref(match.operation.spec["requestBody"])[0]["content"][key])
-    schema_node = media.get("schema") if isinstance(media, dict) else None
-    encoding = media.get("encoding") or {} if isinstance(media, dict) else {}
-    schema, resolver = api.deref(schema_node, resolver)
-    properties = _form_properties(api, schema, resolver)
-    value: dict[str, Json] = {}
-    shown: dict[str, Json] = {}
-    names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
-    extra, _ = api.deref(schema.get("additionalProperties") if isinstance(schema, dict) else None, resolver)
-    for name in names:
-        # a declared field's own schema, even an empty one; additionalProperties' for the others
-        prop = properties[name] if name in properties else extra if isinstance(extra, dict) else {}
-        parts: list[str | FileStorage] = [*request.form.getlist(name), *request.files.getlist(name)]
-        # a field of no declared type that comes several times is a list (form style, explode)
-        if _allows(prop, "array") or (len(parts) > 1 and not _types(prop)):
-            parts = _delimited(parts, encoding.get(name), key)
-            item_schema, _ = api.deref(prop.get("items", {}), resolver)
-            coerced = [_coerce_part(part, item_schema) for part in parts]
-            value[name] = [c for c, _ in coerced]
-            shown[name] = [s for _, s in coerced]
-        else:
-            if len(parts) > 1:
-                message = f"{name} field was sent {len(parts)} times; it takes one value"
-                violations.append(Violation("body", name, message))
-            value[name], shown[name] = _coerce_part(parts[0], prop)
-        violations.extend(_encoding_violations(name, parts, encoding.get(name)))
-
+    """Decode a form by its schema and encoding (wire/form_encoding.py), then validate the object."""
+    decoded = decode_form(validators.form_layout(match.operation, key), key, request.form, request.files)
+    violations.extend(decoded.violations)
     check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
-    if check is not None and (request.files or not check.surely_valid(value)):
+    if check is not None and (request.files or not check.surely_valid(decoded.value)):
         try:
-            check.validator.validate(value)
+            check.validator.validate(decoded.value)
         except InvalidSchemaValue as exc:
-            for error in exc.schema_errors:
-                violations.append(_schema_violation("body", error))
+            # a field the decoder could not read is said once, in its words (not "must be of type object")
+            unread = tuple(v.field for v in decoded.violations)
+            violations.extend(v for v in (_schema_violation("body", error) for error in exc.schema_errors)
+                              if not _under(v.field, unread))
+        except RecursionError:
+            violations.append(Violation("body", "", TOO_DEEP))
         except Exception as exc:
             violations.append(Violation("body", "", f"form body could not be checked: {_one_line(exc)}"))
-    return shown
+    return decoded.shown
 
 
-FORM_SEPARATORS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
-
-
-def _delimited(parts: list[str | FileStorage], encoding: Json, media_type: str) -> list[str | FileStorage]:
-    """A urlencoded array field whose encoding is not exploded (``style: form, explode: false``,
-    ``spaceDelimited``, ``pipeDelimited``: Swagger 2.0's csv, ssv, pipes) is one delimited value;
-    3.0 gives style and explode meaning for urlencoded bodies only."""
-    urlencoded = media_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
-    if not urlencoded or not isinstance(encoding, dict):
-        return parts
-    style = str(encoding.get("style", "form"))
-    if style not in FORM_SEPARATORS or encoding.get("explode", style == "form"):
-        return parts
-    separator = FORM_SEPARATORS[style]
-    return [item for part in parts for item in (part.split(separator) if isinstance(part, str) else [part])]
-
-
-def _form_properties(api: ApiSpec, schema: Json, resolver: t.Any) -> dict[str, dict[str, Json]]:
-    """Property schemas of a form body, looking through ``allOf`` (dereferenced)."""
-    found: dict[str, dict[str, Json]] = {}
-    if not isinstance(schema, dict):
-        return found
-    for part in schema.get("allOf", []):
-        part, part_resolver = api.deref(part, resolver)
-        found.update(_form_properties(api, part, part_resolver))
-    for name, node in (schema.get("properties") or {}).items():
-        prop, _ = api.deref(node, resolver)
-        if isinstance(prop, dict):
-            found[name] = prop
-    return found
-
-
-def _types(schema: dict[str, Json]) -> list[str]:
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        return [str(x) for x in declared]
-    return [str(declared)] if declared else []
-
-
-def _allows(schema: dict[str, Json], kind: str) -> bool:
-    return kind in _types(schema)
-
-
-def _coerce_part(part: str | FileStorage, schema: dict[str, Json]) -> tuple[Json, Json]:
-    """One form part as the schema wants it: (value to validate, value to keep)."""
-    if isinstance(part, FileStorage):
-        data = part.stream.read()
-        part.stream.seek(0)
-        kept = {"filename": part.filename or "", "content_type": part.mimetype or "application/octet-stream",
-                "size": len(data)}
-        # a file stands for a binary string in every OpenAPI version
-        return data.decode("latin-1"), kept
-    for kind in _types(schema):
-        converted = _convert(part, kind)
-        if converted is not _NO_VALUE:
-            return converted, converted
-    return part, part
-
-
-_NO_VALUE = object()
-
-
-def _convert(text: str, kind: str) -> Json:
-    if kind == "string":
-        return text
-    if kind == "integer":
-        try:
-            return int(text)
-        except ValueError:
-            return _NO_VALUE
-    if kind == "number":
-        try:
-            number = float(text)
-        except ValueError:
-            return _NO_VALUE
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
-    if kind == "boolean":
-        return {"true": True, "false": False}.get(text.lower(), _NO_VALUE)
-    if kind == "null":
-        return None if text in ("", "null") else _NO_VALUE  # "null": how JSON-minded clients send None
-    if kind in ("object", "array"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return _NO_VALUE
-    return _NO_VALUE
-
-
-def _encoding_violations(name: str, parts: list[str | FileStorage], encoding: Json) -> list[Violation]:
-    """Check file parts against the encoding's ``contentType`` list (e.g. ``image/png, image/*``)."""
-    if not isinstance(encoding, dict) or not encoding.get("contentType"):
-        return []
-    allowed = [c.strip().lower() for c in str(encoding["contentType"]).split(",") if c.strip()]
-    problems = []
-    for index, part in enumerate(parts):
-        if not isinstance(part, FileStorage):
-            continue
-        got = (part.mimetype or "application/octet-stream").lower()
-        if not any(a in (got, f"{got.split('/')[0]}/*", "*/*") for a in allowed):
-            problems.append(Violation("body", f"{name}[{index}]",
-                                      f"{name}[{index}] has content type {got}; allowed: {', '.join(allowed)}"))
-    return problems
+def _under(path: str, fields: tuple[str, ...]) -> bool:
+    """``meta.note`` or ``meta[0]`` is under ``meta``."""
+    return any(path == f or path.startswith((f"{f}.", f"{f}[")) for f in fields if f)
 
 
 def _parameter_violations(errors: t.Iterable[Exception]) -> list[Violation]:
     found: list[Violation] = []
     for error in errors:
         if isinstance(error, MissingRequiredParameter):
-            found.append(Violation(error.location, error.name, f"{error.name} {_place(error.location)} is required"))
+            found.append(Violation(error.location, error.name, f"{error.name} {_place(error.location)} is required",
+                                   "required"))
         elif isinstance(error, ParameterValidationError):
             found.extend(_cause_violations(error.location, error.name, error))
         else:

@@ -16,6 +16,7 @@ from mocksrv.admin import api as admin
 from mocksrv.config import Options
 from mocksrv.engine.assembly import build_pipeline
 from mocksrv.engine.pipeline import Pipeline
+from mocksrv.engine.sessions import Sessions
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_specs
 from mocksrv.serving import wsgi
@@ -26,7 +27,8 @@ class MocksrvState:
     """Per-app state, kept in ``app.extensions["mocksrv"]``."""
 
     options: Options
-    pipeline: Pipeline
+    pipeline: Pipeline  # the default world's
+    sessions: Sessions
 
 
 def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:
@@ -42,10 +44,15 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app = Flask("mocksrv")
     app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["mocksrv"] = MocksrvState(options, pipeline)
+    sessions = Sessions(pipeline, options)
+    app.extensions["mocksrv"] = MocksrvState(options, pipeline, sessions)
     app.register_blueprint(admin.bp)
+    # every admin endpoint again under /__mocksrv/sessions/<id>/, acting on that session's world
+    app.register_blueprint(admin.bp, name="session", url_prefix=f"{admin.bp.url_prefix}/sessions/<session_id>")
+    app.register_blueprint(admin.sessions_bp)
     console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
     app.register_error_handler(HTTPException, wsgi.http_error)
-    app.wsgi_app = wsgi.ApiDispatcher(app.wsgi_app, pipeline, options.max_body_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = wsgi.ApiDispatcher(app.wsgi_app, pipeline, options.max_body_bytes,  # type: ignore[method-assign]
+                                      sessions)
     return app
 

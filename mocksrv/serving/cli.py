@@ -79,9 +79,17 @@ def main() -> None:
               help="requests kept in the journal (the oldest go first)")
 @click.option("--admin-token", envvar="MOCKSRV_ADMIN_TOKEN",
               help="require this bearer token on /__mocksrv/ and then allow remote clients (env MOCKSRV_ADMIN_TOKEN)")
+@click.option("--session-idle", "session_idle_seconds", default=DEFAULTS.session_idle_seconds, show_default=True,
+              type=click.FloatRange(min=1), help="seconds after which a session nobody used is deleted")
+@click.option("--max-sessions", default=DEFAULTS.max_sessions, show_default=True, type=click.IntRange(min=0),
+              help="sessions (isolated worlds for parallel tests) alive at once")
+@click.option("--no-cors", is_flag=True, help="no CORS: browsers on other origins cannot call the mocked APIs")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="allow only this origin, e.g. http://localhost:3000 (repeatable); default: any")
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None) -> None:
+          strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
+          max_sessions: int, no_cors: bool, cors_origins: tuple[str, ...]) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import free_port
@@ -97,6 +105,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        strict_specs=strict_specs,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
+                       cors=not no_cors, cors_origins=list(cors_origins) or None,
+                       session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:

@@ -22,7 +22,10 @@ from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import json_text
 from mocksrv.engine.responses import problem
+from mocksrv.engine.sessions import Sessions
+from mocksrv.engine.sessions import split_session
 from mocksrv.errors import MockError
+from mocksrv.errors import NotFound
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.wire.reading import read_request
@@ -45,10 +48,12 @@ class ApiDispatcher:
     serves Flask's test client and anyone embedding mocksrv in a WSGI server.
     """
 
-    def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int) -> None:
+    def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int,
+                 sessions: Sessions | None = None) -> None:
         self.admin_app = admin_app
         self.pipeline = pipeline
         self.max_body_bytes = max_body_bytes
+        self.sessions = sessions
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> t.Iterable[bytes]:
         if is_admin_path(environ.get("PATH_INFO", "")):
@@ -66,18 +71,30 @@ class ApiDispatcher:
 
     def reply(self, environ: WSGIEnvironment) -> Answer:
         """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
+        pipeline = self.pipeline
+        scoped = split_session(environ.get("PATH_INFO", ""))
+        if scoped is not None:  # /@<session>/<api mount>…: that session's world answers
+            session = self.sessions.get(scoped[0]) if self.sessions is not None else None
+            if session is None:
+                gone = NotFound(f"no session {scoped[0]!r}: it was never made, was deleted, or expired unused")
+                return Answer(to_response(problem(gone)), None, gone)
+            environ = {**environ, "PATH_INFO": scoped[1]}
+            pipeline = session.pipeline
         request = Request(environ)
         request.max_content_length = self.max_body_bytes
         try:
-            return answer(request, self.pipeline)
+            outcome = answer(request, pipeline)
         except HTTPException as error:
-            return Answer(error_response(error), None)
+            outcome = Answer(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
-            target = self.pipeline.state.journal.target(request.path, request.args)
+            target = pipeline.state.journal.target(request.path, request.args)
             log.exception("%s %s failed", request.method, target)
-            return Answer(error_response(InternalError()), None)
+            outcome = Answer(error_response(InternalError()), None)
         finally:
             request.close()  # the uploaded files' spooled temporary files, at once rather than when collected
+        if outcome.preflight_of is None:  # every answer a browser page may read, errors and faults too
+            pipeline.cors.decorate(request.headers.get("Origin"), outcome.response)
+        return outcome
 
 
 def is_admin_path(path: str) -> bool:
@@ -122,9 +139,10 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
     state = pipeline.state
     state.journal.record(
         mock_request or unreadable_request(request), outcome.response,
-        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else None,
+        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else outcome.preflight_of,
         operation_id=outcome.match.operation.key if outcome.match else None,
-        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration)
+        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
+        preflight=outcome.preflight_of is not None)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome

@@ -15,6 +15,7 @@ is refused with the file that names it.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import math
@@ -284,6 +285,12 @@ class FixtureSet:
                 self._raw[path.stem] = (path, meta, sections)
         if problems:
             raise FixtureError(str(folder), [line for error in problems for line in error.lines()])
+
+    def private_copy(self) -> FixtureSet:
+        """The same scenarios (shared, not read again), for a session whose inline scenarios no one else sees."""
+        twin = copy.copy(self)
+        twin._raw = dict(self._raw)
+        return twin
 
     def add(self, name: str, document: t.Any) -> None:
         """Register a scenario given inline (admin API), validated like a file.

@@ -108,6 +108,7 @@ class Entry:
     response_header_items: tuple[str, ...]
     response_content: Body
     duration_ms: float
+    preflight: bool = False  # a browser's CORS preflight, answered by mocksrv: no operation, no contract
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -138,7 +139,7 @@ class Entry:
             "operationId": self.operation_id, "method": self.method, "path": self.path, "query": self.query,
             "headers": self.headers, "body": self.body, "valid": self.valid, "errors": self.errors,
             "response": {"status": self.status, "headers": self.response_headers, "body": self.response_body},
-            "duration_ms": round(self.duration_ms, 3),
+            "duration_ms": round(self.duration_ms, 3), "preflight": self.preflight,
         }
 
 
@@ -161,7 +162,8 @@ class Journal:
         return f"{path}?{urlencode(list(self.masked_query(query)))}" if query else path
 
     def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
-               error: MockError | None, time: float, real_time: float, duration_ms: float) -> Entry:
+               error: MockError | None, time: float, real_time: float, duration_ms: float,
+               preflight: bool = False) -> Entry:
         request_body: Body | dict[str, Json] = Body.of(request.body, request.mimetype) if not request.files else {
             "form": {k: request.form.getlist(k) for k in request.form},
             "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
@@ -179,6 +181,7 @@ class Journal:
                 ({"location": "", "field": "", "message": error.detail},) if invalid and error else ()),
             status=response.status, response_header_items=_flat(response.headers),
             response_content=Body.of(response.body, response.media_type), duration_ms=duration_ms,
+            preflight=preflight,
         )
         with self._lock:
             entry.id = next(self._ids)
