@@ -20,6 +20,7 @@ class Options:
     seed: int = 0
     strict: bool = False  # answer 500 when mocksrv itself built a response the spec forbids
     skip_invalid: bool = False  # load the other specs when one is broken
+    strict_specs: bool = False  # refuse a spec that needs a repair instead of repairing it with a warning
     # five 10 MB attachments (settings mailer) or 40 MB of MailDiver html, plus encoding overhead
     max_body_bytes: int = 64 * 1024 * 1024
     threads: int = 4  # for the admin API and console; mocked APIs are answered on the event loop

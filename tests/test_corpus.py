@@ -25,12 +25,8 @@ from mocksrv.openapi.specs import load_spec
 MANIFEST = yaml.safe_load((DATA / "public" / "manifest.yaml").read_text())["files"]
 CORPUS = Path(os.environ.get("MOCKSRV_CORPUS") or ROOT.parent / "shared" / "openapi-corpus")
 FUZZ = os.environ.get("MOCKSRV_CORPUS_FUZZ") == "1"
-# documents refused at load, each with the reason (docs/decisions.md, "Lenient loading": not repaired yet)
-REFUSED: dict[str, str] = {
-    "openai.json": "defaults that break their own schemas",
-    "paypal-orders.json": "a pattern the spec validator's regex engine cannot read",
-    "sendgrid.json": "a schema keyword 3.0 does not have ('desc' for 'description')",
-}
+# documents refused at load, each with the reason (docs/decisions.md, "Lenient loading"); none now
+REFUSED: dict[str, str] = {}
 
 # schemathesis checks no answer can pass on a document, each with the reason (docs/decisions.md, "Fuzzing")
 EXCEPTIONS: dict[str, tuple[str, str]] = {

@@ -233,8 +233,8 @@ def test_the_other_versions_spellings_are_read_as_meant(tmp_path: Path, version:
     path = write(tmp_path, "rates.yaml", MIXED_SPELLINGS.format(version=version, exclusive=exclusive))
     api = load_spec(path)
     where = "/paths//rates/post/requestBody/content/application/json/schema"
-    assert f"{where}: 'required' lists a name twice; each is required once" in api.warnings
-    assert f"{where}/properties/rate: {told}" in api.warnings
+    assert f"{path}: {where}: 'required' lists a name twice; each is required once" in api.warnings
+    assert f"{path}: {where}/properties/rate: {told}" in api.warnings
     client = create_app(Options(specs=[path], fixtures=None, strict=True), apis=[api]).test_client()
     assert client.post("/rates/rates", json={"rate": 0.5, "note": None}).status_code == 201
     refused = client.post("/rates/rates", json={"rate": 0, "note": "x"})

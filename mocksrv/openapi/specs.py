@@ -29,8 +29,6 @@ import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import Config
 from openapi_core import OpenAPI
-from openapi_spec_validator import OpenAPIV30SpecValidator
-from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry
 from referencing import Resource
 from referencing.exceptions import PointerToNowhere
@@ -38,7 +36,12 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from mocksrv.errors import SpecError
+from mocksrv.openapi.document_repairs import repair_document
+from mocksrv.openapi.patterns import repair_patterns
+from mocksrv.openapi.schema_keywords import repair_keywords
 from mocksrv.openapi.schema_repairs import repair_schemas
+from mocksrv.openapi.schema_values import drop_invalid_defaults
+from mocksrv.openapi.spec_validation import first_error
 from mocksrv.openapi.swagger2 import to_openapi30
 
 if t.TYPE_CHECKING:
@@ -51,6 +54,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 MAX_SPEC_BYTES = 20 * 1024 * 1024
 API_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TEMPLATE_PARAM = re.compile(r"{([^{}/]+)}")
+# a URL's first segment that is a host: a dotted name ending in a letters-only label, or a name and port
+HOST_FIRST = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:/|$)|^[A-Za-z0-9.-]+:\d+(?:/|$)")
 
 Json = t.Any
 
@@ -81,8 +86,8 @@ def load_yaml(text: str, *, max_nodes: int = MAX_EXPANDED_NODES) -> Json:
                 elif isinstance(current, yaml.MappingNode):
                     children = [part for pair in current.value for part in pair]
                 total = 1
-                for child in children:
-                    total += expanded(child)
+                for child in children:  # a scalar is one node, however often it is aliased: no call
+                    total += 1 if isinstance(child, yaml.ScalarNode) else expanded(child)
                     if total > max_nodes:
                         break
                 sizes[key] = total
@@ -308,10 +313,11 @@ def discover(paths: t.Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
+def load_spec(path: Path, *, root: Path | None = None, strict: bool = False) -> ApiSpec:
     """Load, repair, validate and index one OpenAPI 3.0/3.1 document (Swagger 2.0 converted to 3.0 first).
 
     :param root: the folder ``$ref``s may reach; defaults to the file's own folder.
+    :param strict: refuse a document that needs a repair (``--strict-specs``) instead of repairing it.
     :raise SpecError: with one line naming the file and the problem.
     """
     source = str(path)
@@ -331,16 +337,19 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     resolver = registry.resolver(base_uri=base_uri)
 
     loader.check_refs(document, base_uri, source)
-    warnings = conversion_warnings + _repair(document, resolver, source) + repair_schemas(document, version)
-    base_path = _base_path(document)
+    base_path, server_repairs = _base_path(document)
+    repairs = [*server_repairs, *repair(document, version, resolver)]
+    if strict and repairs:
+        more = f"; {len(repairs) - 1} more" if len(repairs) > 1 else ""
+        raise SpecError(source, f"{repairs[0]} (refused by --strict-specs{more})")
+    warnings = conversion_warnings + [f"{source}: {repaired}" for repaired in repairs]
     mounted = _mounted_copy(document, f"/{api_id}{base_path}")
     try:
-        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers=loader.as_handlers())
-        validator = OpenAPIV30SpecValidator if version == "3.0" else OpenAPIV31SpecValidator
-        error = next(validator(spec_path).iter_errors(), None)
+        error = first_error(mounted, version, base_uri, loader.as_handlers())
         if error is not None:
             raise SpecError(source, _describe_spec_error(error))
         # validated just above: openapi-core would validate the whole document a second time
+        spec_path = SchemaPath.from_dict(mounted, base_uri=base_uri, handlers=loader.as_handlers())
         openapi = OpenAPI(spec_path, config=Config(spec_validator_cls=None))
     except SpecError:
         raise
@@ -367,13 +376,15 @@ def load_spec(path: Path, *, root: Path | None = None) -> ApiSpec:
     return api
 
 
-def load_specs(paths: t.Iterable[Path], *, skip_invalid: bool = False) -> tuple[list[ApiSpec], list[SpecError]]:
-    """Load every spec; with ``skip_invalid`` collect failures instead of raising the first."""
+def load_specs(paths: t.Iterable[Path], *, skip_invalid: bool = False,
+               strict: bool = False) -> tuple[list[ApiSpec], list[SpecError]]:
+    """Load every spec; with ``skip_invalid`` collect failures instead of raising the first;
+    with ``strict`` refuse those that need a repair (`load_spec`)."""
     apis: list[ApiSpec] = []
     failures: list[SpecError] = []
     for path in discover(paths):
         try:
-            api = load_spec(path)
+            api = load_spec(path, strict=strict)
         except SpecError as exc:
             if not skip_invalid:
                 raise
@@ -422,17 +433,39 @@ def _openapi_version(document: dict[str, Json], source: str) -> str:
     raise SpecError(source, f"OpenAPI {declared} is not supported (3.0.x and 3.1.x are)")
 
 
-def _base_path(document: dict[str, Json]) -> str:
-    """The path part of the first server URL, server variables replaced by their defaults."""
+def repair(document: dict[str, Json], version: str, resolver: Resolver[Json]) -> list[str]:
+    """Every repair lenient loading makes, in place: ``place: what was assumed`` for each
+    (docs/decisions.md, "Lenient loading"). The schemas' own repairs come before the check of
+    defaults, which must see the schemas as they will be served."""
+    return [*repair_document(document, resolver), *repair_schemas(document, version),
+            *repair_keywords(document, version), *repair_patterns(document, version),
+            *drop_invalid_defaults(document, version, resolver)]
+
+
+def _base_path(document: dict[str, Json]) -> tuple[str, list[str]]:
+    """The path part of the first server URL, server variables replaced by their defaults, and
+    the repair it took, if any.
+
+    Every form a URL reference takes gives its path: absolute (``https://api.example.com/v1``),
+    protocol-relative (``//api.example.com/v1``), relative to the host (``/v1``) or to the
+    document (``v1``, ``./v1``: the document's own folder is not a path the API has, so the
+    same ``/v1``); a query or fragment is no part of it. A first segment that is a host name
+    (``api.example.com/v1``, ``localhost:8080/v1``) is a URL written without its scheme.
+    """
     servers = document.get("servers") or [{"url": "/"}]
     server = servers[0] if isinstance(servers, list) and servers and isinstance(servers[0], dict) else {}
     url = str(server.get("url", "/"))
     for name, variable in (server.get("variables") or {}).items():
         if isinstance(variable, dict):
             url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
-    path = urlsplit(url).path if "://" in url or url.startswith("//") else url
+    repairs = []
+    if "://" not in url and HOST_FIRST.match(url):
+        repairs.append(f"/servers/0: url {url!r} names a host without a scheme; read as '//{url}'")
+        url = "//" + url
+    path = urlsplit(url).path if "://" in url or url.startswith("//") else url.partition("?")[0].partition("#")[0]
     path = TEMPLATE_PARAM.sub("x", path)  # a variable left without default
-    return "/" + path.strip("/") if path.strip("/") else ""
+    segments = [segment for segment in path.split("/") if segment not in ("", ".", "..")]
+    return ("/" + "/".join(segments) if segments else ""), repairs
 
 
 def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
@@ -481,49 +514,6 @@ def _one_parameter_type(parameter: Json) -> None:
     if isinstance(types, list):
         named = [str(kind) for kind in types if kind != "null"]
         schema["type"] = "string" if "string" in named or not named else named[0]
-
-
-def _repair(document: dict[str, Json], resolver: Resolver[Json], source: str) -> list[str]:
-    """Fix path parameters whose meaning is clear, returning a warning for each fix."""
-    warnings: list[str] = []
-    paths = document.get("paths")
-    if not isinstance(paths, dict):
-        return warnings
-    for template, path_item in paths.items():
-        if not isinstance(path_item, dict) or "$ref" in path_item:
-            continue
-        names = TEMPLATE_PARAM.findall(str(template))
-        shared = _path_params(path_item.get("parameters"), resolver)
-        for method in HTTP_METHODS:
-            operation = path_item.get(method)
-            if not isinstance(operation, dict):
-                continue
-            own = _path_params(operation.get("parameters"), resolver)
-            for param in {**shared, **own}.values():
-                if param.get("required") is not True:
-                    param["required"] = True
-                    warnings.append(f"{source}: {method.upper()} {template}: path parameter "
-                                    f"{param.get('name')!r} marked required (path parameters always are)")
-            for name in names:
-                if name not in shared and name not in own:
-                    operation.setdefault("parameters", []).append(
-                        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
-                    warnings.append(f"{source}: {method.upper()} {template}: undeclared path parameter "
-                                    f"{name!r} added as a string")
-    return warnings
-
-
-def _path_params(params: Json, resolver: Resolver[Json]) -> dict[str, dict[str, Json]]:
-    found: dict[str, dict[str, Json]] = {}
-    for param in params if isinstance(params, list) else []:
-        if isinstance(param, dict) and "$ref" in param:
-            try:
-                param = resolver.lookup(param["$ref"]).contents
-            except Unresolvable:
-                continue
-        if isinstance(param, dict) and param.get("in") == "path" and isinstance(param.get("name"), str):
-            found[param["name"]] = param
-    return found
 
 
 def _index_operations(api: ApiSpec) -> list[Operation]:

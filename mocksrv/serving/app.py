@@ -34,11 +34,12 @@ class MocksrvState:
 def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:
     """Load the specs (unless given); mocked APIs are answered in front of Flask, which serves ``/__mocksrv``.
 
-    :raise SpecError: a spec cannot be loaded (unless ``options.skip_invalid``).
+    :raise SpecError: a spec cannot be loaded, or needs a repair under ``options.strict_specs``
+        (unless ``options.skip_invalid``).
     """
     options = options or Options()
     if apis is None:
-        apis, _ = load_specs(options.specs, skip_invalid=options.skip_invalid)
+        apis, _ = load_specs(options.specs, skip_invalid=options.skip_invalid, strict=options.strict_specs)
     pipeline = build_pipeline(apis, options)
     app = Flask("mocksrv")
     app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes

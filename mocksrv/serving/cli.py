@@ -30,6 +30,7 @@ if t.TYPE_CHECKING:
     from mocksrv.serving.tls import Certificate
 
 SPECS_HELP = "spec file or folder (repeatable); default: ./specs"
+STRICT_SPECS_HELP = "refuse a spec with a mistake lenient loading would repair (each repair is a warning otherwise)"
 FIXTURES_HELP = ("folder of scenario files; default: ./fixtures when serving the default ./specs, "
                  "else every API in open mode")
 
@@ -147,6 +148,7 @@ def main() -> None:
 @click.option("--seed", default=DEFAULTS.seed, show_default=True, type=int, help="seed for generated data")
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
+@click.option("--strict-specs", is_flag=True, help=STRICT_SPECS_HELP)
 @click.option("--threads", default=DEFAULTS.threads, show_default=True, type=click.IntRange(min=1),
               help="threads for the admin API and console (mocked APIs are answered on the event loop)")
 @click.option("--journal-limit", default=DEFAULTS.journal_limit, show_default=True, type=click.IntRange(min=1),
@@ -163,8 +165,8 @@ def main() -> None:
 @_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float, max_sessions: int,
-          no_cors: bool, cors_origins: tuple[str, ...], tls: TlsOptions) -> None:
+          strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
+          max_sessions: int, no_cors: bool, cors_origins: tuple[str, ...], tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -180,13 +182,14 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     certificate = _certificate(tls, host, port)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
+                       strict_specs=strict_specs,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        cors=not no_cors, cors_origins=list(cors_origins) or None,
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
-        apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid)
+        apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid, strict=options.strict_specs)
     except SpecError as error:
         click.echo(f"mocksrv: cannot serve {error}", err=True)
         sys.exit(2)
@@ -263,11 +266,12 @@ class _Enqueue(logging.handlers.QueueHandler):
 @main.command()
 @click.option("--specs", "specs", multiple=True, type=click.Path(path_type=Path), help=SPECS_HELP)
 @click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
-def check(specs: tuple[Path, ...], fixtures: Path | None) -> None:
+@click.option("--strict-specs", is_flag=True, help=STRICT_SPECS_HELP)
+def check(specs: tuple[Path, ...], fixtures: Path | None, strict_specs: bool) -> None:
     """Validate specs and fixtures; exit 1 and print one line per problem when any is broken."""
-    options = _options(specs)
+    options = _options(specs, strict_specs=strict_specs)
     try:
-        apis, failures = load_specs(options.specs, skip_invalid=True)
+        apis, failures = load_specs(options.specs, skip_invalid=True, strict=options.strict_specs)
     except SpecError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
