@@ -136,3 +136,35 @@ def test_in_process_a_bad_parameter_is_named_with_its_place(served: t.Any, url: 
     response = served.get(url, headers=headers)
     assert response.status_code == 400
     assert [(e["location"], e["field"], e["message"]) for e in response.json["errors"]] == errors
+
+
+DEEP_ARRAYS = """
+openapi: 3.0.3
+info: {title: Deep, version: "1"}
+paths:
+  /things:
+    get:
+      parameters:
+        - {name: expand, in: query, style: deepObject, explode: true, schema: {type: array, items: {type: string}}}
+        - {name: ids, in: query, style: deepObject, explode: true, schema: {type: array, items: {type: integer}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad, content: {application/json: {schema: {type: object, properties: {message: {type: string}}}}}}
+"""
+
+
+@pytest.mark.parametrize("query, status", [
+    ("", 200),  # every request was a 400 before: openapi-core cannot read a deepObject array
+    ("expand[]=customer&expand[]=invoice", 200),
+    ("expand[0]=customer&expand[1]=invoice", 200),
+    ("ids[]=1&ids[]=2", 200),
+    ("ids[0]=1&ids[1]=x", 400),  # each item judged by the items' schema
+])
+def test_a_deep_object_array_is_read_from_bracketed_keys(tmp_path: t.Any, query: str, status: int) -> None:
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(DEEP_ARRAYS)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    response = client.get("/deep/things?" + query)
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert response.json["message"].startswith("ids query parameter")

@@ -64,6 +64,7 @@ from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
+from mocksrv.openapi.specs import is_deep_array
 from mocksrv.wire.form_encoding import FormLayout
 from mocksrv.wire.form_encoding import decode_form
 from mocksrv.wire.form_encoding import form_layout
@@ -126,6 +127,7 @@ class ApiValidators:
         self.api = api
         self._nullable: dict[str, tuple[tuple[str, str], ...]] = {}
         self._forms: dict[tuple[str, str], FormLayout] = {}
+        self._queries: dict[str, QueryLayout] = {}
 
     @functools.cached_property
     def unmarshallers(self) -> _Unmarshallers:
@@ -150,6 +152,13 @@ class ApiValidators:
             V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
             V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
             oas31_schema_validators_factory)
+
+    def query_layout(self, operation: Operation) -> QueryLayout:
+        """How the operation's query reaches openapi-core, made once."""
+        found = self._queries.get(operation.key)
+        if found is None:
+            found = self._queries[operation.key] = QueryLayout.of(self.api, operation)
+        return found
 
     def form_layout(self, operation: Operation, media_key: str) -> FormLayout:
         """How the operation's form body of ``media_key`` is read (its schema and encoding), made once."""
@@ -211,7 +220,8 @@ def _content_media_types(node: Json) -> set[str]:
     return found
 
 
-def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> _CoreRequest:
+def _core_request(match: Match, request: MockRequest, validators: ApiValidators, *,
+                  body: bytes | None) -> _CoreRequest:
     return _CoreRequest(
         method=request.method.lower(),
         path=request.path,
@@ -219,41 +229,60 @@ def _core_request(match: Match, request: MockRequest, *, body: bytes | None) -> 
         body=body,
         content_type=request.content_type or "application/octet-stream",
         parameters=RequestParameters(
-            query=_without_empty_lists(match, request.query), header=request.headers, cookie=request.cookies,
-            path=_styled(match.path_params)
+            query=_query_for_core(validators.query_layout(match.operation), request.query), header=request.headers,
+            cookie=request.cookies, path=_styled(match.path_params)
         ),
     )
 
 
-def _without_empty_lists(match: Match, query: t.Any) -> t.Any:
-    """``?ids=`` for an array that is not exploded (``form`` with ``explode: false``,
-    ``spaceDelimited``, ``pipeDelimited``) is the empty list; openapi-core would read it as
-    ``[""]`` and refuse an integer array. It reaches openapi-core as absent (docs/decisions.md).
+@dataclass(frozen=True)
+class QueryLayout:
+    """What openapi-core needs told about an operation's query parameters."""
 
-    A ``spaceDelimited`` value reaches it with its spaces written ``%20``: openapi-core 0.23
-    splits the decoded value on the text ``%20``, so ``?ids=1%202`` would be one item ``"1 2"``."""
-    styles = _unexploded_arrays(match)
-    if not styles or not any(name in styles and (value == "" or styles[name] == "spaceDelimited")
-                             for name, value in query.items(multi=True)):
+    unexploded: dict[str, str]  # arrays that are not exploded: name -> style
+    bracketed: frozenset[str]  # deepObject arrays, sent as name[]=… or name[0]=… (`openapi.specs.is_deep_array`)
+
+    @classmethod
+    def of(cls, api: ApiSpec, operation: Operation) -> QueryLayout:
+        styles: dict[str, str] = {}
+        bracketed: set[str] = set()
+        for parameter, resolver in api.parameters(operation):
+            schema, _ = api.deref(parameter.get("schema") or {}, resolver)
+            style = parameter.get("style", "form")
+            if is_deep_array(parameter):
+                bracketed.add(str(parameter.get("name")))
+            elif (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"
+                    and not parameter.get("explode", style == "form")):
+                styles[str(parameter.get("name"))] = str(style)
+        return cls(styles, frozenset(bracketed))
+
+
+def _query_for_core(layout: QueryLayout, query: t.Any) -> t.Any:
+    """The query as openapi-core reads it (docs/decisions.md, "Parameters as clients send them").
+
+    ``?ids=`` for an array that is not exploded (``form`` with ``explode: false``,
+    ``spaceDelimited``, ``pipeDelimited``) is the empty list; openapi-core would read it as
+    ``[""]`` and refuse an integer array, so it reaches openapi-core as absent. A
+    ``spaceDelimited`` value reaches it with its spaces written ``%20``: openapi-core 0.23
+    splits the decoded value on the text ``%20``, so ``?ids=1%202`` would be one item ``"1 2"``.
+    A deepObject array's ``expand[]=a`` / ``expand[0]=a`` keys become the repeated ``expand=a``
+    its copy of the spec reads."""
+    styles, bracketed = layout.unexploded, layout.bracketed
+    if not (styles or bracketed) or not any(
+            (name in styles and (value == "" or styles[name] == "spaceDelimited")) or (bracketed and "[" in name)
+            for name, value in query.items(multi=True)):
         return query
-    return MultiDict([(name, value.replace(" ", "%20") if styles.get(name) == "spaceDelimited" else value)
+    return MultiDict([(_unbracketed(name, bracketed),
+                       value.replace(" ", "%20") if styles.get(name) == "spaceDelimited" else value)
                       for name, value in query.items(multi=True) if not (name in styles and value == "")])
 
 
-def _unexploded_arrays(match: Match) -> dict[str, str]:
-    """The operation's query arrays that are not exploded: name -> style."""
-    cache: dict[str, dict[str, str]] = match.api.__dict__.setdefault("_unexploded_arrays", {})
-    key = match.operation.key
-    if key not in cache:
-        styles: dict[str, str] = {}
-        for parameter, resolver in match.api.parameters(match.operation):
-            schema, _ = match.api.deref(parameter.get("schema") or {}, resolver)
-            style = parameter.get("style", "form")
-            if (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"
-                    and not parameter.get("explode", style == "form")):
-                styles[str(parameter.get("name"))] = str(style)
-        cache[key] = styles
-    return cache[key]
+def _unbracketed(name: str, bracketed: frozenset[str]) -> str:
+    """``expand[]`` and ``expand[3]`` → ``expand`` for a deepObject array; any other name as it is."""
+    base, bracket, rest = name.partition("[")
+    if bracket and base in bracketed and rest.endswith("]") and (rest == "]" or rest[:-1].isdigit()):
+        return base
+    return name
 
 
 def _styled(path_params: dict[str, str]) -> dict[str, str]:
@@ -351,7 +380,7 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
     if quick is not None:
         checked.parameters = quick
     else:
-        core = _core_request(match, request, body=None)
+        core = _core_request(match, request, validators, body=None)
         try:
             result = units.parameters.unmarshal(core)
         except Exception as exc:  # openapi-core bugs on odd input must not become a 500
@@ -386,14 +415,15 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
                 if validator is not None:
                     checked.body = _check_json_body(request.body, validator, violations)
                 else:
-                    checked.body = _check_body(match, request, units, violations)
+                    checked.body = _check_body(match, request, validators, violations)
     if violations:
         raise InvalidRequest(summary(violations), violations=violations)
     return checked
 
 
-def _check_body(match: Match, request: MockRequest, units: _Unmarshallers, violations: list[Violation]) -> Json:
-    core = _core_request(match, request, body=request.body)
+def _check_body(match: Match, request: MockRequest, validators: ApiValidators, violations: list[Violation]) -> Json:
+    units = validators.unmarshallers
+    core = _core_request(match, request, validators, body=request.body)
     try:
         result = units.body.unmarshal(core)
     except RecursionError:
@@ -613,7 +643,7 @@ def check_response(match: Match, request: MockRequest, response: MockResponse, v
     if fast and validators.checks.response_is_valid(match.operation, response.status, headers, response.body):
         return []
     units = validators.unmarshallers
-    core_request = _core_request(match, request, body=None)
+    core_request = _core_request(match, request, validators, body=None)
     content_type = headers.get("Content-Type", "")
     xml = is_xml(content_type) and bool(response.body)
     if xml:

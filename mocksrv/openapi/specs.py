@@ -489,6 +489,7 @@ def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
         for parameter in parameters if isinstance(parameters, list) else []:
             _accept_empty_query_value(parameter)
             _one_parameter_type(parameter)
+            _deep_array_as_repeated(parameter)
     return mounted
 
 
@@ -499,6 +500,24 @@ def _accept_empty_query_value(parameter: Json) -> None:
     if (isinstance(parameter, dict) and parameter.get("in") == "query" and "schema" in parameter
             and "allowEmptyValue" not in parameter):
         parameter["allowEmptyValue"] = True
+
+
+def is_deep_array(parameter: Json) -> bool:
+    """A query parameter of ``style: deepObject`` whose schema is an array (Stripe's ``expand``).
+
+    deepObject is defined for objects only; clients write such an array ``expand[]=a&expand[]=b``
+    or ``expand[0]=a&expand[1]=b``, and openapi-core fails on every request of the operation,
+    even one that leaves the parameter out. Inline schemas only (a ``$ref``'d one is not read)."""
+    schema = parameter.get("schema") if isinstance(parameter, dict) else None
+    return (isinstance(parameter, dict) and parameter.get("in") == "query" and parameter.get("style") == "deepObject"
+            and isinstance(schema, dict) and schema.get("type") == "array")
+
+
+def _deep_array_as_repeated(parameter: Json) -> None:
+    """openapi-core's copy reads a `is_deep_array` parameter as a repeated key (``expand=a&expand=b``);
+    validation folds the bracketed keys into that name first (`engine.validation`)."""
+    if is_deep_array(parameter):
+        parameter["style"], parameter["explode"] = "form", True
 
 
 def _one_parameter_type(parameter: Json) -> None:
