@@ -20,6 +20,8 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from mocksrv.engine.json_paths import value_at
+
 Json = t.Any
 
 # the request's paging parameters, by the names APIs give them
@@ -178,13 +180,13 @@ def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: Links
         return body
     wanted = _wanted(page, links)
     holders = [list_path[:-1]]
-    parent = _get(body, list_path[:-1])
+    parent = value_at(body, list_path[:-1])
     if not isinstance(parent, dict):
         return body
     holders += [(*list_path[:-1], name) for name, value in parent.items()
                 if isinstance(value, dict) and name != list_path[-1]]
     changes = [(holder, name, candidates) for holder in holders for name, candidates in wanted.items()
-               if name in (_get(body, holder) or {})]
+               if name in (value_at(body, holder) or {})]
     first_choice = body
     for holder, name, candidates in changes:
         first_choice = _set(first_choice, holder, name, candidates[0])
@@ -230,14 +232,6 @@ def _is_count(value: object) -> bool:
 
 def _text(value: Json) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _get(value: Json, path: tuple[str, ...]) -> Json:
-    for name in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(name)
-    return value
 
 
 def _set(body: Json, holder: tuple[str, ...], name: str, value: Json) -> Json:

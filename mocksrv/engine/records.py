@@ -17,6 +17,8 @@ from datetime import datetime
 from urllib.parse import quote
 
 from mocksrv.engine.branches import Branches
+from mocksrv.engine.json_paths import value_at
+from mocksrv.engine.json_paths import with_value_at
 from mocksrv.engine.pagination import PAGING_PARAMS
 from mocksrv.engine.pagination import Links
 from mocksrv.engine.pagination import Page
@@ -186,9 +188,10 @@ class RecordKeeper:
             location = find_record(self.api, schema, resolver, hint)
             listed = None if location else find_list(self.api, schema, resolver, hint)
             if location is not None:
-                value = _put(value, location.path, store(_get(value, location.path), location))
+                value = with_value_at(value, location.path, store(value_at(value, location.path), location))
             elif listed is not None:  # a create that answers with several records (one per recipient …)
-                value = _put(value, listed.path, [store(item, listed) for item in _get(value, listed.path) or []])
+                items = value_at(value, listed.path) or []
+                value = with_value_at(value, listed.path, [store(item, listed) for item in items])
             else:
                 store(None, None)
             for left_over in earlier:
@@ -267,8 +270,8 @@ class RecordKeeper:
             location = find_record(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
-            generated = _get(value, location.path)
-            return _put(value, location.path, self._conform(stored, generated, location))
+            generated = value_at(value, location.path)
+            return with_value_at(value, location.path, self._conform(stored, generated, location))
 
         return shape
 
@@ -311,10 +314,10 @@ class RecordKeeper:
             location = find_list(self.api, schema, resolver, id_hint)
             if location is None:
                 return value
-            current = _get(value, location.path)
+            current = value_at(value, location.path)
             template = current[0] if isinstance(current, list) and current else None
             items = [self._conform(self.view(collection, r), template, location) for r in records]
-            shaped = _put(value, location.path, items)
+            shaped = with_value_at(value, location.path, items)
             return mirror_page(shaped, location.path, page, links,
                                lambda candidate: self.synth.is_valid(schema, resolver, candidate))
 
@@ -389,19 +392,3 @@ def timestamp_like(example: str, now: datetime) -> str:
 def _key(record_id: Json) -> str | int:
     """Store key for an id value of any JSON type."""
     return record_id if isinstance(record_id, (str, int)) and not isinstance(record_id, bool) else str(record_id)
-
-
-def _get(value: Json, path: tuple[str, ...]) -> Json:
-    for name in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(name)
-    return value
-
-
-def _put(value: Json, path: tuple[str, ...], item: Json) -> Json:
-    if not path:
-        return item
-    base = dict(value) if isinstance(value, dict) else {}
-    base[path[0]] = _put(base.get(path[0]), path[1:], item)
-    return base
