@@ -88,21 +88,25 @@ class MocksrvClient:
     """The admin API of one running mocksrv, e.g. ``MocksrvClient("http://127.0.0.1:4010")``."""
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0,
-                 ca_file: str | Path | None = None) -> None:
-        """:param ca_file: a CA to trust for an ``https://`` server besides the system's (`serve --tls` prints it)."""
+                 ca_file: str | Path | None = None, session: str | None = None) -> None:
+        """:param ca_file: a CA to trust for an ``https://`` server besides the system's (`serve --tls` prints it).
+        :param session: act on this session's world (`new_session`) instead of the server's own."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.session = session
         self.ca_file = str(ca_file) if ca_file is not None else None
         self._tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         self.clock = Clock(self)
         self._mounts: dict[str, str] = {}
 
-    def call(self, method: str, path: str, body: t.Any = None, query: dict[str, t.Any] | None = None) -> t.Any:
-        """One admin call; the decoded JSON answer (None for 204)."""
-        url = self.base_url + ADMIN + path
+    def call(self, method: str, path: str, body: t.Any = None, query: dict[str, t.Any] | None = None, *,
+             server: bool = False) -> t.Any:
+        """One admin call (of this client's session, unless ``server``); the decoded JSON answer (None for 204)."""
+        scope = f"/sessions/{_segment(self.session)}" if self.session and not server else ""
+        url = self.base_url + ADMIN + scope + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         headers = {"Accept": "application/json"}
@@ -122,6 +126,26 @@ class MocksrvClient:
         except (urllib.error.URLError, OSError) as error:
             raise MocksrvError(0, f"{method} {url} failed: {error}") from error
         return json.loads(raw) if raw else None
+
+    # -- sessions: isolated worlds in the same server (docs/admin-api.md, "Sessions")
+
+    def new_session(self, scenario: str | None = None, fixture: t.Mapping[str, t.Any] | None = None,
+                    session_id: str | None = None) -> MocksrvClient:
+        """A client of a new session of this server (the server's default scenario unless ``scenario`` or an
+        inline ``fixture`` says otherwise)."""
+        body = {k: v for k, v in (("scenario", scenario), ("fixture", fixture), ("id", session_id)) if v is not None}
+        made = self.call("POST", "/sessions", body, server=True)
+        return MocksrvClient(self.base_url, self.token, self.timeout, self.ca_file, session=str(made["id"]))
+
+    def end_session(self) -> None:
+        """Delete this client's session (its records, journal and counters go with it)."""
+        if self.session:
+            self.call("DELETE", f"/sessions/{_segment(self.session)}", server=True)
+
+    @property
+    def root(self) -> str:
+        """Where this client's APIs are mounted under: the server, or the session's ``/@<id>`` on it."""
+        return f"{self.base_url}/@{self.session}" if self.session else self.base_url
 
     # -- what is served
 

@@ -12,9 +12,16 @@ Configuration (``pytest.ini``/``setup.cfg``/``pyproject.toml``; relative paths a
     mocksrv_contract = true              # fail tests that sent requests the spec rejects
     mocksrv_tls = true                   # serve HTTPS (`--tls`); the fixture's ``ca_file`` is the CA to trust
 
+    mocksrv_url = http://127.0.0.1:4010  # attach to a server already running (or --mocksrv-url, MOCKSRV_URL)
+    mocksrv_sessions = true              # a session of its own per test (false: reset the server's world)
+
 The server starts the first time a test asks for the ``mocksrv`` fixture (never if none does) and stops at the
-end of the session. Before each such test the scenario is switched back (when a test changed it) and reset:
-records, rate-limit counters, rules, faults, journal and clock start over. The fixture offers ``base_url(api)``,
+end of the pytest session; under pytest-xdist each worker starts its own. With ``mocksrv_url`` nothing is
+started: the tests use that server, which many jobs can share. Each test gets a session of its own on the
+server (docs/admin-api.md, "Sessions"): its own records, keys, rate-limit counters, rules, faults, journal and
+clock, from the test's scenario, deleted after the test; nothing is reset, so tests in parallel never see each
+other. With ``mocksrv_sessions = false`` each test resets the server's own world instead (one test at a time
+per server). The fixture offers ``base_url(api)``,
 ``scenario(name_or_dict)``, ``records(api, collection)``, ``put_record(...)``, ``requests(**filters)``,
 ``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)``, ``ca_file`` (with ``mocksrv_tls``) and the full
 :class:`MocksrvClient` as ``client``.
@@ -29,6 +36,7 @@ listing each one (method, path, field, message); a test that failed anyway gets 
 
 from __future__ import annotations
 
+import os
 import typing as t
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +56,13 @@ SHOWN = 20
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("mocksrv").addoption(
+        "--mocksrv-url", dest="mocksrv_url", default=None,
+        help="use the mocksrv server running at this URL instead of starting one (also ini mocksrv_url, "
+             "env MOCKSRV_URL; its admin token from MOCKSRV_ADMIN_TOKEN)")
+    parser.addini("mocksrv_url", "mocksrv: the URL of a running server to use instead of starting one", default="")
+    parser.addini("mocksrv_sessions", "mocksrv: a session of its own per test (false: reset the server's world)",
+                  type="bool", default=True)
     parser.addini("mocksrv_specs", "mocksrv: spec files or folders to serve (default: ./specs)", type="paths")
     parser.addini("mocksrv_fixtures", "mocksrv: folder of scenario files", type="paths")
     parser.addini("mocksrv_scenario", "mocksrv: scenario each test starts from (default: default)", type="string",
@@ -72,7 +87,10 @@ class Mocksrv:
     def __init__(self, client: MocksrvClient, contract: bool) -> None:
         self.client = client
         self.contract = contract
-        self.url = client.base_url
+        # the root the test's APIs hang under: its session's /@<id> on the server (the server itself
+        # without sessions); the server's own URL is ``server_url``
+        self.url = client.root
+        self.server_url = client.base_url
         # with mocksrv_tls: the local CA file to trust, e.g. requests.get(url, verify=mocksrv.ca_file); else None
         self.ca_file = client.ca_file
 
@@ -116,9 +134,36 @@ def _ini_path(config: pytest.Config, name: str) -> list[Path]:
     return list(t.cast(list[Path], config.getini(name)))
 
 
+class RunningServer:
+    """A server started outside pytest (``mocksrv_url``): used, never stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.base_url = url.rstrip("/")
+        self.token = os.environ.get("MOCKSRV_ADMIN_TOKEN") or None
+
+    @property
+    def client(self) -> MocksrvClient:
+        return MocksrvClient(self.base_url, token=self.token)
+
+
+def _attach_url(config: pytest.Config) -> str:
+    return str(config.getoption("mocksrv_url", None) or config.getini("mocksrv_url") or os.environ.get("MOCKSRV_URL")
+               or "")
+
+
 @pytest.fixture(scope="session")
-def mocksrv_server(pytestconfig: pytest.Config) -> t.Iterator[MockServerProcess]:
-    """The session's ``mocksrv serve`` process; started only when a test needs it."""
+def mocksrv_server(pytestconfig: pytest.Config) -> t.Iterator[MockServerProcess | RunningServer]:
+    """The server the tests use: the one at ``mocksrv_url``, else a ``mocksrv serve`` process of this pytest
+    session (of this worker, under pytest-xdist), started only when a test needs it."""
+    url = _attach_url(pytestconfig)
+    if url:
+        attached = RunningServer(url)
+        try:
+            pytestconfig.stash[START_SCENARIO] = str(attached.client.scenarios()["current"])
+        except MocksrvError as error:
+            raise pytest.UsageError(f"mocksrv_url {url}: no mocksrv answers there ({error})") from None
+        yield attached
+        return
     fixtures = _ini_path(pytestconfig, "mocksrv_fixtures")
     args = [str(a) for a in t.cast(list[str], pytestconfig.getini("mocksrv_args"))]
     scenario = str(pytestconfig.getini("mocksrv_scenario") or "") or None
@@ -135,8 +180,8 @@ def mocksrv_server(pytestconfig: pytest.Config) -> t.Iterator[MockServerProcess]
 
 
 @pytest.fixture
-def mocksrv(request: pytest.FixtureRequest, mocksrv_server: MockServerProcess) -> Mocksrv:
-    """The session's mock server, back to the test's scenario with a fresh state."""
+def mocksrv(request: pytest.FixtureRequest, mocksrv_server: MockServerProcess | RunningServer) -> t.Iterator[Mocksrv]:
+    """A world of the test's own on the server (a session), or the server's world reset for it."""
     config = request.config
     options: dict[str, t.Any] = {}
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
@@ -144,17 +189,22 @@ def mocksrv(request: pytest.FixtureRequest, mocksrv_server: MockServerProcess) -
     unknown = set(options) - {"scenario", "contract"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.mocksrv takes scenario= and contract=, not {sorted(unknown)}")
-    client = mocksrv_server.client
-    current = str(client.scenarios()["current"])
+    server = mocksrv_server.client
     scenario = options.get("scenario") or str(config.getini("mocksrv_scenario") or "") or config.stash[START_SCENARIO]
-    if current != scenario:
-        client.scenario(scenario)
-    client.reset()
     contract = bool(options.get("contract", config.getini("mocksrv_contract")))
+    if not config.getini("mocksrv_sessions"):
+        if str(server.scenarios()["current"]) != scenario:
+            server.scenario(scenario)
+        server.reset()
+        handle = Mocksrv(server, contract)
+        request.node.stash[USED] = handle
+        yield handle
+        return
+    client = server.new_session(scenario=scenario)
     handle = Mocksrv(client, contract)
     request.node.stash[USED] = handle
-    return handle
-
+    yield handle  # contract mode reads the session's journal when the call's report is made, before this ends
+    client.end_session()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import typing as t
 from pathlib import Path
 
@@ -73,11 +74,11 @@ CONTRACT_TESTS = """\
 
     @pytest.mark.mocksrv(scenario="rate_limited")
     def test_scenario_marker(mocksrv):
-        assert requests.get(mocksrv.url + "/__mocksrv/scenarios", timeout=10).json()["current"] == "rate_limited"
+        assert mocksrv.client.scenarios()["current"] == "rate_limited"
 
 
     def test_back_to_the_default_scenario(mocksrv):
-        assert requests.get(mocksrv.url + "/__mocksrv/scenarios", timeout=10).json()["current"] == "default"
+        assert mocksrv.client.scenarios()["current"] == "default"
         assert mocksrv.requests() == []  # the journal starts empty for each test
 """
 
@@ -148,3 +149,36 @@ def test_client_errors_carry_the_problem(admin: MocksrvClient) -> None:
     with pytest.raises(MocksrvError) as raised:
         MocksrvClient("http://127.0.0.1:9", timeout=2).health()
     assert raised.value.status == 0
+
+
+def test_the_parallel_example_runs_under_xdist_with_a_server_per_worker() -> None:
+    started = time.monotonic()
+    result = run_pytest("-n", "4", "examples/parallel")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "200 passed" in result.stdout
+    print(f"\nexamples/parallel, -n 4, a server per worker: {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.parametrize("sessions", [True, False])
+def test_workers_sharing_one_server_are_isolated_by_sessions_only(sessions: bool) -> None:
+    shared = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--strict")  # started outside pytest
+    try:
+        started = time.monotonic()
+        result = run_pytest("-n", "4", "--mocksrv-url", shared.base_url, "-o", f"mocksrv_sessions={sessions}",
+                            "examples/parallel")
+        elapsed = time.monotonic() - started
+    finally:
+        shared.stop()
+    if sessions:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "200 passed" in result.stdout
+        print(f"\nexamples/parallel, -n 4, one shared server: {elapsed:.1f} s")
+    else:  # one world for four workers: tests see each other's emails (and resets)
+        assert result.returncode == 1 and " failed" in result.stdout, result.stdout[-3000:]
+
+
+def test_attaching_to_nothing_is_one_clear_error(tmp_path: Path) -> None:
+    write_project(tmp_path, "def test_uses_it(mocksrv):\n    pass\n")
+    result = run_pytest("--mocksrv-url", "http://127.0.0.1:9", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "mocksrv_url http://127.0.0.1:9: no mocksrv answers there" in result.stdout + result.stderr
