@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,73 @@ def test_without_specs_outside_a_checkout_says_what_to_pass(tmp_path: Path) -> N
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 2
     assert one_line(run) == "mocksrv: no ./specs folder here; pass --specs with your OpenAPI file or folder"
+
+
+# -- mocksrv requests, mocksrv sessions, serve --open --------------------------------------------------------
+
+MAIL = {"from": "a@example.com", "to": "b@example.com", "subject": "s", "html": "<p>x</p>"}
+KEY = {"Authorization": "Bearer md_demo"}
+
+
+def test_requests_prints_the_journal_one_line_each(bundled: MockServer) -> None:
+    requests.delete(bundled.url("/__mocksrv/requests"), timeout=10)
+    assert requests.post(bundled.url("/maildiver/v1/emails"), json=MAIL, headers=KEY, timeout=10).status_code == 201
+    bad = {k: v for k, v in MAIL.items() if k != "to"}
+    assert requests.post(bundled.url("/maildiver/v1/emails"), json=bad, headers=KEY, timeout=10).status_code == 400
+    run = mocksrv("requests", "--url", bundled.base_url)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2 and "\x1b[" not in run.stdout  # oldest first; no colour when not a terminal
+    assert lines[0].endswith(" 201 maildiver sendEmail POST /maildiver/v1/emails")
+    assert lines[1].endswith(" 400 maildiver sendEmail POST /maildiver/v1/emails  (to: to field is required)")
+    invalid = mocksrv("requests", "--url", bundled.base_url, "--invalid")
+    assert len(invalid.stdout.splitlines()) == 1
+
+
+def test_requests_follow_prints_new_requests_as_they_come(bundled: MockServer) -> None:
+    command = [sys.executable, "-m", "mocksrv", "requests", "--url", bundled.base_url, "--follow", "--limit", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as follower:
+        try:
+            time.sleep(1.5)  # it has read where the journal ends
+            requests.get(bundled.url("/maildiver/v1/nothing-here"), timeout=10)
+            assert follower.stdout is not None
+            ready, _, _ = select.select([follower.stdout], [], [], 10)  # bounded: the follower polls every 0.5 s
+            assert ready, "mocksrv requests --follow printed nothing within 10 s"
+            assert " 404 maildiver - GET /maildiver/v1/nothing-here" in follower.stdout.readline()
+        finally:
+            follower.terminate()  # our own child, by its PID
+            follower.wait(10)
+
+
+def test_sessions_lists_each_with_its_base_urls(bundled: MockServer) -> None:
+    requests.post(bundled.url("/__mocksrv/sessions"), json={"id": "cli-listed"}, timeout=10)
+    run = mocksrv("sessions", "--url", bundled.base_url)
+    assert run.returncode == 0, run.stderr
+    assert "cli-listed  scenario default" in run.stdout
+    assert f"maildiver            {bundled.base_url}/@cli-listed/maildiver/v1" in run.stdout
+    requests.delete(bundled.url("/__mocksrv/sessions/cli-listed"), timeout=10)
+
+
+def test_requests_against_no_server_is_one_clear_line() -> None:
+    run = mocksrv("requests", "--url", "http://127.0.0.1:9")
+    assert run.returncode == 1 and "failed" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_serve_open_opens_the_console_in_the_browser(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.chmod(0o755)
+    os.environ["BROWSER"] = str(browser)  # webbrowser's choice of browser, inherited by the server
+    try:
+        server = MockServer("--specs", str(SPECS), "--open")
+    finally:
+        del os.environ["BROWSER"]
+    try:
+        for _ in range(50):  # bounded: the browser is started in the background
+            if opened.exists() and opened.read_text().strip():
+                break
+            time.sleep(0.1)
+        assert opened.read_text().strip() == f"{server.base_url}/__mocksrv/ui/"
+    finally:
+        server.stop()

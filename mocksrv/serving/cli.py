@@ -7,16 +7,20 @@ import atexit
 import functools
 import logging
 import logging.handlers
+import os
 import queue
 import shlex
 import sys
 import typing as t
+import webbrowser
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from mocksrv.client import MocksrvClient
+from mocksrv.client import MocksrvError
 from mocksrv.config import Options
 from mocksrv.config import TlsOptions
 from mocksrv.errors import FixtureError
@@ -24,6 +28,8 @@ from mocksrv.errors import SpecError
 from mocksrv.errors import StoreError
 from mocksrv.errors import TlsError
 from mocksrv.openapi.specs import load_specs
+from mocksrv.serving.journal_tail import show_requests
+from mocksrv.serving.journal_tail import show_sessions
 from mocksrv.state.fixtures import FixtureSet
 
 if t.TYPE_CHECKING:
@@ -159,6 +165,7 @@ def main() -> None:
               type=click.FloatRange(min=1), help="seconds after which a session nobody used is deleted")
 @click.option("--max-sessions", default=DEFAULTS.max_sessions, show_default=True, type=click.IntRange(min=0),
               help="sessions (isolated worlds for parallel tests) alive at once")
+@click.option("--open", "open_console", is_flag=True, help="open the console in a browser once serving")
 @click.option("--no-cors", is_flag=True, help="no CORS: browsers on other origins cannot call the mocked APIs")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="allow only this origin, e.g. http://localhost:3000 (repeatable); default: any")
@@ -166,7 +173,8 @@ def main() -> None:
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
-          max_sessions: int, no_cors: bool, cors_origins: tuple[str, ...], tls: TlsOptions) -> None:
+          max_sessions: int, open_console: bool, no_cors: bool, cors_origins: tuple[str, ...],
+          tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -223,6 +231,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                    err=True)
         for api in apis:
             click.echo(f"mocksrv:   {api.id:<20} {base}{api.mount}  ({api.title} {api.api_version})", err=True)
+        if open_console:  # the browser the user configured (BROWSER), as webbrowser finds it
+            webbrowser.open(f"{base}/__mocksrv/ui/")
 
     release_freed_memory()
     mock = app.wsgi_app
@@ -298,3 +308,47 @@ def check(specs: tuple[Path, ...], fixtures: Path | None, strict_specs: bool) ->
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     sys.exit(1 if problems else 0)
+
+
+URL_HELP = "the running server (default: $MOCKSRV_URL, else http://127.0.0.1:4010); its token from $MOCKSRV_ADMIN_TOKEN"
+
+
+def _running(url: str | None, session: str | None = None) -> MocksrvClient:
+    target = url or os.environ.get("MOCKSRV_URL") or f"http://{DEFAULTS.host}:{DEFAULTS.port}"
+    try:
+        return MocksrvClient(target, token=os.environ.get("MOCKSRV_ADMIN_TOKEN") or None, session=session)
+    except ValueError as error:
+        click.echo(f"mocksrv: {error}", err=True)
+        sys.exit(2)
+
+
+@main.command("requests")
+@click.option("--url", help=URL_HELP)
+@click.option("--session", help="the journal of this session instead of the server's own")
+@click.option("--follow", "-f", is_flag=True, help="keep printing new requests as they come (Ctrl-C stops)")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=0),
+              help="how many of the latest to print first")
+@click.option("--api", help="only this API")
+@click.option("--invalid", is_flag=True, help="only requests that broke the contract")
+def requests_command(url: str | None, session: str | None, follow: bool, limit: int, api: str | None,
+                     invalid: bool) -> None:
+    """Print a running server's request journal, one line per request."""
+    filters = {k: v for k, v in (("api", api), ("valid", False if invalid else None)) if v is not None}
+    try:
+        show_requests(_running(url, session), follow=follow, limit=limit, filters=filters)
+    except MocksrvError as error:
+        click.echo(f"mocksrv: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command("sessions")
+@click.option("--url", help=URL_HELP)
+def sessions_command(url: str | None) -> None:
+    """List a running server's sessions and their base URLs."""
+    try:
+        show_sessions(_running(url))
+    except MocksrvError as error:
+        click.echo(f"mocksrv: {error}", err=True)
+        sys.exit(1)
