@@ -131,6 +131,7 @@ def common() -> dict[str, t.Any]:
     return {"scenario_name": state.scenario.name, "virtual_now": clock_text(state.clock.now()),
             "clock_frozen": state.clock.frozen, "uses_token": bool(admin_token()),
             "sessions": [s.id for s in current_app.extensions["mocksrv"].sessions.all()],
+            "reload_error": current_app.extensions["mocksrv"].reload_error,
             "viewed_session": viewed.id if viewed is not None else ""}
 
 

@@ -33,6 +33,22 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     return pipeline
 
 
+def rebuild_pipeline(current: Pipeline, apis: list[ApiSpec], options: Options) -> Pipeline:
+    """A pipeline over edited specs and fixtures that keeps ``current``'s world: records, counters,
+    journal, clock, faults (``serve --watch``). The caller puts it in place of ``current``.
+
+    :raise FixtureError: the fixtures do not fit the specs, or the scenario in force is gone.
+    :raise SpecError: a spec names a behaviour module that does not exist.
+    """
+    fixtures = FixtureSet(options.fixtures)
+    problems = fixtures.check_against(apis)
+    if problems:
+        raise FixtureError(str(options.fixtures), problems)
+    catalog = ApiCatalog(apis)
+    current.state.adopt(fixtures, catalog, credential_names(apis))
+    return Pipeline(catalog, options, current.state)
+
+
 def assemble(catalog: ApiCatalog, options: Options, fixtures: FixtureSet, store: Store, clock: Clock, *,
              journal_limit: int) -> Pipeline:
     """A pipeline over a new state of its own; no scenario loaded yet (`MockState.start`/`load`)."""

@@ -29,6 +29,7 @@ class MocksrvState:
     options: Options
     pipeline: Pipeline  # the default world's
     sessions: Sessions
+    reload_error: str | None = None  # `serve --watch`: why the last edit is not served (None: it is)
 
 
 def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None) -> Flask:

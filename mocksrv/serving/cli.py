@@ -166,6 +166,8 @@ def main() -> None:
 @click.option("--max-sessions", default=DEFAULTS.max_sessions, show_default=True, type=click.IntRange(min=0),
               help="sessions (isolated worlds for parallel tests) alive at once")
 @click.option("--open", "open_console", is_flag=True, help="open the console in a browser once serving")
+@click.option("--watch", is_flag=True,
+              help="reload specs, $ref'd files and fixtures when they change (records and journal kept)")
 @click.option("--no-cors", is_flag=True, help="no CORS: browsers on other origins cannot call the mocked APIs")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="allow only this origin, e.g. http://localhost:3000 (repeatable); default: any")
@@ -173,7 +175,7 @@ def main() -> None:
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
-          max_sessions: int, open_console: bool, no_cors: bool, cors_origins: tuple[str, ...],
+          max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
           tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
@@ -181,6 +183,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from mocksrv.serving.lifecycle import free_ports
     from mocksrv.serving.lifecycle import release_freed_memory
     from mocksrv.serving.lifecycle import serve as serve_until_stopped
+    from mocksrv.serving.reload import Reloader
     from mocksrv.serving.rsgi import RsgiApp
     from mocksrv.serving.wsgi import ApiDispatcher
 
@@ -234,6 +237,10 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         if open_console:  # the browser the user configured (BROWSER), as webbrowser finds it
             webbrowser.open(f"{base}/__mocksrv/ui/")
 
+    if watch:
+        watched = Reloader(app)
+        watched.start()  # a daemon thread: it ends with the process
+        click.echo(f"mocksrv: watching {', '.join(str(folder) for folder in watched.folders())}", err=True)
     release_freed_memory()
     mock = app.wsgi_app
     assert isinstance(mock, ApiDispatcher)  # create_app puts it in front of Flask

@@ -78,11 +78,24 @@ class MockState:
         self.faults.clear()
         self.clock.reset()
 
-    def _validated_options(self, scenario: Scenario) -> dict[str, dict[str, t.Any]]:
+    def adopt(self, fixtures: FixtureSet, apis: ApiKnowledge, secrets: CredentialNames) -> None:
+        """Serve edited specs and fixtures (``serve --watch``): the scenario in force is read again
+        from ``fixtures`` (keys, options, rules), the records, counters, journal and clock stay.
+
+        :raise FixtureError: the scenario in force is gone or no longer fits the specs; nothing changed.
+        """
+        scenario = fixtures.scenario(self.scenario.name)
+        options = self._validated_options(scenario, apis)
+        self.fixtures, self.apis, self.journal.secrets = fixtures, apis, secrets
+        self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
+        self.scenario, self._options = scenario, options
+
+    def _validated_options(self, scenario: Scenario, apis: ApiKnowledge | None = None) -> dict[str, dict[str, t.Any]]:
+        knowledge = apis or self.apis
         loaded: dict[str, dict[str, t.Any]] = {}
         problems: list[str] = []
         for api_id, fixture in scenario.apis.items():
-            loaded[api_id], found = self.apis.load_options(api_id, fixture.options, f"{api_id}.options")
+            loaded[api_id], found = knowledge.load_options(api_id, fixture.options, f"{api_id}.options")
             problems.extend(found)
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
