@@ -102,3 +102,42 @@ def test_xml_follows_the_schemas_xml_object(client: t.Any) -> None:
 
 def test_an_xml_example_is_served_as_written(client: t.Any) -> None:
     assert fetch(client, "/note.xml") == ("text/xml", b"<note><body>hello</body></note>")
+
+
+STREAMS = """
+openapi: 3.0.3
+info: {title: Streams, version: "1"}
+paths:
+  /events:
+    get:
+      responses:
+        "200":
+          description: a stream of events, one JSON value per record
+          content:
+            application/x-ndjson:
+              schema: {type: object, required: [type, id], properties: {type: {type: string, enum: [created]},
+                                                                           id: {type: integer}}}
+  /seq:
+    get:
+      responses:
+        "200":
+          description: RFC 7464
+          content:
+            application/json-seq:
+              schema: {type: object, required: [n], properties: {n: {type: integer}}}
+"""
+
+
+def test_json_lines_and_json_seq_are_one_record_each(tmp_path: t.Any) -> None:
+    import json
+
+    spec = tmp_path / "streams.yaml"
+    spec.write_text(STREAMS)
+    streams = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()  # strict: it must validate
+    lines = streams.get("/streams/events")
+    assert lines.status_code == 200 and lines.headers["Content-Type"] == "application/x-ndjson"
+    assert lines.data.endswith(b"\n") and lines.data.count(b"\n") == 1
+    assert json.loads(lines.data)["type"] == "created"
+    seq = streams.get("/streams/seq")
+    assert seq.status_code == 200 and seq.data.startswith(b"\x1e") and seq.data.endswith(b"\n")
+    assert isinstance(json.loads(seq.data[1:])["n"], int)

@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from xml.etree import ElementTree
 
-from mocksrv.wire.media import is_xml
+from mocksrv.wire.media import carries_text
 from mocksrv.wire.media import media_type_of
 
 Json = t.Any
@@ -75,9 +75,7 @@ FILES: dict[str, t.Callable[[], bytes]] = {
 def is_binary(media_type: str, schema: Json) -> bool:
     """A body of bytes: not text, JSON, XML or a form, and a schema that is absent or a string with
     nothing that constrains its characters (``format: binary``, or a plain ``type: string``)."""
-    base = media_type_of(media_type)
-    if base.startswith("text/") or base.endswith(("json", "+json")) or is_xml(base) or base.startswith("multipart/") \
-            or base == "application/x-www-form-urlencoded" or base == "*/*":
+    if carries_text(media_type):
         return False
     if not isinstance(schema, dict) or not schema:
         return True

@@ -35,6 +35,7 @@ from mocksrv.errors import NotAcceptable
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.wire.media import is_json
+from mocksrv.wire.media import is_json_sequence
 from mocksrv.wire.media import is_xml
 from mocksrv.wire.media import media_type_of
 
@@ -390,6 +391,9 @@ def _generate(generator: SchemaGenerator, schema: Json, rng: random.Random, reso
 def serialize(value: Json, media_type: str) -> bytes:
     if _json_body(media_type):
         return json_text(value).encode()
+    if is_json_sequence(media_type):  # one value of the stream the schema describes
+        record = json_text(value) + "\n"
+        return (("\x1e" + record) if media_type_of(media_type) == "application/json-seq" else record).encode()
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):

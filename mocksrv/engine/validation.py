@@ -69,8 +69,10 @@ from mocksrv.wire.form_encoding import FormLayout
 from mocksrv.wire.form_encoding import decode_form
 from mocksrv.wire.form_encoding import form_layout
 from mocksrv.wire.media import URLENCODED
+from mocksrv.wire.media import carries_text
 from mocksrv.wire.media import is_form
 from mocksrv.wire.media import is_json
+from mocksrv.wire.media import is_json_sequence
 from mocksrv.wire.media import is_xml
 from mocksrv.wire.media import media_type_of
 
@@ -137,7 +139,8 @@ class ApiValidators:
         named = _content_media_types(self.api.document)
         extra: dict[str, t.Callable[[t.Any], t.Any]] = {
             **{media: _text_loads for media in named if media.startswith("text/") and not is_xml(media)},
-            **{media: _json_loads for media in named if media.endswith("+json")}}
+            **{media: _json_loads for media in named if media.endswith("+json")},
+            **{media: _first_json_record for media in named if is_json_sequence(media)}}
         # a binary response reaches its schema as text, byte for byte: openapi-core hands it over as
         # bytes, which a plain `type: string` (how many specs write an image) refuses
         answers = {**{media: _bytes_as_text for media in named if _is_binary_type(media)}, **extra}
@@ -190,10 +193,15 @@ def _json_loads(value: t.Any, **parameters: t.Any) -> Json:
     return json.loads(value)
 
 
+def _first_json_record(value: t.Any, **parameters: t.Any) -> Json:
+    """A JSON Lines / NDJSON / json-seq body's first value: what the schema (one record) describes."""
+    text = value.decode("utf-8") if isinstance(value, bytes | bytearray) else str(value)
+    first = next((line.strip("\x1e \t\r") for line in text.split("\n") if line.strip("\x1e \t\r")), "")
+    return json.loads(first)
+
+
 def _is_binary_type(media_type: str) -> bool:
-    return not (media_type.startswith(("text/", "multipart/")) or is_json(media_type) or is_xml(media_type)
-                or media_type in ("application/json", "application/x-www-form-urlencoded", "*/*")
-                or media_type.endswith("/*"))
+    return not carries_text(media_type)
 
 
 def _bytes_as_text(value: t.Any, **parameters: t.Any) -> str:
