@@ -180,3 +180,74 @@ def test_responses_are_never_called_valid_when_openapi_core_disagrees(served: t.
                 assert not (quick and slow), (api.id, operation.key, response.status, response.body[:200], slow)
     assert compared > 50
     assert fast_valid > 20, "the fast response path was never taken"
+
+
+# -- the fast path's own pieces, in isolation (a wrong answer there would hide behind the slow path) -----
+
+class _Accepts:
+    """A stand-in validator with the one method the fast path calls."""
+
+    def __init__(self, answer: bool = True, raises: bool = False) -> None:
+        self.validator = self
+        self.answer, self.raises = answer, raises
+
+    def is_valid(self, value: t.Any) -> bool:
+        if self.raises:
+            raise TypeError("unhashable type: 'list'")
+        return self.answer
+
+    def iter_errors(self, value: t.Any) -> t.Iterator[str]:
+        if self.raises:
+            raise TypeError("unhashable type: 'list'")
+        return iter([] if self.answer else ["wrong"])
+
+
+@pytest.mark.parametrize("kind, text, value", [
+    ("integer", "42", 42), ("integer", "-7", -7), ("number", "1.5", 1.5), ("number", "3", 3.0),
+    ("boolean", "true", True), ("boolean", "TRUE", True), ("boolean", "1", True), ("boolean", "yes", True),
+    ("boolean", "false", False), ("boolean", "0", False), ("boolean", "No", False),
+    ("string", "007", "007"), ("string", "", ""),
+])
+def test_the_fast_path_casts_as_openapi_core_does(kind: str, text: str, value: t.Any) -> None:
+    from mocksrv.engine.fastpath.checks import _cast
+
+    cast = _cast(kind, text)
+    assert cast == value and type(cast) is type(value)
+
+
+@pytest.mark.parametrize("kind, text", [("integer", "4.2"), ("integer", "x"), ("number", "one"), ("boolean", "maybe"),
+                                        ("boolean", "")])
+def test_the_fast_path_refuses_what_openapi_core_cannot_cast(kind: str, text: str) -> None:
+    from mocksrv.engine.fastpath.checks import _cast
+
+    with pytest.raises(ValueError):
+        _cast(kind, text)
+
+
+def test_a_fast_path_value_reads_defaults_missing_and_invalid() -> None:
+    from mocksrv.engine.fastpath.checks import _Missing
+    from mocksrv.engine.fastpath.checks import _Value
+
+    limit = _Value("limit", "query", False, 10, True, "integer", _Accepts())  # type: ignore[arg-type]
+    assert limit.read({"limit": "5"}) == 5
+    assert limit.read({}) == 10  # absent: the default
+    needed = _Value("id", "path", True, None, False, "integer", _Accepts())  # type: ignore[arg-type]
+    with pytest.raises(_Missing):
+        needed.read({})
+    refused = _Value("n", "query", False, None, False, "integer", _Accepts(False))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        refused.read({"n": "3"})
+
+
+def test_a_json_check_asks_the_validator_unless_the_quick_check_is_sure() -> None:
+    from mocksrv.engine.fastpath.checks import JsonCheck
+
+    sure = JsonCheck(_Accepts(False), lambda value: True)  # type: ignore[arg-type]
+    assert sure.surely_valid(1) and sure.is_valid(1) and sure.errors(1) == []
+    unsure = JsonCheck(_Accepts(False), lambda value: False)  # type: ignore[arg-type]
+    assert not unsure.surely_valid(1) and not unsure.is_valid(1) and unsure.errors(1) == ["wrong"]
+    no_quick = JsonCheck(_Accepts(True), None)  # type: ignore[arg-type]
+    assert not no_quick.surely_valid(1) and no_quick.is_valid(1) and no_quick.errors(1) == []
+    broken = JsonCheck(_Accepts(raises=True), None)  # type: ignore[arg-type]
+    assert broken.is_valid([1]) is False
+    assert [str(e) for e in broken.errors([1])] == ["request body could not be read: unhashable type: 'list'"]

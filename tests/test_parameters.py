@@ -105,6 +105,9 @@ def test_a_nullable_parameter_sent_as_null_is_null_and_only_where_the_spec_allow
     assert refused.status_code == 400
     assert refused.get_json()["message"].startswith("before query parameter has a value that cannot be read")
     assert client.get("/nullable30/events?after=soon").status_code == 400
+    # a key sent twice is a list of texts, not the null literal, whichever of its values says null
+    twice = client.get("/nullable30/events?after=null&after=soon")
+    assert twice.status_code == 400 and "after" in twice.get_json()["message"]
 
 
 # -- in process (Flask's test client), so `make mutate` sees validation.py's parameter messages --

@@ -319,9 +319,11 @@ def _literal_nulls(match: Match, request: MockRequest, validators: ApiValidators
     """A query, header or cookie parameter sent as the text ``null`` where its schema allows null
     (3.0 ``nullable``, a 3.1 type list with ``"null"``) is null: left out of the checks, typed None.
     Clients write a null parameter that way (``?after=null``), and no cast accepts it."""
-    sent = {"query": request.query.get, "header": request.headers.get, "cookie": request.cookies.get}
-    nulls = [(where, name) for where, name in validators.nullable_parameters(match.operation)
-             if sent[where](name) == "null"]
+    # a repeated query key is a list (`_sent`), never the null literal, even when one of its values is "null"
+    sent = {"query": lambda name: request.query.getlist(name) == ["null"],
+            "header": lambda name: request.headers.get(name) == "null",
+            "cookie": lambda name: request.cookies.get(name) == "null"}
+    nulls = [(where, name) for where, name in validators.nullable_parameters(match.operation) if sent[where](name)]
     if not nulls:  # the usual request
         return request, []
     query, headers, cookies = MultiDict(request.query), Headers(request.headers), MultiDict(request.cookies)
