@@ -80,9 +80,14 @@ def _scheme_credential(name: str, scheme: dict[str, t.Any], request: MockRequest
         return None
     if place.prefix == "basic":
         try:
-            rest = base64.b64decode(rest, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(rest, validate=True)
+        except binascii.Error:
             return None
+        # RFC 7617 leaves the charset open: UTF-8 when it is that, else each octet as itself (Latin-1)
+        try:
+            rest = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            rest = raw.decode("latin-1")
         if ":" not in rest:
             return None
     kind = str(scheme.get("type", "")).lower()
