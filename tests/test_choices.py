@@ -72,11 +72,13 @@ def test_a_const_branch_and_an_open_one_are_told_apart(mock: MockServer, v31: Sp
         v31.assert_valid(response)
 
 
-def test_identical_branches_are_a_500_in_strict_mode_naming_the_overlap(mock: MockServer) -> None:
+def test_identical_branches_are_served_with_a_warning_even_in_strict_mode(mock: MockServer) -> None:
+    # no value matches exactly one of two identical branches: the spec's doing, not mocksrv's, so strict mode
+    # (a 500 for responses mocksrv got wrong) has nothing better to send (docs/decisions.md, "Responses")
     response = requests.get(mock.url("/choices30/v1/twins"), timeout=10)
-    assert response.status_code == 500
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert "is valid under each of" in response.json()["detail"]
+    assert response.status_code == 200
+    assert isinstance(response.json().get("name"), str)
+    assert "is valid under each of" in mock.log_line("the spec admits no value that would")
 
 
 def test_identical_branches_are_served_with_a_warning_by_default() -> None:
@@ -85,11 +87,11 @@ def test_identical_branches_are_served_with_a_warning_by_default() -> None:
         response = requests.get(lenient.url("/choices30/v1/twins"), timeout=10)
         assert response.status_code == 200
         assert isinstance(response.json().get("name"), str)  # a value of one branch (of both)
+        lenient.log_line("the spec admits no value that would")  # waits for the log to be read
     finally:
         lenient.stop()
     assert any("no value valid under the schema" in line and "is valid under each of" in line
                for line in lenient.lines)
-    assert any("does not conform to the spec" in line for line in lenient.lines)
 
 
 def test_a_record_with_a_null_field_is_shown_through_the_branch_that_allows_it(mock: MockServer,

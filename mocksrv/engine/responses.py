@@ -72,6 +72,7 @@ class RenderedResponse:
     headers: list[tuple[str, str]]
     from_example: bool = False
     generic: bool = False  # mocksrv's own problem+json, not a response of the spec
+    impossible: bool = False  # the body's schema admits no value mocksrv could find: the closest one went out
 
 
 def _json_body(media_type: str) -> bool:
@@ -207,7 +208,8 @@ class Synthesizer:
             body = xml_body(value, schema, lambda node: self.api.deref(node, schema_resolver)[0])
         else:
             body = serialize(value, concrete)
-        return RenderedResponse(chosen.status, concrete, body, headers, from_example)
+        impossible = not from_example and any(made.cannot_satisfy(schema) for made in self._generators.values())
+        return RenderedResponse(chosen.status, concrete, body, headers, from_example, impossible=impossible)
 
     def _generated_once(self, key: tuple[str, str, str], schema: Json, rng: t.Callable[[], random.Random],
                         resolver: t.Any) -> Json:

@@ -209,6 +209,11 @@ class SchemaGenerator:
         log.warning("no value valid under the schema %s found in %d tries (%s); the closest one is used",
                     schema if len(schema) <= 200 else schema[:199] + "…", _TOP_TRIES, reason)
 
+    def cannot_satisfy(self, schema: Any) -> bool:
+        """No valid value was found for ``schema`` (a spec whose schema admits none, e.g. two identical
+        oneOf branches): what went out was the closest one."""
+        return self._unsatisfied.get(id(schema)) is schema
+
     @property
     def use_examples(self) -> bool:
         return self._use_examples
