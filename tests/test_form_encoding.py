@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
@@ -88,7 +89,7 @@ def test_a_valid_urlencoded_form_is_stored_as_its_schema_reads_it(forms: t.Any, 
 
 @pytest.mark.parametrize("api", VERSIONS)
 @pytest.mark.parametrize("body, refused", [
-    ("sizes=1", [("tags", "tags field is required")]),  # a required array sent zero times
+    ("sizes=1", [("tags", "tags field is required")]),  # a required array of at least one, sent zero times
     ("tags=red&tags=pink", [("tags[1]", 'tags[1] must be one of: "red", "green", "blue"')]),
     ("tags=red&levels=1&levels=4", [("levels[1]", "levels[1] must be one of: 1, 2, 3")]),
     ("tags=red&sizes=1&sizes=x", [("sizes[1]", "sizes[1] must be of type integer, got string")]),
@@ -182,3 +183,36 @@ def test_a_property_schema_in_another_file_reads_its_refs_from_that_file() -> No
     assert client.post("/openapi/things", data="levels=1&levels=2", content_type=URLENCODED).status_code == 204
     assert errors(client.post("/openapi/things", data="levels=3", content_type=URLENCODED)) == [
         ("levels[0]", "levels[0] must be one of: 1, 2")]
+
+
+EMPTY_LIST = """
+openapi: 3.0.3
+info: {title: Samples, version: "1"}
+paths:
+  /campaigns:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [Name, Samples, Codes]
+              properties:
+                Name: {type: string}
+                Samples: {type: array, items: {type: string}}
+                Codes: {type: array, minItems: 1, items: {type: integer}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {type: object}}}}
+"""
+
+
+def test_a_required_array_that_may_be_empty_is_the_empty_list_when_no_key_is_sent(tmp_path: Path) -> None:
+    """A form writes [] as no key at all (schemathesis on the public Twilio spec sends it so)."""
+    spec = tmp_path / "samples.yaml"
+    spec.write_text(EMPTY_LIST)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    made = client.post("/samples/campaigns", data="Name=spring&Codes=1", content_type=URLENCODED)
+    assert made.status_code == 201, made.text
+    refused = client.post("/samples/campaigns", data="Name=spring", content_type=URLENCODED)
+    assert refused.status_code == 400 and refused.json["detail"] == "Codes field is required"  # minItems: 1

@@ -147,6 +147,16 @@ class _View:
     def is_array(self) -> bool:
         return "array" in self.kinds
 
+    @functools.cached_property
+    def required(self) -> set[str]:
+        """The names the schema and its allOf parts require."""
+        return {str(n) for schema, _ in self.parts for n in schema.get("required") or [] if isinstance(n, str)}
+
+    def may_be_empty(self) -> bool:
+        """An array with no ``minItems`` above 0."""
+        found = self._first("minItems")
+        return not (found is not None and isinstance(found[0], int) and found[0] > 0)
+
     def is_object(self) -> bool:
         kinds = self.kinds
         return "object" in kinds and "array" not in kinds
@@ -226,6 +236,11 @@ class _Reader:
                 self._put(name, self._property(name, view, style, explode))
         for name, view in exploded:
             self._put(name, self._exploded_object(name, view, set(declared)))
+        for name in sorted(schema.required - set(self.result.value)):
+            empty = declared.get(name)
+            if empty is not None and empty.is_array() and empty.may_be_empty() and name not in self.sent:
+                # an empty list is written as no key at all: a form cannot tell it from absent
+                self._put(name, ([], []))
         for name in list(self.sent):
             self._put(name, self._content(name, schema.additional, None, name))
         ordered = sorted(self.result.value, key=lambda name: self.placed.get(name, 0))
