@@ -18,6 +18,8 @@ import re
 import typing as t
 import uuid
 
+from mocksrv.engine.json_paths import ABSENT
+from mocksrv.engine.json_paths import with_value_at
 from mocksrv.errors import MockError
 from mocksrv.errors import Violation
 from mocksrv.openapi.resources import object_properties
@@ -131,8 +133,8 @@ class ErrorBody:
             return [f"https://mocksrv.dev/problems/{error.code}"]
         if name == "location" or name in FIELD_FIELDS:  # where the error is; none: leave it out if allowed
             if violation is None or not violation.field:
-                return [REMOVE]
-            return [violation.location if name == "location" else violation.field, REMOVE]
+                return [ABSENT]
+            return [violation.location if name == "location" else violation.field, ABSENT]
         if name in ENUM_FIELDS and isinstance(schema, dict) and isinstance(schema.get("enum"), list):
             return [self._closest_choice([v for v in schema["enum"] if isinstance(v, str)])]
         if name == "details" and not error.violations:
@@ -196,11 +198,11 @@ class ErrorBody:
     def _source(path: FieldPath, violation: Violation | None) -> list[Update]:
         """A JSON pointer into the body, or the parameter's name; no place: no ``source``."""
         if violation is None or not violation.field:
-            return [(path, [REMOVE])]
+            return [(path, [ABSENT])]
         if violation.location == "body":
             pointer = "/" + "/".join(part for part in re.split(r"[.\[\]]+", violation.field) if part)
-            return [(path, [{"pointer": pointer}, REMOVE])]
-        return [(path, [{"header" if violation.location == "header" else "parameter": violation.field}, REMOVE])]
+            return [(path, [{"pointer": pointer}, ABSENT])]
+        return [(path, [{"header" if violation.location == "header" else "parameter": violation.field}, ABSENT])]
 
     @staticmethod
     def _is_container(properties: dict[str, tuple[Json, t.Any]], value: dict[str, Json], name: str) -> bool:
@@ -215,13 +217,13 @@ class ErrorBody:
         everything: Json = base
         for path, candidates in updates:
             if candidates:
-                everything = _set(everything, path, self._value(everything, path, candidates[0], check=False))
+                everything = with_value_at(everything, path, self._value(everything, path, candidates[0], check=False))
         if self.is_valid(everything):
             return everything
         body: Json = base
         for path, candidates in updates:
             for value in candidates:
-                candidate = _set(body, path, self._value(body, path, value, check=True))
+                candidate = with_value_at(body, path, self._value(body, path, value, check=True))
                 if self.is_valid(candidate):
                     body = candidate
                     break
@@ -237,8 +239,8 @@ class ErrorBody:
             item = start
             for field_path, candidates in fields:
                 for field_value in candidates:
-                    candidate = _set(item, field_path, field_value)
-                    if not check or self.is_valid(_set(body, path, [*built, candidate])):
+                    candidate = with_value_at(item, field_path, field_value)
+                    if not check or self.is_valid(with_value_at(body, path, [*built, candidate])):
                         item = candidate
                         break
             built.append(item)
@@ -250,22 +252,6 @@ class _Items:
 
     def __init__(self, wanted: list[tuple[Json, list[Update]]]) -> None:
         self.wanted = wanted
-
-
-REMOVE: t.Any = object()  # a candidate that leaves the field out (when the schema allows)
-
-
-def _set(node: Json, path: FieldPath, value: Json) -> Json:
-    """A copy of ``node`` with ``value`` at ``path`` (missing objects on the way created), or
-    without the field when ``value`` is `REMOVE`."""
-    head, rest = path[0], path[1:]
-    if not rest and value is REMOVE:
-        return {k: v for k, v in node.items() if k != head} if isinstance(node, dict) else node
-    if not rest:
-        return {**node, head: value} if isinstance(node, dict) else {head: value}
-    if isinstance(node, dict):
-        return {**node, head: _set(node.get(head), rest, value)}
-    return {head: _set(None, rest, value)}
 
 
 def _names_an_error(name: str) -> bool:

@@ -20,7 +20,9 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from mocksrv.engine.json_paths import ABSENT
 from mocksrv.engine.json_paths import value_at
+from mocksrv.engine.json_paths import with_value_at
 
 Json = t.Any
 
@@ -50,8 +52,11 @@ PREVIOUS_FIELDS = ("previous", "prev", "previous_page", "previousPage", "prev_pa
                    "previousUrl", "prev_url", "prevUrl", "previous_page_url", "previousPageUrl", "prev_page_url",
                    "prevPageUrl", "previous_link", "previousLink", "prev_link", "prevLink")
 
+PAGE_FIELD_NAMES = frozenset({*TOTAL_FIELDS, *LIMIT_PARAMS, *OFFSET_PARAMS, *PAGE_FIELDS, *PAGE_COUNT_FIELDS,
+                              *HAS_MORE_FIELDS, *HAS_PREVIOUS_FIELDS, *NEXT_CURSOR_FIELDS, *NEXT_FIELDS,
+                              *PREVIOUS_FIELDS})
+
 CURSOR_TOKEN = re.compile(r"^pos:(\d{1,12})$")
-DROP: t.Any = object()  # a candidate value meaning "leave the field out"
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ class Links:
         return next((name for name in names if name in self.declared), None)
 
 
-def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: Links,
+def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: t.Callable[[], Links],
                 is_valid: t.Callable[[Json], bool]) -> Json:
     """``body`` with its page fields telling the truth about ``page``.
 
@@ -178,23 +183,25 @@ def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: Links
     """
     if not list_path:
         return body
-    wanted = _wanted(page, links)
     holders = [list_path[:-1]]
     parent = value_at(body, list_path[:-1])
     if not isinstance(parent, dict):
         return body
     holders += [(*list_path[:-1], name) for name, value in parent.items()
                 if isinstance(value, dict) and name != list_path[-1]]
-    changes = [(holder, name, candidates) for holder in holders for name, candidates in wanted.items()
-               if name in (value_at(body, holder) or {})]
+    found = [(holder, name) for holder in holders for name in value_at(body, holder) if name in PAGE_FIELD_NAMES]
+    if not found:  # a list without page fields: no links to build
+        return body
+    wanted = _wanted(page, links())
+    changes = [(holder, name, wanted[name]) for holder, name in found if name in wanted]  # no limit: none to tell
     first_choice = body
     for holder, name, candidates in changes:
-        first_choice = _set(first_choice, holder, name, candidates[0])
+        first_choice = with_value_at(first_choice, (*holder, name), candidates[0])
     if is_valid(first_choice):
         return first_choice
     for holder, name, candidates in changes:  # field by field: keep what fits
         for candidate in candidates:
-            trial = _set(body, holder, name, candidate)
+            trial = with_value_at(body, (*holder, name), candidate)
             if is_valid(trial):
                 body = trial
                 break
@@ -202,8 +209,8 @@ def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: Links
 
 
 def _wanted(page: Page, links: Links) -> dict[str, list[Json]]:
-    """Each page field's values, best first."""
-    nothing = [None, DROP]
+    """Each page field's values, best first (a limit field only when the request set a page size)."""
+    nothing = [None, ABSENT]
     next_offset, previous_offset = page.next_offset(), page.previous_offset()
     next_cursor = [encode_cursor(next_offset)] if next_offset is not None else nothing
     next_link = links.to(page, next_offset)
@@ -232,15 +239,3 @@ def _is_count(value: object) -> bool:
 
 def _text(value: Json) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _set(body: Json, holder: tuple[str, ...], name: str, value: Json) -> Json:
-    """A copy of ``body`` with ``holder.name`` set to ``value`` (left out for DROP)."""
-    if not holder:
-        updated = dict(body)
-        if value is DROP:
-            updated.pop(name, None)
-        else:
-            updated[name] = value
-        return updated
-    return {**body, holder[0]: _set(body[holder[0]], holder[1:], name, value)}

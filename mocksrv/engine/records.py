@@ -295,20 +295,23 @@ class RecordKeeper:
                 offset=offset, limit=limit)
 
         offset = asked.offset
-        if asked.cursor is not None:
-            position = decode_cursor(asked.cursor)
-            if position is None:  # the id of the record to start after (Stripe's starting_after)
-                everything, _ = listed(0, None)
-                id_field = self.id_field(collection)
-                ids = [str(record.get(id_field)) for record in everything]
-                position = ids.index(asked.cursor) + 1 if asked.cursor in ids else 0
-            offset = position
-        records, total = listed(offset, asked.limit)
+        position = decode_cursor(asked.cursor) if asked.cursor is not None else None
+        if asked.cursor is not None and position is None:  # the id of the record to start after (starting_after)
+            everything, total = listed(0, None)
+            id_field = self.id_field(collection)
+            ids = [str(record.get(id_field)) for record in everything]
+            offset = ids.index(asked.cursor) + 1 if asked.cursor in ids else 0
+            records = everything[offset:None if asked.limit is None else offset + asked.limit]
+        else:
+            offset = position if position is not None else offset
+            records, total = listed(offset, asked.limit)
         page = Page(asked, offset, len(records), total)
-        declared = {str(p.get("name")) for p, _ in self.api.parameters(match.operation) if p.get("in") == "query"}
-        path = self.api.mount + PATH_VARIABLE.sub(
-            lambda found: quote(str(match.path_params.get(found.group(1), "")), safe=""), match.operation.template)
-        links = Links(path, query, declared)
+
+        def links() -> Links:  # only for a body that has page fields
+            declared = {str(p.get("name")) for p, _ in self.api.parameters(match.operation) if p.get("in") == "query"}
+            path = self.api.mount + PATH_VARIABLE.sub(
+                lambda found: quote(str(match.path_params.get(found.group(1), "")), safe=""), match.operation.template)
+            return Links(path, query, declared)
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_list(self.api, schema, resolver, id_hint)
