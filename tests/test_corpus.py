@@ -31,12 +31,22 @@ FUZZ = os.environ.get("MOCKSRV_CORPUS_FUZZ") == "1"
 # documents refused at load, each with the reason (docs/decisions.md, "Lenient loading"); none now
 REFUSED: dict[str, str] = {}
 
-# schemathesis checks no answer can pass on a document, each with the reason (docs/decisions.md, "Fuzzing")
-EXCEPTIONS: dict[str, tuple[str, str]] = {
-    "petstore-v2.json": ("content_type_conformance",
-                         "a 2.0 204 without a schema has no body, yet schemathesis wants the global produces' type"),
-    "netlify.yaml": ("content_type_conformance", "the same: 2.0 responses without a schema, a global produces"),
+# schemathesis checks no answer can pass on a document, per mode ("any" for both), each with the
+# reason (docs/decisions.md, "Fuzzing")
+EXCEPTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "petstore-v2.json": [("any", "content_type_conformance",
+                          "a 2.0 204 without a schema has no body, yet schemathesis wants the global produces' type")],
+    "netlify.yaml": [("any", "content_type_conformance", "the same: 2.0 responses without a schema, a global produces")],
+    "vonage-sms.yaml": [("positive", "response_schema_conformance",
+                         "its 200 is oneOf two schemas that every object matches (no required field, no other type)")],
+    "govuk-pay.json": [("negative", "negative_data_rejection",
+                        "an optional header of non-ASCII bytes never reaches mocksrv (granian drops it): it is absent")],
 }
+
+
+def excepted(file: str, mode: str) -> set[str]:
+    return {check for when, check, _ in EXCEPTIONS.get(file, []) if when in ("any", mode)}
+
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no spec corpus at {CORPUS} (set MOCKSRV_CORPUS)")
 
@@ -90,10 +100,12 @@ def test_each_document_survives_fuzzing(entry: dict[str, t.Any], mode: str, tmp_
     try:
         checks = (*CHECKS, ACCEPTANCE) if mode == "positive" else (
             *(c for c in CHECKS if c != "status_code_conformance"), REJECTION)
-        excepted = EXCEPTIONS.get(entry["file"])
-        checks = tuple(c for c in checks if excepted is None or c != excepted[0])
+        checks = tuple(c for c in checks if c not in excepted(entry["file"], mode))
         # a form field of the wrong JSON type is well-formed text on the wire (docs/decisions.md, "Fuzzing")
-        filters = credentials(spec) + (form_operations(spec) if mode == "negative" else [])
+        forms = form_operations(spec) if mode == "negative" else []
+        if len(forms) == 2 * len(load_spec(spec).operations):
+            pytest.skip("every operation takes a form: nothing for the negative run")
+        filters = credentials(spec) + forms
         run = FuzzRun(spec, base_urls(mock)[spec.stem], mode, checks, filters)
         assert_clean(run.run(tmp_path / "report.json"), mock)
     finally:

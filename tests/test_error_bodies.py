@@ -168,9 +168,11 @@ paths:
                       message: {type: string}
                       charge:
                         type: object
+                        required: [description, status]
                         properties: {description: {type: string}, status: {type: string}}
                       source:
                         type: object
+                        required: [id, object]
                         properties: {id: {type: string}, object: {type: string}}
 """
 
@@ -184,7 +186,7 @@ def test_objects_an_error_carries_keep_their_own_fields(tmp_path: Path) -> None:
     error = response.get_json()["error"]
     assert error["message"].startswith("count query parameter has a value that cannot be read")
     assert error["type"] == "invalid_request_error"
-    # a charge and a card the error is about (generated: optional fields are filled): data, not
-    # the error's message, status or JSON:API source
+    # a charge and a card the error is about (their fields generated): data, not the error's
+    # message, status or JSON:API source
     assert error["charge"]["description"] != error["message"] and error["charge"]["status"] != "400"
     assert set(error["source"]) == {"id", "object"}

@@ -88,6 +88,7 @@ ADDRESS = r"[^\s@<>\",;]+@[^\s@<>\",;.]+(?:\.[^\s@<>\",;.]+)+"
 FROM_FORMAT = re.compile(rf'(?:"[^"]*"\s*<{ADDRESS}>|[^<>"]*[^<>"\s]\s*<{ADDRESS}>|{ADDRESS})')
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 ATTACHMENT_FIELD = re.compile(r"^attachments\[\d+\]\.filename$")
+ATTACHMENT_PATH = re.compile(r"attachments\[\d+\]\.path")
 WHITESPACE = re.compile(r"\s+")
 # a fresh id colliding with a stored one (seeded records) is astronomically rare; bound the retries anyway
 ID_ATTEMPTS = 8
@@ -127,6 +128,8 @@ class MailDiverBehaviour(Behaviour):
             return _too_many_variables(len(value))
         if violation.rule == "required" and ATTACHMENT_FIELD.match(violation.field):
             return f"{violation.field} is required"
+        if violation.rule == "format" and ATTACHMENT_PATH.fullmatch(violation.field):
+            return f"{violation.field} must be a valid URL"  # the schema's `format: uri` says it first
         return None
 
     def on_sendEmail(self, ctx: Context) -> Reply:

@@ -65,8 +65,11 @@ from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.openapi.specs import is_deep_array
+from mocksrv.openapi.specs import is_deep_object
 from mocksrv.wire.form_encoding import FormLayout
+from mocksrv.wire.form_encoding import decode_deep_object
 from mocksrv.wire.form_encoding import decode_form
+from mocksrv.wire.form_encoding import deep_object_layout
 from mocksrv.wire.form_encoding import form_layout
 from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import carries_text
@@ -228,8 +231,8 @@ def _content_media_types(node: Json) -> set[str]:
     return found
 
 
-def _core_request(match: Match, request: MockRequest, validators: ApiValidators, *,
-                  body: bytes | None) -> _CoreRequest:
+def _core_request(match: Match, request: MockRequest, *, body: bytes | None, query: t.Any = None) -> _CoreRequest:
+    """``query``: as `_ReadQuery` gives it to openapi-core (only the parameters' check reads it)."""
     return _CoreRequest(
         method=request.method.lower(),
         path=request.path,
@@ -237,7 +240,7 @@ def _core_request(match: Match, request: MockRequest, validators: ApiValidators,
         body=body,
         content_type=request.content_type or "application/octet-stream",
         parameters=RequestParameters(
-            query=_query_for_core(validators.query_layout(match.operation), request.query), header=request.headers,
+            query=request.query if query is None else query, header=request.headers,
             cookie=request.cookies, path=_styled(match.path_params)
         ),
     )
@@ -248,21 +251,65 @@ class QueryLayout:
     """What openapi-core needs told about an operation's query parameters."""
 
     unexploded: dict[str, str]  # arrays that are not exploded: name -> style
+    least_items: dict[str, int]  # those of them with a minItems above 0: name -> minItems
     bracketed: frozenset[str]  # deepObject arrays, sent as name[]=… or name[0]=… (`openapi.specs.is_deep_array`)
+    deep_objects: tuple[FormLayout, ...] = ()  # the other deepObject parameters (`openapi.specs.is_deep_object`)
 
     @classmethod
     def of(cls, api: ApiSpec, operation: Operation) -> QueryLayout:
         styles: dict[str, str] = {}
+        least_items: dict[str, int] = {}
         bracketed: set[str] = set()
+        deep_objects: list[FormLayout] = []
         for parameter, resolver in api.parameters(operation):
             schema, _ = api.deref(parameter.get("schema") or {}, resolver)
             style = parameter.get("style", "form")
             if is_deep_array(parameter):
                 bracketed.add(str(parameter.get("name")))
+            elif is_deep_object(parameter):
+                deep_objects.append(deep_object_layout(api, str(parameter.get("name")), parameter["schema"], resolver))
             elif (parameter.get("in") == "query" and isinstance(schema, dict) and schema.get("type") == "array"
                     and not parameter.get("explode", style == "form")):
                 styles[str(parameter.get("name"))] = str(style)
-        return cls(styles, frozenset(bracketed))
+                if isinstance(schema.get("minItems"), int) and schema["minItems"] > 0:
+                    least_items[str(parameter.get("name"))] = schema["minItems"]
+        return cls(styles, least_items, frozenset(bracketed), tuple(deep_objects))
+
+
+@dataclass
+class _ReadQuery:
+    """A request's query as openapi-core reads it, and what mocksrv read from it first: the
+    deepObject parameters' values (JSON) and what could not be read."""
+
+    for_core: t.Any
+    deep_values: dict[str, Json] = field(default_factory=dict)
+    empty_lists: frozenset[str] = frozenset()  # arrays sent as ``?ids=``: present, and empty
+    violations: list[Violation] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, layout: QueryLayout, query: MultiDict[str, str]) -> _ReadQuery:
+        read = cls(_query_for_core(layout, query))
+        if layout.unexploded:
+            read.empty_lists = frozenset(name for name in layout.unexploded if query.getlist(name) == [""])
+            read.violations.extend(
+                Violation("query", name, f"{name} query parameter must have at least {layout.least_items[name]} "
+                                         f"item{'s' if layout.least_items[name] > 1 else ''}")
+                for name in sorted(read.empty_lists) if name in layout.least_items)
+        if not layout.deep_objects:
+            return read
+        taken: set[str] = set()
+        for deep in layout.deep_objects:
+            decoded = decode_deep_object(deep, query)
+            (name,) = deep.encoding
+            taken.add(name)
+            read.violations.extend(decoded.violations)
+            if name in decoded.value:
+                read.deep_values[name] = decoded.value[name]
+        # each deepObject parameter reaches openapi-core as one JSON value under its name
+        kept = [(key, value) for key, value in read.for_core.items(multi=True)
+                if key.partition("[")[0] not in taken]
+        read.for_core = MultiDict(kept + [(name, json.dumps(value)) for name, value in read.deep_values.items()])
+        return read
 
 
 def _query_for_core(layout: QueryLayout, query: t.Any) -> t.Any:
@@ -390,17 +437,25 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
     if quick is not None:
         checked.parameters = quick
     else:
-        core = _core_request(match, request, validators, body=None)
+        query = _ReadQuery.of(validators.query_layout(operation), request.query)
+        violations.extend(query.violations)
+        core = _core_request(match, request, body=None, query=query.for_core)
         try:
             result = units.parameters.unmarshal(core)
         except Exception as exc:  # openapi-core bugs on odd input must not become a 500
             violations.append(Violation("parameters", "", f"parameters could not be read: {exc}"))
         else:
-            violations.extend(_parameter_violations(result.errors))
+            # a field the query reader could not read is said once, in its words
+            unread = tuple(v.field for v in query.violations)
+            violations.extend(v for v in _parameter_violations(result.errors) if not _under(v.field, unread)
+                              and not (v.rule == "required" and v.field in query.empty_lists))
             if result.parameters is not None:
                 checked.parameters = {where: {name: _as_sent(value, _sent(match, request, where, name))
                                               for name, value in getattr(result.parameters, where).items()}
                                       for where in ("path", "query", "header", "cookie")}
+                checked.parameters["query"].update(
+                    (name, value) for name, value in query.deep_values.items() if name in checked.parameters["query"])
+                checked.parameters["query"].update((name, []) for name in query.empty_lists)
     for where, name in nulls:
         checked.parameters.setdefault(where, {})[name] = None
 
@@ -409,7 +464,12 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
         content = body_spec.get("content") or {}
         # an empty body sent as application/x-www-form-urlencoded is the empty form, not "no body"
         if not request.body and not request.files and not request.form and request.mimetype != URLENCODED:
-            if body_spec.get("required"):
+            key = find_media_type(content, request.mimetype) if request.mimetype else None
+            if key is not None and not (is_json(key) or is_form(key) or is_xml(key)):
+                # zero bytes of a declared type of bytes or text are the empty string, not a missing body
+                checked.media_type = key
+                checked.body = _check_empty_body(match, key, validators, violations)
+            elif body_spec.get("required"):
                 violations.append(Violation("body", "", "request body is required"))
         else:
             key = find_media_type(content, request.mimetype) if request.mimetype else None
@@ -433,7 +493,7 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
 
 def _check_body(match: Match, request: MockRequest, validators: ApiValidators, violations: list[Violation]) -> Json:
     units = validators.unmarshallers
-    core = _core_request(match, request, validators, body=request.body)
+    core = _core_request(match, request, body=request.body)
     try:
         result = units.body.unmarshal(core)
     except RecursionError:
@@ -445,6 +505,17 @@ def _check_body(match: Match, request: MockRequest, validators: ApiValidators, v
     for error in result.errors:
         violations.extend(_body_violations(error))
     return result.body
+
+
+def _check_empty_body(match: Match, key: str, validators: ApiValidators, violations: list[Violation]) -> str:
+    """An empty body of media type ``key`` (not JSON, XML or a form): ``""`` against its schema."""
+    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
+    if check is not None:
+        try:
+            check.validator.validate("")
+        except InvalidSchemaValue as exc:
+            violations.extend(_schema_violation("body", error) for error in exc.schema_errors)
+    return ""
 
 
 def _check_json_body(raw: bytes, validator: JsonCheck, violations: list[Violation]) -> Json:
@@ -515,8 +586,11 @@ def _cause_violations(location: str, name: str, error: Exception) -> list[Violat
     if isinstance(cause, InvalidSchemaValue):
         return [_schema_violation(location, e, prefix=name) for e in cause.schema_errors]
     if isinstance(cause, DeserializeError):
+        # a media type's error (a `content` parameter that is not JSON) cannot be printed: its
+        # __str__ decodes text as bytes; the parser's own error says what is wrong
+        reason = (cause.__cause__ or cause.__context__ or "not valid JSON") if hasattr(cause, "mimetype") else cause
         return [Violation(location, name, f"{name} {_place(location)} has a value that cannot be read: "
-                                          f"{_one_line(cause)}")]
+                                          f"{_one_line(reason)}")]
     return [Violation(location, name, f"{name} {_place(location)} is invalid: {_one_line(cause)}")]
 
 
@@ -579,7 +653,10 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
         extra = _unexpected(error)
         return Violation(location, where, f"{subject} has unknown field(s): {', '.join(extra)}", str(kind), extra)
     if kind in ("oneOf", "anyOf"):
-        inner = best_match(error.context) if error.context else None
+        # a branch of another type says nothing useful ("must be of type integer, got object"):
+        # the reason is in the branches of the value's own type, however deep
+        fitting = [e for e in error.context or [] if not (e.validator == "type" and not e.relative_path)]
+        inner = best_match(fitting or error.context) if error.context else None
         why = f" ({_schema_violation(location, inner, prefix).message})" if inner is not None else ""
         return Violation(location, where, f"{subject} does not match any allowed form{why}", str(kind), error.instance)
     messages = {
@@ -653,7 +730,7 @@ def check_response(match: Match, request: MockRequest, response: MockResponse, v
     if fast and validators.checks.response_is_valid(match.operation, response.status, headers, response.body):
         return []
     units = validators.unmarshallers
-    core_request = _core_request(match, request, validators, body=None)
+    core_request = _core_request(match, request, body=None)
     content_type = headers.get("Content-Type", "")
     xml = is_xml(content_type) and bool(response.body)
     if xml:

@@ -490,6 +490,7 @@ def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
             _accept_empty_query_value(parameter)
             _one_parameter_type(parameter)
             _deep_array_as_repeated(parameter)
+            _deep_object_as_json(parameter)
     return mounted
 
 
@@ -518,6 +519,27 @@ def _deep_array_as_repeated(parameter: Json) -> None:
     validation folds the bracketed keys into that name first (`engine.validation`)."""
     if is_deep_array(parameter):
         parameter["style"], parameter["explode"] = "form", True
+
+
+def is_deep_object(parameter: Json) -> bool:
+    """A query parameter of ``style: deepObject`` that is not an array (`is_deep_array`).
+
+    openapi-core 0.23 reads one only when its schema says ``type: object`` outright, one
+    level deep, and casts no value inside ``anyOf``/``oneOf``; it fails on every request
+    of the operation otherwise (``anyOf: [range object, integer]``), even one that leaves
+    the parameter out. mocksrv reads it as a form field (`wire.form_encoding`)."""
+    return (isinstance(parameter, dict) and parameter.get("in") == "query" and parameter.get("style") == "deepObject"
+            and "schema" in parameter and not is_deep_array(parameter))
+
+
+def _deep_object_as_json(parameter: Json) -> None:
+    """openapi-core's copy takes a `is_deep_object` parameter as one JSON value
+    (``content: application/json``) under its name: validation reads the ``name[key]=value``
+    keys into it first (`engine.validation`), and openapi-core checks it against the schema."""
+    if is_deep_object(parameter):
+        parameter["content"] = {"application/json": {"schema": parameter.pop("schema")}}
+        for key in ("style", "explode", "allowEmptyValue", "allowReserved"):
+            parameter.pop(key, None)
 
 
 def _one_parameter_type(parameter: Json) -> None:

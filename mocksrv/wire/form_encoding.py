@@ -48,7 +48,7 @@ from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import is_json
 from mocksrv.wire.media import media_type_of
 
-__all__ = ["DecodedForm", "FormLayout", "decode_form", "form_layout"]
+__all__ = ["DecodedForm", "FormLayout", "decode_deep_object", "decode_form", "deep_object_layout", "form_layout"]
 
 Json = t.Any
 Part = str | FileStorage
@@ -95,6 +95,22 @@ def decode_form(layout: FormLayout, media_type: str, fields: MultiDict[str, str]
                 files: MultiDict[str, FileStorage]) -> DecodedForm:
     """Read a parsed form body (its text fields and files) as the JSON object its layout describes."""
     return _Reader(layout, media_type_of(media_type), fields, files).read()
+
+
+def deep_object_layout(api: ApiSpec, name: str, schema: Json, resolver: t.Any) -> FormLayout:
+    """The layout of one ``style: deepObject`` query parameter: a query is read as a urlencoded
+    form would be, so the parameter is a form of that one property."""
+    return FormLayout(_View(api, [({"type": "object", "properties": {name: schema}}, resolver)]),
+                      {name: {"style": "deepObject", "explode": True}}, api.version)
+
+
+def decode_deep_object(layout: FormLayout, query: MultiDict[str, str]) -> DecodedForm:
+    """The deepObject parameter of ``layout`` read from a query: ``value`` holds it (when sent)
+    as JSON; the query's other keys are not looked at."""
+    (name,) = layout.encoding
+    keys = [key for key in query if key == name or key.startswith(name + "[")]
+    own: MultiDict[str, str] = MultiDict([(key, value) for key in keys for value in query.getlist(key)])
+    return _Reader(layout, URLENCODED, own, MultiDict(), location="query").read()
 
 
 class _View:
@@ -212,8 +228,9 @@ class _Reader:
     """One form body being read: the keys not read yet, where each property began, what went wrong."""
 
     def __init__(self, layout: FormLayout, media_type: str, fields: MultiDict[str, str],
-                 files: MultiDict[str, FileStorage]) -> None:
+                 files: MultiDict[str, FileStorage], location: str = "body") -> None:
         self.layout = layout
+        self.location = location
         self.encoding = layout.encoding
         # 3.0: style and explode are for urlencoded bodies; 3.1 gives them to multipart too
         self.styled_media = media_type == URLENCODED or (media_type == MULTIPART and layout.version != "3.0")
@@ -365,6 +382,11 @@ class _Reader:
         key for an array."""
         tree: dict[str, Json] = {}
         first: int | None = None
+        if name in self.sent and set(view.kinds) - {"object"}:
+            # the schema also allows a plain value (a range object or one integer, say)
+            if any(_bracket_path(key, name) is not None for key in self.sent):
+                self._violation(name, f"{name} is sent both as a value and as {name}[key]=value")
+            return self._content(name, view, None, name)
         if name in self.sent:
             self._take(name)
             self._violation(name, f"{name} is written as {name}[key]=value (style deepObject)")
@@ -424,7 +446,7 @@ class _Reader:
             self.result.value[name], self.result.shown[name] = read
 
     def _violation(self, where: str, message: str) -> None:
-        self.result.violations.append(Violation("body", where, message))
+        self.result.violations.append(Violation(self.location, where, message))
 
     def _check_file_types(self, key: str, parts: list[Part]) -> None:
         """File parts against their field's ``contentType`` list (``image/png, image/*``)."""

@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 _MAX_HOPS = 32  # oneOf/anyOf re-entries at one nesting level before giving up (A: oneOf [A])
 _HARD_EXTRA = 4  # levels past max_depth after which objects/arrays are emptied outright
 _NODE_BUDGET = 2000  # values per generate() call before switching to "required only" mode
+# objects inside objects past which optional properties are left out (arrays do not count: a
+# list's items are as full as the item itself). Real answers leave nested optional objects out or
+# give their ids; filling them all made a 40 KB answer of a 1.5 KB resource (docs/decisions.md)
+_OPTIONAL_NESTING = 2
 _NOT_TRIES = 5
 _TOP_TRIES = 3
 _UNIQUE_TRIES = 5
@@ -95,6 +99,7 @@ class _Ctx:
     budget: _Budget
     examples: bool
     lean: bool = False  # omit optional properties at this level (retry after XOR-style failures)
+    nesting: int = 0  # objects this value is a property of, at any depth (`_OPTIONAL_NESTING`)
     branch: int | None = None  # the oneOf/anyOf branch tried first at the top (then the others)
 
 
@@ -442,7 +447,7 @@ class SchemaGenerator:
                 yield from (copy.deepcopy(choice) for choice in choices[:_ENUM_TRIES])
                 return
             while True:
-                yield self._generate_flat(prop_flat, found, self._child(fresh_ctx), prop_flat)
+                yield self._generate_flat(prop_flat, found, self._child(fresh_ctx, nested=True), prop_flat)
 
         def fresh() -> Iterator[Any]:
             while True:
@@ -544,8 +549,10 @@ class SchemaGenerator:
         return ctx.depth >= self._max_depth + _HARD_EXTRA
 
     @staticmethod
-    def _child(ctx: _Ctx) -> _Ctx:
-        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False, branch=None)
+    def _child(ctx: _Ctx, *, nested: bool = False) -> _Ctx:
+        """The context of an item (``nested``: of a property)."""
+        return replace(ctx, depth=ctx.depth + 1, hops=0, handled=frozenset(), lean=False, branch=None,
+                       nesting=ctx.nesting + nested)
 
     # ------------------------------------------------------------------ types, enum
 
@@ -662,7 +669,7 @@ class SchemaGenerator:
                 names.extend(n for n in req if isinstance(n, str) and n not in names)
         low = numbers.int_limits([s.get("minProperties") for s in schemas], max) or 0
         high = numbers.int_limits([s.get("maxProperties") for s in schemas], min)
-        deep, hard = self._deep(ctx) or ctx.lean, self._hard(ctx)
+        deep, hard = self._deep(ctx) or ctx.lean or ctx.nesting >= _OPTIONAL_NESTING, self._hard(ctx)
 
         result: dict[str, Any] = {}
         skipped: list[str] = []
@@ -727,7 +734,7 @@ class SchemaGenerator:
         hidden = any(isinstance(b.schema, Mapping) and b.schema.get(flag) is True for b in bounds + flat)
         if (hidden and not (self._v31 and required)) or any(p.schema is False for p in flat):
             return  # 3.0 drops readOnly/writeOnly even when required; 3.1 keeps required ones (see above)
-        result[name] = self._generate_flat(flat, bounds, self._child(ctx), flat)
+        result[name] = self._generate_flat(flat, bounds, self._child(ctx, nested=True), flat)
 
     @staticmethod
     def _property_bounds(parts: list[_Bound], name: str) -> list[_Bound] | None:
