@@ -216,3 +216,45 @@ def test_a_required_array_that_may_be_empty_is_the_empty_list_when_no_key_is_sen
     assert made.status_code == 201, made.text
     refused = client.post("/samples/campaigns", data="Name=spring", content_type=URLENCODED)
     assert refused.status_code == 400 and refused.json["detail"] == "Codes field is required"  # minItems: 1
+
+
+NULLABLE_FIELDS = """
+openapi: 3.0.3
+info: {title: Verify, version: "1"}
+paths:
+  /verifications:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              properties:
+                Categories: {type: array, nullable: true, items: {type: string, enum: [MARKETING, ALERTS]}}
+                Limit: {type: integer, nullable: true}
+                Note: {type: string, nullable: true}
+                Codes: {type: array, items: {type: string}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad, content: {application/json: {schema: {type: object}}}}
+"""
+
+
+@pytest.mark.parametrize("body, status, kept", [
+    # the text `null` is null where null is allowed: no list, not the one-item list ["null"]
+    ("Categories=null&Limit=null&Note=null", 201, {"Categories": None, "Limit": None, "Note": "null"}),
+    ("Categories=MARKETING&Categories=ALERTS", 201, {"Categories": ["MARKETING", "ALERTS"]}),
+    ("Codes=null", 201, {"Codes": ["null"]}),  # where null is not allowed (or text is), the text it is
+    ("Limit=nothing", 400, None),
+])
+def test_the_text_null_is_null_where_the_schema_allows_null(tmp_path: Path, body: str, status: int,
+                                                           kept: dict[str, t.Any] | None) -> None:
+    spec = tmp_path / "verify.yaml"
+    spec.write_text(NULLABLE_FIELDS)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    response = client.post("/verify/verifications", data=body, content_type=URLENCODED)
+    assert response.status_code == status, response.text
+    if kept is not None:
+        (record,) = client.get("/__mocksrv/apis/verify/records/verifications").json["records"]
+        assert {key: value for key, value in record.items() if key != "id"} == kept

@@ -68,16 +68,17 @@ class FuzzRun:
     mode: str
     checks: tuple[str, ...]
     options: list[str]
+    examples: int = EXAMPLES
 
     def run(self, report: Path) -> dict[str, t.Any]:
         """One `schemathesis run`; its JSON report, with the console output kept for the failure message."""
         command = [str(SCHEMATHESIS), "run", str(self.spec), "--url", self.base_url, "--checks", ",".join(self.checks),
-                   "--mode", self.mode, "--max-examples", str(EXAMPLES), "--seed", SEED, "--workers", "1",
+                   "--mode", self.mode, "--max-examples", str(self.examples), "--seed", SEED, "--workers", "1",
                    "--phases", "examples,coverage,fuzzing,stateful", "--generation-database", "none",
                    "--request-timeout", "10", "--no-color", "--report", "json", "--report-json-path", str(report),
                    *self.options]
         # run in the report's folder: schemathesis keeps a cache folder in its working directory
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=report.parent)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, cwd=report.parent)
         assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{done.stdout[-3000:]}"
         result: dict[str, t.Any] = json.loads(report.read_text())
         result["console"] = done.stdout

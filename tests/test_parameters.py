@@ -230,6 +230,8 @@ def typed_query(api: t.Any, query: str) -> t.Any:
     ("created=5", {"created": 5}),  # the schema's other branch: one plain value
     ("filter[owner][email]=a@example.com&filter[owner][active]=true",
      {"filter": {"owner": {"email": "a@example.com", "active": True}}}),
+    # a key no property declares, sent twice: a list (any value is allowed there)
+    ("filter[tag]=a&filter[tag]=b&filter[owner][active]=false", {"filter": {"tag": ["a", "b"], "owner": {"active": False}}}),
 ])
 def test_a_deep_object_is_read_from_bracketed_keys_whatever_its_schema(ranges: t.Any, query: str,
                                                                       typed: dict[str, t.Any]) -> None:

@@ -810,3 +810,37 @@ def test_values_with_formats_are_stored_as_sent_and_filter_lists() -> None:
     assert days(f"ref={ref}") == ["2024-05-01"]
     assert days("day=2024-05-03") == []
     assert client.get(f"/formats/events/{first.get_json()['id']}").get_json()["day"] == "2024-05-01"
+
+
+ORDERS = """
+openapi: 3.0.3
+info: {title: Orders, version: "1"}
+paths:
+  /orders:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {intent: {type: string}}}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/Order"}}}}
+  /orders/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string, pattern: "^[A-Z0-9]+$"}}]
+      responses:
+        "200": {description: one, content: {application/json: {schema: {$ref: "#/components/schemas/Order"}}}}
+        "404": {description: none, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Order: {type: object, properties: {id: {type: string}, intent: {type: string}}}
+"""
+
+
+def test_a_new_id_is_one_the_item_path_takes(tmp_path: Path) -> None:
+    """PayPal's order ids: the body says only ``type: string``, the item path's parameter says
+    ``^[A-Z0-9]+$``; a UUID made the order unreadable (400 on its own id)."""
+    spec = tmp_path / "orders.yaml"
+    spec.write_text(ORDERS)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    for _ in range(3):
+        made = client.post("/orders/orders", json={"intent": "CAPTURE"})
+        assert made.status_code == 201 and re.fullmatch(r"[A-Z0-9]+", made.json["id"]), made.json
+        read = client.get(f"/orders/orders/{made.json['id']}")
+        assert read.status_code == 200 and read.json == made.json

@@ -53,5 +53,23 @@ def test_404s(router: Router) -> None:
         router.match("GET", "/nope/users")
     with pytest.raises(NotFound, match="served under /r/base"):
         router.match("GET", "/r/users/me")
-    with pytest.raises(NotFound, match="matches the path /users/1/2"):
-        router.match("GET", "/r/base/users/1/2")
+    with pytest.raises(NotFound, match="matches the path /accounts/1"):
+        router.match("GET", "/r/base/accounts/1")
+
+
+def test_a_parameter_spans_segments_only_when_nothing_else_matches(router: Router) -> None:
+    """granian hands the path over decoded: ``a%2Fb`` arrives as ``a/b`` (GitLab's project
+    paths, Docker's image names), so a path no template matches segment by segment is
+    matched again with parameters that may hold a slash."""
+    match = router.match("GET", "/r/base/users/group/project")
+    assert match.operation.operation_id == "getUser" and match.path_params == {"id": "group/project"}
+    match = router.match("GET", "/r/base/users/group/project/files/report.json")
+    assert match.operation.operation_id == "getFile"
+    assert match.path_params == {"id": "group/project", "name": "report"}
+    # one segment each wherever that matches: a literal and an ordinary id stay what they were
+    assert router.match("GET", "/r/base/users/me").operation.operation_id == "getMe"
+    assert router.match("GET", "/r/base/users/1/files/a.json").path_params == {"id": "1", "name": "a"}
+    with pytest.raises(MethodNotAllowed):
+        router.match("DELETE", "/r/base/users/group/project")
+    with pytest.raises(NotFound):  # a dot segment is path navigation, never part of a name
+        router.match("GET", "/r/base/users/../../etc/passwd")

@@ -9,6 +9,7 @@ update, DELETE removes. The stored record is put where the response schema carri
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 import uuid
@@ -246,6 +247,14 @@ class RecordKeeper:
         schema, resolver = self.api.deref(id_schema, resolver)
         schema = schema if isinstance(schema, dict) else {}
         sequence = self.store.next_id(self.api.id, collection)
+        if not _shaped(schema) and collection in self._path_id_schemas:
+            # the body says only "string" (or nothing): the id must still be one the item path
+            # takes (``^[A-Z0-9]+$``, or digits for an integer parameter, as text if the body wants text)
+            path_schema, path_resolver = self._path_id_schemas[collection]
+            if path_schema.get("type") not in ("integer", "number"):
+                schema, resolver = path_schema, path_resolver
+            elif schema.get("type") == "string":
+                return str(sequence)
         declared = schema.get("type")
         types = declared if isinstance(declared, list) else [declared]
         if "integer" in types or "number" in types:
@@ -262,6 +271,21 @@ class RecordKeeper:
         else:
             candidate = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         return candidate
+
+    @functools.cached_property
+    def _path_id_schemas(self) -> dict[str, tuple[dict[str, Json], t.Any]]:
+        """Per collection, the schema of its item path's parameter, where that gives the id a shape."""
+        found: dict[str, tuple[dict[str, Json], t.Any]] = {}
+        for operation in self.api.operations:
+            resource = self.resources.get(operation.key)
+            if resource is None or resource.id_param is None or resource.collection in found:
+                continue
+            for parameter, resolver in self.api.parameters(operation):
+                if parameter.get("in") == "path" and parameter.get("name") == resource.id_param:
+                    schema, schema_resolver = self.api.deref(parameter.get("schema"), resolver)
+                    if isinstance(schema, dict) and _shaped(schema):
+                        found[resource.collection] = (schema, schema_resolver)
+        return found
 
     # -- read / list ---------------------------------------------------------------------------
 
@@ -390,6 +414,12 @@ def timestamp_like(example: str, now: datetime) -> str:
     elif zone:
         text += offset[:3] + (":" + offset[3:] if ":" in zone else offset[3:] if len(zone) > 3 else "")
     return text
+
+
+def _shaped(schema: dict[str, Json]) -> bool:
+    """An id schema that says what an id looks like, not only that it is text."""
+    return (bool({"pattern", "format", "example"} & set(schema))
+            or schema.get("type") in ("integer", "number"))
 
 
 def _key(record_id: Json) -> str | int:

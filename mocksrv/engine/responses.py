@@ -352,12 +352,14 @@ class Synthesizer:
             media_type = negotiate(content, accept)
         except NotAcceptable:
             media_type = next(iter(content))
-        if not _json_body(media_type):
+        if is_xml(media_type):
             return None
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
         base = self._generated_once((chosen.operation.key, chosen.key, "error"), schema, rng, schema_resolver)
+        if not _json_body(media_type) and not isinstance(base, dict):
+            return None  # an error of another kind than JSON text (an image, plain words): ours instead
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         filler = ErrorBody(self.api, error, lambda candidate: self.is_valid(schema, schema_resolver, candidate),
                            detail=documented.get("message"))

@@ -4,6 +4,11 @@ Built once at start-up: per API, its path templates compiled to regexes and orde
 that literal segments win over templated ones (``/emails/send`` before ``/emails/{id}``).
 Raises `UndeclaredPath` (404) for an unknown path and `MethodNotAllowed` (405, with ``Allow``)
 for a known path with another method.
+
+A path parameter is one segment. Only a path that matches no template that way is matched
+again with parameters that may span segments: granian hands the application the path
+percent-decoded, so ``/plugins/a%2Fb/push`` arrives as ``/plugins/a/b/push``, and some APIs
+take names with slashes as they are (Docker's ``/images/library/ubuntu/json``).
 """
 
 from __future__ import annotations
@@ -24,22 +29,29 @@ from mocksrv.openapi.specs import Operation
 class _Route:
     template: str
     pattern: re.Pattern[str]
+    spanning: re.Pattern[str]  # the same with parameters that may hold "/" (the second pass)
     names: list[str]
     operations: dict[str, Operation]  # by lower-case method
 
 
-def _compile(template: str) -> tuple[re.Pattern[str], list[str]]:
+def _compile(template: str, parameter: str = "[^/]+") -> tuple[re.Pattern[str], list[str]]:
+    """``parameter``: the regex of one path parameter's value; by default one segment ("."
+    is allowed, so that /files/{name}.json still works)."""
     names: list[str] = []
     regex = ""
     position = 0
     for found in TEMPLATE_PARAM.finditer(template):
         regex += re.escape(template[position:found.start()])
         names.append(found.group(1))
-        # one path segment; "." is allowed so that /files/{name}.json still works
-        regex += f"(?P<p{len(names) - 1}>[^/]+)"
+        regex += f"(?P<p{len(names) - 1}>{parameter})"
         position = found.end()
     regex += re.escape(template[position:])
     return re.compile(f"^{regex}/?$" if template != "/" else "^/?$"), names
+
+
+def _navigates(match: re.Match[str]) -> bool:
+    """A value spanning segments that holds ``.`` or ``..`` as one: path navigation, not a name."""
+    return any(segment in (".", "..") for value in match.groups() for segment in value.split("/"))
 
 
 def _priority(template: str) -> tuple[tuple[int, int], ...]:
@@ -54,15 +66,19 @@ class Router:
     def __init__(self, apis: list[ApiSpec]) -> None:
         self._apis = {api.id: api for api in apis}
         self._routes: dict[str, list[_Route]] = {}
+        self._spanning: dict[str, list[_Route]] = {}
         for api in apis:
             by_template: dict[str, _Route] = {}
             for operation in api.operations:
                 route = by_template.get(operation.template)
                 if route is None:
                     pattern, names = _compile(operation.template)
-                    route = by_template[operation.template] = _Route(operation.template, pattern, names, {})
+                    spanning, _ = _compile(operation.template, "[^/].*?")
+                    route = by_template[operation.template] = _Route(operation.template, pattern, spanning, names, {})
                 route.operations[operation.method] = operation
             self._routes[api.id] = sorted(by_template.values(), key=lambda r: _priority(r.template))
+            # spanning, the template with the most segments first: /users/{id} would take all of /users/a/b/files/c
+            self._spanning[api.id] = sorted(self._routes[api.id], key=lambda r: -r.template.count("/"))
 
     def match(self, method: str, path: str) -> Match:
         """Find the operation for a request.
@@ -74,10 +90,7 @@ class Router:
         rest = path[len(api.mount):] or "/"
         method = method.lower()
         allowed: list[str] = []
-        for route in self._routes[api.id]:
-            found = route.pattern.match(rest)
-            if found is None:
-                continue
+        for route, found in self._matching(api, rest):
             operation = route.operations.get(method)
             if operation is None:
                 allowed.extend(m.upper() for m in route.operations if m.upper() not in allowed)
@@ -103,8 +116,15 @@ class Router:
         except UndeclaredPath:
             return None
         rest = path[len(api.mount):] or "/"
-        methods = [m.upper() for route in self._routes[api.id] if route.pattern.match(rest) for m in route.operations]
+        methods = [m.upper() for route, _ in self._matching(api, rest) for m in route.operations]
         return (api.id, list(dict.fromkeys(methods))) if methods else None
+
+    def _matching(self, api: ApiSpec, rest: str) -> list[tuple[_Route, re.Match[str]]]:
+        """The routes ``rest`` matches, in priority order: one segment per parameter, or, when
+        none matches so, with parameters spanning segments."""
+        found = [(route, match) for route in self._routes[api.id] if (match := route.pattern.match(rest))]
+        return found or [(route, match) for route in self._spanning[api.id]
+                         if (match := route.spanning.match(rest)) and not _navigates(match)]
 
     def _api_for(self, path: str) -> ApiSpec:
         first = path.lstrip("/").split("/", 1)[0]

@@ -56,6 +56,7 @@ from werkzeug.datastructures import MultiDict
 
 from mocksrv.engine.fastpath.checks import ApiChecks
 from mocksrv.engine.fastpath.checks import JsonCheck
+from mocksrv.engine.fastpath.checks import response_key_for
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import UnsupportedMediaType
 from mocksrv.errors import Violation
@@ -71,6 +72,7 @@ from mocksrv.wire.form_encoding import decode_deep_object
 from mocksrv.wire.form_encoding import decode_form
 from mocksrv.wire.form_encoding import deep_object_layout
 from mocksrv.wire.form_encoding import form_layout
+from mocksrv.wire.form_encoding import schema_kinds
 from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import carries_text
 from mocksrv.wire.media import is_form
@@ -133,6 +135,7 @@ class ApiValidators:
         self._nullable: dict[str, tuple[tuple[str, str], ...]] = {}
         self._forms: dict[tuple[str, str], FormLayout] = {}
         self._queries: dict[str, QueryLayout] = {}
+        self._json_text: dict[tuple[str, str], bool] = {}
 
     @functools.cached_property
     def unmarshallers(self) -> _Unmarshallers:
@@ -144,18 +147,18 @@ class ApiValidators:
             **{media: _text_loads for media in named if media.startswith("text/") and not is_xml(media)},
             **{media: _json_loads for media in named if media.endswith("+json")},
             **{media: _first_json_record for media in named if is_json_sequence(media)}}
-        # a binary response reaches its schema as text, byte for byte: openapi-core hands it over as
-        # bytes, which a plain `type: string` (how many specs write an image) refuses
+        # a binary body (request or response) reaches its schema as text, byte for byte: openapi-core
+        # hands it over as bytes, which a plain `type: string` (how many specs write an image) refuses
         answers = {**{media: _bytes_as_text for media in named if _is_binary_type(media)}, **extra}
         if self.api.version == "3.0":
             return _Unmarshallers(
                 V30RequestParametersUnmarshaller(spec),
-                V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
+                V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=answers),
                 V30ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
                 oas30_write_schema_validators_factory)
         return _Unmarshallers(
             V31RequestParametersUnmarshaller(spec),
-            V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=extra),
+            V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=answers),
             V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
             oas31_schema_validators_factory)
 
@@ -173,6 +176,19 @@ class ApiValidators:
             api = self.api
             media, resolver = api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
             found = self._forms[(operation.key, media_key)] = form_layout(api, media, resolver)
+        return found
+
+    def holds_json_text(self, operation: Operation, media_key: str) -> bool:
+        """A request body type that is not JSON, XML or a form, with an object or array schema."""
+        found = self._json_text.get((operation.key, media_key))
+        if found is None:
+            found = False
+            if not (is_json(media_key) or is_xml(media_key) or is_form(media_key)):
+                api = self.api
+                media, resolver = api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
+                kinds = schema_kinds(api, media.get("schema"), resolver) if isinstance(media, dict) else []
+                found = bool(kinds) and set(kinds) <= {"object", "array", "null"}
+            self._json_text[(operation.key, media_key)] = found
         return found
 
     def nullable_parameters(self, operation: Operation) -> tuple[tuple[str, str], ...]:
@@ -480,6 +496,8 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
             checked.media_type = key
             if is_form(key):
                 checked.body = _check_form(match, request, key, validators, violations)
+            elif validators.holds_json_text(operation, key):
+                checked.body = _check_json_text(match, request, key, validators, violations)
             else:
                 validator = validators.checks.body_validator(operation, key) if fast else None
                 if validator is not None:
@@ -505,6 +523,29 @@ def _check_body(match: Match, request: MockRequest, validators: ApiValidators, v
     for error in result.errors:
         violations.extend(_body_violations(error))
     return result.body
+
+
+def _check_json_text(match: Match, request: MockRequest, key: str, validators: ApiValidators,
+                     violations: list[Violation]) -> Json:
+    """A body of a type that is not JSON (``text/plain``, ``application/octet-stream``) whose schema
+    is an object or array: the only way to write one in such a type is its JSON text."""
+    try:
+        value = json.loads(request.body)
+    except RecursionError:
+        violations.append(Violation("body", "", TOO_DEEP))
+        return None
+    except ValueError as exc:
+        violations.append(_unparsable(exc, "JSON"))
+        return None
+    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
+    if check is not None:
+        try:
+            check.validator.validate(value)
+        except InvalidSchemaValue as exc:
+            violations.extend(_schema_violation("body", error) for error in exc.schema_errors)
+        except RecursionError:
+            violations.append(Violation("body", "", TOO_DEEP))
+    return value
 
 
 def _check_empty_body(match: Match, key: str, validators: ApiValidators, violations: list[Violation]) -> str:
@@ -746,8 +787,12 @@ def check_response(match: Match, request: MockRequest, response: MockResponse, v
     except (OpenAPIError, ValueError, TypeError, KeyError) as exc:
         return [f"response could not be checked: {_one_line(exc)}"]
     problems: list[str] = []
+    json_text = _json_text_problems(match, response, content_type, validators) if any(
+        isinstance(error, DataValidationError) for error in result.errors) and not xml else None
+    if json_text is not None:
+        problems.extend(json_text)
     for error in result.errors:
-        if xml and isinstance(error, DataValidationError):
+        if (xml or json_text is not None) and isinstance(error, DataValidationError):
             continue
         cause = error.__cause__ or error
         if isinstance(cause, InvalidSchemaValue):
@@ -756,6 +801,27 @@ def check_response(match: Match, request: MockRequest, response: MockResponse, v
         else:
             problems.append(_one_line(f"{type(error).__name__}: {cause}"))
     return problems
+
+
+def _json_text_problems(match: Match, response: MockResponse, content_type: str,
+                        validators: ApiValidators) -> list[str] | None:
+    """A body of a type that is not JSON (a stream type, ``text/plain``) holding a JSON object or
+    array, checked as one: what an object schema under such a type can only mean (as for
+    requests). None when the body is no such thing (openapi-core's verdict stands)."""
+    mimetype = media_type_of(content_type)
+    if not response.body or is_json(mimetype) or is_json_sequence(mimetype) or response.body[:1] not in (b"{", b"["):
+        return None
+    key = response_key_for(match.operation, response.status)
+    content = match.api.deref((match.operation.spec.get("responses") or {}).get(key) or {})[0].get("content")
+    media_key = find_media_type(content, mimetype) if key is not None and isinstance(content, dict) else None
+    check = validators.checks.response_check(match.operation, str(key), media_key) if media_key else None
+    if check is None:
+        return None
+    try:
+        value = json.loads(response.body)
+    except (ValueError, RecursionError):
+        return None
+    return [f"{field_path(e.absolute_path) or 'body'}: {_one_line(e.message)}" for e in check.errors(value)]
 
 
 def _one_line(value: object, limit: int = 300) -> str:

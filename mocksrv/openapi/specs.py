@@ -51,6 +51,8 @@ SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 # URI schemes jsonschema-path (requests, urllib) would fetch a $ref from; all go to the confined loader
 FETCHED_SCHEMES = ("file", "http", "https", "ftp", "ftps", "data")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# header parameters OpenAPI says to ignore (`is_ignored_header`)
+IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 MAX_SPEC_BYTES = 20 * 1024 * 1024
 API_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TEMPLATE_PARAM = re.compile(r"{([^{}/]+)}")
@@ -292,7 +294,7 @@ class ApiSpec:
         declared: dict[tuple[str, str], tuple[Json, Resolver[Json]]] = {}
         for node in [*(operation.path_item.get("parameters") or []), *(operation.spec.get("parameters") or [])]:
             parameter, resolver = self.deref(node)
-            if isinstance(parameter, dict):
+            if isinstance(parameter, dict) and not is_ignored_header(parameter):
                 declared[(str(parameter.get("in", "")), str(parameter.get("name", "")))] = (parameter, resolver)
         return list(declared.values())
 
@@ -483,8 +485,12 @@ def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
                     path_item[method].pop("servers", None)
                     parameter_lists.append(path_item[method].get("parameters"))
     components = mounted.get("components")
-    if isinstance(components, dict) and isinstance(components.get("parameters"), dict):
-        parameter_lists.append(list(components["parameters"].values()))
+    shared = components.get("parameters") if isinstance(components, dict) else None
+    for parameters in parameter_lists:
+        if isinstance(parameters, list):
+            parameters[:] = [p for p in parameters if not is_ignored_header(_local_target(p, shared))]
+    if isinstance(shared, dict):
+        parameter_lists.append(list(shared.values()))
     for parameters in parameter_lists:
         for parameter in parameters if isinstance(parameters, list) else []:
             _accept_empty_query_value(parameter)
@@ -492,6 +498,24 @@ def _mounted_copy(document: dict[str, Json], mount: str) -> dict[str, Json]:
             _deep_array_as_repeated(parameter)
             _deep_object_as_json(parameter)
     return mounted
+
+
+def is_ignored_header(parameter: Json) -> bool:
+    """A header parameter named ``Accept``, ``Content-Type`` or ``Authorization``: OpenAPI says its
+    definition "SHALL be ignored" (the media types and security schemes say those), and a
+    document that declares one (Docker's ``Content-type: application/x-tar`` beside a body of
+    ``application/octet-stream``) would otherwise refuse every request."""
+    return (isinstance(parameter, dict) and parameter.get("in") == "header"
+            and str(parameter.get("name", "")).lower() in IGNORED_HEADERS)
+
+
+def _local_target(node: Json, shared: Json) -> Json:
+    """``{"$ref": "#/components/parameters/X"}`` → that parameter (None when elsewhere); others as they are."""
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    if not isinstance(ref, str):
+        return node
+    prefix = "#/components/parameters/"
+    return shared.get(ref[len(prefix):]) if ref.startswith(prefix) and isinstance(shared, dict) else None
 
 
 def _accept_empty_query_value(parameter: Json) -> None:

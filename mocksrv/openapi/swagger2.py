@@ -203,10 +203,11 @@ class _Converter:
         return out
 
     def _ref_schema(self, node: dict[str, Json]) -> dict[str, Json]:
-        # 3.0 ignores a $ref's siblings: a nullable reference needs the allOf wrapper to stay nullable
+        # 3.0 ignores a $ref's siblings, and `nullable` beside an allOf does not let null through the
+        # referenced schema: a nullable reference is the schema or null, as anyOf
         target = {"$ref": self.ref(node["$ref"])}
         if node.get("x-nullable") is True:
-            return {"allOf": [target], "nullable": True}
+            return {"anyOf": [target, {"nullable": True, "enum": [None]}]}
         return target
 
     def _type(self, value: Json, where: str) -> dict[str, Json]:
@@ -458,6 +459,9 @@ class _Converter:
             out["parameters"] = parameters
         # None: the global consumes; the operation's own list replaces it
         consumes = _media_types(node.get("consumes")) or None
+        named = self._content_type_values([*shared_payload, *own], where) if payload else []
+        if named:
+            consumes = list(dict.fromkeys([*(consumes or self.default_consumes()), *named]))
         body = self.operation_body(payload, consumes, where)
         if body is not None:
             out["requestBody"] = body
@@ -469,6 +473,21 @@ class _Converter:
             out["security"] = self.security(node["security"])
         out.update(_extensions(node))
         return out
+
+    def _content_type_values(self, parameters: list[Json], where: str) -> list[str]:
+        """The media types a ``Content-Type`` header parameter's ``enum`` names (Docker's build:
+        ``application/x-tar`` beside ``consumes: [application/octet-stream]``). 3.0 ignores such a
+        parameter; what its author meant is that the body is sent in those types too."""
+        named: list[str] = []
+        for param in parameters:
+            target = self.resolved(param)
+            if (isinstance(target, dict) and target.get("in") == "header"
+                    and str(target.get("name", "")).lower() == "content-type"):
+                named += [str(value) for value in target.get("enum") or [] if isinstance(value, str) and "/" in value]
+        if named:
+            self.warn(where, f"a Content-Type header parameter names {', '.join(named)}; "
+                             "read as media types of the request body")
+        return named
 
     def _effective_payload(self, shared: list[Json], own: list[Json]) -> list[Json]:
         """The path's body/formData parameters the operation does not redeclare, then the operation's."""

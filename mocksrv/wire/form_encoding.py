@@ -48,7 +48,8 @@ from mocksrv.wire.media import URLENCODED
 from mocksrv.wire.media import is_json
 from mocksrv.wire.media import media_type_of
 
-__all__ = ["DecodedForm", "FormLayout", "decode_deep_object", "decode_form", "deep_object_layout", "form_layout"]
+__all__ = ["DecodedForm", "FormLayout", "decode_deep_object", "decode_form", "deep_object_layout", "form_layout",
+           "schema_kinds"]
 
 Json = t.Any
 Part = str | FileStorage
@@ -89,6 +90,12 @@ def form_layout(api: ApiSpec, media: Json, resolver: t.Any) -> FormLayout:
     encoding = media.get("encoding")
     return FormLayout(_View.of(api, media.get("schema"), resolver),
                       {str(k): v for k, v in encoding.items()} if isinstance(encoding, dict) else {}, api.version)
+
+
+def schema_kinds(api: ApiSpec, schema: Json, resolver: t.Any) -> list[str]:
+    """The JSON types a schema allows, in its order: declared, else implied (through ``$ref``,
+    ``allOf`` and the ``anyOf``/``oneOf`` alternatives)."""
+    return _View.of(api, schema, resolver).kinds
 
 
 def decode_form(layout: FormLayout, media_type: str, fields: MultiDict[str, str],
@@ -162,6 +169,11 @@ class _View:
 
     def is_array(self) -> bool:
         return "array" in self.kinds
+
+    @functools.cached_property
+    def allows_null(self) -> bool:
+        """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part."""
+        return "null" in self.kinds or any(schema.get("nullable") is True for schema, _ in self.parts)
 
     @functools.cached_property
     def required(self) -> set[str]:
@@ -298,6 +310,8 @@ class _Reader:
         parts = self._take(name)
         if parts is None:
             return None
+        if parts == ["null"] and view.allows_null and "string" not in view.kinds:
+            return None, None  # the text `null` where null is allowed and no text is (a string keeps it)
         as_json = content_type is not None and is_json(content_type)
         if view.is_array() or (len(parts) > 1 and not view.kinds):
             items = view.items
@@ -423,7 +437,7 @@ class _Reader:
             sub, path = view.property(key), f"{where}.{key}"
             if isinstance(node, dict):
                 value[key], shown[key] = self._tree(node, sub, path)
-            elif sub.is_array():
+            elif sub.is_array() or (len(node) > 1 and not sub.kinds):  # a key sent several times, of any type
                 value[key], shown[key] = self._items(node, sub.items, None, path)
             else:
                 if len(node) > 1:

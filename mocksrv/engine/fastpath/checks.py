@@ -164,7 +164,7 @@ class ApiChecks:
 
     def response_is_valid(self, operation: Operation, status: int, headers: Headers, body: bytes | None) -> bool:
         """True only when the response is surely valid; False means "ask openapi-core"."""
-        response_key = _response_key(operation, status)
+        response_key = response_key_for(operation, status)
         if response_key is None:
             return False
         readers = self._cached(self._headers, (operation.key, response_key),
@@ -290,7 +290,7 @@ def _read_all(readers: list[_Value], sources: t.Mapping[str, t.Any]) -> dict[str
     return found
 
 
-def _response_key(operation: Operation, status: int) -> str | None:
+def response_key_for(operation: Operation, status: int) -> str | None:
     """The response openapi-core would pick: the exact status, its ``NXX`` range, then ``default``."""
     responses = operation.spec.get("responses") or {}
     if not all(isinstance(key, str) for key in responses):
