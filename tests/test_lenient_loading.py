@@ -368,3 +368,43 @@ def test_strict_specs_on_the_command_line(tmp_path: Path) -> None:
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert lenient.returncode == 0
     assert f"warning: {path}: /paths//b/get: operationId 'fetch'" in lenient.stdout
+
+
+# --- nullable where 3.0 lets no null through -----------------------------------------------
+
+NULLABLE_COMPOSED = """\
+paths:
+  /files/{id}:
+    put:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                shared_link:   # Box: "set this to null to remove the shared link"
+                  description: The link, or null to remove it.
+                  nullable: true
+                  allOf: [{$ref: "#/components/schemas/Link"}]
+                owner: {$ref: "#/components/schemas/Link", nullable: true}
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    Link: {type: object, required: [url], properties: {url: {type: string}}}
+"""
+
+
+def test_nullable_beside_all_of_or_a_ref_is_the_schema_or_null(tmp_path: Path) -> None:
+    """3.0.3: ``nullable`` reaches only a ``type`` written beside it, so an allOf's object refused
+    null; authors (and schemathesis, Prism) read it as "this, or null"."""
+    path = write(tmp_path, NULLABLE_COMPOSED)
+    warnings = repaired(path, "/properties/shared_link: 'nullable' beside allOf/anyOf/oneOf without a type")
+    assert any("/properties/owner: 'nullable' beside $ref without a type" in warning for warning in warnings)
+    mock = client(path)
+    assert mock.put("/api/files/1", json={"shared_link": None, "owner": None}).status_code == 200
+    assert mock.put("/api/files/1", json={"shared_link": {"url": "https://x"}}).status_code == 200
+    refused = mock.put("/api/files/1", json={"shared_link": {}})
+    assert refused.status_code == 400  # the referenced schema still holds

@@ -844,3 +844,37 @@ def test_a_new_id_is_one_the_item_path_takes(tmp_path: Path) -> None:
         assert made.status_code == 201 and re.fullmatch(r"[A-Z0-9]+", made.json["id"]), made.json
         read = client.get(f"/orders/orders/{made.json['id']}")
         assert read.status_code == 200 and read.json == made.json
+
+
+TEMPLATE = """
+openapi: 3.0.3
+info: {title: Templates, version: "1"}
+paths:
+  /templates/classification/schema:
+    get:
+      responses:
+        "200":
+          description: the one template
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [fields]
+                properties:
+                  fields:
+                    type: array
+                    minItems: 1
+                    maxItems: 1
+                    items: {type: object, required: [id, key], properties: {id: {type: string}, key: {type: string}}}
+"""
+
+
+def test_a_list_the_store_cannot_fill_keeps_what_its_schema_requires(tmp_path: Path) -> None:
+    """Box's classification template: an object holding an array of one field, read like a list;
+    with nothing stored the answer had ``fields: []`` against ``minItems: 1`` (a 500 in strict)."""
+    spec = tmp_path / "templates.yaml"
+    spec.write_text(TEMPLATE)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    response = client.get("/templates/templates/classification/schema")
+    assert response.status_code == 200, response.text
+    assert len(response.json["fields"]) == 1

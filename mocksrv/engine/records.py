@@ -345,6 +345,9 @@ class RecordKeeper:
             template = current[0] if isinstance(current, list) and current else None
             items = [self._conform(self.view(collection, r), template, location) for r in records]
             shaped = with_value_at(value, location.path, items)
+            if isinstance(current, list) and len(items) < len(current) and not self.synth.is_valid(
+                    schema, resolver, shaped):
+                return value  # fewer records than the list must hold (minItems): what the store cannot say
             return mirror_page(shaped, location.path, page, links,
                                lambda candidate: self.synth.is_valid(schema, resolver, candidate))
 

@@ -44,6 +44,8 @@ from openapi_core.unmarshalling.request.unmarshallers import V31RequestBodyUnmar
 from openapi_core.unmarshalling.request.unmarshallers import V31RequestParametersUnmarshaller
 from openapi_core.unmarshalling.response.unmarshallers import V30ResponseUnmarshaller
 from openapi_core.unmarshalling.response.unmarshallers import V31ResponseUnmarshaller
+from openapi_core.unmarshalling.schemas import oas30_format_unmarshallers
+from openapi_core.unmarshalling.schemas import oas31_format_unmarshallers
 from openapi_core.validation.request.exceptions import MissingRequiredParameter
 from openapi_core.validation.request.exceptions import MissingRequiredRequestBody
 from openapi_core.validation.request.exceptions import ParameterValidationError
@@ -51,6 +53,8 @@ from openapi_core.validation.response.exceptions import DataValidationError
 from openapi_core.validation.schemas import oas30_write_schema_validators_factory
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
@@ -150,17 +154,20 @@ class ApiValidators:
         # a binary body (request or response) reaches its schema as text, byte for byte: openapi-core
         # hands it over as bytes, which a plain `type: string` (how many specs write an image) refuses
         answers = {**{media: _bytes_as_text for media in named if _is_binary_type(media)}, **extra}
-        if self.api.version == "3.0":
-            return _Unmarshallers(
-                V30RequestParametersUnmarshaller(spec),
-                V30RequestBodyUnmarshaller(spec, extra_media_type_deserializers=answers),
-                V30ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
-                oas30_write_schema_validators_factory)
-        return _Unmarshallers(
-            V31RequestParametersUnmarshaller(spec),
-            V31RequestBodyUnmarshaller(spec, extra_media_type_deserializers=answers),
-            V31ResponseUnmarshaller(spec, extra_media_type_deserializers=answers),
-            oas31_schema_validators_factory)
+        # openapi-core refuses a schema whose own format it does not know ("Formatter not found for
+        # html format", openapi-core#515); JSON Schema calls an unknown format an annotation
+        v30 = self.api.version == "3.0"
+        formats: dict[str, t.Callable[[t.Any], t.Any]] = dict.fromkeys(_unknown_formats(self.api.document, v30), _as_is)
+        def body(kind: t.Any) -> t.Any:
+            return kind(spec, extra_media_type_deserializers=answers, extra_format_unmarshallers=formats)
+
+        if v30:
+            return _Unmarshallers(V30RequestParametersUnmarshaller(spec, extra_format_unmarshallers=formats),
+                                  body(V30RequestBodyUnmarshaller), body(V30ResponseUnmarshaller),
+                                  oas30_write_schema_validators_factory)
+        return _Unmarshallers(V31RequestParametersUnmarshaller(spec, extra_format_unmarshallers=formats),
+                              body(V31RequestBodyUnmarshaller), body(V31ResponseUnmarshaller),
+                              oas31_schema_validators_factory)
 
     def query_layout(self, operation: Operation) -> QueryLayout:
         """How the operation's query reaches openapi-core, made once."""
@@ -206,6 +213,27 @@ class ApiValidators:
     def checks(self) -> ApiChecks:
         """The per-operation fast-path checks (each built on first use)."""
         return ApiChecks(self.api, self.unmarshallers)
+
+
+def _as_is(value: t.Any) -> t.Any:
+    return value
+
+
+def _unknown_formats(document: Json, v30: bool) -> set[str]:
+    """The ``format`` values of a document's schemas that neither openapi-core nor its validator knows."""
+    checker = (OAS30Validator if v30 else OAS31Validator).FORMAT_CHECKER
+    known = set(checker.checkers) | set(oas30_format_unmarshallers if v30 else oas31_format_unmarshallers)
+    found: set[str] = set()
+    stack = [document]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if isinstance(current.get("format"), str):
+                found.add(current["format"])
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found - known
 
 
 def _json_loads(value: t.Any, **parameters: t.Any) -> Json:

@@ -14,6 +14,9 @@ import typing as t
 Json = t.Any
 # values that are data, not schemas: never walked into
 DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
+COMPOSED = ("allOf", "anyOf", "oneOf", "$ref")  # a schema 3.0's nullable does not reach without a type
+OUTER = frozenset({"title", "description", "readOnly", "writeOnly", "deprecated", "example", "default",
+                   "externalDocs", "xml"})
 
 
 def repair_schemas(document: dict[str, Json], version: str) -> list[str]:
@@ -64,7 +67,22 @@ def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
         elif nullable is True and isinstance(kind, list) and "null" not in kind:
             schema["type"] = [*kind, "null"]
         warnings.append(f"{where}: 3.0's 'nullable' in a 3.1 document, read as a type that allows null")
+    if version == "3.0" and schema.get("nullable") is True and "type" not in schema \
+            and any(key in schema for key in COMPOSED):
+        _null_as_alternative(schema)
+        warnings.append(f"{where}: 'nullable' beside {'$ref' if '$ref' in schema['anyOf'][0] else 'allOf/anyOf/oneOf'} "
+                        "without a type lets no null through in 3.0; read as the schema or null")
     return warnings
+
+
+def _null_as_alternative(schema: dict[str, Json]) -> None:
+    """``{nullable: true, allOf: [A]}`` → ``{anyOf: [{allOf: [A]}, {nullable: true, enum: [null]}]}``;
+    what describes the value as a whole (description, readOnly, examples …) stays outside."""
+    inner = {key: value for key, value in schema.items() if key not in OUTER and key != "nullable"}
+    outer = {key: value for key, value in schema.items() if key in OUTER}
+    schema.clear()
+    schema.update(outer)
+    schema["anyOf"] = [inner, {"nullable": True, "enum": [None]}]
 
 
 def _is_number(value: Json) -> bool:
