@@ -878,3 +878,53 @@ def test_a_list_the_store_cannot_fill_keeps_what_its_schema_requires(tmp_path: P
     response = client.get("/templates/templates/classification/schema")
     assert response.status_code == 200, response.text
     assert len(response.json["fields"]) == 1
+
+
+PROFILES = """
+openapi: 3.0.3
+info: {title: Profiles, version: "1"}
+paths:
+  /apps:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}}
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [app_id, bot_id]
+                properties:
+                  app_id: {type: string, pattern: "^A[A-Z0-9]{8}$", example: A0123ABCD}
+                  bot_id: {anyOf: [{type: string, pattern: "^B[A-Z0-9]{8}$"}, {nullable: true, enum: [null]}]}
+                  name: {type: string}
+  /bots:
+    post:
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [bot_id]
+                properties:
+                  bot_id: {anyOf: [{nullable: true, enum: [null]}, {type: string, pattern: "^B[A-Z0-9]{8}$"}]}
+"""
+
+
+def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
+    """Slack: an id whose schema has an example got the example every time, so the second create
+    found it taken (a 500, "fresh ids were all taken"); an id that may be null got a UUID."""
+    spec = tmp_path / "profiles.yaml"
+    spec.write_text(PROFILES)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    made = [client.post("/profiles/apps", json={"name": f"app {n}"}) for n in range(4)]
+    assert [response.status_code for response in made] == [201] * 4, made[-1].text
+    ids = [response.json["app_id"] for response in made]
+    assert len(set(ids)) == 4 and all(re.fullmatch(r"A[A-Z0-9]{8}", i) for i in ids)
+    listed = client.get("/__mocksrv/apis/profiles/records/apps").json["records"]
+    assert sorted(record["app_id"] for record in listed) == sorted(ids)
+    bots = [client.post("/profiles/bots").json["bot_id"] for _ in range(3)]
+    assert len(set(bots)) == 3 and all(re.fullmatch(r"B[A-Z0-9]{8}", i) for i in bots), bots

@@ -96,6 +96,20 @@ def test_json_schemas_null_type_is_a_schema_that_takes_only_null() -> None:
     assert any("type null has no OpenAPI 3.0 form" in warning for warning in warnings)
 
 
+def test_a_tuple_on_a_schema_of_no_type_is_one_of_its_items() -> None:
+    """Slack's ``bot_id: {items: [bot id, null]}``: a bot id or null, not an array (mocksrv answered
+    ``[null]``, which schemathesis, reading the tuple, refused)."""
+    document, warnings = to_openapi30(minimal(definitions={"Message": {"type": "object", "properties": {
+        "bot_id": {"items": [{"type": "string", "pattern": "^B[A-Z0-9]+$"}, {"type": "null"}]},
+        "scores": {"type": "array", "items": [{"type": "integer"}, {"type": "string"}]}}}}))
+    assert errors_as_30(document) == []
+    bot_id = OAS30Validator(document["components"]["schemas"]["Message"]["properties"]["bot_id"])
+    assert bot_id.is_valid("B0ABC") and bot_id.is_valid(None) and not bot_id.is_valid(["B0ABC"])
+    scores = OAS30Validator(document["components"]["schemas"]["Message"]["properties"]["scores"])
+    assert scores.is_valid([1, "a"]) and not scores.is_valid(1)  # with `type: array`, still an array
+    assert any("on a schema without a type; read as the value being any of those" in warning for warning in warnings)
+
+
 def test_an_empty_required_list_is_dropped() -> None:
     document, _ = to_openapi30(minimal(definitions={"A": {"type": "object", "required": []}}))
     assert document["components"]["schemas"]["A"] == {"type": "object"}

@@ -59,6 +59,8 @@ SORT_PARAMS = ("sort", "sort_by", "sortBy", "order_by", "orderBy")
 CREATED_FIELDS = ("created_at", "createdAt", "created", "updated_at", "updatedAt")
 PREFIXED_HEX = re.compile(r"^([A-Za-z][A-Za-z0-9]*[_-])([0-9a-f]{8,})$")
 ID_ATTEMPTS = 5  # fresh ids drawn before a create gives up
+ID_BRANCHES = 4  # anyOf/oneOf branches of an id schema tried for a text or number (not null)
+COMPOSED = ("anyOf", "oneOf", "allOf", "$ref")
 PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
 UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -266,8 +268,14 @@ class RecordKeeper:
             candidate: Json = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         elif shaped:
             candidate = shaped.group(1) + "".join(rng.choice("0123456789abcdef") for _ in shaped.group(2))
-        elif schema.get("pattern") or schema.get("format"):
-            candidate = self.synth.generate(schema, resolver, "id", collection, sequence)
+        elif schema.get("pattern") or schema.get("format") or any(key in schema for key in COMPOSED):
+            # never the example (every record would get it), and a text or number where null is allowed too
+            candidate = None
+            for branch in range(ID_BRANCHES):
+                candidate = self.synth.generate(schema, resolver, "id", collection, sequence, branch=branch,
+                                                examples=False)
+                if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
+                    break
         else:
             candidate = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         return candidate
@@ -421,7 +429,7 @@ def timestamp_like(example: str, now: datetime) -> str:
 
 def _shaped(schema: dict[str, Json]) -> bool:
     """An id schema that says what an id looks like, not only that it is text."""
-    return (bool({"pattern", "format", "example"} & set(schema))
+    return (bool({"pattern", "format", "example", *COMPOSED} & set(schema))
             or schema.get("type") in ("integer", "number"))
 
 

@@ -367,10 +367,12 @@ class Synthesizer:
         concrete = "application/json" if media_type == "*/*" else media_type
         return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers)
 
-    def generate(self, schema: Json, resolver: t.Any, *parts: object, branch: int | None = None) -> Json:
-        """A value for ``schema`` (examples used), seeded by ``parts``; ``branch`` tried first in a oneOf."""
-        return self._generators[True].generate(schema if isinstance(schema, (dict, bool)) else {}, self.rng(*parts),
-                                               resolver=resolver, branch=branch)
+    def generate(self, schema: Json, resolver: t.Any, *parts: object, branch: int | None = None,
+                 examples: bool = True) -> Json:
+        """A value for ``schema``, seeded by ``parts``; ``branch`` tried first in a oneOf; ``examples``:
+        the schema's examples may be the value (not for ids, which must differ every time)."""
+        return self._generators[examples].generate(schema if isinstance(schema, (dict, bool)) else {},
+                                                   self.rng(*parts), resolver=resolver, branch=branch)
 
     def is_valid(self, schema: Json, resolver: t.Any, value: Json) -> bool:
         return self._generators[True].is_valid(schema, value, resolver)

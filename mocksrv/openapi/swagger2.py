@@ -188,6 +188,12 @@ class _Converter:
                 out[key] = self.schema(value, where)
             elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
                 out[key] = [self.schema(sub, where) for sub in value]
+            elif key == "items" and isinstance(value, list) and "type" not in node:
+                # JSON Schema's tuple on a schema of no type: Slack's `bot_id: {items: [bot id, null]}`
+                # means "one of these", and a value that is no array passes a tuple anyway
+                self.warn(where, "items given as a list (a tuple) on a schema without a type; "
+                                 "read as the value being any of those schemas")
+                out["anyOf"] = [self.schema(sub, where) for sub in value]
             elif key == "items":
                 out[key] = self._items_schema(value, where)
             elif key == "x-nullable":
