@@ -91,6 +91,12 @@ def test_a_flat_message_with_a_list_of_field_errors(client: t.Any) -> None:
     assert get(client, "fields") == (400, {"message": TOO_SMALL, "errors": [{"field": "count", "message": TOO_SMALL}]})
 
 
+def test_a_body_that_is_the_list_of_errors_itself(client: t.Any) -> None:
+    status, body = get(client, "bare-list")
+    assert status == 400
+    assert [(item["message"], item["field"]) for item in body] == [(TOO_SMALL, "count")]  # no generated word
+
+
 def test_an_unreadable_value_is_named_in_the_message(client: t.Any) -> None:
     status, body = get(client, "google", "count=many")
     assert status == 400

@@ -264,6 +264,8 @@ paths:
       parameters:
         - {name: packages, in: query, required: true, explode: false, schema: {type: array, items: {type: string}}}
         - {name: tags, in: query, explode: false, schema: {type: array, minItems: 2, items: {type: string}}}
+        - {name: codes, in: query, explode: false, schema: {type: array, minItems: 1, items: {type: string, minLength: 1}}}
+        - {name: names, in: query, explode: false, schema: {type: array, minItems: 1, items: {type: string}}}
         - {name: spec, in: query, content: {application/json: {schema: {type: object}}}}
         - {name: callback, in: query, schema: {type: string, format: uri}}
       requestBody:
@@ -282,7 +284,10 @@ paths:
     # `?packages=` sends the list, empty: a required array is present
     ("packages=", "application/octet-stream", 204, None),
     ("", "application/octet-stream", 400, "packages query parameter is required"),
-    ("packages=&tags=", "application/octet-stream", 400, "tags query parameter must have at least 2 items"),
+    # …unless it must hold items: then it is one empty text, judged by the items' schema
+    ("packages=&tags=", "application/octet-stream", 400, "tags must have at least 2 items"),
+    ("packages=&codes=", "application/octet-stream", 400, "codes[0] must be at least 1 characters long"),
+    ("packages=&names=", "application/octet-stream", 204, None),
     # zero bytes of a type of bytes or text are the empty string, judged by its schema
     ("packages=a", "text/plain", 400, "request body must be at least 1 characters long"),
     ("packages=a", "application/json", 400, "request body is required"),  # zero bytes are no JSON document

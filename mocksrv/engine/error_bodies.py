@@ -71,6 +71,12 @@ class ErrorBody:
 
         :param extra: top-level fields the API documents for this error, e.g. ``{"code": "invalid_api_key"}``.
         """
+        if isinstance(base, list):  # the body is the list of errors itself (SendGrid's `[{message, field}]`)
+            items, item_resolver = self._items_schema(schema, resolver)
+            item_fields = object_properties(self.api, items, item_resolver)
+            if not any(name in item_fields for name in MESSAGE_FIELDS):
+                return base
+            return self._apply(base, [((), [self._items(base, items, item_resolver, item_fields, 0)])])
         if not isinstance(base, dict):
             return base
         documented = [((name,), [value]) for name, value in (extra or {}).items()]
@@ -166,8 +172,7 @@ class ErrorBody:
                 violation: Violation | None) -> list[Update]:
         schema, resolver = found if found is not None else ({}, None)
         if _is_array(schema, current):
-            items, item_resolver = self.api.deref(schema.get("items") or {}, resolver) \
-                if isinstance(schema, dict) else ({}, None)
+            items, item_resolver = self._items_schema(schema, resolver)
             item_fields = object_properties(self.api, items, item_resolver)
             if path[-1] not in ERROR_LISTS and not any(n in item_fields for n in MESSAGE_FIELDS):
                 return []  # an array that is not a list of errors keeps its generated items
@@ -177,6 +182,10 @@ class ErrorBody:
             return self._source(path, violation) if not fields or POINTER_FIELDS & set(fields) else []
         return self._object(current if isinstance(current, dict) else {}, schema, resolver, path, depth + 1,
                             message, violation)
+
+    def _items_schema(self, schema: Json, resolver: t.Any) -> tuple[Json, t.Any]:
+        schema, resolver = self.api.deref(schema, resolver)
+        return self.api.deref(schema.get("items") or {}, resolver) if isinstance(schema, dict) else ({}, None)
 
     def _items(self, current: Json, items: Json, resolver: t.Any, item_fields: dict[str, t.Any],
                depth: int) -> _Items:
@@ -211,7 +220,7 @@ class ErrorBody:
 
     # -- applying, keeping only what validates ------------------------------------------------------
 
-    def _apply(self, base: dict[str, Json], updates: list[Update]) -> Json:
+    def _apply(self, base: Json, updates: list[Update]) -> Json:
         """Every first choice at once when the body stays valid (the usual case: one validation),
         else field by field, each taking its first candidate that keeps the body valid."""
         everything: Json = base

@@ -295,14 +295,14 @@ class QueryLayout:
     """What openapi-core needs told about an operation's query parameters."""
 
     unexploded: dict[str, str]  # arrays that are not exploded: name -> style
-    least_items: dict[str, int]  # those of them with a minItems above 0: name -> minItems
+    non_empty: frozenset[str]  # those of them that must hold an item: ``?ids=`` is [""] (its items judge it)
     bracketed: frozenset[str]  # deepObject arrays, sent as name[]=… or name[0]=… (`openapi.specs.is_deep_array`)
     deep_objects: tuple[FormLayout, ...] = ()  # the other deepObject parameters (`openapi.specs.is_deep_object`)
 
     @classmethod
     def of(cls, api: ApiSpec, operation: Operation) -> QueryLayout:
         styles: dict[str, str] = {}
-        least_items: dict[str, int] = {}
+        non_empty: set[str] = set()
         bracketed: set[str] = set()
         deep_objects: list[FormLayout] = []
         for parameter, resolver in api.parameters(operation):
@@ -316,8 +316,8 @@ class QueryLayout:
                     and not parameter.get("explode", style == "form")):
                 styles[str(parameter.get("name"))] = str(style)
                 if isinstance(schema.get("minItems"), int) and schema["minItems"] > 0:
-                    least_items[str(parameter.get("name"))] = schema["minItems"]
-        return cls(styles, least_items, frozenset(bracketed), tuple(deep_objects))
+                    non_empty.add(str(parameter.get("name")))
+        return cls(styles, frozenset(non_empty), frozenset(bracketed), tuple(deep_objects))
 
 
 @dataclass
@@ -334,11 +334,8 @@ class _ReadQuery:
     def of(cls, layout: QueryLayout, query: MultiDict[str, str]) -> _ReadQuery:
         read = cls(_query_for_core(layout, query))
         if layout.unexploded:
-            read.empty_lists = frozenset(name for name in layout.unexploded if query.getlist(name) == [""])
-            read.violations.extend(
-                Violation("query", name, f"{name} query parameter must have at least {layout.least_items[name]} "
-                                         f"item{'s' if layout.least_items[name] > 1 else ''}")
-                for name in sorted(read.empty_lists) if name in layout.least_items)
+            read.empty_lists = frozenset(name for name in layout.unexploded
+                                         if name not in layout.non_empty and query.getlist(name) == [""])
         if not layout.deep_objects:
             return read
         taken: set[str] = set()
@@ -361,19 +358,21 @@ def _query_for_core(layout: QueryLayout, query: t.Any) -> t.Any:
 
     ``?ids=`` for an array that is not exploded (``form`` with ``explode: false``,
     ``spaceDelimited``, ``pipeDelimited``) is the empty list; openapi-core would read it as
-    ``[""]`` and refuse an integer array, so it reaches openapi-core as absent. A
+    ``[""]`` and refuse an integer array, so it reaches openapi-core as absent (`_ReadQuery`
+    knows it was sent). Where the array must hold an item, it is ``[""]``, as openapi-core reads it. A
     ``spaceDelimited`` value reaches it with its spaces written ``%20``: openapi-core 0.23
     splits the decoded value on the text ``%20``, so ``?ids=1%202`` would be one item ``"1 2"``.
     A deepObject array's ``expand[]=a`` / ``expand[0]=a`` keys become the repeated ``expand=a``
     its copy of the spec reads."""
     styles, bracketed = layout.unexploded, layout.bracketed
+    empty = {name for name in styles if name not in layout.non_empty}
     if not (styles or bracketed) or not any(
-            (name in styles and (value == "" or styles[name] == "spaceDelimited")) or (bracketed and "[" in name)
+            (name in empty and value == "") or styles.get(name) == "spaceDelimited" or (bracketed and "[" in name)
             for name, value in query.items(multi=True)):
         return query
     return MultiDict([(_unbracketed(name, bracketed),
                        value.replace(" ", "%20") if styles.get(name) == "spaceDelimited" else value)
-                      for name, value in query.items(multi=True) if not (name in styles and value == "")])
+                      for name, value in query.items(multi=True) if not (name in empty and value == "")])
 
 
 def _unbracketed(name: str, bracketed: frozenset[str]) -> str:
@@ -824,7 +823,7 @@ def check_response(match: Match, request: MockRequest, response: MockResponse, v
             continue
         cause = error.__cause__ or error
         if isinstance(cause, InvalidSchemaValue):
-            problems.extend(f"{field_path(e.absolute_path) or 'body'}: {_one_line(e.message)}"
+            problems.extend(_response_problem(e)
                             if isinstance(e, SchemaError) else _one_line(e) for e in cause.schema_errors)
         else:
             problems.append(_one_line(f"{type(error).__name__}: {cause}"))
@@ -849,7 +848,16 @@ def _json_text_problems(match: Match, response: MockResponse, content_type: str,
         value = json.loads(response.body)
     except (ValueError, RecursionError):
         return None
-    return [f"{field_path(e.absolute_path) or 'body'}: {_one_line(e.message)}" for e in check.errors(value)]
+    return [_response_problem(e) if isinstance(e, SchemaError) else _one_line(e) for e in check.errors(value)]
+
+
+def _response_problem(error: SchemaError) -> str:
+    """``path: reason``; a reason that starts with the whole value (jsonschema's ``[…] has non-unique
+    elements``) names it "the value", so the reason survives the one-line cut."""
+    message, shown = error.message, repr(error.instance)
+    if len(shown) > 60 and message.startswith(shown):
+        message = "the value" + message[len(shown):]
+    return f"{field_path(error.absolute_path) or 'body'}: {_one_line(message)}"
 
 
 def _one_line(value: object, limit: int = 300) -> str:
