@@ -408,3 +408,49 @@ def test_nullable_beside_all_of_or_a_ref_is_the_schema_or_null(tmp_path: Path) -
     assert mock.put("/api/files/1", json={"shared_link": {"url": "https://x"}}).status_code == 200
     refused = mock.put("/api/files/1", json={"shared_link": {}})
     assert refused.status_code == 400  # the referenced schema still holds
+
+
+# --- a discriminator whose values are not its schemas' names ---------------------------------
+
+DISCRIMINATOR = """\
+paths:
+  /chat:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [messages]
+              properties:
+                messages: {type: array, items: {$ref: "#/components/schemas/Message"}}
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    Message:
+      oneOf: [{$ref: "#/components/schemas/DeveloperMessage"}, {$ref: "#/components/schemas/ToolMessage"}]
+      discriminator: {propertyName: role}
+    DeveloperMessage:
+      type: object
+      required: [role, content]
+      properties: {role: {type: string, enum: [developer]}, content: {type: string}}
+    ToolMessage:
+      allOf:
+        - {$ref: "#/components/schemas/Base"}
+        - {type: object, required: [role], properties: {role: {type: string, enum: [tool]}}}
+    Base: {type: object, required: [tool_call_id], properties: {tool_call_id: {type: string}}}
+"""
+
+
+def test_a_discriminator_maps_the_values_its_branches_fix(tmp_path: Path) -> None:
+    """OpenAI's messages: ``role`` is fixed per branch (``developer``, ``tool``) and no mapping is
+    written, so OpenAPI reads ``developer`` as a schema name and every message was refused."""
+    path = write(tmp_path, DISCRIMINATOR, version="3.1.0")
+    repaired(path, "discriminator 'role' has no mapping for the values its branches fix (developer, tool)")
+    mock = client(path)
+    sent = {"messages": [{"role": "developer", "content": ""}, {"role": "tool", "tool_call_id": "t1"}]}
+    assert mock.post("/api/chat", json=sent).status_code == 200
+    wrong = mock.post("/api/chat", json={"messages": [{"role": "tool", "content": "no call id"}]})
+    assert wrong.status_code == 400  # the branch the value names still holds

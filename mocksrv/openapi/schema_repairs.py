@@ -14,7 +14,8 @@ import typing as t
 Json = t.Any
 # values that are data, not schemas: never walked into
 DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
-COMPOSED = ("allOf", "anyOf", "oneOf", "$ref")  # a schema 3.0's nullable does not reach without a type
+COMPOSED = ("allOf", "anyOf", "oneOf", "$ref")
+LOCAL_SCHEMAS = "#/components/schemas/"  # a schema 3.0's nullable does not reach without a type
 OUTER = frozenset({"title", "description", "readOnly", "writeOnly", "deprecated", "example", "default",
                    "externalDocs", "xml"})
 
@@ -27,6 +28,7 @@ def repair_schemas(document: dict[str, Json], version: str) -> list[str]:
         node, where = stack.pop()
         if isinstance(node, dict):
             warnings.extend(_repair_one(node, where or "(root)", version))
+            warnings.extend(_map_discriminator(node, where or "(root)", document))
             stack.extend((value, f"{where}/{key}") for key, value in node.items()
                          if key not in DATA_KEYS and not str(key).startswith("x-"))
         elif isinstance(node, list):
@@ -73,6 +75,55 @@ def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
         warnings.append(f"{where}: 'nullable' beside {'$ref' if '$ref' in schema['anyOf'][0] else 'allOf/anyOf/oneOf'} "
                         "without a type lets no null through in 3.0; read as the schema or null")
     return warnings
+
+
+def _map_discriminator(schema: dict[str, Json], where: str, document: dict[str, Json]) -> list[str]:
+    """A discriminator whose branches each fix its property to one value that is not the branch's
+    schema name (OpenAI's ``role: {enum: [developer]}`` in ``ChatCompletionRequestDeveloperMessage``)
+    and no ``mapping`` for it: without one, OpenAPI reads the value as a schema name, so every
+    value failed ("could not resolve #/components/schemas/developer"). The values are mapped to
+    their branches; a mapping the author wrote is kept."""
+    discriminator = schema.get("discriminator")
+    branches = schema.get("oneOf") or schema.get("anyOf")
+    if not isinstance(discriminator, dict) or not isinstance(branches, list):
+        return []
+    name = discriminator.get("propertyName")
+    mapping: dict[str, Json] = discriminator["mapping"] if isinstance(discriminator.get("mapping"), dict) else {}
+    added: dict[str, str] = {}
+    for branch in branches:
+        ref = branch.get("$ref") if isinstance(branch, dict) else None
+        if not isinstance(ref, str) or not ref.startswith(LOCAL_SCHEMAS) or ref in mapping.values():
+            continue
+        value = _fixed_value(document, ref[len(LOCAL_SCHEMAS):], str(name))
+        if value is not None and value != ref[len(LOCAL_SCHEMAS):] and value not in mapping:
+            added[value] = ref
+    if not added:
+        return []
+    discriminator["mapping"] = {**mapping, **added}
+    return [f"{where}: discriminator '{name}' has no mapping for the values its branches fix "
+            f"({', '.join(sorted(added))}); read as mapped to those branches"]
+
+
+def _fixed_value(document: dict[str, Json], schema_name: str, prop: str) -> str | None:
+    """The one string a local schema (or its local allOf parts) fixes ``prop`` to, if any."""
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    pending = [schemas.get(schema_name)]
+    for _ in range(8):  # allOf parts, a few levels
+        if not pending:
+            return None
+        node = pending.pop(0)
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("$ref"), str) and node["$ref"].startswith(LOCAL_SCHEMAS):
+            pending.append(schemas.get(node["$ref"][len(LOCAL_SCHEMAS):]))
+            continue
+        field = (node.get("properties") or {}).get(prop) if isinstance(node.get("properties"), dict) else None
+        if isinstance(field, dict):
+            fixed = [field["const"]] if "const" in field else field.get("enum")
+            if isinstance(fixed, list) and len(fixed) == 1 and isinstance(fixed[0], str):
+                return fixed[0]
+        pending.extend(node.get("allOf") or [])
+    return None
 
 
 def _null_as_alternative(schema: dict[str, Json]) -> None:
