@@ -40,7 +40,10 @@ EXCEPTIONS: dict[str, list[tuple[str, str, str]]] = {
                           "a 2.0 204 without a schema has no body, yet schemathesis wants the global produces' type")],
     "netlify.yaml": [("any", "content_type_conformance", "the same: 2.0 responses without a schema, a global produces")],
     "docker-engine.yaml": [("any", "content_type_conformance",
-                            "the same, and its error examples are JSON where the operation produces streams")],
+                            "the same, and its error examples are JSON where the operation produces streams"),
+                           ("negative", "negative_data_rejection",
+                            "its invalid values are a Content-type header parameter OpenAPI 3 ignores and a "
+                            "string body of text or bytes, which any value written on the wire is")],
     "box.json": [("positive", "operation:get_search",
                   "schemathesis writes its array of objects `mdfilters` as Python's repr, which no server reads")],
     "vonage-sms.yaml": [("positive", "response_schema_conformance",
@@ -94,17 +97,30 @@ def credentials(spec: Path) -> list[str]:
     return [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
 
 
+# the body media types schemathesis can write (its built-in serializers)
+WRITABLE = ("json", "yaml", "x-www-form-urlencoded", "form-data", "text/plain", "xml", "octet-stream", "*/*")
+
+
+def _writable_body(api: t.Any, operation: t.Any) -> bool:
+    """Whether schemathesis can write some body the operation takes (Docker's `POST /images/load`
+    takes only `application/x-tar`: "No supported serializers", an error of the run itself)."""
+    body, _ = api.deref(operation.spec.get("requestBody"))
+    content = body.get("content") if isinstance(body, dict) else None
+    return not content or any(any(kind in str(media) for kind in WRITABLE) for media in content)
+
+
 def unreachable_operations(spec: Path) -> list[str]:
     """Filters for the operations no HTTP request reaches as written: those whose only success is
     ``101 Switching Protocols`` (Docker's attach and session hijacks: no mock speaks the protocol
     switched to, and schemathesis wants a 2xx), and paths with a ``#fragment`` (Box's
     ``/shared_items#folders``: a client never sends the fragment, so the URL is the path without
-    it, and schemathesis judges its answer by the other operation's schema)."""
+    it, and schemathesis judges its answer by the other operation's schema), and bodies only of
+    media types schemathesis cannot write."""
     filters: list[str] = []
     for operation in load_spec(spec).operations:
         codes = [str(code) for code in operation.spec.get("responses") or {}]
         switching = "101" in codes and not any(code.startswith("2") for code in codes)
-        if switching or "#" in operation.template:
+        if switching or "#" in operation.template or not _writable_body(load_spec(spec), operation):
             filters += (["--exclude-operation-id", operation.operation_id] if operation.operation_id
                         else ["--exclude-path", operation.template])
     return filters
