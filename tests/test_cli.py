@@ -167,11 +167,15 @@ def test_requests_follow_prints_new_requests_as_they_come(bundled: MockServer) -
     command = [sys.executable, "-m", "mocksrv", "requests", "--url", bundled.base_url, "--follow", "--limit", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as follower:
         try:
-            time.sleep(1.5)  # it has read where the journal ends
-            requests.get(bundled.url("/maildiver/v1/nothing-here"), timeout=10)
             assert follower.stdout is not None
-            ready, _, _ = select.select([follower.stdout], [], [], 10)  # bounded: the follower polls every 0.5 s
-            assert ready, "mocksrv requests --follow printed nothing within 10 s"
+            # a request each second until the follower (started, then polling every 0.5 s) prints
+            # one: on a loaded machine its start-up alone can take seconds. Bounded: 20 tries.
+            for _ in range(20):
+                requests.get(bundled.url("/maildiver/v1/nothing-here"), timeout=10)
+                ready, _, _ = select.select([follower.stdout], [], [], 1.0)
+                if ready:
+                    break
+            assert ready, "mocksrv requests --follow printed nothing within 20 s"
             assert " 404 maildiver - GET /maildiver/v1/nothing-here" in follower.stdout.readline()
         finally:
             follower.terminate()  # our own child, by its PID
