@@ -454,3 +454,72 @@ def test_a_discriminator_maps_the_values_its_branches_fix(tmp_path: Path) -> Non
     assert mock.post("/api/chat", json=sent).status_code == 200
     wrong = mock.post("/api/chat", json={"messages": [{"role": "tool", "content": "no call id"}]})
     assert wrong.status_code == 400  # the branch the value names still holds
+
+
+# --- an allOf part closed to the other parts' properties -------------------------------------
+
+CLOSED_PART = """\
+paths:
+  /betas:
+    get:
+      responses:
+        "200":
+          description: a page of betas
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - {$ref: "#/components/schemas/Page"}
+                  - type: object
+                    properties:
+                      data: {type: array, items: {type: object, required: [id], properties: {id: {type: string}}}}
+  /pages:
+    get:
+      responses:
+        "200": {description: the envelope alone, content: {application/json: {schema: {$ref: "#/components/schemas/Page"}}}}
+components:
+  schemas:
+    Page:
+      type: object
+      additionalProperties: false
+      properties: {page: {type: integer}, pages: {type: integer}}
+"""
+
+
+def test_an_all_of_part_closed_to_the_others_is_read_open(tmp_path: Path) -> None:
+    """Linode's lists: no answer with ``data`` could pass the closed envelope (a 500 in strict)."""
+    path = write(tmp_path, CLOSED_PART)
+    repaired(path, "allOf part 0 has additionalProperties false, which refuses the other parts' properties")
+    mock = client(path)
+    betas = mock.get("/api/betas")
+    assert betas.status_code == 200, betas.text
+    assert "data" in betas.json
+    assert load_spec(path).document["components"]["schemas"]["Page"]["additionalProperties"] is False  # its own uses
+
+
+REQUIRED_UNDECLARED = """\
+paths:
+  /firewalls:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                rules:   # Linode: the policies are declared in another allOf part of the same field
+                  additionalProperties: false
+                  properties: {inbound: {type: array}, outbound: {type: array}}
+                  required: [inbound_policy, outbound_policy]
+      responses:
+""" + ERRORS
+
+
+def test_a_closed_object_that_requires_what_it_does_not_declare_is_read_open(tmp_path: Path) -> None:
+    path = write(tmp_path, REQUIRED_UNDECLARED)
+    repaired(path, "additionalProperties false, yet inbound_policy, outbound_policy required and not declared")
+    mock = client(path)
+    sent = {"rules": {"inbound_policy": "DROP", "outbound_policy": "ACCEPT"}}
+    assert mock.post("/api/firewalls", json=sent).status_code == 200
+    assert mock.post("/api/firewalls", json={"rules": {"inbound_policy": "DROP"}}).status_code == 400  # still required

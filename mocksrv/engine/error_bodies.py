@@ -30,8 +30,8 @@ Json = t.Any
 FieldPath = tuple[str, ...]
 Update = tuple[FieldPath, list[Json]]  # a place in the body and its candidate values, best first
 
-MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "errorMessage", "msg", "description",
-                  "Message")
+MESSAGE_FIELDS = ("message", "detail", "error_description", "error_message", "errorMessage", "msg", "reason",
+                  "description", "Message")
 TRACE_FIELD = re.compile(r"^(trace|request|correlation)[_-]?id$", re.IGNORECASE)
 STATUS_FIELDS = ("status", "statusCode", "status_code", "code", "httpStatus", "http_status")
 # where an error item names the field it is about

@@ -29,6 +29,7 @@ def repair_schemas(document: dict[str, Json], version: str) -> list[str]:
         if isinstance(node, dict):
             warnings.extend(_repair_one(node, where or "(root)", version))
             warnings.extend(_map_discriminator(node, where or "(root)", document))
+            warnings.extend(_open_closed_parts(node, where or "(root)", document))
             stack.extend((value, f"{where}/{key}") for key, value in node.items()
                          if key not in DATA_KEYS and not str(key).startswith("x-"))
         elif isinstance(node, list):
@@ -69,6 +70,15 @@ def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
         elif nullable is True and isinstance(kind, list) and "null" not in kind:
             schema["type"] = [*kind, "null"]
         warnings.append(f"{where}: 3.0's 'nullable' in a 3.1 document, read as a type that allows null")
+    required, declared = schema.get("required"), schema.get("properties")
+    if schema.get("additionalProperties") is False and isinstance(required, list) and isinstance(declared, dict) \
+            and {name for name in required if isinstance(name, str)} - set(declared) \
+            and not schema.get("patternProperties"):
+        # Linode's firewall `rules`: required names another allOf part declares; no object could pass
+        missing = sorted({name for name in required if isinstance(name, str)} - set(declared))
+        del schema["additionalProperties"]
+        warnings.append(f"{where}: additionalProperties false, yet {', '.join(missing)} required and not declared; "
+                        "read without additionalProperties")
     if version == "3.0" and schema.get("nullable") is True and "type" not in schema \
             and any(key in schema for key in COMPOSED):
         _null_as_alternative(schema)
@@ -102,6 +112,31 @@ def _map_discriminator(schema: dict[str, Json], where: str, document: dict[str, 
     discriminator["mapping"] = {**mapping, **added}
     return [f"{where}: discriminator '{name}' has no mapping for the values its branches fix "
             f"({', '.join(sorted(added))}); read as mapped to those branches"]
+
+
+def _open_closed_parts(schema: dict[str, Json], where: str, document: dict[str, Json]) -> list[str]:
+    """An ``allOf`` part with ``additionalProperties: false`` beside parts that add properties
+    (Linode's paginated lists: the page envelope closed, ``data`` in the next part): no object
+    with the other parts' properties can pass that part, so every answer broke the schema. The
+    author meant the merged object; the part is read without ``additionalProperties`` (a local
+    ``$ref``'d part as a copy of it, so its other uses keep it)."""
+    parts = schema.get("allOf")
+    if not isinstance(parts, list) or len(parts) < 2:
+        return []
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    resolved = [schemas.get(part["$ref"][len(LOCAL_SCHEMAS):]) if isinstance(part, dict) and isinstance(
+        part.get("$ref"), str) and part["$ref"].startswith(LOCAL_SCHEMAS) else part for part in parts]
+    declared = [set(part.get("properties") or {}) if isinstance(part, dict) else set() for part in resolved]
+    opened = []
+    for index, part in enumerate(resolved):
+        others = set().union(*(names for at, names in enumerate(declared) if at != index))
+        if isinstance(part, dict) and part.get("additionalProperties") is False and others - declared[index]:
+            parts[index] = {key: value for key, value in part.items() if key != "additionalProperties"}
+            opened.append(str(index))
+    if not opened:
+        return []
+    return [f"{where}: allOf part {', '.join(opened)} has additionalProperties false, which refuses the other "
+            "parts' properties; read without it"]
 
 
 def _fixed_value(document: dict[str, Json], schema_name: str, prop: str) -> str | None:
