@@ -251,3 +251,88 @@ def test_a_json_check_asks_the_validator_unless_the_quick_check_is_sure() -> Non
     broken = JsonCheck(_Accepts(raises=True), None)  # type: ignore[arg-type]
     assert broken.is_valid([1]) is False
     assert [str(e) for e in broken.errors([1])] == ["request body could not be read: unhashable type: 'list'"]
+
+
+# -- on plain operations the fast path gives openapi-core's verdict itself ---------------------------------
+
+PLAIN_SPEC = """
+openapi: 3.0.3
+info: {title: Plain, version: "1"}
+paths:
+  /things/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+    get:
+      responses:
+        "200":
+          description: a thing, or null
+          headers:
+            X-Rate-Limit: {required: true, schema: {type: integer, minimum: 0}}
+            X-Ratio: {schema: {type: number}}
+            X-Cached: {schema: {type: boolean}}
+            Content-Type: {schema: {type: integer}}  # OpenAPI: a declared Content-Type header is ignored
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}
+        "4XX":
+          description: a client error
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        default:
+          description: anything else
+          content: {application/problem+json: {schema: {$ref: "#/components/schemas/Error"}}}
+    delete:
+      responses:
+        "204":
+          description: gone
+          headers: {X-Remaining: {schema: {type: integer}}}
+components:
+  schemas:
+    Thing:
+      type: object
+      nullable: true
+      required: [id, name]
+      properties: {id: {type: integer}, name: {type: string, minLength: 1}}
+    Error: {type: object, required: [message], properties: {message: {type: string}}}
+"""
+JSON_TYPE = ("Content-Type", "application/json")
+GOOD_HEADERS = [JSON_TYPE, ("X-Rate-Limit", "5"), ("X-Ratio", "0.5"), ("X-Cached", "true")]
+THING = b'{"id": 1, "name": "a"}'
+PLAIN_RESPONSES: list[tuple[str, int, list[tuple[str, str]], bytes]] = [
+    ("get", 200, GOOD_HEADERS, THING),
+    ("get", 200, [("Content-Type", "application/json; charset=utf-8"), ("X-Rate-Limit", "0")], THING),
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "5")], b"null"),  # the schema is nullable
+    ("get", 200, [JSON_TYPE], THING),  # a required header missing
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "x")], THING),
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "-1")], THING),
+    ("get", 200, [*GOOD_HEADERS[:2], ("X-Ratio", "half")], THING),
+    ("get", 200, [*GOOD_HEADERS[:2], ("X-Cached", "perhaps")], THING),
+    ("get", 200, GOOD_HEADERS, b'{"id": 1}'),  # a required field missing (nullable: null is no excuse)
+    ("get", 200, GOOD_HEADERS, b'{"id": "one", "name": "a"}'),
+    ("get", 200, GOOD_HEADERS, b'{"id": 1, "name": ""}'),
+    ("get", 200, GOOD_HEADERS, b"{not json"),
+    ("get", 200, GOOD_HEADERS, b""),
+    ("get", 404, [JSON_TYPE], b'{"message": "no such thing"}'),  # the 4XX range
+    ("get", 404, [JSON_TYPE], b'{"text": "no such thing"}'),
+    ("get", 503, [("Content-Type", "application/problem+json")], b'{"message": "later"}'),  # default
+    ("get", 503, [("Content-Type", "application/problem+json")], b'{"message": 5}'),
+    ("delete", 204, [("X-Remaining", "3")], b""),  # no content described: only the headers count
+    ("delete", 204, [], b""),
+    ("delete", 204, [("X-Remaining", "many")], b""),
+]
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> ApiSpec:
+    path = tmp_path_factory.mktemp("plain") / "plain.yaml"
+    path.write_text(PLAIN_SPEC)
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("method, status, headers, body", PLAIN_RESPONSES)
+def test_on_plain_operations_the_fast_path_answers_as_openapi_core_does(
+        plain: ApiSpec, method: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"path": "/things/1", "method": method.upper()})
+    match = Router([plain]).match(request.method, request.path)
+    response = MockResponse(status, headers, body, Headers(headers).get("Content-Type"))
+    slow_valid = not check_response(match, request, response, validators, fast=False)
+    assert validators.checks.response_is_valid(match.operation, status, Headers(headers), body) == slow_valid
