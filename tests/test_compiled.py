@@ -260,8 +260,17 @@ openapi: 3.0.3
 info: {title: Plain, version: "1"}
 paths:
   /things/{id}:
-    parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+      - {name: lang, in: query, schema: {type: string, enum: [en]}}  # the operation's own lang wins
     get:
+      parameters:
+        - {name: lang, in: query, schema: {type: string, enum: [en, fr]}}
+        - {name: verbose, in: query, schema: {type: boolean}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}}
+        - {name: ratio, in: query, schema: {type: number}}
+        - {name: X-Trace, in: header, required: true, schema: {type: string, minLength: 2}}
+        - {name: session, in: cookie, schema: {type: string}}
       responses:
         "200":
           description: a thing, or null
@@ -336,3 +345,34 @@ def test_on_plain_operations_the_fast_path_answers_as_openapi_core_does(
     response = MockResponse(status, headers, body, Headers(headers).get("Content-Type"))
     slow_valid = not check_response(match, request, response, validators, fast=False)
     assert validators.checks.response_is_valid(match.operation, status, Headers(headers), body) == slow_valid
+
+
+TRACE = {"X-Trace": "t1"}
+PLAIN_REQUESTS: list[dict[str, t.Any]] = [
+    {"path": "/things/7", "params": {"lang": "fr", "verbose": "true", "limit": "5", "ratio": "0.5"},
+     "headers": TRACE, "cookies": {"session": "s1"}},
+    {"path": "/things/7", "headers": TRACE},  # the default limit
+    {"path": "/things/7", "params": {"verbose": "0", "ratio": "3"}, "headers": TRACE},
+    {"path": "/things/7"},  # a required header missing
+    {"path": "/things/7", "headers": {"X-Trace": "t"}},
+    {"path": "/things/x", "headers": TRACE},
+    {"path": "/things/7", "params": {"lang": "de"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"limit": "0"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"limit": "many"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"ratio": "half"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"verbose": "perhaps"}, "headers": TRACE},
+]
+
+
+@pytest.mark.parametrize("kwargs", PLAIN_REQUESTS)
+def test_on_plain_operations_the_fast_path_reads_parameters_as_openapi_core_does(
+        plain: ApiSpec, kwargs: dict[str, t.Any]) -> None:
+    """Valid: the same typed parameters, read without openapi-core; invalid: openapi-core words why."""
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"method": "GET", **kwargs})
+    match = Router([plain]).match(request.method, request.path)
+    verdict, slow = outcome(match, request, validators, fast=False)
+    fast = validators.checks.parameters(match.operation, match.path_params, request.query, request.headers,
+                                        request.cookies)
+    assert fast == (slow if verdict == "valid" else None)
+    assert outcome(match, request, validators, fast=True) == (verdict, slow)
