@@ -293,6 +293,12 @@ paths:
         "204":
           description: gone
           headers: {X-Remaining: {schema: {type: integer}}}
+    put:
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}}
+      responses:
+        "200":
+          description: stored, answered with any JSON
+          content: {application/json: {}}
 components:
   schemas:
     Thing:
@@ -326,6 +332,7 @@ PLAIN_RESPONSES: list[tuple[str, int, list[tuple[str, str]], bytes]] = [
     ("delete", 204, [("X-Remaining", "3")], b""),  # no content described: only the headers count
     ("delete", 204, [], b""),
     ("delete", 204, [("X-Remaining", "many")], b""),
+    ("put", 200, [JSON_TYPE], b"{not json"),  # no schema, but still JSON
 ]
 
 
@@ -376,3 +383,15 @@ def test_on_plain_operations_the_fast_path_reads_parameters_as_openapi_core_does
                                         request.cookies)
     assert fast == (slow if verdict == "valid" else None)
     assert outcome(match, request, validators, fast=True) == (verdict, slow)
+
+
+@pytest.mark.parametrize("body", ['{"id": 1, "name": "a"}', "null", '{"id": 1}', '{"id": "one", "name": "a"}',
+                                  '{"id": 1, "name": ""}'])
+def test_a_nullable_request_body_is_judged_as_openapi_core_judges_it(plain: ApiSpec, body: str) -> None:
+    """null is valid; an object missing a required field is not (the quick check is asked about the body)."""
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"path": "/things/7", "method": "PUT", "data": body,
+                                      "headers": {"Content-Type": "application/json"}})
+    match = Router([plain]).match(request.method, request.path)
+    assert validators.checks.body_validator(match.operation, "application/json") is not None
+    assert outcome(match, request, validators, fast=True) == outcome(match, request, validators, fast=False)
