@@ -297,8 +297,10 @@ paths:
       requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}}
       responses:
         "200":
-          description: stored, answered with any JSON
-          content: {application/json: {}}
+          description: stored, answered with any JSON, or the thing as XML
+          content:
+            application/json: {}
+            application/xml: {schema: {$ref: "#/components/schemas/Thing"}}
 components:
   schemas:
     Thing:
@@ -333,6 +335,7 @@ PLAIN_RESPONSES: list[tuple[str, int, list[tuple[str, str]], bytes]] = [
     ("delete", 204, [], b""),
     ("delete", 204, [("X-Remaining", "many")], b""),
     ("put", 200, [JSON_TYPE], b"{not json"),  # no schema, but still JSON
+    ("put", 200, [("Content-Type", "application/xml")], THING),  # JSON is no XML
 ]
 
 
