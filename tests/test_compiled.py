@@ -270,6 +270,7 @@ paths:
         - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}}
         - {name: ratio, in: query, schema: {type: number}}
         - {name: X-Trace, in: header, required: true, schema: {type: string, minLength: 2}}
+        - {name: X-Secret, in: header, schema: {type: string, writeOnly: true}}  # written by clients
         - {name: session, in: cookie, schema: {type: string}}
       responses:
         "200":
@@ -278,6 +279,7 @@ paths:
             X-Rate-Limit: {required: true, schema: {type: integer, minimum: 0}}
             X-Ratio: {schema: {type: number}}
             X-Cached: {schema: {type: boolean}}
+            X-Version: {schema: {type: string, readOnly: true}}  # read by clients
             Content-Type: {schema: {type: integer}}  # OpenAPI: a declared Content-Type header is ignored
           content:
             application/json:
@@ -311,7 +313,7 @@ components:
     Error: {type: object, required: [message], properties: {message: {type: string}}}
 """
 JSON_TYPE = ("Content-Type", "application/json")
-GOOD_HEADERS = [JSON_TYPE, ("X-Rate-Limit", "5"), ("X-Ratio", "0.5"), ("X-Cached", "true")]
+GOOD_HEADERS = [JSON_TYPE, ("X-Rate-Limit", "5"), ("X-Ratio", "0.5"), ("X-Cached", "true"), ("X-Version", "v2")]
 THING = b'{"id": 1, "name": "a"}'
 PLAIN_RESPONSES: list[tuple[str, int, list[tuple[str, str]], bytes]] = [
     ("get", 200, GOOD_HEADERS, THING),
@@ -360,7 +362,7 @@ def test_on_plain_operations_the_fast_path_answers_as_openapi_core_does(
 TRACE = {"X-Trace": "t1"}
 PLAIN_REQUESTS: list[dict[str, t.Any]] = [
     {"path": "/things/7", "params": {"lang": "fr", "verbose": "true", "limit": "5", "ratio": "0.5"},
-     "headers": TRACE, "cookies": {"session": "s1"}},
+     "headers": {**TRACE, "X-Secret": "s3cr3t"}, "cookies": {"session": "s1"}},
     {"path": "/things/7", "headers": TRACE},  # the default limit
     {"path": "/things/7", "params": {"verbose": "0", "ratio": "3"}, "headers": TRACE},
     {"path": "/things/7"},  # a required header missing
