@@ -261,8 +261,8 @@ info: {title: Plain, version: "1"}
 paths:
   /things/{id}:
     parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
       - {name: lang, in: query, schema: {type: string, enum: [en]}}  # the operation's own lang wins
+      - {name: id, in: path, required: true, schema: {type: integer}}
     get:
       parameters:
         - {name: lang, in: query, schema: {type: string, enum: [en, fr]}}
