@@ -215,12 +215,39 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Code"}
+  /batches:
+    get:
+      operationId: listMessages
+      responses:
+        "200":
+          description: every message of every batch
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Message"}}}}
+    post:
+      operationId: createBatch
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {subject: {type: string}}}}}
+      responses:
+        "201":
+          description: one message per recipient; the example lists one too many
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [messages]
+                properties:
+                  messages: {type: array, minItems: 1, maxItems: 2, items: {$ref: "#/components/schemas/Message"}}
+              example: {messages: [{id: m1, subject: a}, {id: m2, subject: b}, {id: m3, subject: c}]}
 components:
   schemas:
     Thing:
       type: object
       required: [id, name]
       properties: {id: {type: string}, name: {type: string}}
+    Message:
+      type: object
+      required: [id, subject]
+      properties: {id: {type: string}, subject: {type: string}}
     Code:
       type: object
       required: [id]
@@ -245,6 +272,15 @@ def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: t.Any)
     listed = odd.get("/odd/api/things").json
     assert [t["name"] for t in listed] == ["one", "two"]  # no second record per create
     assert odd.get(f"/odd/api/things/{thing['id']}").json == thing
+
+
+def test_a_create_of_several_records_whose_example_breaks_stores_those_it_answers(odd: t.Any) -> None:
+    created = odd.post("/odd/api/batches", json={"subject": "hello"})
+    assert created.status_code == 201, created.text
+    messages = created.json["messages"]
+    assert 1 <= len(messages) <= 2  # generated: the example's three break maxItems
+    assert all(message["subject"] == "hello" for message in messages)
+    assert odd.get("/odd/api/batches").json == messages  # the example's third record is not kept
 
 
 def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: t.Any) -> None:
