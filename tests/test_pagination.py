@@ -5,6 +5,7 @@ In process (Flask's test client) and strict: an answer that breaks the spec fail
 
 from __future__ import annotations
 
+import re
 import typing as t
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -109,7 +110,9 @@ def test_a_required_link_that_cannot_be_null_keeps_a_valid_value(pages: t.Any) -
 
 
 def test_cursor_tokens_stand_for_positions() -> None:
-    assert [decode_cursor(encode_cursor(n)) for n in (0, 3, 1000)] == [0, 3, 1000]
+    positions = range(2000)
+    assert [decode_cursor(encode_cursor(n)) for n in positions] == list(positions)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", encode_cursor(n)) for n in positions)  # URL-safe, no padding
     assert all(decode_cursor(text) is None for text in ("", "abc", "cG9zOi0x", "ch_123", "!!"))
 
 
@@ -124,6 +127,7 @@ paths:
     get:
       parameters:
         - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+        - {name: start, in: query, schema: {type: integer, minimum: 0}}  # the same, by another name
         - {name: limit, in: query, schema: {type: integer, minimum: 1}}
         - {name: page, in: query, schema: {type: integer, minimum: 1}}
         - {name: archived, in: query, schema: {type: boolean}}
@@ -195,6 +199,25 @@ paths:
                   next_page: {type: integer, nullable: true}
                   prev_page: {type: integer, nullable: true}
                   total_pages: {type: integer}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+  /notes:
+    get:
+      parameters: [{name: limit, in: query, schema: {type: integer, minimum: 1}}]
+      responses:
+        "200":
+          description: a first page, and no parameter to ask for the next
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [notes, next]
+                properties:
+                  notes: {type: array, items: {$ref: "#/components/schemas/Item"}}
+                  next: {type: string, nullable: true}
+                  has_more: {type: boolean}
     post:
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
       responses:
@@ -295,3 +318,18 @@ def test_next_and_previous_pages_as_numbers(paging: t.Any) -> None:
     assert (second["next_page"], second["prev_page"]) == (3, 1)
     last = paging.get("/paging/v1/tags", query_string={"page": 3, "per_page": 2}).json
     assert (last["next_page"], last["prev_page"], len(last["tags"])) == (None, 2, 1)
+
+
+def test_links_page_by_the_parameter_the_request_used(paging: t.Any) -> None:
+    fill(paging, "/paging/v1/items", 5)
+    meta = paging.get("/paging/v1/items", query_string={"start": 1, "limit": 2}).json["pagination"]
+    assert meta["offset"] == 1
+    assert query_of(meta["next"]) == {"start": ["3"], "limit": ["2"]}
+    assert query_of(meta["previous"]) == {"start": ["0"], "limit": ["2"]}
+
+
+def test_no_link_is_made_up_when_the_api_has_no_parameter_to_page_by(paging: t.Any) -> None:
+    fill(paging, "/paging/v1/notes", 3)
+    answer = paging.get("/paging/v1/notes", query_string={"limit": 2}).json
+    assert len(answer["notes"]) == 2 and answer["has_more"] is True
+    assert not str(answer["next"]).startswith("/paging/")  # the generated filler (or null), never a link
