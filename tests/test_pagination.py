@@ -203,6 +203,31 @@ paths:
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
       responses:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+  /archive:
+    get:
+      parameters: [{name: limit, in: query, schema: {type: integer, minimum: 1}}]
+      responses:
+        "200":
+          description: the list two objects deep, its page fields in an object beside it
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [result]
+                properties:
+                  result:
+                    type: object
+                    required: [entries, paging]
+                    properties:
+                      entries: {type: array, items: {$ref: "#/components/schemas/Item"}}
+                      paging:
+                        type: object
+                        required: [total, has_more]
+                        properties: {total: {type: integer}, has_more: {type: boolean}}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
   /notes:
     get:
       parameters: [{name: limit, in: query, schema: {type: integer, minimum: 1}}]
@@ -333,3 +358,10 @@ def test_no_link_is_made_up_when_the_api_has_no_parameter_to_page_by(paging: t.A
     answer = paging.get("/paging/v1/notes", query_string={"limit": 2}).json
     assert len(answer["notes"]) == 2 and answer["has_more"] is True
     assert not str(answer["next"]).startswith("/paging/")  # the generated filler (or null), never a link
+
+
+def test_page_fields_beside_a_list_two_objects_deep(paging: t.Any) -> None:
+    ids = fill(paging, "/paging/v1/archive", 3)
+    result = paging.get("/paging/v1/archive", query_string={"limit": 2}).json["result"]
+    assert [entry["id"] for entry in result["entries"]] == ids[:2]
+    assert result["paging"] == {"total": 3, "has_more": True}
