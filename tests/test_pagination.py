@@ -95,6 +95,8 @@ def test_starting_after_an_id_pages_like_stripe(pages: t.Any) -> None:
     assert [charge["id"] for charge in after["data"]] == ids[2:4] and after["has_more"] is True
     end = pages.get("/pages/v1/charges", query_string={"limit": 2, "starting_after": ids[3]}).json
     assert [charge["id"] for charge in end["data"]] == ids[4:] and end["has_more"] is False
+    rest = pages.get("/pages/v1/charges", query_string={"starting_after": ids[0]}).json  # no page size: all after
+    assert [charge["id"] for charge in rest["data"]] == ids[1:] and rest["has_more"] is False
     assert first["object"] == "list"
 
 
@@ -228,6 +230,37 @@ paths:
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
       responses:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+  /boards:
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Board"}}}}
+      responses:
+        "201": {description: created; the client names the board}
+  /boards/{board}:
+    get:
+      parameters: [{name: board, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: a board, content: {application/json: {schema: {$ref: "#/components/schemas/Board"}}}}
+  /boards/{board}/cards:
+    parameters: [{name: board, in: path, required: true, schema: {type: string}}]
+    get:
+      parameters:
+        - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1}}
+      responses:
+        "200":
+          description: a board's cards, a page at a time
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [cards, next]
+                properties:
+                  cards: {type: array, items: {$ref: "#/components/schemas/Item"}}
+                  next: {type: string, nullable: true}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
   /notes:
     get:
       parameters: [{name: limit, in: query, schema: {type: integer, minimum: 1}}]
@@ -249,6 +282,10 @@ paths:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
 components:
   schemas:
+    Board:
+      type: object
+      required: [id]
+      properties: {id: {type: string}}
     Item:
       type: object
       required: [title]
@@ -365,3 +402,13 @@ def test_page_fields_beside_a_list_two_objects_deep(paging: t.Any) -> None:
     result = paging.get("/paging/v1/archive", query_string={"limit": 2}).json["result"]
     assert [entry["id"] for entry in result["entries"]] == ids[:2]
     assert result["paging"] == {"total": 3, "has_more": True}
+
+
+def test_a_nested_list_links_to_its_own_parent(paging: t.Any) -> None:
+    assert paging.post("/paging/v1/boards", json={"id": "team a"}).status_code == 201
+    cards = "/paging/v1/boards/team%20a/cards"
+    ids = fill(paging, cards, 3)
+    first = paging.get(cards, query_string={"limit": 2}).json
+    assert [card["id"] for card in first["cards"]] == ids[:2]
+    assert urlsplit(first["next"]).path == cards  # the parent's id quoted as in the request
+    assert [card["id"] for card in paging.get(first["next"]).json["cards"]] == ids[2:]
