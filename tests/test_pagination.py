@@ -261,6 +261,28 @@ paths:
       requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
       responses:
         "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+  /stream:
+    get:
+      parameters:
+        - {name: cursor, in: query, schema: {type: string}}
+        - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1}}
+      responses:
+        "200":
+          description: paged by cursor or by offset, as the client likes
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [entries, next_cursor, next]
+                properties:
+                  entries: {type: array, items: {$ref: "#/components/schemas/Item"}}
+                  next_cursor: {type: string, nullable: true}
+                  next: {type: string, nullable: true}
+    post:
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
   /notes:
     get:
       parameters: [{name: limit, in: query, schema: {type: integer, minimum: 1}}]
@@ -412,3 +434,13 @@ def test_a_nested_list_links_to_its_own_parent(paging: t.Any) -> None:
     assert [card["id"] for card in first["cards"]] == ids[:2]
     assert urlsplit(first["next"]).path == cards  # the parent's id quoted as in the request
     assert [card["id"] for card in paging.get(first["next"]).json["cards"]] == ids[2:]
+
+
+def test_a_client_paging_by_cursor_gets_cursor_links(paging: t.Any) -> None:
+    ids = fill(paging, "/paging/v1/stream", 5)
+    first = paging.get("/paging/v1/stream", query_string={"limit": 2}).json
+    assert query_of(first["next"]) == {"offset": ["2"], "limit": ["2"]}  # no cursor sent: the offset pages
+    second = paging.get("/paging/v1/stream", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert [entry["id"] for entry in second["entries"]] == ids[2:4]
+    assert query_of(second["next"]) == {"cursor": [second["next_cursor"]], "limit": ["2"]}
+    assert [entry["id"] for entry in paging.get(second["next"]).json["entries"]] == ids[4:]
