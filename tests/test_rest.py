@@ -846,3 +846,19 @@ def test_values_with_formats_are_stored_as_sent_and_filter_lists() -> None:
     assert days(f"ref={ref}") == ["2024-05-01"]
     assert days("day=2024-05-03") == []
     assert client.get(f"/formats/events/{first.get_json()['id']}").get_json()["day"] == "2024-05-01"
+
+
+def test_in_process_a_record_is_shown_through_the_one_of_branch_it_fits() -> None:
+    """choices30.yaml's Webhook is a oneOf: an open hook (secret null, events required) or a signed one."""
+    spec = DATA / "features" / "choices30.yaml"
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    open_hook = client.post("/choices30/v1/webhooks", json={"url": "https://a.test/hook", "secret": None})
+    assert open_hook.status_code == 201, open_hook.text
+    hook = open_hook.json
+    assert hook["secret"] is None and hook["url"] == "https://a.test/hook"
+    assert isinstance(hook["events"], list)  # the open branch requires it: filled from a value of that branch
+    assert client.get(f"/choices30/v1/webhooks/{hook['id']}").json == hook
+    signed = client.post("/choices30/v1/webhooks", json={"url": "https://b.test", "secret": "s3cret"})
+    assert signed.status_code == 201, signed.text
+    assert client.get(f"/choices30/v1/webhooks/{signed.json['id']}").json == {
+        "id": signed.json["id"], "url": "https://b.test", "secret": "s3cret"}
