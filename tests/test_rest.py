@@ -520,8 +520,27 @@ paths:
       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
       responses:
         "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Message"}}}}
+  /badges:
+    post:
+      operationId: createBadge
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {label: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Badge"}}}}
+  /badges/{id}:
+    get:
+      operationId: getBadge
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Badge"}}}}
 components:
   schemas:
+    Badge:  # a rule beyond `required`: at least three fields
+      type: object
+      required: [id]
+      minProperties: 3
+      properties: {id: {type: integer}, label: {type: string}, color: {type: string}}
     Pet:
       type: object
       required: [id, name]
@@ -707,6 +726,27 @@ def test_in_process_a_stored_value_the_answer_schema_refuses_gives_way(shop: t.A
     assert [o["total"] for o in shop.get("/shop/v1/orders").json["items"]] == [created["total"]]
 
 
+def test_in_process_a_stored_value_that_gives_way_leaves_optional_fields_unset(shop: t.Any) -> None:
+    stored = shop.post("/__mocksrv/apis/shop/records/invoices", json={"id": 5, "amount": "lots"})
+    assert stored.status_code == 201, stored.text
+    read = shop.get("/shop/v1/invoices/5")
+    assert read.status_code == 200, read.text
+    assert read.json["id"] == 5 and isinstance(read.json["amount"], int)  # the text gave way to a number
+    assert "createdAt" not in read.json  # optional, never set: still unset after the repair
+
+
+def test_in_process_a_record_schema_with_rules_beyond_required_is_answered_whole(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/badges", json={"label": "gold"})
+    assert created.status_code == 201, created.text
+    badge = created.json
+    assert badge["label"] == "gold" and len(badge) >= 3  # minProperties: the rest filled from a generated badge
+    assert shop.get(f"/shop/v1/badges/{badge['id']}").json == badge
+    assert shop.post("/__mocksrv/apis/shop/records/badges", json={"id": 9}).status_code == 201
+    read = shop.get("/shop/v1/badges/9")
+    assert read.status_code == 200, read.text
+    assert read.json["id"] == 9 and len(read.json) >= 3
+
+
 def test_in_process_a_record_stored_without_a_required_field_is_answered_with_one(shop: t.Any) -> None:
     stored = shop.post("/__mocksrv/apis/shop/records/orders", json={"id": "ord_000000000001", "customer": "ann"})
     assert stored.status_code == 201
@@ -862,3 +902,38 @@ def test_in_process_a_record_is_shown_through_the_one_of_branch_it_fits() -> Non
     assert signed.status_code == 201, signed.text
     assert client.get(f"/choices30/v1/webhooks/{signed.json['id']}").json == {
         "id": signed.json["id"], "url": "https://b.test", "secret": "s3cret"}
+
+
+GADGETS_31 = """
+openapi: 3.1.0
+info: {title: Gadgets, version: "1"}
+paths:
+  /gadgets:
+    post:
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+  /gadgets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+components:
+  schemas:
+    Gadget:
+      type: object
+      required: [id, name]
+      properties: {id: {type: [integer]}, name: {type: string}}
+"""
+
+
+def test_in_process_an_id_typed_by_a_3_1_type_list_counts_up(tmp_path: Path) -> None:
+    spec = tmp_path / "gadgets.yaml"
+    spec.write_text(GADGETS_31)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    made = [client.post("/gadgets/gadgets", json={"name": name}) for name in ("a", "b")]
+    assert [answer.status_code for answer in made] == [201, 201], made[0].text
+    assert [answer.json for answer in made] == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert client.get("/gadgets/gadgets/2").json == {"id": 2, "name": "b"}
