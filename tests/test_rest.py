@@ -234,10 +234,11 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [messages]
+                required: [messages, status]
                 properties:
                   messages: {type: array, minItems: 1, maxItems: 2, items: {$ref: "#/components/schemas/Message"}}
-              example: {messages: [{id: m1, subject: a}, {id: m2, subject: b}, {id: m3, subject: c}]}
+                  status: {type: string, enum: [queued]}
+              example: {messages: [{id: m1, subject: a}, {id: m2, subject: b}, {id: m3, subject: c}], status: queued}
 components:
   schemas:
     Thing:
@@ -280,6 +281,7 @@ def test_a_create_of_several_records_whose_example_breaks_stores_those_it_answer
     messages = created.json["messages"]
     assert 1 <= len(messages) <= 2  # generated: the example's three break maxItems
     assert all(message["subject"] == "hello" for message in messages)
+    assert created.json["status"] == "queued"  # the envelope around the records stays
     assert odd.get("/odd/api/batches").json == messages  # the example's third record is not kept
 
 
@@ -626,6 +628,15 @@ def test_in_process_create_read_patch_replace_delete(shop: t.Any) -> None:
         missing = getattr(shop, method)(url, json={"total": 1} if method in ("patch", "put") else None)
         assert missing.status_code == 404, method
         assert order["id"] in missing.json["message"]
+
+
+def test_in_process_an_id_the_client_sends_does_not_name_a_record_the_answer_carries(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/orders", json={"customer": "ann", "id": "mine"})
+    assert created.status_code == 201, created.text
+    order = created.json["data"]
+    assert re.fullmatch(r"ord_[0-9a-f]{12}", order["id"])  # drawn by the server, as the answer tells
+    assert shop.get(f"/shop/v1/orders/{order['id']}").json == order
+    assert shop.get("/shop/v1/orders/mine").status_code == 404
 
 
 def test_in_process_a_forced_status_leaves_the_store_alone(shop: t.Any) -> None:
