@@ -251,3 +251,166 @@ def test_a_json_check_asks_the_validator_unless_the_quick_check_is_sure() -> Non
     broken = JsonCheck(_Accepts(raises=True), None)  # type: ignore[arg-type]
     assert broken.is_valid([1]) is False
     assert [str(e) for e in broken.errors([1])] == ["request body could not be read: unhashable type: 'list'"]
+
+
+# -- on plain operations the fast path gives openapi-core's verdict itself ---------------------------------
+
+PLAIN_SPEC = """
+openapi: 3.0.3
+info: {title: Plain, version: "1"}
+paths:
+  /things/{id}:
+    parameters:
+      - {name: lang, in: query, schema: {type: string, enum: [en]}}  # the operation's own lang wins
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    get:
+      parameters:
+        - {name: lang, in: query, schema: {type: string, enum: [en, fr]}}
+        - {name: verbose, in: query, schema: {type: boolean}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, default: 10}}
+        - {name: ratio, in: query, schema: {type: number}}
+        - {name: X-Trace, in: header, required: true, schema: {type: string, minLength: 2}}
+        - {name: X-Secret, in: header, schema: {type: string, writeOnly: true}}  # written by clients
+        - {name: session, in: cookie, schema: {type: string}}
+      responses:
+        "200":
+          description: a thing, or null
+          headers:
+            X-Rate-Limit: {required: true, schema: {type: integer, minimum: 0}}
+            X-Ratio: {schema: {type: number}}
+            X-Cached: {schema: {type: boolean}}
+            X-Version: {schema: {type: string, readOnly: true}}  # read by clients
+            Content-Type: {schema: {type: integer}}  # OpenAPI: a declared Content-Type header is ignored
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}
+        "4XX":
+          description: a client error
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        default:
+          description: anything else
+          content: {application/problem+json: {schema: {$ref: "#/components/schemas/Error"}}}
+    delete:
+      responses:
+        "204":
+          description: gone
+          headers: {X-Remaining: {schema: {type: integer}}}
+    put:
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}}
+      responses:
+        "200":
+          description: stored, answered with any JSON, or the thing as XML
+          content:
+            application/json: {}
+            application/xml: {schema: {$ref: "#/components/schemas/Thing"}}
+  /blobs:
+    get:
+      parameters: [{name: blob, in: query, schema: {type: string, format: byte}}]
+      responses:
+        "204": {description: the blob was read}
+components:
+  schemas:
+    Thing:
+      type: object
+      nullable: true
+      required: [id, name]
+      properties: {id: {type: integer}, name: {type: string, minLength: 1}}
+    Error: {type: object, required: [message], properties: {message: {type: string}}}
+"""
+JSON_TYPE = ("Content-Type", "application/json")
+GOOD_HEADERS = [JSON_TYPE, ("X-Rate-Limit", "5"), ("X-Ratio", "0.5"), ("X-Cached", "true"), ("X-Version", "v2")]
+THING = b'{"id": 1, "name": "a"}'
+PLAIN_RESPONSES: list[tuple[str, int, list[tuple[str, str]], bytes]] = [
+    ("get", 200, GOOD_HEADERS, THING),
+    ("get", 200, [("Content-Type", "application/json; charset=utf-8"), ("X-Rate-Limit", "0")], THING),
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "5")], b"null"),  # the schema is nullable
+    ("get", 200, [JSON_TYPE], THING),  # a required header missing
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "x")], THING),
+    ("get", 200, [JSON_TYPE, ("X-Rate-Limit", "-1")], THING),
+    ("get", 200, [*GOOD_HEADERS[:2], ("X-Ratio", "half")], THING),
+    ("get", 200, [*GOOD_HEADERS[:2], ("X-Cached", "perhaps")], THING),
+    ("get", 200, GOOD_HEADERS, b'{"id": 1}'),  # a required field missing (nullable: null is no excuse)
+    ("get", 200, GOOD_HEADERS, b'{"id": "one", "name": "a"}'),
+    ("get", 200, GOOD_HEADERS, b'{"id": 1, "name": ""}'),
+    ("get", 200, GOOD_HEADERS, b"{not json"),
+    ("get", 200, GOOD_HEADERS, b""),
+    ("get", 404, [JSON_TYPE], b'{"message": "no such thing"}'),  # the 4XX range
+    ("get", 404, [JSON_TYPE], b'{"text": "no such thing"}'),
+    ("get", 503, [("Content-Type", "application/problem+json")], b'{"message": "later"}'),  # default
+    ("get", 503, [("Content-Type", "application/problem+json")], b'{"message": 5}'),
+    ("delete", 204, [("X-Remaining", "3")], b""),  # no content described: only the headers count
+    ("delete", 204, [], b""),
+    ("delete", 204, [("X-Remaining", "many")], b""),
+    ("put", 200, [JSON_TYPE], b"{not json"),  # no schema, but still JSON
+    ("put", 200, [("Content-Type", "application/xml")], THING),  # JSON is no XML
+]
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> ApiSpec:
+    path = tmp_path_factory.mktemp("plain") / "plain.yaml"
+    path.write_text(PLAIN_SPEC)
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("method, status, headers, body", PLAIN_RESPONSES)
+def test_on_plain_operations_the_fast_path_answers_as_openapi_core_does(
+        plain: ApiSpec, method: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"path": "/things/1", "method": method.upper()})
+    match = Router([plain]).match(request.method, request.path)
+    response = MockResponse(status, headers, body, Headers(headers).get("Content-Type"))
+    slow_valid = not check_response(match, request, response, validators, fast=False)
+    assert validators.checks.response_is_valid(match.operation, status, Headers(headers), body) == slow_valid
+
+
+TRACE = {"X-Trace": "t1"}
+PLAIN_REQUESTS: list[dict[str, t.Any]] = [
+    {"path": "/things/7", "params": {"lang": "fr", "verbose": "true", "limit": "5", "ratio": "0.5"},
+     "headers": {**TRACE, "X-Secret": "s3cr3t"}, "cookies": {"session": "s1"}},
+    {"path": "/things/7", "headers": TRACE},  # the default limit
+    {"path": "/things/7", "params": {"verbose": "0", "ratio": "3"}, "headers": TRACE},
+    {"path": "/things/7"},  # a required header missing
+    {"path": "/things/7", "headers": {"X-Trace": "t"}},
+    {"path": "/things/x", "headers": TRACE},
+    {"path": "/things/7", "params": {"lang": "de"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"limit": "0"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"limit": "many"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"ratio": "half"}, "headers": TRACE},
+    {"path": "/things/7", "params": {"verbose": "perhaps"}, "headers": TRACE},
+]
+
+
+@pytest.mark.parametrize("kwargs", PLAIN_REQUESTS)
+def test_on_plain_operations_the_fast_path_reads_parameters_as_openapi_core_does(
+        plain: ApiSpec, kwargs: dict[str, t.Any]) -> None:
+    """Valid: the same typed parameters, read without openapi-core; invalid: openapi-core words why."""
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"method": "GET", **kwargs})
+    match = Router([plain]).match(request.method, request.path)
+    verdict, slow = outcome(match, request, validators, fast=False)
+    fast = validators.checks.parameters(match.operation, match.path_params, request.query, request.headers,
+                                        request.cookies)
+    assert fast == (slow if verdict == "valid" else None)
+    assert outcome(match, request, validators, fast=True) == (verdict, slow)
+
+
+@pytest.mark.parametrize("body", ['{"id": 1, "name": "a"}', "null", '{"id": 1}', '{"id": "one", "name": "a"}',
+                                  '{"id": 1, "name": ""}'])
+def test_a_nullable_request_body_is_judged_as_openapi_core_judges_it(plain: ApiSpec, body: str) -> None:
+    """null is valid; an object missing a required field is not (the quick check is asked about the body)."""
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"path": "/things/7", "method": "PUT", "data": body,
+                                      "headers": {"Content-Type": "application/json"}})
+    match = Router([plain]).match(request.method, request.path)
+    assert validators.checks.body_validator(match.operation, "application/json") is not None
+    assert outcome(match, request, validators, fast=True) == outcome(match, request, validators, fast=False)
+
+
+def test_a_byte_parameter_is_decoded_as_openapi_core_decodes_it(plain: ApiSpec) -> None:
+    """openapi-core turns a `format: byte` value into its decoded text: the fast path must not hand on the base64."""
+    validators = ApiValidators(plain)
+    request = as_mock_request(plain, {"path": "/blobs", "method": "GET", "params": {"blob": "aGVsbG8="}})
+    match = Router([plain]).match(request.method, request.path)
+    assert outcome(match, request, validators, fast=True) == outcome(match, request, validators, fast=False) == (
+        "valid", {"path": {}, "query": {"blob": "hello"}, "header": {}, "cookie": {}})

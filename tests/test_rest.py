@@ -215,12 +215,40 @@ paths:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Code"}
+  /batches:
+    get:
+      operationId: listMessages
+      responses:
+        "200":
+          description: every message of every batch
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Message"}}}}
+    post:
+      operationId: createBatch
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {subject: {type: string}}}}}
+      responses:
+        "201":
+          description: one message per recipient; the example lists one too many
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [messages, status]
+                properties:
+                  messages: {type: array, minItems: 1, maxItems: 2, items: {$ref: "#/components/schemas/Message"}}
+                  status: {type: string, enum: [queued]}
+              example: {messages: [{id: m1, subject: a}, {id: m2, subject: b}, {id: m3, subject: c}], status: queued}
 components:
   schemas:
     Thing:
       type: object
       required: [id, name]
       properties: {id: {type: string}, name: {type: string}}
+    Message:
+      type: object
+      required: [id, subject]
+      properties: {id: {type: string}, subject: {type: string}}
     Code:
       type: object
       required: [id]
@@ -245,6 +273,16 @@ def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: t.Any)
     listed = odd.get("/odd/api/things").json
     assert [t["name"] for t in listed] == ["one", "two"]  # no second record per create
     assert odd.get(f"/odd/api/things/{thing['id']}").json == thing
+
+
+def test_a_create_of_several_records_whose_example_breaks_stores_those_it_answers(odd: t.Any) -> None:
+    created = odd.post("/odd/api/batches", json={"subject": "hello"})
+    assert created.status_code == 201, created.text
+    messages = created.json["messages"]
+    assert 1 <= len(messages) <= 2  # generated: the example's three break maxItems
+    assert all(message["subject"] == "hello" for message in messages)
+    assert created.json["status"] == "queued"  # the envelope around the records stays
+    assert odd.get("/odd/api/batches").json == messages  # the example's third record is not kept
 
 
 def test_a_create_without_a_free_id_is_refused_never_acknowledged(odd: t.Any) -> None:
@@ -484,8 +522,27 @@ paths:
       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
       responses:
         "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Message"}}}}
+  /badges:
+    post:
+      operationId: createBadge
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {label: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Badge"}}}}
+  /badges/{id}:
+    get:
+      operationId: getBadge
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Badge"}}}}
 components:
   schemas:
+    Badge:  # a rule beyond `required`: at least three fields
+      type: object
+      required: [id]
+      minProperties: 3
+      properties: {id: {type: integer}, label: {type: string}, color: {type: string}}
     Pet:
       type: object
       required: [id, name]
@@ -571,6 +628,15 @@ def test_in_process_create_read_patch_replace_delete(shop: t.Any) -> None:
         missing = getattr(shop, method)(url, json={"total": 1} if method in ("patch", "put") else None)
         assert missing.status_code == 404, method
         assert order["id"] in missing.json["message"]
+
+
+def test_in_process_an_id_the_client_sends_does_not_name_a_record_the_answer_carries(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/orders", json={"customer": "ann", "id": "mine"})
+    assert created.status_code == 201, created.text
+    order = created.json["data"]
+    assert re.fullmatch(r"ord_[0-9a-f]{12}", order["id"])  # drawn by the server, as the answer tells
+    assert shop.get(f"/shop/v1/orders/{order['id']}").json == order
+    assert shop.get("/shop/v1/orders/mine").status_code == 404
 
 
 def test_in_process_a_forced_status_leaves_the_store_alone(shop: t.Any) -> None:
@@ -669,6 +735,27 @@ def test_in_process_a_stored_value_the_answer_schema_refuses_gives_way(shop: t.A
     assert created["customer"] == "ann" and created["total"] >= 0
     assert shop.get(f"/shop/v1/orders/{created['id']}").json == created
     assert [o["total"] for o in shop.get("/shop/v1/orders").json["items"]] == [created["total"]]
+
+
+def test_in_process_a_stored_value_that_gives_way_leaves_optional_fields_unset(shop: t.Any) -> None:
+    stored = shop.post("/__mocksrv/apis/shop/records/invoices", json={"id": 5, "amount": "lots"})
+    assert stored.status_code == 201, stored.text
+    read = shop.get("/shop/v1/invoices/5")
+    assert read.status_code == 200, read.text
+    assert read.json["id"] == 5 and isinstance(read.json["amount"], int)  # the text gave way to a number
+    assert "createdAt" not in read.json  # optional, never set: still unset after the repair
+
+
+def test_in_process_a_record_schema_with_rules_beyond_required_is_answered_whole(shop: t.Any) -> None:
+    created = shop.post("/shop/v1/badges", json={"label": "gold"})
+    assert created.status_code == 201, created.text
+    badge = created.json
+    assert badge["label"] == "gold" and len(badge) >= 3  # minProperties: the rest filled from a generated badge
+    assert shop.get(f"/shop/v1/badges/{badge['id']}").json == badge
+    assert shop.post("/__mocksrv/apis/shop/records/badges", json={"id": 9}).status_code == 201
+    read = shop.get("/shop/v1/badges/9")
+    assert read.status_code == 200, read.text
+    assert read.json["id"] == 9 and len(read.json) >= 3
 
 
 def test_in_process_a_record_stored_without_a_required_field_is_answered_with_one(shop: t.Any) -> None:
@@ -928,3 +1015,53 @@ def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
     assert sorted(record["app_id"] for record in listed) == sorted(ids)
     bots = [client.post("/profiles/bots").json["bot_id"] for _ in range(3)]
     assert len(set(bots)) == 3 and all(re.fullmatch(r"B[A-Z0-9]{8}", i) for i in bots), bots
+
+def test_in_process_a_record_is_shown_through_the_one_of_branch_it_fits() -> None:
+    """choices30.yaml's Webhook is a oneOf: an open hook (secret null, events required) or a signed one."""
+    spec = DATA / "features" / "choices30.yaml"
+    client: t.Any = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    open_hook = client.post("/choices30/v1/webhooks", json={"url": "https://a.test/hook", "secret": None})
+    assert open_hook.status_code == 201, open_hook.text
+    hook = open_hook.json
+    assert hook["secret"] is None and hook["url"] == "https://a.test/hook"
+    assert isinstance(hook["events"], list)  # the open branch requires it: filled from a value of that branch
+    assert client.get(f"/choices30/v1/webhooks/{hook['id']}").json == hook
+    signed = client.post("/choices30/v1/webhooks", json={"url": "https://b.test", "secret": "s3cret"})
+    assert signed.status_code == 201, signed.text
+    assert client.get(f"/choices30/v1/webhooks/{signed.json['id']}").json == {
+        "id": signed.json["id"], "url": "https://b.test", "secret": "s3cret"}
+
+
+GADGETS_31 = """
+openapi: 3.1.0
+info: {title: Gadgets, version: "1"}
+paths:
+  /gadgets:
+    post:
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {name: {type: string}}}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+  /gadgets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Gadget"}}}}
+components:
+  schemas:
+    Gadget:
+      type: object
+      required: [id, name]
+      properties: {id: {type: [integer]}, name: {type: string}}
+"""
+
+
+def test_in_process_an_id_typed_by_a_3_1_type_list_counts_up(tmp_path: Path) -> None:
+    spec = tmp_path / "gadgets.yaml"
+    spec.write_text(GADGETS_31)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    made = [client.post("/gadgets/gadgets", json={"name": name}) for name in ("a", "b")]
+    assert [answer.status_code for answer in made] == [201, 201], made[0].text
+    assert [answer.json for answer in made] == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert client.get("/gadgets/gadgets/2").json == {"id": 2, "name": "b"}

@@ -148,9 +148,9 @@ class Links:
             return None
         sent = page.request
         changes: dict[str, Json]
-        page_param = self._param(PAGE_PARAMS, sent.page is not None)
-        cursor_param = sent.cursor_param or self._param(CURSOR_PARAMS, False)
-        offset_param = self._param(OFFSET_PARAMS, False)
+        page_param = self._param(PAGE_PARAMS)
+        cursor_param = sent.cursor_param or self._param(CURSOR_PARAMS)
+        offset_param = self._param(OFFSET_PARAMS)
         if page_param and (sent.page is not None or not (sent.cursor_param or offset_param)):
             if not sent.limit:
                 return None
@@ -164,13 +164,12 @@ class Links:
         query = {**self.query, **changes}
         pairs = [(name, _text(item)) for name, value in query.items() if value is not None
                  for item in (value if isinstance(value, list) else [value]) if not isinstance(item, dict)]
-        return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
+        return f"{self.path}?{urlencode(pairs)}"  # never bare: `changes` holds one paging parameter
 
-    def _param(self, names: tuple[str, ...], sent: bool) -> str | None:
-        present = [name for name in names if name in self.query]
-        if sent or present:
-            return present[0] if present else None
-        return next((name for name in names if name in self.declared), None)
+    def _param(self, names: tuple[str, ...]) -> str | None:
+        """The paging parameter the query holds (a page number sent is always there), else a declared one."""
+        present = next((name for name in names if name in self.query), None)
+        return present or next((name for name in names if name in self.declared), None)
 
 
 def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: t.Callable[[], Links],
@@ -181,14 +180,11 @@ def mirror_page(body: Json, list_path: tuple[str, ...], page: Page, links: t.Cal
     ``links``). A value the body's schema refuses is not written (the next candidate is tried,
     else the generated value stays); ``is_valid`` judges the whole body.
     """
-    if not list_path:
-        return body
     holders = [list_path[:-1]]
     parent = value_at(body, list_path[:-1])
-    if not isinstance(parent, dict):
+    if not isinstance(parent, dict):  # a bare list (``list_path`` is empty): no page fields
         return body
-    holders += [(*list_path[:-1], name) for name, value in parent.items()
-                if isinstance(value, dict) and name != list_path[-1]]
+    holders += [(*list_path[:-1], name) for name, value in parent.items() if isinstance(value, dict)]  # not the list
     found = [(holder, name) for holder in holders for name in value_at(body, holder) if name in PAGE_FIELD_NAMES]
     if not found:  # a list without page fields: no links to build
         return body
