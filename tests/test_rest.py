@@ -1016,6 +1016,7 @@ def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
     bots = [client.post("/profiles/bots").json["bot_id"] for _ in range(3)]
     assert len(set(bots)) == 3 and all(re.fullmatch(r"B[A-Z0-9]{8}", i) for i in bots), bots
 
+
 def test_in_process_a_record_is_shown_through_the_one_of_branch_it_fits() -> None:
     """choices30.yaml's Webhook is a oneOf: an open hook (secret null, events required) or a signed one."""
     spec = DATA / "features" / "choices30.yaml"
