@@ -194,6 +194,11 @@ paths:
           schema:
             properties:
               owner: {type: object, properties: {email: {type: string, format: email}, active: {type: boolean}}}
+              delay: {anyOf: [{type: string, enum: [minimum]}, {type: integer}]}
+              shipping:
+                type: object
+                required: [address]
+                properties: {name: {type: string}, address: {type: object, properties: {city: {type: string}}}}
         - {name: limit, in: query, schema: {type: integer}}
       responses:
         "200": {description: ok, content: {application/json: {schema: {type: object}}}}
@@ -230,6 +235,13 @@ def typed_query(api: t.Any, query: str) -> t.Any:
     ("created=5", {"created": 5}),  # the schema's other branch: one plain value
     ("filter[owner][email]=a@example.com&filter[owner][active]=true",
      {"filter": {"owner": {"email": "a@example.com", "active": True}}}),
+    # a key with no value where an object goes: the empty object, as clients write {}
+    ("filter[owner]=", {"filter": {"owner": {}}}),
+    # …and a required object with nothing in it has no key at all (Stripe's shipping address)
+    ("filter[shipping][name]=Ann", {"filter": {"shipping": {"name": "Ann", "address": {}}}}),
+    # text an enum of strings does not take is read as the schema's other type
+    ("filter[delay]=0&filter[owner][active]=true", {"filter": {"delay": 0, "owner": {"active": True}}}),
+    ("filter[delay]=minimum", {"filter": {"delay": "minimum"}}),
     # a key no property declares, sent twice: a list (any value is allowed there)
     ("filter[tag]=a&filter[tag]=b&filter[owner][active]=false", {"filter": {"tag": ["a", "b"], "owner": {"active": False}}}),
 ])

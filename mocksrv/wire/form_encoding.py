@@ -170,6 +170,12 @@ class _View:
     def is_array(self) -> bool:
         return "array" in self.kinds
 
+    def takes_text(self, text: str) -> bool:
+        """False when every string alternative is an enum without ``text`` (the text is then read as
+        another of the schema's types, if it can be)."""
+        strings = [branch for branch in (self.branches or [self]) if "string" in branch.kinds]
+        return not strings or any(not branch.members or text in branch.members for branch in strings)
+
     @functools.cached_property
     def allows_null(self) -> bool:
         """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part."""
@@ -433,6 +439,10 @@ class _Reader:
     def _tree(self, tree: dict[str, Json], view: _View, where: str) -> tuple[Json, Json]:
         value: dict[str, Json] = {}
         shown: dict[str, Json] = {}
+        for name in sorted(view.required - set(tree)):
+            sub = view.property(name)
+            if sub.is_object() and not sub.required:
+                tree[name] = {}  # an empty object has no key to write: a required one sent is sent so
         for key, node in tree.items():
             sub, path = view.property(key), f"{where}.{key}"
             if isinstance(node, dict):
@@ -507,7 +517,11 @@ def _split(part: Part, separator: str) -> list[Part]:
 def _coerce(text: str, view: _View) -> Json:
     """Text as the schema wants it: the first of its types the text reads as, else the enum
     member it spells, else the text (the validator then says what is wrong)."""
+    if text == "" and "object" in view.kinds and "string" not in view.kinds:
+        return {}  # an empty object written as a key with no value (`filter[owner]=`, how clients write {})
     for kind in view.kinds:
+        if kind == "string" and not view.takes_text(text):
+            continue  # "0" for `anyOf: [enum [minimum], integer]` is the integer
         converted = _convert(text, kind)
         if converted is not _NO_VALUE:
             return converted
