@@ -195,6 +195,8 @@ paths:
             properties:
               owner: {type: object, properties: {email: {type: string, format: email}, active: {type: boolean}}}
               delay: {anyOf: [{type: string, enum: [minimum]}, {type: integer}]}
+              lines: {type: array, items: {type: object, properties: {price: {type: string}, qty: {type: integer}}}}
+              codes: {type: array, items: {type: integer}}
               shipping:
                 type: object
                 required: [address]
@@ -242,6 +244,9 @@ def typed_query(api: t.Any, query: str) -> t.Any:
     # text an enum of strings does not take is read as the schema's other type
     ("filter[delay]=0&filter[owner][active]=true", {"filter": {"delay": 0, "owner": {"active": True}}}),
     ("filter[delay]=minimum", {"filter": {"delay": "minimum"}}),
+    # arrays by index, in index order (qs, Rails and Stripe write them so): objects and values
+    ("filter[lines][1][price]=b&filter[lines][0][price]=a&filter[lines][0][qty]=2&filter[codes][0]=7",
+     {"filter": {"lines": [{"price": "a", "qty": 2}, {"price": "b"}], "codes": [7]}}),
     # a key no property declares, sent twice: a list (any value is allowed there)
     ("filter[tag]=a&filter[tag]=b&filter[owner][active]=false", {"filter": {"tag": ["a", "b"], "owner": {"active": False}}}),
 ])

@@ -445,7 +445,9 @@ class _Reader:
                 tree[name] = {}  # an empty object has no key to write: a required one sent is sent so
         for key, node in tree.items():
             sub, path = view.property(key), f"{where}.{key}"
-            if isinstance(node, dict):
+            if isinstance(node, dict) and sub.is_array() and node and all(k.isdigit() for k in node):
+                value[key], shown[key] = self._indexed(node, sub.items, path)
+            elif isinstance(node, dict):
                 value[key], shown[key] = self._tree(node, sub, path)
             elif sub.is_array() or (len(node) > 1 and not sub.kinds):  # a key sent several times, of any type
                 value[key], shown[key] = self._items(node, sub.items, None, path)
@@ -453,6 +455,18 @@ class _Reader:
                 if len(node) > 1:
                     self._violation(path, f"{path} field was sent {len(node)} times; it takes one value")
                 value[key], shown[key] = self._part(node[0], sub, None, path)
+        return value, shown
+
+    def _indexed(self, node: dict[str, Json], items: _View, where: str) -> tuple[Json, Json]:
+        """``lines[0][price]=a&lines[1][price]=b`` (qs, Rails and Stripe write arrays so): the items in
+        index order, each an object (more brackets) or a value."""
+        value: list[Json] = []
+        shown: list[Json] = []
+        for position, index in enumerate(sorted(node, key=int)):
+            item, path = node[index], f"{where}[{position}]"
+            read = self._tree(item, items, path) if isinstance(item, dict) else self._part(item[0], items, None, path)
+            value.append(read[0])
+            shown.append(read[1])
         return value, shown
 
     # -- bookkeeping --------------------------------------------------------------------------
