@@ -197,6 +197,7 @@ paths:
               delay: {anyOf: [{type: string, enum: [minimum]}, {type: integer}]}
               lines: {type: array, items: {type: object, properties: {price: {type: string}, qty: {type: integer}}}}
               codes: {type: array, items: {type: integer}}
+              methods: {anyOf: [{type: array, items: {type: string, enum: [card, sepa]}}, {type: string, enum: [""]}]}
               shipping:
                 type: object
                 required: [address]
@@ -247,6 +248,9 @@ def typed_query(api: t.Any, query: str) -> t.Any:
     # arrays by index, in index order (qs, Rails and Stripe write them so): objects and values
     ("filter[lines][1][price]=b&filter[lines][0][price]=a&filter[lines][0][qty]=2&filter[codes][0]=7",
      {"filter": {"lines": [{"price": "a", "qty": 2}, {"price": "b"}], "codes": [7]}}),
+    # a list or "" (Stripe's way to unset one): no value is the "", a value an item
+    ("filter[methods]=&filter[codes]=5", {"filter": {"methods": "", "codes": [5]}}),
+    ("filter[methods]=card", {"filter": {"methods": ["card"]}}),
     # a key no property declares, sent twice: a list (any value is allowed there)
     ("filter[tag]=a&filter[tag]=b&filter[owner][active]=false", {"filter": {"tag": ["a", "b"], "owner": {"active": False}}}),
 ])

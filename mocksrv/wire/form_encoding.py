@@ -449,7 +449,8 @@ class _Reader:
                 value[key], shown[key] = self._indexed(node, sub.items, path)
             elif isinstance(node, dict):
                 value[key], shown[key] = self._tree(node, sub, path)
-            elif sub.is_array() or (len(node) > 1 and not sub.kinds):  # a key sent several times, of any type
+            elif (sub.is_array() and not (node == [""] and "string" in sub.kinds and sub.takes_text(""))) \
+                    or (len(node) > 1 and not sub.kinds):  # a key sent several times, of any type
                 value[key], shown[key] = self._items(node, sub.items, None, path)
             else:
                 if len(node) > 1:
