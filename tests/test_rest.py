@@ -270,6 +270,7 @@ def test_a_create_stores_one_record_when_its_bad_example_is_replaced(odd: t.Any)
         assert created.status_code == 201, created.text
         assert isinstance(created.json["meta"]["version"], int)  # generated: the example was not valid
     thing = created.json["data"]
+    assert UUID_TEXT.fullmatch(thing["id"])  # a string id with no format, pattern or example: a v4 UUID
     listed = odd.get("/odd/api/things").json
     assert [t["name"] for t in listed] == ["one", "two"]  # no second record per create
     assert odd.get(f"/odd/api/things/{thing['id']}").json == thing
