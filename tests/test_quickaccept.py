@@ -44,7 +44,7 @@ def json_checks(api: ApiSpec) -> t.Iterator[tuple[str, JsonCheck]]:
         body, _ = api.deref(body) if body else ({}, None)
         for media_key in (body or {}).get("content") or {}:
             if media_key in FORM_MEDIA_TYPES:  # decoded form values, checked the same way when no file is sent
-                check = checks.form_validator(operation, media_key, validators.unmarshallers.schema_validators)
+                check = checks.decoded_body_validator(operation, media_key, validators.unmarshallers.schema_validators)
             else:
                 check = checks.body_validator(operation, media_key)
             if check is not None:

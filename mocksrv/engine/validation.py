@@ -552,6 +552,10 @@ def _check_body(match: Match, request: MockRequest, validators: ApiValidators, v
     return result.body
 
 
+def _decoded_check(match: Match, key: str, validators: ApiValidators) -> JsonCheck | None:
+    return validators.checks.decoded_body_validator(match.operation, key, validators.unmarshallers.schema_validators)
+
+
 def _check_json_text(match: Match, request: MockRequest, key: str, validators: ApiValidators,
                      violations: list[Violation]) -> Json:
     """A body of a type that is not JSON (``text/plain``, ``application/octet-stream``) whose schema
@@ -564,7 +568,7 @@ def _check_json_text(match: Match, request: MockRequest, key: str, validators: A
     except ValueError as exc:
         violations.append(_unparsable(exc, "JSON"))
         return None
-    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
+    check = _decoded_check(match, key, validators)
     if check is not None:
         try:
             check.validator.validate(value)
@@ -577,7 +581,7 @@ def _check_json_text(match: Match, request: MockRequest, key: str, validators: A
 
 def _check_empty_body(match: Match, key: str, validators: ApiValidators, violations: list[Violation]) -> str:
     """An empty body of media type ``key`` (not JSON, XML or a form): ``""`` against its schema."""
-    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
+    check = _decoded_check(match, key, validators)
     if check is not None:
         try:
             check.validator.validate("")
@@ -610,7 +614,7 @@ def _check_form(match: Match, request: MockRequest, key: str, validators: ApiVal
     """Decode a form by its schema and encoding (wire/form_encoding.py), then validate the object."""
     decoded = decode_form(validators.form_layout(match.operation, key), key, request.form, request.files)
     violations.extend(decoded.violations)
-    check = validators.checks.form_validator(match.operation, key, validators.unmarshallers.schema_validators)
+    check = _decoded_check(match, key, validators)
     if check is not None and (request.files or not check.surely_valid(decoded.value)):
         try:
             check.validator.validate(decoded.value)

@@ -123,7 +123,7 @@ class ApiChecks:
         self.response_units = units.response
         self._parameters: dict[str, list[_Value] | None] = {}
         self._validators: dict[tuple[str, ...], JsonCheck | None] = {}
-        self._form_validators: dict[tuple[str, ...], JsonCheck | None] = {}
+        self._decoded_validators: dict[tuple[str, ...], JsonCheck | None] = {}
         self._headers: dict[tuple[str, str], list[_Value] | None] = {}
         self._contents: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.Lock()
@@ -145,8 +145,9 @@ class ApiChecks:
         return self._cached(self._validators, ("request", operation.key, media_key),
                             lambda: self._media_validator(self.request_units, self._body_media(operation, media_key)))
 
-    def form_validator(self, operation: Operation, media_key: str, factory: t.Any) -> JsonCheck | None:
-        """The validator for a decoded form body (validation.py decodes the parts), made once.
+    def decoded_body_validator(self, operation: Operation, media_key: str, factory: t.Any) -> JsonCheck | None:
+        """The validator for a body validation.py reads itself (a form's parts, the JSON text of an
+        object in a type that is not JSON, an empty body), made once.
 
         Its quick check applies only to forms without files: file parts decode to objects only
         openapi-core takes.
@@ -158,7 +159,7 @@ class ApiChecks:
             validator = factory.create(self.spec, media / "schema")
             return JsonCheck(validator, quick_acceptor(validator, self.api, strict_options=False))
 
-        return self._cached(self._form_validators, (operation.key, media_key), make)
+        return self._cached(self._decoded_validators, (operation.key, media_key), make)
 
     # -- responses --------------------------------------------------------------------------
 
