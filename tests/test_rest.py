@@ -999,6 +999,27 @@ paths:
                 required: [bot_id]
                 properties:
                   bot_id: {anyOf: [{nullable: true, enum: [null]}, {type: string, pattern: "^B[A-Z0-9]{8}$"}]}
+  /teams:
+    post:
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [team_id]
+                properties:
+                  team_id: {type: string, pattern: "^(T[A-Z0-9]{1,})?$"}   # Slack's optional ids allow ""
+  /singletons:
+    post:
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema: {type: object, required: [slot_id], properties: {slot_id: {type: string, pattern: "^only$"}}}
+        "500": {description: failed, content: {application/json: {schema: {type: object}}}}
 """
 
 
@@ -1016,6 +1037,19 @@ def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
     assert sorted(record["app_id"] for record in listed) == sorted(ids)
     bots = [client.post("/profiles/bots").json["bot_id"] for _ in range(3)]
     assert len(set(bots)) == 3 and all(re.fullmatch(r"B[A-Z0-9]{8}", i) for i in bots), bots
+    teams = [client.post("/profiles/teams").json["team_id"] for _ in range(8)]
+    assert len(set(teams)) == 8 and all(re.fullmatch(r"T[A-Z0-9]+", i) for i in teams), teams  # never ""
+
+
+def test_a_create_that_finds_no_fresh_id_says_why_in_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                                             ) -> None:
+    spec = tmp_path / "profiles.yaml"
+    spec.write_text(PROFILES)
+    client = create_app(Options(specs=[spec])).test_client()
+    assert client.post("/profiles/singletons").status_code == 201
+    with caplog.at_level("WARNING", logger="mocksrv.engine.pipeline"):
+        assert client.post("/profiles/singletons").status_code == 500  # the one id the pattern allows is taken
+    assert any("cannot assign a new slot_id in singletons" in record.getMessage() for record in caplog.records)
 
 
 def test_in_process_a_record_is_shown_through_the_one_of_branch_it_fits() -> None:

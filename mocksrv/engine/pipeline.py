@@ -123,6 +123,9 @@ class Pipeline:
         except _Dropped:
             return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except MockError as error:
+            if error.status >= 500 and error.kind != "injected_fault":  # the 5xx body may have no room for why
+                log.warning("%s %s: %s %s", match.api.id if match else "-",
+                            match.operation.key if match else request.path, error.status, error.detail)
             outcome = Answer(self._error(match, request, error), match, error)
         outcome.response.headers.extend((k, v) for k, v in extra.items()
                                         if k not in dict(outcome.response.headers))

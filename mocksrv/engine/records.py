@@ -271,10 +271,11 @@ class RecordKeeper:
         elif schema.get("pattern") or schema.get("format") or any(key in schema for key in COMPOSED):
             # never the example (every record would get it), and a text or number where null is allowed too
             candidate = None
-            for branch in range(ID_BRANCHES):
-                candidate = self.synth.generate(schema, resolver, "id", collection, sequence, branch=branch,
+            for attempt in range(ID_BRANCHES):
+                candidate = self.synth.generate(schema, resolver, "id", collection, sequence, attempt, branch=attempt,
                                                 examples=False)
-                if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
+                if (isinstance(candidate, int) and not isinstance(candidate, bool)) or (
+                        isinstance(candidate, str) and candidate):  # Slack's ^(A[A-Z0-9]+)?$ also allows ""
                     break
         else:
             candidate = str(uuid.UUID(int=rng.getrandbits(128), version=4))
