@@ -72,11 +72,8 @@ class ErrorBody:
         :param extra: top-level fields the API documents for this error, e.g. ``{"code": "invalid_api_key"}``.
         """
         if isinstance(base, list):  # the body is the list of errors itself (SendGrid's `[{message, field}]`)
-            items, item_resolver = self._items_schema(schema, resolver)
-            item_fields = object_properties(self.api, items, item_resolver)
-            if not any(name in item_fields for name in MESSAGE_FIELDS):
-                return base
-            return self._apply(base, [((), [self._items(base, items, item_resolver, item_fields, 0)])])
+            updates = self._error_list(base, schema, resolver, (), 0)
+            return self._apply(base, updates) if updates else base
         if not isinstance(base, dict):
             return base
         documented = [((name,), [value]) for name, value in (extra or {}).items()]
@@ -172,20 +169,23 @@ class ErrorBody:
                 violation: Violation | None) -> list[Update]:
         schema, resolver = found if found is not None else ({}, None)
         if _is_array(schema, current):
-            items, item_resolver = self._items_schema(schema, resolver)
-            item_fields = object_properties(self.api, items, item_resolver)
-            if path[-1] not in ERROR_LISTS and not any(n in item_fields for n in MESSAGE_FIELDS):
-                return []  # an array that is not a list of errors keeps its generated items
-            return [(path, [self._items(current, items, item_resolver, item_fields, depth)])]
+            return self._error_list(current, schema, resolver, path, depth)
         if path[-1] == "source":  # JSON:API: where in the request (an object that says so, or an open one)
             fields = object_properties(self.api, schema, resolver)
             return self._source(path, violation) if not fields or POINTER_FIELDS & set(fields) else []
         return self._object(current if isinstance(current, dict) else {}, schema, resolver, path, depth + 1,
                             message, violation)
 
-    def _items_schema(self, schema: Json, resolver: t.Any) -> tuple[Json, t.Any]:
+    def _error_list(self, current: Json, schema: Json, resolver: t.Any, path: FieldPath, depth: int) -> list[Update]:
+        """An array at ``path`` (``()``: the body itself) filled as a list of errors, when it is named
+        like one or its items have a message field; else none (it keeps its generated items)."""
         schema, resolver = self.api.deref(schema, resolver)
-        return self.api.deref(schema.get("items") or {}, resolver) if isinstance(schema, dict) else ({}, None)
+        items, item_resolver = self.api.deref(schema.get("items") or {}, resolver) \
+            if isinstance(schema, dict) else ({}, None)
+        item_fields = object_properties(self.api, items, item_resolver)
+        if not (path and path[-1] in ERROR_LISTS) and not any(n in item_fields for n in MESSAGE_FIELDS):
+            return []
+        return [(path, [self._items(current, items, item_resolver, item_fields, depth)])]
 
     def _items(self, current: Json, items: Json, resolver: t.Any, item_fields: dict[str, t.Any],
                depth: int) -> _Items:

@@ -348,15 +348,12 @@ class RecordKeeper:
 
         def shape(value: Json, schema: Json, resolver: t.Any) -> Json:
             location = find_list(self.api, schema, resolver, id_hint)
-            if location is None:
-                return value
+            if location is None or len(records) < location.min_items:
+                return value  # no list, or fewer records than it must hold: what the store cannot say
             current = value_at(value, location.path)
             template = current[0] if isinstance(current, list) and current else None
             items = [self._conform(self.view(collection, r), template, location) for r in records]
             shaped = with_value_at(value, location.path, items)
-            if isinstance(current, list) and len(items) < len(current) and not self.synth.is_valid(
-                    schema, resolver, shaped):
-                return value  # fewer records than the list must hold (minItems): what the store cannot say
             return mirror_page(shaped, location.path, page, links,
                                lambda candidate: self.synth.is_valid(schema, resolver, candidate))
 

@@ -146,7 +146,7 @@ class ApiValidators:
         spec = self.api.openapi.spec
         # openapi-core 0.23 reads only a fixed list of JSON and text types; `application/problem+json`,
         # `application/hal+json` … would fail as "invalid data", and `text/csv` reach the schema as bytes
-        named = _content_media_types(self.api.document)
+        named, formats_named = _media_types_and_formats(self.api.document)
         extra: dict[str, t.Callable[[t.Any], t.Any]] = {
             **{media: _text_loads for media in named if media.startswith("text/") and not is_xml(media)},
             **{media: _json_loads for media in named if media.endswith("+json")},
@@ -157,7 +157,7 @@ class ApiValidators:
         # openapi-core refuses a schema whose own format it does not know ("Formatter not found for
         # html format", openapi-core#515); JSON Schema calls an unknown format an annotation
         v30 = self.api.version == "3.0"
-        formats: dict[str, t.Callable[[t.Any], t.Any]] = dict.fromkeys(_unknown_formats(self.api.document, v30), _as_is)
+        formats: dict[str, t.Callable[[t.Any], t.Any]] = dict.fromkeys(_unknown(formats_named, v30), _as_is)
         def body(kind: t.Any) -> t.Any:
             return kind(spec, extra_media_type_deserializers=answers, extra_format_unmarshallers=formats)
 
@@ -180,9 +180,8 @@ class ApiValidators:
         """How the operation's form body of ``media_key`` is read (its schema and encoding), made once."""
         found = self._forms.get((operation.key, media_key))
         if found is None:
-            api = self.api
-            media, resolver = api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
-            found = self._forms[(operation.key, media_key)] = form_layout(api, media, resolver)
+            found = self._forms[(operation.key, media_key)] = form_layout(self.api, *self._body_media(operation,
+                                                                                                        media_key))
         return found
 
     def holds_json_text(self, operation: Operation, media_key: str) -> bool:
@@ -191,12 +190,16 @@ class ApiValidators:
         if found is None:
             found = False
             if not (is_json(media_key) or is_xml(media_key) or is_form(media_key)):
-                api = self.api
-                media, resolver = api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
-                kinds = schema_kinds(api, media.get("schema"), resolver) if isinstance(media, dict) else []
+                media, resolver = self._body_media(operation, media_key)
+                kinds = schema_kinds(self.api, media.get("schema"), resolver) if isinstance(media, dict) else []
                 found = bool(kinds) and set(kinds) <= {"object", "array", "null"}
             self._json_text[(operation.key, media_key)] = found
         return found
+
+    def _body_media(self, operation: Operation, media_key: str) -> tuple[Json, t.Any]:
+        """The request body's Media Type Object for ``media_key`` (dereferenced) and its resolver."""
+        api = self.api
+        return api.deref(api.deref(operation.spec["requestBody"])[0]["content"][media_key])
 
     def nullable_parameters(self, operation: Operation) -> tuple[tuple[str, str], ...]:
         """(in, name) of the operation's query, header and cookie parameters whose schema allows null."""
@@ -219,21 +222,10 @@ def _as_is(value: t.Any) -> t.Any:
     return value
 
 
-def _unknown_formats(document: Json, v30: bool) -> set[str]:
-    """The ``format`` values of a document's schemas that neither openapi-core nor its validator knows."""
+def _unknown(formats: set[str], v30: bool) -> set[str]:
+    """The formats neither openapi-core nor its validator knows."""
     checker = (OAS30Validator if v30 else OAS31Validator).FORMAT_CHECKER
-    known = set(checker.checkers) | set(oas30_format_unmarshallers if v30 else oas31_format_unmarshallers)
-    found: set[str] = set()
-    stack = [document]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if isinstance(current.get("format"), str):
-                found.add(current["format"])
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
-    return found - known
+    return formats - set(checker.checkers) - set(oas30_format_unmarshallers if v30 else oas31_format_unmarshallers)
 
 
 def _json_loads(value: t.Any, **parameters: t.Any) -> Json:
@@ -259,20 +251,24 @@ def _text_loads(value: t.Any, **parameters: t.Any) -> str:
     return bytes(value).decode(parameters.get("charset", "utf-8"), errors="replace")
 
 
-def _content_media_types(node: Json) -> set[str]:
-    """Every media type named in a document's ``content`` maps (without parameters)."""
-    found: set[str] = set()
+def _media_types_and_formats(node: Json) -> tuple[set[str], set[str]]:
+    """Every media type named in a document's ``content`` maps (without parameters), and every
+    ``format`` its schemas name: one walk of the document."""
+    media_types: set[str] = set()
+    formats: set[str] = set()
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, dict):
             content = current.get("content")
             if isinstance(content, dict):
-                found.update(media_type_of(str(k)) for k in content)
+                media_types.update(media_type_of(str(k)) for k in content)
+            if isinstance(current.get("format"), str):
+                formats.add(current["format"])
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
-    return found
+    return media_types, formats
 
 
 def _core_request(match: Match, request: MockRequest, *, body: bytes | None, query: t.Any = None) -> _CoreRequest:
@@ -505,9 +501,9 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
     body_spec, _ = match.api.deref(operation.spec.get("requestBody"))
     if isinstance(body_spec, dict):
         content = body_spec.get("content") or {}
+        key = find_media_type(content, request.mimetype) if request.mimetype else None
         # an empty body sent as application/x-www-form-urlencoded is the empty form, not "no body"
         if not request.body and not request.files and not request.form and request.mimetype != URLENCODED:
-            key = find_media_type(content, request.mimetype) if request.mimetype else None
             if key is not None and not (is_json(key) or is_form(key) or is_xml(key)):
                 # zero bytes of a declared type of bytes or text are the empty string, not a missing body
                 checked.media_type = key
@@ -515,7 +511,6 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
             elif body_spec.get("required"):
                 violations.append(Violation("body", "", "request body is required"))
         else:
-            key = find_media_type(content, request.mimetype) if request.mimetype else None
             if key is None:
                 accepted = ", ".join(content) or "no body"
                 got = request.mimetype or "no Content-Type header"
@@ -568,26 +563,28 @@ def _check_json_text(match: Match, request: MockRequest, key: str, validators: A
     except ValueError as exc:
         violations.append(_unparsable(exc, "JSON"))
         return None
-    check = _decoded_check(match, key, validators)
-    if check is not None:
-        try:
-            check.validator.validate(value)
-        except InvalidSchemaValue as exc:
-            violations.extend(_schema_violation("body", error) for error in exc.schema_errors)
-        except RecursionError:
-            violations.append(Violation("body", "", TOO_DEEP))
+    _validate_decoded(match, key, validators, value, violations)
     return value
 
 
 def _check_empty_body(match: Match, key: str, validators: ApiValidators, violations: list[Violation]) -> str:
     """An empty body of media type ``key`` (not JSON, XML or a form): ``""`` against its schema."""
-    check = _decoded_check(match, key, validators)
-    if check is not None:
-        try:
-            check.validator.validate("")
-        except InvalidSchemaValue as exc:
-            violations.extend(_schema_violation("body", error) for error in exc.schema_errors)
+    _validate_decoded(match, key, validators, "", violations)
     return ""
+
+
+def _validate_decoded(match: Match, key: str, validators: ApiValidators, value: Json,
+                      violations: list[Violation]) -> None:
+    """A body mocksrv read itself (not a form: `_check_form` words its own) against its media type's schema."""
+    check = _decoded_check(match, key, validators)
+    if check is None:
+        return
+    try:
+        check.validator.validate(value)
+    except InvalidSchemaValue as exc:
+        violations.extend(_schema_violation("body", error) for error in exc.schema_errors)
+    except RecursionError:
+        violations.append(Violation("body", "", TOO_DEEP))
 
 
 def _check_json_body(raw: bytes, validator: JsonCheck, violations: list[Violation]) -> Json:

@@ -33,6 +33,7 @@ class Location:
     id_field: str
     schema: dict[str, Json]  # the record's (item's) schema, dereferenced
     resolver: t.Any
+    min_items: int = 0  # for a list: the records it must hold (its array's minItems)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,9 @@ def find_list(api: ApiSpec, schema: Json, resolver: t.Any, id_hint: str | None,
         items, items_resolver = api.deref(resolved.get("items", {}), resolved_resolver)
         record = find_record(api, items, items_resolver, id_hint, (), 2)
         if record is not None:
-            return Location(path, record.id_field, record.schema, record.resolver)
+            least = resolved.get("minItems")
+            return Location(path, record.id_field, record.schema, record.resolver,
+                            least if isinstance(least, int) and not isinstance(least, bool) else 0)
         return None
     if depth >= 2:
         return None

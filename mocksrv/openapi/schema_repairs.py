@@ -14,8 +14,8 @@ import typing as t
 Json = t.Any
 # values that are data, not schemas: never walked into
 DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
-COMPOSED = ("allOf", "anyOf", "oneOf", "$ref")
-LOCAL_SCHEMAS = "#/components/schemas/"  # a schema 3.0's nullable does not reach without a type
+COMPOSED = ("allOf", "anyOf", "oneOf", "$ref")  # a schema 3.0's nullable does not reach without a type
+LOCAL_SCHEMAS = "#/components/schemas/"
 OUTER = frozenset({"title", "description", "readOnly", "writeOnly", "deprecated", "example", "default",
                    "externalDocs", "xml"})
 
@@ -70,12 +70,11 @@ def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
         elif nullable is True and isinstance(kind, list) and "null" not in kind:
             schema["type"] = [*kind, "null"]
         warnings.append(f"{where}: 3.0's 'nullable' in a 3.1 document, read as a type that allows null")
-    required, declared = schema.get("required"), schema.get("properties")
-    if schema.get("additionalProperties") is False and isinstance(required, list) and isinstance(declared, dict) \
-            and {name for name in required if isinstance(name, str)} - set(declared) \
-            and not schema.get("patternProperties"):
+    declared = schema.get("properties")
+    missing = sorted({name for name in schema.get("required") or [] if isinstance(name, str)} - set(declared)) \
+        if isinstance(declared, dict) and isinstance(schema.get("required"), list) else []
+    if schema.get("additionalProperties") is False and missing and not schema.get("patternProperties"):
         # Linode's firewall `rules`: required names another allOf part declares; no object could pass
-        missing = sorted({name for name in required if isinstance(name, str)} - set(declared))
         del schema["additionalProperties"]
         warnings.append(f"{where}: additionalProperties false, yet {', '.join(missing)} required and not declared; "
                         "read without additionalProperties")
@@ -123,9 +122,9 @@ def _open_closed_parts(schema: dict[str, Json], where: str, document: dict[str, 
     parts = schema.get("allOf")
     if not isinstance(parts, list) or len(parts) < 2:
         return []
-    schemas = (document.get("components") or {}).get("schemas") or {}
-    resolved = [schemas.get(part["$ref"][len(LOCAL_SCHEMAS):]) if isinstance(part, dict) and isinstance(
-        part.get("$ref"), str) and part["$ref"].startswith(LOCAL_SCHEMAS) else part for part in parts]
+    schemas = (document.get("components") or {}).get("schemas")
+    resolved = [_local_schema(schemas, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+                for part in parts]
     declared = [set(part.get("properties") or {}) if isinstance(part, dict) else set() for part in resolved]
     opened = []
     for index, part in enumerate(resolved):
@@ -141,16 +140,16 @@ def _open_closed_parts(schema: dict[str, Json], where: str, document: dict[str, 
 
 def _fixed_value(document: dict[str, Json], schema_name: str, prop: str) -> str | None:
     """The one string a local schema (or its local allOf parts) fixes ``prop`` to, if any."""
-    schemas = (document.get("components") or {}).get("schemas") or {}
-    pending = [schemas.get(schema_name)]
+    schemas = (document.get("components") or {}).get("schemas")
+    pending = [_local_schema(schemas, LOCAL_SCHEMAS + schema_name)]
     for _ in range(8):  # allOf parts, a few levels
         if not pending:
             return None
         node = pending.pop(0)
         if not isinstance(node, dict):
             continue
-        if isinstance(node.get("$ref"), str) and node["$ref"].startswith(LOCAL_SCHEMAS):
-            pending.append(schemas.get(node["$ref"][len(LOCAL_SCHEMAS):]))
+        if "$ref" in node:
+            pending.append(_local_schema(schemas, node["$ref"]))
             continue
         field = (node.get("properties") or {}).get(prop) if isinstance(node.get("properties"), dict) else None
         if isinstance(field, dict):
@@ -168,7 +167,19 @@ def _null_as_alternative(schema: dict[str, Json]) -> None:
     outer = {key: value for key, value in schema.items() if key in OUTER}
     schema.clear()
     schema.update(outer)
-    schema["anyOf"] = [inner, {"nullable": True, "enum": [None]}]
+    schema["anyOf"] = [inner, only_null()]
+
+
+def only_null() -> dict[str, Json]:
+    """A 3.0 schema that takes null and nothing else (3.0 has no null type)."""
+    return {"nullable": True, "enum": [None]}
+
+
+def _local_schema(schemas: Json, ref: Json) -> Json:
+    """The component ``#/components/schemas/X`` names, or None (another file, another section)."""
+    if isinstance(ref, str) and ref.startswith(LOCAL_SCHEMAS) and isinstance(schemas, dict):
+        return schemas.get(ref[len(LOCAL_SCHEMAS):])
+    return None
 
 
 def _is_number(value: Json) -> bool:

@@ -19,6 +19,8 @@ import typing as t
 from urllib.parse import quote
 from urllib.parse import unquote
 
+from mocksrv.openapi.schema_repairs import only_null
+
 Json = t.Any
 
 OPENAPI_VERSION = "3.0.3"
@@ -213,7 +215,7 @@ class _Converter:
         # referenced schema: a nullable reference is the schema or null, as anyOf
         target = {"$ref": self.ref(node["$ref"])}
         if node.get("x-nullable") is True:
-            return {"anyOf": [target, {"nullable": True, "enum": [None]}]}
+            return {"anyOf": [target, only_null()]}
         return target
 
     def _type(self, value: Json, where: str) -> dict[str, Json]:
@@ -221,7 +223,7 @@ class _Converter:
             return {"type": "string", "format": "binary"}
         if value == "null":  # JSON Schema's null type, which neither 2.0 nor 3.0 has: only null
             self.warn(where, "type null has no OpenAPI 3.0 form; read as a nullable schema that takes only null")
-            return {"nullable": True, "enum": [None]}
+            return only_null()
         if isinstance(value, list):  # JSON Schema's list of types, which 3.0 does not have
             named = [kind for kind in value if kind != "null"]
             kept: dict[str, Json] = {"nullable": True} if "null" in value else {}
