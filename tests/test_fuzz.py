@@ -79,7 +79,7 @@ class FuzzRun:
                    *self.options]
         # run in the report's folder: schemathesis keeps a cache folder in its working directory
         done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False, cwd=report.parent)
-        assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{done.stdout[-3000:]}"
+        assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
         result: dict[str, t.Any] = json.loads(report.read_text())
         result["console"] = done.stdout
         return result

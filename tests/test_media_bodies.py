@@ -173,7 +173,23 @@ paths:
           description: bad
           content:
             text/plain: {schema: {type: object, required: [message], properties: {message: {type: string}}}}
+  /authorize:
+    get:
+      parameters: [{name: response_type, in: query, required: true, schema: {type: string, enum: [code]}}]
+      responses:
+        "200": {description: a page, content: {text/html: {schema: {type: string, format: html}}}}
+        default: {description: a page, content: {text/html: {schema: {type: string, maxLength: 60}}}}
 """
+
+
+def test_an_error_page_of_text_says_the_reason_in_the_type_declared(tmp_path: t.Any) -> None:
+    """Box's OAuth pages declare only text/html, errors included: the reason as text, not our JSON."""
+    spec = tmp_path / "uploads.yaml"
+    spec.write_text(REQUEST_MEDIA)
+    client = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    response = client.get("/uploads/authorize?response_type=token")
+    assert response.status_code == 400 and response.headers["Content-Type"] == "text/html"
+    assert response.get_data(as_text=True) == 'response_type must be one of: "code"'
 
 
 @pytest.mark.parametrize("path, content_type, body, status, answer", [

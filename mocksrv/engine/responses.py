@@ -358,8 +358,12 @@ class Synthesizer:
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
         base = self._generated_once((chosen.operation.key, chosen.key, "error"), schema, rng, schema_resolver)
+        if media_type_of(media_type).startswith("text/") and isinstance(base, str):
+            # an error page of text (Box's OAuth pages answer text/html): the reason, where the schema takes it
+            text = error.detail if self.is_valid(schema, schema_resolver, error.detail) else base
+            return RenderedResponse(chosen.status, media_type, text.encode(), headers)
         if not _json_body(media_type) and not isinstance(base, dict):
-            return None  # an error of another kind than JSON text (an image, plain words): ours instead
+            return None  # an error of another kind than JSON text (an image): ours instead
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         filler = ErrorBody(self.api, error, lambda candidate: self.is_valid(schema, schema_resolver, candidate),
                            detail=documented.get("message"))
