@@ -30,6 +30,8 @@ class Options:
     cors_origins: list[str] | None = None  # the origins CORS allows; None: any
     session_idle_seconds: float = 3600.0  # a session nobody used for this long is deleted
     max_sessions: int = 1000  # live sessions at once (each holds its own records and journal)
+    webhook_allow: list[str] = field(default_factory=list)  # hosts beyond loopback webhooks may go to
+    webhook_timeout: float = 5.0  # seconds one delivery attempt may take
 
 
 @dataclass

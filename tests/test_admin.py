@@ -139,6 +139,12 @@ def test_every_admin_answer_matches_the_admin_openapi_document(mock: MockServer)
         ("PUT", "/scenario", {"json": {"name": "nope"}}), ("PUT", "/scenario", {"json": {"name": "default"}}),
         ("POST", "/reset", {}), ("GET", "/requests", {"params": {"valid": "true"}}), ("DELETE", "/requests", {}),
         ("DELETE", "/faults", {}), ("DELETE", "/faults/999", {}), ("DELETE", "/rules/999", {}),
+        ("POST", "/apis/send-service/webhooks", {"json": {"url": "http://127.0.0.1:9/h", "events": ["bounced"]}}),
+        ("POST", "/apis/send-service/webhooks", {"json": {"url": "http://192.0.2.1/h"}}),
+        ("GET", "/apis/send-service/webhooks", {}), ("DELETE", "/apis/send-service/webhooks/wh_404", {}),
+        ("POST", "/apis/send-service/webhooks/events", {"json": {"event": "bounced", "delay_seconds": 60}}),
+        ("POST", "/apis/send-service/webhooks/events", {"json": {"event": "nope"}}),
+        ("GET", "/webhooks/deliveries", {"params": {"state": "pending"}}), ("POST", "/reset", {}),
     ]
     requests.post(mock.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)  # a journal entry
     for method, path, kwargs in calls:

@@ -75,7 +75,9 @@ DOMAINS = "domains"
 MESSAGES = "messages"
 WHITESPACE = re.compile(r"\s+")
 ENCODINGS = ("base64", "hex", "utf-8", "utf8")
-STEPS = ("sent", "delivered", "bounced", "complained", "opened", "clicked")
+STEPS = ("sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed")
+# the webhook events its document names ("delivered, bounced, opened, clicked, complained, unsubscribed")
+EVENTS = ("delivered", "bounced", "opened", "clicked", "complained", "unsubscribed")
 # a fresh email_id colliding with a stored one (seeded records) is astronomically rare; bound the retries anyway
 ID_ATTEMPTS = 8
 
@@ -100,6 +102,8 @@ class SendServiceOptions(Schema):
     complains_after_seconds = fields.Float(validate=validate.Range(min=0), load_default=60.0)
     opens_after_seconds = fields.Float(validate=validate.Range(min=0), allow_none=True, load_default=None)
     clicks_after_seconds = fields.Float(validate=validate.Range(min=0), allow_none=True, load_default=None)
+    unsubscribing_recipients = fields.List(fields.String(), load_default=list)
+    unsubscribes_after_seconds = fields.Float(validate=validate.Range(min=0), load_default=120.0)
 
 
 # what a scenario that does not mention this API (or leaves options out) gets
@@ -137,6 +141,7 @@ def _history(record: Record, created: float | None) -> list[Event]:
 class SendServiceBehaviour(Behaviour):
     outbox = SendServiceOutbox()
     options_schema = SendServiceOptions
+    webhook_events = EVENTS
 
     def view(self, collection: str, record: dict[str, Json], now: float, options: dict[str, Json]) -> dict[str, Json]:
         """A message as it is at ``now``: its status, the time of each step so far, and ``events``."""
@@ -196,6 +201,10 @@ class SendServiceBehaviour(Behaviour):
             "owner": owner,
         }
         email_id = _store_message(ctx, record, domain)
+        stored = {**record, "email_id": email_id, "message_id": f"<{email_id}@{domain}>"}
+        for step, at in _life(stored, options):
+            if step in EVENTS:
+                ctx.emit(step, _event_payload(stored, step, at), at)
         return Reply(200, {
             "to": body["to"],
             "submitted_at": submitted_at,
@@ -204,6 +213,13 @@ class SendServiceBehaviour(Behaviour):
             "status": "queued",
             "message": "Email queued for delivery",
         })
+
+
+def _event_payload(record: dict[str, Json], step: str, at: float) -> dict[str, Json]:
+    """A webhook event: what happened to which message, with the message's metadata and headers."""
+    data = {name: record.get(name) for name in ("email_id", "message_id", "to", "from", "subject", "tag",
+                                                  "stream_type", "metadata", "headers")}
+    return {"type": step, "timestamp": _stamp(at), "data": data}
 
 
 def _life(record: dict[str, Json], options: dict[str, Json]) -> list[tuple[str, float]]:
@@ -223,6 +239,8 @@ def _life(record: dict[str, Json], options: dict[str, Json]) -> list[tuple[str, 
         steps.append(("opened", arrives + opens))
     if record.get("track_clicks") and clicks is not None:
         steps.append(("clicked", steps[-1][1] + clicks))
+    if _matches(recipient, options["unsubscribing_recipients"]):
+        steps.append(("unsubscribed", steps[-1][1] + options["unsubscribes_after_seconds"]))
     return steps
 
 

@@ -37,6 +37,7 @@ from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import ApiFixture
 from mocksrv.state.fixtures import flatten_messages
 from mocksrv.state.store import Store
+from mocksrv.state.webhooks import Emission
 
 Json = t.Any
 BEHAVIOURS = "mocksrv.behaviours"  # the package the modules are found in, and the only one
@@ -59,10 +60,15 @@ class Context:
     clock: Clock
     keeper: RecordKeeper
     synth: Synthesizer
+    emitted: list[Emission] = field(default_factory=list)  # sent to the API's webhooks if the answer is a 2xx
 
     @property
     def body(self) -> Json:
         return self.checked.body
+
+    def emit(self, event: str, payload: Json, at: float | None = None) -> None:
+        """An event for the API's webhook subscribers, delivered at ``at`` on the clock (None: now)."""
+        self.emitted.append(Emission(event, payload, at))
 
     def query(self, name: str, default: Json = None) -> Json:
         return self.checked.parameters.get("query", {}).get(name, default)
@@ -84,6 +90,8 @@ class Behaviour:
     options_schema: type[Schema] | None = None
     #: reads the messages this API stores into the console's Outbox (None: it sends no email)
     outbox: Outbox | None = None
+    #: the events this API's handlers `Context.emit`, which subscriptions may choose from (docs/webhooks.md)
+    webhook_events: tuple[str, ...] = ()
 
     def handle(self, ctx: Context) -> Reply | None:
         handler = getattr(self, f"on_{ctx.operation.operation_id}", None)

@@ -11,6 +11,7 @@ import typing as t
 
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import load_behaviour
+from mocksrv.engine.events import EventCatalog
 from mocksrv.engine.outbox import DeclaredOutbox
 from mocksrv.engine.outbox import Outbox
 from mocksrv.engine.validation import ApiValidators
@@ -36,10 +37,18 @@ class ApiCatalog:
                                   if (declared := DeclaredOutbox.declared_by(api)) is not None}
         self.outboxes: dict[str, Outbox] = {**self.declared_outboxes, **{
             api_id: behaviour.outbox for api_id, behaviour in self.behaviours.items() if behaviour.outbox}}
+        # the events each API documents (3.1 webhooks) or its behaviour emits
+        self.events = {api.id: EventCatalog(api, self.behaviours[api.id].webhook_events if api.id in self.behaviours
+                                            else ()) for api in apis}
 
     def id_field(self, api_id: str, collection: str) -> str:
         """The field that holds a record's id in ``collection`` ("id" when the spec does not say)."""
         return collection_id_field(self.id_fields.get(api_id, {}), collection)
+
+    def webhook_events(self, api_id: str) -> tuple[str, ...]:
+        """The event names subscriptions to ``api_id`` may choose from (empty: any name)."""
+        catalog = self.events.get(api_id)
+        return catalog.names if catalog is not None else ()
 
     def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
         """A scenario's ``options`` for one API, validated by its behaviour: (options, problems)."""

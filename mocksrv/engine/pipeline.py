@@ -24,6 +24,10 @@ from mocksrv.engine.behaviour import Context
 from mocksrv.engine.catalog import ApiCatalog
 from mocksrv.engine.cors import Cors
 from mocksrv.engine.cors import is_preflight
+from mocksrv.engine.events import CALLBACKS
+from mocksrv.engine.events import callbacks_after
+from mocksrv.engine.events import exchange_facts
+from mocksrv.engine.events import response_json
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
@@ -157,10 +161,11 @@ class Pipeline:
         # Prefer: code= / example= are the Prism way to ask for a canned answer: no state involved
         canned = prefer.code is not None or prefer.example is not None
         behaviour = None if canned else self.behaviours.get(api.id)
-        reply = behaviour.handle(Context(
+        context = Context(
             api=api, operation=operation, request=request, checked=checked, path_params=match.path_params,
             principal=principal, fixture=fixture, options=self.state.options(api.id), store=self.state.store,
-            clock=self.state.clock, keeper=self.keepers[api.id], synth=synthesizer)) if behaviour else None
+            clock=self.state.clock, keeper=self.keepers[api.id], synth=synthesizer)
+        reply = behaviour.handle(context) if behaviour else None
         if reply is not None:
             extra.update(reply.headers)
             chosen = synthesizer.choose(operation, reply.status)
@@ -176,10 +181,23 @@ class Pipeline:
             response = to_response(synthesizer.build(chosen, prefer, accept, use_example=False, shape=shape))
             problems = self._response_problems(match, request, response)
         response = self._conforming(match, response, problems, spec_admits_none=built.impossible)
-        outbox = self.catalog.declared_outboxes.get(api.id)
-        if outbox is not None and 200 <= response.status < 300:  # a send the spec's x-mocksrv-outbox names
-            outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
+        if 200 <= response.status < 300:
+            outbox = self.catalog.declared_outboxes.get(api.id)
+            if outbox is not None:  # a send the spec's x-mocksrv-outbox names
+                outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
+            if context.emitted:
+                self.state.webhooks.emit(api.id, context.emitted, self.state.clock.now())
+            if operation.spec.get("callbacks"):
+                self._call_back(match, request, checked, response)
         return response
+
+    def _call_back(self, match: Match, request: MockRequest, checked: CheckedRequest, response: MockResponse) -> None:
+        """The operation's callbacks, due now, to the URLs this exchange gives (docs/webhooks.md)."""
+        api, now = match.api, self.state.clock.now()
+        facts = exchange_facts(request, match.path_params, checked.body, response, response_json(response))
+        for url, method, emission in callbacks_after(api, match.operation, self.synthesizers[api.id], facts, now,
+                                                     self.state.store.next_id(api.id, CALLBACKS)):
+            self.state.webhooks.call_back(api.id, url, emission, now, method)
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""

@@ -6,6 +6,7 @@ process, e.g. in tests.
 
 from __future__ import annotations
 
+import typing as t
 from dataclasses import dataclass
 
 from flask import Flask
@@ -13,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from mocksrv import console
 from mocksrv.admin import api as admin
+from mocksrv.admin import webhooks as _webhooks  # noqa: F401 (its routes join the admin blueprint)
 from mocksrv.config import Options
 from mocksrv.engine.assembly import build_pipeline
 from mocksrv.engine.pipeline import Pipeline
@@ -20,6 +22,8 @@ from mocksrv.engine.sessions import Sessions
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_specs
 from mocksrv.serving import wsgi
+from mocksrv.serving.courier import Courier
+from mocksrv.serving.courier import World
 
 
 @dataclass
@@ -29,6 +33,7 @@ class MocksrvState:
     options: Options
     pipeline: Pipeline  # the default world's
     sessions: Sessions
+    courier: Courier  # sends webhook deliveries once started (`mocksrv serve` starts it)
     reload_error: str | None = None  # `serve --watch`: why the last edit is not served (None: it is)
 
 
@@ -46,7 +51,15 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.config["MAX_CONTENT_LENGTH"] = options.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     sessions = Sessions(pipeline, options)
-    app.extensions["mocksrv"] = MocksrvState(options, pipeline, sessions)
+
+    def worlds() -> list[World]:
+        # the server's world and each session's, as they are now (a reload replaces the pipeline)
+        served = t.cast(MocksrvState, app.extensions["mocksrv"])
+        ids = [api.id for api in served.pipeline.apis]
+        return [(served.pipeline.state, ids), *((s.pipeline.state, ids) for s in served.sessions.all())]
+
+    courier = Courier(worlds, options.webhook_allow, timeout=options.webhook_timeout)
+    app.extensions["mocksrv"] = MocksrvState(options, pipeline, sessions, courier)
     app.register_blueprint(admin.bp)
     # every admin endpoint again under /__mocksrv/sessions/<id>/, acting on that session's world
     app.register_blueprint(admin.bp, name="session", url_prefix=f"{admin.bp.url_prefix}/sessions/<session_id>")

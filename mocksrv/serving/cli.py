@@ -65,6 +65,7 @@ def plural(count: int, noun: str) -> str:
     """``1 operation``, ``4 operations``, ``1 API``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
+WEBHOOK_GRACE = 5.0  # seconds shutdown waits for webhook attempts under way
 DEFAULTS = Options()  # the defaults live in config.Options, the flags show them
 
 
@@ -171,12 +172,16 @@ def main() -> None:
 @click.option("--no-cors", is_flag=True, help="no CORS: browsers on other origins cannot call the mocked APIs")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="allow only this origin, e.g. http://localhost:3000 (repeatable); default: any")
+@click.option("--webhook-allow", "webhook_allow", multiple=True, metavar="HOST[:PORT]",
+              help="let webhooks and callbacks go to this host too (repeatable); default: loopback only")
+@click.option("--webhook-timeout", default=DEFAULTS.webhook_timeout, show_default=True,
+              type=click.FloatRange(min=0.1), help="seconds one webhook delivery attempt may take")
 @_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
           max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
-          tls: TlsOptions) -> None:
+          webhook_allow: tuple[str, ...], webhook_timeout: float, tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -197,6 +202,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        cors=not no_cors, cors_origins=list(cors_origins) or None,
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
+                       webhook_allow=list(webhook_allow), webhook_timeout=webhook_timeout,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
@@ -244,9 +250,18 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     release_freed_memory()
     mock = app.wsgi_app
     assert isinstance(mock, ApiDispatcher)  # create_app puts it in front of Flask
-    front = RsgiApp(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening,
-                  on_stop=mock.pipeline.state.store.close,  # on_stop runs after the drain
-                  listeners=len(listeners))
+    courier = app.extensions["mocksrv"].courier
+    courier.start()
+
+    def on_stop() -> None:  # after the drain: deliveries under way get a bounded wait, pending ones stay stored
+        left = courier.stop(WEBHOOK_GRACE)
+        if left:
+            click.echo(f"mocksrv: {plural(left, 'webhook attempt')} cut short; sent again after a restart "
+                       "with the same --db", err=True)
+        mock.pipeline.state.store.close()
+
+    front = RsgiApp(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening, on_stop=on_stop,
+                    listeners=len(listeners))
     serve_until_stopped(front, listeners)
     click.echo("mocksrv: stopped", err=True)
 

@@ -41,6 +41,8 @@ from mocksrv.openapi.specs import yaml_problem
 from mocksrv.state.rules import RuleSchema
 from mocksrv.state.store import PackedRecord
 from mocksrv.state.store import encode_record
+from mocksrv.state.webhooks import SubscriptionSchema
+from mocksrv.state.webhooks import as_subscription
 
 META_KEY = "scenario"
 DEFAULT_SCENARIO = "default"
@@ -133,6 +135,7 @@ class ApiFixtureSchema(Schema):
     # settings of the API's behaviour module, validated by that module's own schema
     options = fields.Dict(keys=fields.String())
     rules = fields.List(fields.Nested(RuleSchema))
+    webhooks = fields.List(fields.Nested(SubscriptionSchema))
 
     @validates_schema
     def _unique_keys(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -177,6 +180,7 @@ class ApiFixture:
     records: dict[str, tuple[PackedRecord, ...]] = field(default_factory=dict)  # each as the store keeps it
     options: dict[str, t.Any] = field(default_factory=dict)
     rules: list[dict[str, t.Any]] = field(default_factory=list)
+    webhooks: list[dict[str, t.Any]] = field(default_factory=list)  # subscriptions as stored (ids, secrets made)
 
     def key(self, value: str) -> ApiKey | None:
         return next((k for k in self.api_keys if k.key == value), None)
@@ -261,6 +265,7 @@ def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
             records=dict(data.get("records", {})),
             options=dict(data.get("options") or {}),
             rules=list(data.get("rules") or []),
+            webhooks=[as_subscription(f"wh_{n}", loaded) for n, loaded in enumerate(data.get("webhooks") or [], 1)],
         )
     return apis
 

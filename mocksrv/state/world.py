@@ -21,6 +21,10 @@ from mocksrv.state.rules import Rules
 from mocksrv.state.store import PackedRecord
 from mocksrv.state.store import Store
 from mocksrv.state.store import decode_record
+from mocksrv.state.store import encode_record
+from mocksrv.state.webhooks import SUBSCRIPTIONS
+from mocksrv.state.webhooks import Webhooks
+from mocksrv.state.webhooks import unknown_events
 
 
 class ApiKnowledge(t.Protocol):
@@ -32,6 +36,9 @@ class ApiKnowledge(t.Protocol):
 
     def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
         """A scenario's ``options`` for one API, validated: (options, problems)."""
+
+    def webhook_events(self, api_id: str) -> tuple[str, ...]:
+        """The events subscriptions to the API may choose from (empty: the API names none, any goes)."""
 
 
 class MockState:
@@ -46,6 +53,7 @@ class MockState:
         self.journal = Journal(journal_limit, secrets)
         self.faults = Faults()
         self.rules = Rules()
+        self.webhooks = Webhooks(store)
         self._ids: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
 
     def options(self, api_id: str) -> dict[str, t.Any]:
@@ -97,6 +105,9 @@ class MockState:
         for api_id, fixture in scenario.apis.items():
             loaded[api_id], found = knowledge.load_options(api_id, fixture.options, f"{api_id}.options")
             problems.extend(found)
+            for index, subscription in enumerate(fixture.webhooks):
+                problem = unknown_events(subscription.get("events"), knowledge.webhook_events(api_id))
+                problems += [f"{api_id}.webhooks[{index}].events: {problem}"] if problem else []
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         return loaded
@@ -114,6 +125,8 @@ class MockState:
                 field = self.apis.id_field(api_id, collection)
                 where = f"{api_id}.records.{collection}"
                 seeded.setdefault(api_id, {})[collection] = self._keyed(records, field, where, problems, used)
+            if fixture.webhooks:
+                seeded.setdefault(api_id, {})[SUBSCRIPTIONS] = [(s["id"], encode_record(s)) for s in fixture.webhooks]
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         # only this scenario's lists are remembered: an inline scenario uploaded again and again

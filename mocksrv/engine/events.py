@@ -1,0 +1,146 @@
+"""What an API tells its clients afterwards: the events it documents and its callbacks (docs/webhooks.md).
+
+- A 3.1 document's ``webhooks``: each name is an event a subscription may choose, and its
+  payload is the JSON body that webhook's operation takes (generated from the schema, or the
+  one a test gives, checked against it).
+- A behaviour's ``webhook_events``: the events its handlers emit (the send service's six).
+- An operation's ``callbacks`` (3.0 and 3.1): after a 2xx answer, each callback's URL comes
+  from its key's runtime expression (``{$request.body#/callbackUrl}``) and its payload from
+  the body its operation takes; the courier sends it like any delivery.
+
+Payloads are always valid under the schema the spec gives for them; an event no schema
+describes carries the Standard Webhooks envelope ``{"type", "timestamp", "data"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing as t
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+
+from mocksrv.engine.responses import Synthesizer
+from mocksrv.engine.runtime_expressions import ExchangeFacts
+from mocksrv.engine.runtime_expressions import ExpressionError
+from mocksrv.engine.runtime_expressions import expand
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import ApiSpec
+from mocksrv.openapi.specs import Operation
+from mocksrv.state.webhooks import Emission
+from mocksrv.wire.media import is_json
+
+log = logging.getLogger(__name__)
+Json = t.Any
+CALLBACKS = "mocksrv-callbacks"  # only its sequence: each callback's generated payload differs
+METHODS = ("post", "put", "patch", "get", "delete", "head", "options", "trace")
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Where an event's or callback's body is described: the method it is sent with and its JSON schema."""
+
+    method: str
+    schema: Json  # None: the spec describes no JSON body
+    resolver: t.Any
+
+
+class EventCatalog:
+    """The events one API has, by name, and what each one's payload is."""
+
+    def __init__(self, api: ApiSpec, emitted: t.Iterable[str] = ()) -> None:
+        self.api = api
+        self.documented = {str(name): _payload(api, item, None)
+                           for name, item in (api.document.get("webhooks") or {}).items()}
+        self.names = (*self.documented, *(name for name in emitted if name not in self.documented))
+
+    def payload(self, event: str, given: Json, synth: Synthesizer, now: float, number: int) -> tuple[Json, str | None]:
+        """The body of one ``event``: ``given`` if the spec's schema takes it, else made from that schema.
+
+        :return: (payload, why ``given`` cannot be it); a documented event with no ``given``
+            gets a generated one, an undocumented one the Standard Webhooks envelope.
+        """
+        described = self.documented.get(event)
+        if described is None or described.schema is None:
+            if given is not None:
+                return given, None
+            return {"type": event, "timestamp": stamp(now), "data": {}}, None
+        if given is None:
+            return synth.generate(described.schema, described.resolver, "webhook", event, number), None
+        if not synth.is_valid(described.schema, described.resolver, given):
+            return given, f"the payload does not match the schema of webhooks.{event} in the spec"
+        return given, None
+
+
+def callbacks_after(api: ApiSpec, operation: Operation, synth: Synthesizer,
+                    facts: ExchangeFacts, now: float, number: int) -> list[tuple[str, str, Emission]]:
+    """(URL, method, emission) for every callback of ``operation`` whose URL the exchange gives.
+
+    A key whose expression names what the request did not send (no ``callbackUrl`` in the
+    body) fires nothing; the reason goes to the log, as the client only left out an option.
+    """
+    fired: list[tuple[str, str, Emission]] = []
+    callbacks, resolver = api.deref(operation.spec.get("callbacks") or {})
+    for name, callback in (callbacks or {}).items():
+        expressions, where = api.deref(callback, resolver)
+        for key, item in (expressions or {}).items():
+            if str(key).startswith("x-"):
+                continue
+            try:
+                url = expand(str(key), facts)
+            except ExpressionError as error:
+                log.info("%s %s: callback %s not sent: %s", api.id, operation.key, name, error)
+                continue
+            described = _payload(api, item, where)
+            body = (synth.generate(described.schema, described.resolver, "callback", name, number)
+                    if described.schema is not None else {"type": str(name), "timestamp": stamp(now), "data": {}})
+            fired.append((url, described.method, Emission(str(name), body)))
+    return fired
+
+
+def exchange_facts(request: MockRequest, path_params: dict[str, str], body: Json, response: MockResponse,
+                   response_body: Json) -> ExchangeFacts:
+    """The facts of one exchange runtime expressions may name."""
+    host = request.headers.get("Host", "localhost")
+    query = "&".join(f"{k}={v}" for k, v in request.query.items(multi=True))
+    return ExchangeFacts(url=f"http://{host}{request.path}" + (f"?{query}" if query else ""),
+                         method=request.method.upper(), status=response.status,
+                         request_headers=dict(request.headers.items()),
+                         query={name: request.query.getlist(name) for name in request.query},
+                         path=path_params, request_body=body,
+                         response_headers=dict(response.headers), response_body=response_body)
+
+
+def response_json(response: MockResponse) -> Json:
+    """The answer's body as JSON (None when it is not JSON), for ``$response.body`` expressions."""
+    if not response.media_type or not is_json(response.media_type) or not response.body:
+        return None
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        return None
+
+
+def stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _payload(api: ApiSpec, item: Json, resolver: t.Any) -> Payload:
+    """The first operation of a Path Item that takes a body, and that body's JSON schema."""
+    path_item, where = api.deref(item, resolver)
+    first = None
+    for method in METHODS:
+        operation = (path_item or {}).get(method)
+        if not isinstance(operation, dict):
+            continue
+        first = first or method
+        body, body_where = api.deref(operation.get("requestBody") or {}, where)
+        content = (body or {}).get("content") or {}
+        media = next((content[key] for key in content if is_json(str(key))), None)
+        if isinstance(media, dict):
+            media, media_where = api.deref(media, body_where)
+            if "schema" in media:
+                return Payload(method.upper(), media["schema"], media_where)
+    return Payload((first or "post").upper(), None, where)

@@ -1,0 +1,385 @@
+"""Webhooks and callbacks over real HTTP: mocksrv calls a receiver of the test's own, on loopback,
+signed the Standard Webhooks way, when the virtual clock reaches each event (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import typing as t
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import jsonschema
+import pytest
+import requests
+import yaml
+from standardwebhooks.webhooks import Webhook
+
+from conftest import FIXTURES
+from conftest import SPECS
+from conftest import MockServer
+from mocksrv.state.webhooks import target_refusal
+
+SEND = "/send-service/api/v1/send"
+KEY = {"X-API-Key": "ss_demo"}
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+WAIT = 10.0  # seconds a delivery may take to arrive; the loops stop by themselves
+
+
+class Receiver:
+    """An HTTP server on a free loopback port that keeps every request and answers ``statuses`` in turn
+    (the last one from then on)."""
+
+    def __init__(self, statuses: tuple[int, ...] = (204,), port: int = 0) -> None:
+        self.received: list[dict[str, t.Any]] = []
+        self.statuses = list(statuses)
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                owner.received.append({"method": self.command, "path": self.path, "body": body,
+                                       "headers": {k.lower(): v for k, v in self.headers.items()}})
+                status = owner.statuses.pop(0) if len(owner.statuses) > 1 else owner.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_PUT = do_POST
+
+            def log_message(self, *args: t.Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def wait_for(self, count: int) -> list[dict[str, t.Any]]:
+        deadline = time.monotonic() + WAIT
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.received) >= count, f"{len(self.received)} of {count} deliveries arrived"
+        return self.received
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> t.Iterator[Receiver]:
+    got = Receiver()
+    yield got
+    got.stop()
+
+
+@pytest.fixture(scope="module")
+def mock() -> t.Iterator[MockServer]:
+    server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--scenario", "send_service_outcomes",
+                        "--strict")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh(mock: MockServer) -> None:
+    assert requests.post(mock.url("/__mocksrv/reset"), timeout=10).status_code == 200
+    clock(mock, frozen=True)
+
+
+def clock(mock: MockServer, **change: t.Any) -> None:
+    assert requests.post(mock.url("/__mocksrv/clock"), json=change, timeout=10).status_code == 200
+
+
+def subscribe(mock: MockServer, api: str, **subscription: t.Any) -> requests.Response:
+    return requests.post(mock.url(f"/__mocksrv/apis/{api}/webhooks"), json=subscription, timeout=10)
+
+
+def deliveries(mock: MockServer, **filters: str) -> list[dict[str, t.Any]]:
+    answer = requests.get(mock.url("/__mocksrv/webhooks/deliveries"), params=filters, timeout=10)
+    assert answer.status_code == 200
+    return t.cast(list[dict[str, t.Any]], answer.json()["deliveries"])
+
+
+def send(mock: MockServer, to: str, **extra: t.Any) -> str:
+    answer = requests.post(mock.url(SEND), json={"to": to, "subject": "Hi", "text": "x", **extra}, headers=KEY,
+                           timeout=10)
+    assert answer.status_code == 200, answer.text
+    return t.cast(str, answer.json()["email_id"])
+
+
+def verified(delivery: dict[str, t.Any], secret: str = SECRET) -> t.Any:
+    """The payload, as an off-the-shelf Standard Webhooks verifier reads it (it raises on a bad signature)."""
+    return Webhook(secret).verify(delivery["body"], delivery["headers"])
+
+
+def test_an_email_s_events_reach_the_subscriber_when_the_clock_does(mock: MockServer, receiver: Receiver) -> None:
+    made = subscribe(mock, "send-service", url=f"{receiver.url}/hooks/email", events=["delivered", "opened"],
+                     secret=SECRET)
+    assert made.status_code == 201 and made.json()["id"].startswith("wh_")
+    email_id = send(mock, "ann@example.com", metadata={"order_id": "ord_789"}, headers={"X-Campaign-ID": "c-1"})
+    time.sleep(0.3)
+    assert receiver.received == []  # delivered is due 3 s after the send, on a frozen clock
+    clock(mock, advance_seconds=3)
+    first = receiver.wait_for(1)[0]
+    assert first["path"] == "/hooks/email" and first["headers"]["content-type"] == "application/json"
+    payload = verified(first)
+    assert payload["type"] == "delivered" and payload["data"]["email_id"] == email_id
+    assert payload["data"]["metadata"] == {"order_id": "ord_789"}
+    assert payload["data"]["headers"] == {"X-Campaign-ID": "c-1"}
+    clock(mock, advance_seconds=60)  # opened at +30 s; clicked at +40 s is not subscribed to
+    second = receiver.wait_for(2)[1]
+    assert verified(second)["type"] == "opened"
+    assert second["headers"]["webhook-id"] != first["headers"]["webhook-id"]
+    time.sleep(0.3)
+    assert len(receiver.received) == 2
+    assert [d["state"] for d in deliveries(mock, api="send-service")] == ["delivered", "delivered"]
+
+
+def test_outcomes_come_from_the_scenario(mock: MockServer, receiver: Receiver) -> None:
+    subscribe(mock, "send-service", url=receiver.url, secret=SECRET)  # every event
+    send(mock, "x@bounce.example.com")
+    send(mock, "complaint@example.com")
+    clock(mock, advance_seconds=600)
+    receiver.wait_for(3)
+    time.sleep(0.3)
+    kinds = sorted((verified(d)["data"]["to"], verified(d)["type"]) for d in receiver.received)
+    assert kinds == [("complaint@example.com", "complained"), ("complaint@example.com", "delivered"),
+                     ("x@bounce.example.com", "bounced")]
+
+
+def test_a_failed_delivery_is_retried_with_back_off_then_given_up(mock: MockServer) -> None:
+    failing = Receiver(statuses=(500,))
+    try:
+        subscribe(mock, "send-service", url=failing.url, events=["delivered"], secret=SECRET)
+        fired = requests.post(mock.url("/__mocksrv/apis/send-service/webhooks/events"),
+                              json={"event": "delivered", "payload": {"type": "delivered", "data": {}}}, timeout=10)
+        assert fired.status_code == 202
+        failing.wait_for(1)
+        for waited, attempts in ((5, 2), (30, 3), (120, 4), (600, 5)):
+            time.sleep(0.2)
+            assert len(failing.received) == attempts - 1  # nothing before the back-off is over
+            clock(mock, advance_seconds=waited)
+            failing.wait_for(attempts)
+        assert len({d["headers"]["webhook-id"] for d in failing.received}) == 1  # the same message each time
+        deadline = time.monotonic() + WAIT
+        while deliveries(mock, state="failed") == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [failed] = deliveries(mock, state="failed")
+        assert [a["status"] for a in failed["attempts"]] == [500] * 5 and "secret" not in failed
+        clock(mock, advance_seconds=3600)
+        time.sleep(0.3)
+        assert len(failing.received) == 5
+    finally:
+        failing.stop()
+
+
+def test_a_receiver_that_recovers_gets_the_retry(mock: MockServer) -> None:
+    flaky = Receiver(statuses=(503, 200))
+    try:
+        subscribe(mock, "send-service", url=flaky.url, secret=SECRET)
+        requests.post(mock.url("/__mocksrv/apis/send-service/webhooks/events"), json={"event": "opened"}, timeout=10)
+        flaky.wait_for(1)
+        clock(mock, advance_seconds=5)
+        flaky.wait_for(2)
+        deadline = time.monotonic() + WAIT
+        while deliveries(mock, state="delivered") == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [done] = deliveries(mock, state="delivered")
+        assert [a["status"] for a in done["attempts"]] == [503, 200]
+        assert verified(flaky.received[1])["type"] == "opened"  # the Standard Webhooks envelope
+    finally:
+        flaky.stop()
+
+
+@pytest.mark.parametrize("subscription, reason", [
+    ({"url": "http://example.com/hooks"}, "not a loopback address and not allowed with --webhook-allow"),
+    ({"url": "ftp://127.0.0.1/x"}, "is not an http(s) URL with a host"),
+    ({"url": "http://127.0.0.1:9/x", "events": ["delivred"]}, "unknown event 'delivred'"),
+    ({"url": "http://127.0.0.1:9/x", "secret": "whsec_***"}, "a webhook secret is 'whsec_' followed by base64"),
+    ({"url": "http://127.0.0.1:9/x", "retries": 3}, "retries: Unknown field."),
+])
+def test_a_subscription_that_cannot_be_is_refused_with_the_reason(mock: MockServer, subscription: dict[str, t.Any],
+                                                                   reason: str) -> None:
+    answer = subscribe(mock, "send-service", **subscription)
+    assert answer.status_code == 400 and reason in answer.text
+    assert requests.get(mock.url("/__mocksrv/apis/send-service/webhooks"), timeout=10).json()["webhooks"] == []
+
+
+def test_subscriptions_are_listed_removed_and_reset(mock: MockServer) -> None:
+    made = subscribe(mock, "send-service", url="http://localhost:9/x").json()
+    assert made["secret"].startswith("whsec_") and made["events"] is None
+    listed = requests.get(mock.url("/__mocksrv/apis/send-service/webhooks"), timeout=10).json()
+    assert listed["webhooks"] == [made] and "unsubscribed" in listed["events"]
+    url = mock.url(f"/__mocksrv/apis/send-service/webhooks/{made['id']}")
+    assert requests.delete(url, timeout=10).status_code == 204
+    assert requests.delete(url, timeout=10).status_code == 404
+
+
+def test_a_scenario_s_subscriptions_are_there_from_the_start(tmp_path: Path, receiver: Receiver) -> None:
+    folder = tmp_path / "fixtures"
+    folder.mkdir()
+    (folder / "default.yaml").write_text((FIXTURES / "default.yaml").read_text())
+    (folder / "hooks.yaml").write_text(yaml.safe_dump({
+        "scenario": {"extends": "default"},
+        "send-service": {"webhooks": [{"url": f"{receiver.url}/h", "events": ["delivered"], "secret": SECRET}]}}))
+    (folder / "typo.yaml").write_text(yaml.safe_dump({"send-service": {"webhooks": [{"url": receiver.url,
+                                                                                       "events": ["bounce"]}]}}))
+    with pytest.raises(RuntimeError, match=r"typo.yaml: send-service.webhooks\[0\].events: unknown event 'bounce' "
+                                           r"\(known: delivered, bounced,"):
+        MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--scenario", "typo")
+    mock = MockServer("--specs", str(SPECS), "--fixtures", str(folder), "--scenario", "hooks")
+    try:
+        send(mock, "ann@example.com")
+        clock(mock, advance_seconds=5)
+        assert verified(receiver.wait_for(1)[0])["type"] == "delivered"
+    finally:
+        mock.stop()
+
+
+CALLBACKS = """
+openapi: 3.1.0
+info: {title: Jobs, version: "1"}
+paths:
+  /jobs:
+    post:
+      operationId: startJob
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [callbackUrl]
+              properties: {callbackUrl: {type: string, format: uri}, name: {type: string}}
+      responses:
+        "202": {description: started, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+      callbacks:
+        jobDone:
+          "{$request.body#/callbackUrl}?job={$response.body#/id}":
+            put:
+              requestBody:
+                content:
+                  application/json: {schema: {$ref: "#/components/schemas/Finished"}}
+              responses: {"200": {description: ok}}
+webhooks:
+  jobFailed:
+    post:
+      requestBody:
+        content:
+          application/json: {schema: {$ref: "#/components/schemas/Finished"}}
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Job: {type: object, required: [id], properties: {id: {type: string, pattern: "^job_[a-z0-9]{6}$"}}}
+    Finished:
+      type: object
+      required: [jobId, outcome, at]
+      additionalProperties: false
+      properties:
+        jobId: {type: string, minLength: 3}
+        outcome: {type: string, enum: [done, failed]}
+        at: {type: string, format: date-time}
+"""
+
+
+@pytest.fixture
+def jobs(tmp_path: Path) -> t.Iterator[MockServer]:
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text(CALLBACKS)
+    server = MockServer("--specs", str(spec), "--strict")
+    yield server
+    server.stop()
+
+
+def finished_schema() -> dict[str, t.Any]:
+    return t.cast(dict[str, t.Any], yaml.safe_load(CALLBACKS)["components"]["schemas"]["Finished"])
+
+
+def test_a_callback_goes_to_the_url_its_expression_names(jobs: MockServer, receiver: Receiver) -> None:
+    started = requests.post(jobs.url("/jobs/jobs"), json={"callbackUrl": f"{receiver.url}/done", "name": "x"},
+                            timeout=10)
+    assert started.status_code == 202
+    [call] = receiver.wait_for(1)
+    assert call["method"] == "PUT" and call["path"] == f"/done?job={started.json()['id']}"
+    jsonschema.validate(json.loads(call["body"]), finished_schema(), format_checker=jsonschema.FormatChecker())
+    assert "webhook-signature" not in call["headers"] and call["headers"]["webhook-id"].startswith("msg_")
+
+
+def test_a_callback_to_an_address_nobody_allowed_is_never_called(jobs: MockServer) -> None:
+    assert requests.post(jobs.url("/jobs/jobs"), json={"callbackUrl": "http://192.0.2.7/x"}, timeout=10).status_code \
+        == 202
+    deadline = time.monotonic() + WAIT
+    while not (found := deliveries(jobs, state="failed")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [refused] = found
+    assert refused["attempts"][0]["error"] == "192.0.2.7 is not a loopback address and not allowed with --webhook-allow"
+
+
+def test_a_documented_webhook_s_payload_is_made_from_its_schema_or_checked(jobs: MockServer,
+                                                                           receiver: Receiver) -> None:
+    assert subscribe(jobs, "jobs", url=receiver.url, events=["jobFailed"], secret=SECRET).status_code == 201
+    events = jobs.url("/__mocksrv/apis/jobs/webhooks/events")
+    bad = requests.post(events, json={"event": "jobFailed", "payload": {"jobId": "j"}}, timeout=10)
+    assert bad.status_code == 400 and "does not match the schema of webhooks.jobFailed" in bad.text
+    assert requests.post(events, json={"event": "jobDone"}, timeout=10).status_code == 400  # a callback, not a webhook
+    assert requests.post(events, json={"event": "jobFailed"}, timeout=10).status_code == 202
+    given = {"jobId": "job_1", "outcome": "failed", "at": "2026-12-04T10:00:00Z"}
+    assert requests.post(events, json={"event": "jobFailed", "payload": given}, timeout=10).status_code == 202
+    made, sent = (verified(d) for d in receiver.wait_for(2))
+    jsonschema.validate(made, finished_schema(), format_checker=jsonschema.FormatChecker())
+    assert sent == given
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_pending_delivery_survives_a_restart_with_db(tmp_path: Path) -> None:
+    port = free_port()  # nobody listens yet: the first attempt is refused
+    db = tmp_path / "state.jsonl"
+    first = MockServer("--specs", str(SPECS), "--db", str(db))
+    try:
+        subscribe(first, "send-service", url=f"http://127.0.0.1:{port}/h", secret=SECRET)
+        requests.post(first.url("/__mocksrv/apis/send-service/webhooks/events"), json={"event": "bounced"}, timeout=10)
+        deadline = time.monotonic() + WAIT
+        while not any(d["attempts"] for d in deliveries(first)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [pending] = deliveries(first)
+        assert pending["state"] == "pending" and pending["attempts"][0]["error"] == "connection refused"
+    finally:
+        first.stop()
+    receiver = Receiver(port=port)
+    second = MockServer("--specs", str(SPECS), "--db", str(db))
+    try:
+        clock(second, advance_seconds=5)
+        got = receiver.wait_for(1)[0]
+        assert got["headers"]["webhook-id"] == pending["webhook_id"] and verified(got)["type"] == "bounced"
+    finally:
+        second.stop()
+        receiver.stop()
+
+
+@pytest.mark.parametrize("url, allowed, refused", [
+    ("http://127.0.0.1:9000/h", [], False),
+    ("http://127.8.0.1/h", [], False),
+    ("http://[::1]:9000/h", [], False),
+    ("https://LOCALHOST/h", [], False),
+    ("http://10.0.0.5/h", [], True),  # private is not loopback: another machine
+    ("http://hooks.test:8080/h", ["hooks.test"], False),
+    ("http://hooks.test:8080/h", ["hooks.test:8080"], False),
+    ("http://hooks.test:8081/h", ["hooks.test:8080"], True),
+    ("https://hooks.test/h", ["hooks.test:443"], False),
+    ("http://evil.test/h", ["hooks.test"], True),
+])
+def test_only_loopback_or_named_hosts_are_called(url: str, allowed: list[str], refused: bool) -> None:
+    assert (target_refusal(url, allowed) is not None) == refused
