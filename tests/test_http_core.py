@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from conftest import SPECS
@@ -72,6 +73,13 @@ def test_accept_json_is_fine(server: MockServer) -> None:
                             timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("accept", [")", "json", ";q=1"])
+def test_an_accept_header_with_no_media_range_is_disregarded(server: MockServer, accept: str) -> None:
+    """RFC 9110 lets a server disregard Accept; a value that names no type/subtype is noise, not a 406."""
+    response = requests.get(server.url(HISTORY), headers={**SETTINGS, "Accept": accept}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
 
 
 def test_prefer_code_picks_declared_response(server: MockServer, checkers: dict[str, SpecChecker]) -> None:

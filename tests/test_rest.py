@@ -1101,3 +1101,49 @@ def test_in_process_an_id_typed_by_a_3_1_type_list_counts_up(tmp_path: Path) -> 
     assert [answer.status_code for answer in made] == [201, 201], made[0].text
     assert [answer.json for answer in made] == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
     assert client.get("/gadgets/gadgets/2").json == {"id": 2, "name": "b"}
+
+
+SAME_LAST_WORD = """
+openapi: 3.0.3
+info: {title: Two segments, version: "1"}
+paths:
+  /marketing/segments:
+    get:
+      responses:
+        "200": {description: listed, content: {application/json: {schema: {type: array, uniqueItems: true,
+                                                                            items: {$ref: "#/components/schemas/M"}}}}}
+    post:
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/M"}}}}
+      responses: {"201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/M"}}}}}
+  /contactdb/segments:
+    get:
+      responses:
+        "200": {description: listed, content: {application/json: {schema: {type: array,
+                                                                            items: {$ref: "#/components/schemas/C"}}}}}
+    post:
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/C"}}}}
+      responses: {"201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/C"}}}}}
+  /notes:
+    get:
+      responses: {"200": {description: listed, content: {application/json: {schema: {type: array}}}}}
+components:
+  schemas:
+    M: {type: object, required: [id], properties: {id: {type: string, format: uuid, readOnly: true}, name: {type: string}}}
+    C: {type: object, required: [id], properties: {id: {type: integer, readOnly: true}, name: {type: string}}}
+"""
+
+
+def test_collections_at_different_paths_with_the_same_last_word_hold_their_own_records(tmp_path: Path) -> None:
+    """SendGrid's /marketing/segments and /contactdb/segments: one shared collection listed each one's
+    records as the other's (integer ids shown as one made-up uuid: a list with duplicates)."""
+    spec = tmp_path / "two.yaml"
+    spec.write_text(SAME_LAST_WORD)
+    client = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    for _ in range(2):
+        assert client.post("/two/contactdb/segments", json={"name": "c"}).status_code == 201
+    assert client.post("/two/marketing/segments", json={"name": "m"}).status_code == 201
+    assert [r["name"] for r in client.get("/two/marketing/segments").get_json()] == ["m"]
+    assert [r["name"] for r in client.get("/two/contactdb/segments").get_json()] == ["c", "c"]
+    collections = {r.collection for r in create_app(Options(specs=[spec], fixtures=None)).extensions[
+        "mocksrv"].pipeline.catalog.resources["two"].values()}
+    assert collections == {"marketing_segments", "contactdb_segments", "notes"}  # a name only one path gives stays

@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import random
+import re
 import typing as t
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -110,6 +111,9 @@ def _chosen(api: ApiSpec, operation: Operation, key: str, status: int, node: Jso
     return ChosenResponse(str(original), status, response if isinstance(response, dict) else {}, resolver, operation)
 
 
+_MEDIA_RANGE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
 def negotiate(content: dict[str, Json], accept: str | None) -> str:
     """The response media type for this ``Accept`` header.
 
@@ -119,6 +123,9 @@ def negotiate(content: dict[str, Json], accept: str | None) -> str:
     if not accept or accept.strip() in ("*/*", ""):
         return next((k for k in keys if is_json(k)), keys[0])
     accepted = parse_accept_header(accept, MIMEAccept)
+    if not any(_MEDIA_RANGE.match(value) for value, _ in accepted):
+        # no media range in it (``Accept: )``): RFC 9110 lets a server disregard the field, as servers do
+        return next((k for k in keys if is_json(k)), keys[0])
     best = accepted.best_match(keys)
     if best is None:
         raise NotAcceptable(f"none of the media types this operation returns ({', '.join(keys)}) "

@@ -66,10 +66,12 @@ def infer_resources(api: ApiSpec) -> dict[str, Resource]:
     item_parents = {"/" + "/".join(_segments(t)[:-1]) for t in templates
                     if _segments(t) and _is_param(_segments(t)[-1])}
     found: dict[str, Resource] = {}
+    literals: dict[str, tuple[str, ...]] = {}  # each resource's collection path, its literal segments
     for op in api.operations:
-        resource = _infer(op, item_parents)
-        if resource is not None:
-            found[op.key] = resource
+        inferred = _infer(op, item_parents)
+        if inferred is not None:
+            found[op.key], literals[op.key] = inferred
+    found = _distinct_names(found, literals)
     # a nested collection lives only while its parent item does, where the spec can read that item
     readable = {op.template.rstrip("/"): found[op.key] for op in api.operations
                 if op.key in found and found[op.key].kind == READ}
@@ -85,24 +87,54 @@ def infer_resources(api: ApiSpec) -> dict[str, Resource]:
     return found
 
 
-def _infer(op: Operation, item_parents: set[str]) -> Resource | None:
+def _infer(op: Operation, item_parents: set[str]) -> tuple[Resource, tuple[str, ...]] | None:
+    """The resource operation ``op`` performs, and the literal segments of its collection's path."""
     segments = _segments(op.template)
     method = op.method
+    collection = segments
     if segments and _is_param(segments[-1]):
         kind = {"get": READ, "put": REPLACE, "patch": UPDATE, "delete": DELETE}.get(method)
         if kind is None:
             return None
         collection = segments[:-1]
-        return Resource(kind, _collection_name(collection), _params(collection), segments[-1][1:-1])
+        resource = Resource(kind, _collection_name(collection), _params(collection), segments[-1][1:-1])
+        return resource, tuple(s for s in collection if not _is_param(s))
     path = "/" + "/".join(segments)
-    if method == "post" and path not in item_parents and len(segments) > 1:
-        parent = "/" + "/".join(segments[:-1])
-        if parent in item_parents:  # POST /emails/send creates an email
-            return Resource(CREATE, _collection_name(segments[:-1]), _params(segments[:-1]), None)
-    kind = {"get": LIST, "post": CREATE}.get(method)
-    if kind is None:
-        return None
-    return Resource(kind, _collection_name(segments), _params(segments), None)
+    if method == "post" and path not in item_parents and len(segments) > 1 and \
+            "/" + "/".join(segments[:-1]) in item_parents:  # POST /emails/send creates an email
+        kind, collection = CREATE, segments[:-1]
+    else:
+        kind = {"get": LIST, "post": CREATE}.get(method)
+        if kind is None:
+            return None
+    resource = Resource(kind, _collection_name(collection), _params(collection), None)
+    return resource, tuple(s for s in collection if not _is_param(s))
+
+
+def _distinct_names(found: dict[str, Resource], literals: dict[str, tuple[str, ...]]) -> dict[str, Resource]:
+    """Collections at different paths that end in the same word, named apart by the words before it.
+
+    ``/marketing/segments`` and ``/contactdb/segments`` (SendGrid), ``/containers/json`` and
+    ``/images/json`` (Docker) hold different things: one store collection would list each one's
+    records as the other's. Each such name takes as many of its path's last words as make it
+    unique in its group (``marketing_segments``, ``contactdb_segments``); a name only one path
+    gives stays as it is, so fixtures keep the plain names.
+    """
+    paths: dict[str, set[tuple[str, ...]]] = {}
+    for key, resource in found.items():
+        paths.setdefault(resource.collection, set()).add(literals[key])
+    renamed: dict[tuple[str, tuple[str, ...]], str] = {}
+    for name, group in paths.items():
+        if len(group) < 2:
+            continue
+        longest = max(len(path) for path in group)
+        for words in range(2, longest + 1):
+            names = {path: "_".join(path[-words:]) or name for path in group}
+            if len(set(names.values())) == len(group):
+                break
+        renamed.update({(name, path): qualified for path, qualified in names.items()})
+    return {key: dataclasses.replace(resource, collection=renamed[(resource.collection, literals[key])])
+            if (resource.collection, literals[key]) in renamed else resource for key, resource in found.items()}
 
 
 def _params(segments: list[str]) -> tuple[str, ...]:
