@@ -97,13 +97,16 @@ def unseen_server() -> t.Iterator[MockServer]:
     mock.stop()
 
 
-def assert_clean(result: dict[str, t.Any], server: MockServer) -> None:
+def assert_clean(result: dict[str, t.Any], server: MockServer, tolerated: tuple[str, ...] = ()) -> None:
+    """No failure, no error but those titled as in ``tolerated``, and the server still up."""
     cases = result["test_cases"]
     mode = result["command"].split("--mode ")[1].split()[0]
     print(f"\n{result['command'].split(' --')[0]} --mode {mode} --seed {result['seed']}: "
           f"{cases['generated']} cases, {len(result['failures'])} failures, {len(result['errors'])} errors")
     console = result["console"]
-    assert result["exit_code"] == 0 and not result["failures"] and not result["errors"], (
+    errors = [error for error in result["errors"] if error.get("title") not in tolerated]
+    clean_exit = result["exit_code"] == 0 or (not errors and result["errors"])
+    assert clean_exit and not result["failures"] and not errors, (
         console[console.find("FAILURES"):][:6000] if "FAILURES" in console else console[-6000:])
     assert cases["generated"] > 0
     assert server.process is not None and server.process.poll() is None, "the server died under fuzzing"
