@@ -3,6 +3,7 @@ signed the Standard Webhooks way, when the virtual clock reaches each event (doc
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -182,19 +183,26 @@ def test_a_failed_delivery_is_retried_with_back_off_then_given_up(mock: MockServ
 
 
 def test_a_receiver_that_recovers_gets_the_retry(mock: MockServer) -> None:
-    flaky = Receiver(statuses=(503, 200))
+    flaky = Receiver(statuses=(500, 500, 200))
     try:
         subscribe(mock, "send-service", url=flaky.url, secret=SECRET)
         requests.post(mock.url("/__mocksrv/apis/send-service/webhooks/events"), json={"event": "opened"}, timeout=10)
         flaky.wait_for(1)
         clock(mock, advance_seconds=5)
         flaky.wait_for(2)
+        clock(mock, advance_seconds=30)
+        flaky.wait_for(3)
         deadline = time.monotonic() + WAIT
-        while deliveries(mock, state="delivered") == [] and time.monotonic() < deadline:
+        while deliveries(mock, status="delivered") == [] and time.monotonic() < deadline:
             time.sleep(0.05)
-        [done] = deliveries(mock, state="delivered")
-        assert [a["status"] for a in done["attempts"]] == [503, 200]
-        assert verified(flaky.received[1])["type"] == "opened"  # the Standard Webhooks envelope
+        [done] = deliveries(mock, status="delivered")
+        assert [a["status"] for a in done["attempts"]] == [500, 500, 200]
+        starts = [a["at"] for a in done["attempts"]]
+        assert [round(b - a) for a, b in itertools.pairwise(starts)] == [5, 30]  # the documented back-off
+        assert len({d["headers"]["webhook-id"] for d in flaky.received}) == 1
+        assert all(a["headers"]["webhook-id"] == done["webhook_id"] for a in done["attempts"])
+        assert all(a["headers"]["webhook-signature"].startswith("v1,") for a in done["attempts"])
+        assert verified(flaky.received[2])["type"] == "opened"  # the Standard Webhooks envelope
     finally:
         flaky.stop()
 

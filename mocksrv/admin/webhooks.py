@@ -105,9 +105,10 @@ def fire_event(pipeline: t.Any, api_id: str) -> Response:
 
 @bp.get("/webhooks/deliveries")
 def list_deliveries() -> Response:
-    """Every API's deliveries, newest first; ``?api=``, ``?state=pending|delivered|failed``, ``?event=``."""
+    """Every API's deliveries, newest first; ``?api=``, ``?state=pending|delivered|failed`` (or ``status``),
+    ``?event=``."""
     pipeline = _state().pipeline
-    wanted_state = request.args.get("state") or None
+    wanted_state = request.args.get("state") or request.args.get("status") or None
     if wanted_state not in (None, "pending", "delivered", "failed"):
         return problem(400, "state must be pending, delivered or failed")
     apis = [request.args["api"]] if request.args.get("api") else [api.id for api in pipeline.apis]

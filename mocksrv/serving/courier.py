@@ -122,26 +122,22 @@ class Courier:
             webhooks.attempted(delivery, {"at": at, "error": refusal, "duration_ms": 0}, succeeded=False, final=True)
             log.warning("webhook %s to %s not sent: %s", delivery["webhook_id"], delivery["url"], refusal)
             return
+        body = json.dumps(delivery["payload"], separators=(",", ":"), ensure_ascii=False).encode()
+        headers = _headers(delivery, body)
         started = time.monotonic()
         try:
-            status, answer = self._post(delivery)
+            status, answer = self._post(delivery, headers, body)
             outcome: dict[str, Json] = {"status": status, "response": answer}
         except (OSError, http.client.HTTPException, ValueError) as error:
             status, outcome = 0, {"error": _reason(error)}
-        outcome.update(at=at, duration_ms=round((time.monotonic() - started) * 1000, 1))
+        outcome.update(at=at, duration_ms=round((time.monotonic() - started) * 1000, 1), headers=headers)
         done = webhooks.attempted(delivery, outcome, succeeded=200 <= status < 300)
         if done is not None and done["state"] == "failed":
             log.warning("webhook %s to %s failed after %d attempts: %s", delivery["webhook_id"], delivery["url"],
                         len(done["attempts"]), outcome.get("error") or f"HTTP {status}")
 
-    def _post(self, delivery: dict[str, Json]) -> tuple[int, str]:
-        """One POST; the receiver's status and the start of its answer. Redirects are answers, never followed."""
-        body = json.dumps(delivery["payload"], separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        if delivery.get("secret"):
-            headers.update(signed_headers(delivery["secret"], delivery["webhook_id"], int(time.time()), body))
-        else:
-            headers["webhook-id"] = delivery["webhook_id"]
+    def _post(self, delivery: dict[str, Json], headers: dict[str, str], body: bytes) -> tuple[int, str]:
+        """One request; the receiver's status and the start of its answer. Redirects are answers, never followed."""
         parts = urllib.parse.urlsplit(delivery["url"])
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection: http.client.HTTPConnection
@@ -156,6 +152,17 @@ class Courier:
             return response.status, response.read(KEPT_ANSWER).decode("utf-8", "replace")
         finally:
             connection.close()
+
+
+def _headers(delivery: dict[str, Json], body: bytes) -> dict[str, str]:
+    """What one attempt sends besides the body: its type, and the signature (at real time) or, for an
+    unsigned callback, the id alone."""
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if delivery.get("secret"):
+        headers.update(signed_headers(delivery["secret"], delivery["webhook_id"], int(time.time()), body))
+    else:
+        headers["webhook-id"] = delivery["webhook_id"]
+    return headers
 
 
 def _reason(error: BaseException) -> str:
