@@ -391,3 +391,43 @@ def test_a_pending_delivery_survives_a_restart_with_db(tmp_path: Path) -> None:
 ])
 def test_only_loopback_or_named_hosts_are_called(url: str, allowed: list[str], refused: bool) -> None:
     assert (target_refusal(url, allowed) is not None) == refused
+
+
+MAXCARE = {"Authorization": "Bearer mk_live_demo", "X-Organization-Id": "org_demo"}
+MAXCARE_MESSAGE = {"from": "notifications", "subject": "Reminder", "html": "<p>Hi</p>",
+                   "emailType": "appointment_reminder"}
+READER, BOUNCER = "pat_0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e", "pat_b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+
+
+def test_maxcare_emails_tell_sent_delivered_opened_and_bounced(mock: MockServer, receiver: Receiver) -> None:
+    """Its document lists the statuses; each event carries the email as GET /emails/{id} shows it then."""
+    subscribe(mock, "maxcare", url=receiver.url, secret=SECRET)
+    sent = requests.post(mock.url("/maxcare/v3/emails/send"), json={**MAXCARE_MESSAGE, "patientIds": [READER, BOUNCER]},
+                         headers=MAXCARE, timeout=10)
+    assert sent.status_code == 200, sent.text
+    reader_id = next(e["id"] for e in sent.json()["data"]["sent"] if e["recipientId"] == READER)
+    receiver.wait_for(2)  # both "sent" at once
+    clock(mock, advance_seconds=120)  # delivered (or bounced) at +2 s, opened 60 s later
+    got = [verified(d) for d in receiver.wait_for(5)]
+    time.sleep(0.3)
+    assert len(receiver.received) == 5
+    life = {(p["data"]["recipientId"], p["type"]): p["data"] for p in got}
+    assert set(life) == {(READER, "sent"), (READER, "delivered"), (READER, "opened"), (BOUNCER, "sent"),
+                         (BOUNCER, "bounced")}
+    assert life[(READER, "delivered")]["deliveredAt"] is not None and life[(READER, "delivered")]["openedAt"] is None
+    now = requests.get(mock.url(f"/maxcare/v3/emails/{reader_id}"), headers=MAXCARE, timeout=10).json()["data"]
+    assert life[(READER, "opened")] == now  # the last event shows the email as it is now
+
+
+def test_a_bulk_mail_tells_each_batch_then_its_outcome(mock: MockServer, receiver: Receiver) -> None:
+    subscribe(mock, "settings-mailer", url=receiver.url, events=["batch_sent", "sent"], secret=SECRET)
+    to = "[" + ",".join(f'"u{n}@example.com"' for n in range(5)) + "]"
+    answer = requests.post(mock.url("/settings-mailer/api/settings/sendmail"), headers={"Authorization": "Bearer sm_demo"},
+                           files=[("to", (None, to)), ("subject", (None, "S")), ("body", (None, "B"))], timeout=10)
+    assert answer.status_code == 200 and answer.json()["bulk_mode"] is True, answer.text
+    clock(mock, advance_seconds=3600)
+    got = [verified(d) for d in receiver.wait_for(4)]
+    time.sleep(0.3)
+    assert [p["type"] for p in sorted(got, key=lambda p: p["timestamp"])] == ["batch_sent"] * 3 + ["sent"]
+    assert {p["data"]["mail_id"] for p in got} == {answer.json()["mail_id"]}
+    assert sorted(p["data"]["status"] for p in got) == ["sending", "sending", "sent", "sent"]

@@ -64,6 +64,7 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.events import envelope
 from mocksrv.engine.outbox import Event
 from mocksrv.engine.outbox import Message
 from mocksrv.engine.outbox import Record
@@ -155,6 +156,8 @@ class MaxCareOutbox:
 class MaxCareBehaviour(Behaviour):
     outbox = MaxCareOutbox()
     options_schema = MaxCareOptions
+    # the email's statuses its document lists, each a webhook event (docs/webhooks.md)
+    webhook_events = ("sent", "delivered", "bounced", "opened")
 
     def reword(self, operation: Operation, violation: Violation) -> str | None:
         """MaxCare's wording (``'id' must be a valid UUID``) for what the schema checks."""
@@ -225,8 +228,21 @@ class MaxCareBehaviour(Behaviour):
                     "opens_after_seconds": recipient.get("opens_after_seconds"),
                     "sendEpoch": send_at,
                 }
-                sent.append(_public(_store(ctx, record)))
+                stored = _store(ctx, record)
+                sent.append(_public(stored))
+                self._emit_life(ctx, stored)
         return Reply(200, {"code": "success", "data": {"sent": sent, "errors": errors}})
+
+    def _emit_life(self, ctx: Context, stored: dict[str, Json]) -> None:
+        """The email's life as webhook events, each with the email as `getEmail` shows it at that instant."""
+        send_at = float(stored["sendEpoch"])
+        arrives = send_at + float({**DEFAULT_OPTIONS, **ctx.options}["delivery_seconds"])
+        bounces = stored.get("bounces") is True
+        steps = [("sent", send_at), ("bounced" if bounces else "delivered", arrives)]
+        if not bounces and _is_number(stored.get("opens_after_seconds")):
+            steps.append(("opened", arrives + float(stored["opens_after_seconds"])))
+        for event, at in steps:
+            ctx.emit(event, envelope(event, at, _public(self.view(EMAILS, stored, at, ctx.options))), at)
 
     def on_EmailsPublicController_getEmail(self, ctx: Context) -> Reply:
         """One email this application sent, as it is now.

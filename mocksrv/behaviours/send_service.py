@@ -55,6 +55,7 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.events import envelope
 from mocksrv.engine.outbox import Event
 from mocksrv.engine.outbox import Message
 from mocksrv.engine.outbox import Record
@@ -219,7 +220,7 @@ def _event_payload(record: dict[str, Json], step: str, at: float) -> dict[str, J
     """A webhook event: what happened to which message, with the message's metadata and headers."""
     data = {name: record.get(name) for name in ("email_id", "message_id", "to", "from", "subject", "tag",
                                                   "stream_type", "metadata", "headers")}
-    return {"type": step, "timestamp": _stamp(at), "data": data}
+    return envelope(step, at, data)
 
 
 def _life(record: dict[str, Json], options: dict[str, Json]) -> list[tuple[str, float]]:

@@ -88,6 +88,7 @@ from marshmallow import validate
 from mocksrv.engine.behaviour import Behaviour
 from mocksrv.engine.behaviour import Context
 from mocksrv.engine.behaviour import Reply
+from mocksrv.engine.events import envelope
 from mocksrv.engine.outbox import Event
 from mocksrv.engine.outbox import Message
 from mocksrv.engine.outbox import Record
@@ -233,6 +234,8 @@ class SettingsMailerOutbox:
 
 class SettingsMailerBehaviour(Behaviour):
     outbox = SettingsMailerOutbox()
+    # a bulk send's batches and every mail's outcome (its document's statuses), as webhook events
+    webhook_events = ("batch_sent", "sent", "failed", "partial")
     options_schema = SettingsMailerOptions
 
     def reword(self, operation: Operation, violation: Violation) -> str | None:
@@ -307,6 +310,7 @@ class SettingsMailerBehaviour(Behaviour):
         if bulk:
             record.update(_bulk_plan(recipients, now, options, failed, error))
             ctx.store.put(ctx.api.id, MAILS, mail_id, record)
+            self._emit_life(ctx, record)
             return Reply(200, {
                 "success": True,
                 "message": f"Envío masivo iniciado para {len(recipients)} destinatario(s). "
@@ -320,6 +324,7 @@ class SettingsMailerBehaviour(Behaviour):
         reached_none = len(failed) == len(recipients)
         record.update(status="failed" if reached_none else "sent", error_message=error)
         ctx.store.put(ctx.api.id, MAILS, mail_id, record)
+        self._emit_life(ctx, record)  # a 500 sends no events: the pipeline emits only after a 2xx
         if reached_none:
             raise ApiError(SEND_FAILED, status=500, fields={"details": error, "mail_id": mail_id})
         return Reply(200, {
@@ -329,6 +334,16 @@ class SettingsMailerBehaviour(Behaviour):
             "mail_id": mail_id,
             "attachments_count": len(files),
         })
+
+    def _emit_life(self, ctx: Context, record: dict[str, Json]) -> None:
+        """Each batch of a bulk send, then its outcome (a normal send: the outcome now), as webhook events
+        carrying the mail as `getMailHistory` shows it at that instant."""
+        steps = [("batch_sent", float(batch["at"])) for batch in record.get("batches") or []]
+        completes = record["completes_at"] if "completes_at" in record else record["created_epoch"]
+        steps.append((str(record.get("final_status", record["status"])), float(completes)))
+        for event, at in steps:
+            mail = _fields(self.view(MAILS, record, at, ctx.options), DETAIL_FIELDS)
+            ctx.emit(event, envelope(event, at, mail), at)
 
     def on_listMailHistory(self, ctx: Context) -> Reply:
         """One page of the history, newest first, filtered by status and search."""

@@ -66,7 +66,7 @@ class EventCatalog:
         if described is None or described.schema is None:
             if given is not None:
                 return given, None
-            return {"type": event, "timestamp": stamp(now), "data": {}}, None
+            return envelope(event, now, {}), None
         if given is None:
             return synth.generate(described.schema, described.resolver, "webhook", event, number), None
         if not synth.is_valid(described.schema, described.resolver, given):
@@ -95,7 +95,7 @@ def callbacks_after(api: ApiSpec, operation: Operation, synth: Synthesizer,
                 continue
             described = _payload(api, item, where)
             body = (synth.generate(described.schema, described.resolver, "callback", name, number)
-                    if described.schema is not None else {"type": str(name), "timestamp": stamp(now), "data": {}})
+                    if described.schema is not None else envelope(str(name), now, {}))
             fired.append((url, described.method, Emission(str(name), body)))
     return fired
 
@@ -123,8 +123,10 @@ def response_json(response: MockResponse) -> Json:
         return None
 
 
-def stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+def envelope(event: str, epoch: float, data: Json) -> dict[str, Json]:
+    """The Standard Webhooks payload shape, for events whose spec describes none (docs/webhooks.md)."""
+    return {"type": event, "timestamp": datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z"),
+            "data": data}
 
 
 def _payload(api: ApiSpec, item: Json, resolver: t.Any) -> Payload:
