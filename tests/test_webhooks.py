@@ -221,6 +221,24 @@ def test_a_subscription_that_cannot_be_is_refused_with_the_reason(mock: MockServ
     assert requests.get(mock.url("/__mocksrv/apis/send-service/webhooks"), timeout=10).json()["webhooks"] == []
 
 
+def test_a_scenario_can_delay_or_drop_events(mock: MockServer, receiver: Receiver) -> None:
+    made = subscribe(mock, "send-service", url=receiver.url, secret=SECRET, events=["delivered", "opened"],
+                     delay_seconds=100, drop=["opened"])
+    assert made.status_code == 201 and made.json()["delay_seconds"] == 100
+    send(mock, "ann@example.com")
+    clock(mock, advance_seconds=60)  # delivered was due at +3 s: now +103 s
+    time.sleep(0.3)
+    assert receiver.received == []
+    clock(mock, advance_seconds=45)
+    assert verified(receiver.wait_for(1)[0])["type"] == "delivered"
+    [dropped] = deliveries(mock, state="dropped")
+    assert dropped["event"] == "opened" and dropped["attempts"] == []
+    clock(mock, advance_seconds=3600)
+    time.sleep(0.3)
+    assert len(receiver.received) == 1
+    assert subscribe(mock, "send-service", url=receiver.url, drop=["open"]).status_code == 400
+
+
 def test_subscriptions_are_listed_removed_and_reset(mock: MockServer) -> None:
     made = subscribe(mock, "send-service", url="http://localhost:9/x").json()
     assert made["secret"].startswith("whsec_") and made["events"] is None

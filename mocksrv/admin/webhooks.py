@@ -32,6 +32,7 @@ from mocksrv.state.webhooks import target_refusal
 from mocksrv.state.webhooks import unknown_events
 
 EVENT_FIELDS = {"event", "payload", "delay_seconds"}
+STATES = ("pending", "delivered", "failed", "dropped")
 
 
 def _allowed_hosts() -> list[str]:
@@ -56,10 +57,11 @@ def add_webhook(pipeline: t.Any, api_id: str) -> Response:
         loaded = SubscriptionSchema().load(body)
     except ValidationError as error:
         return _with_errors(problem(400, "the subscription is invalid"), flatten_messages(error.messages))
-    wrong = unknown_events(loaded.get("events"), pipeline.catalog.webhook_events(api_id))
+    known = pipeline.catalog.webhook_events(api_id)
+    wrong = [f"{field}: {why}" for field in ("events", "drop") if (why := unknown_events(loaded.get(field), known))]
     refusal = target_refusal(loaded["url"], _allowed_hosts())
     if wrong or refusal:
-        return problem(400, f"events: {wrong}" if wrong else f"url: {refusal}")
+        return problem(400, wrong[0] if wrong else f"url: {refusal}")
     response = jsonify(pipeline.state.webhooks.subscribe(api_id, loaded))
     response.status_code = 201
     return response
@@ -109,8 +111,8 @@ def list_deliveries() -> Response:
     ``?event=``."""
     pipeline = _state().pipeline
     wanted_state = request.args.get("state") or request.args.get("status") or None
-    if wanted_state not in (None, "pending", "delivered", "failed"):
-        return problem(400, "state must be pending, delivered or failed")
+    if wanted_state not in (None, *STATES):
+        return problem(400, f"state must be one of {', '.join(STATES)}")
     apis = [request.args["api"]] if request.args.get("api") else [api.id for api in pipeline.apis]
     found = [d for api in apis for d in pipeline.state.webhooks.deliveries(api, state=wanted_state)
              if not request.args.get("event") or d["event"] == request.args["event"]]

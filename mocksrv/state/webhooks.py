@@ -53,6 +53,9 @@ class SubscriptionSchema(Schema):
     url = fields.String(required=True)
     events = fields.List(fields.String(validate=validate.Length(min=1)), load_default=None, allow_none=True)
     secret = fields.String(load_default=None, allow_none=True)
+    # faults a scenario sets on the way: every event arrives this much later, these never arrive
+    delay_seconds = fields.Float(validate=validate.Range(min=0), load_default=0.0)
+    drop = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
     @validates("url")
     def _url(self, value: str, **_: Json) -> None:
@@ -155,36 +158,41 @@ class Webhooks:
     # -- deliveries ---------------------------------------------------------------------------
 
     def emit(self, api: str, emissions: t.Iterable[Emission], now: float) -> list[dict[str, Json]]:
-        """One delivery per event and subscription that wants it; the deliveries made."""
+        """One delivery per event and subscription that wants it (one ``webhook-id`` per event); the deliveries made."""
         subscriptions = self.subscriptions(api)
         made: list[dict[str, Json]] = []
         for emission in emissions:
             wanted = [s for s in subscriptions if s.get("events") is None or emission.event in s["events"]]
-            if wanted:
-                made += self._deliveries(api, emission, now, [(s["url"], s["id"], s["secret"]) for s in wanted])
+            if not wanted:
+                continue
+            webhook_id = self._new_webhook_id(api)
+            for subscription in wanted:
+                made.append(self._delivery(
+                    api, webhook_id, emission, now, subscription["url"], subscription["id"], subscription["secret"],
+                    delay=float(subscription.get("delay_seconds") or 0),
+                    dropped=emission.event in (subscription.get("drop") or [])))
         self._changed(made)
         return made
 
     def call_back(self, api: str, url: str, emission: Emission, now: float, method: str = "POST") -> dict[str, Json]:
         """A delivery to a URL the request named (an OpenAPI callback), unsigned: no subscription, no secret."""
-        made = self._deliveries(api, emission, now, [(url, None, None)], method)
-        self._changed(made)
-        return made[0]
-
-    def _deliveries(self, api: str, emission: Emission, now: float,
-                    targets: list[tuple[str, str | None, str | None]], method: str = "POST") -> list[dict[str, Json]]:
-        event_number = self.store.next_id(api, EVENTS)
-        webhook_id = "msg_" + uuid.uuid5(ID_NAMESPACE, f"{api}/{event_number}").hex[:24]
-        due = now if emission.at is None else max(emission.at, now)
-        made = []
-        for url, subscription, secret in targets:
-            number = self.store.next_id(api, DELIVERIES)
-            delivery = {"id": f"dlv_{number}", "api": api, "webhook_id": webhook_id, "event": emission.event,
-                        "subscription": subscription, "method": method, "url": url, "secret": secret,
-                        "payload": emission.payload, "due": due, "next_at": due, "state": "pending", "attempts": []}
-            self.store.put(api, DELIVERIES, delivery["id"], delivery)
-            made.append(delivery)
+        made = self._delivery(api, self._new_webhook_id(api), emission, now, url, None, None, method)
+        self._changed([made])
         return made
+
+    def _new_webhook_id(self, api: str) -> str:
+        return "msg_" + uuid.uuid5(ID_NAMESPACE, f"{api}/{self.store.next_id(api, EVENTS)}").hex[:24]
+
+    def _delivery(self, api: str, webhook_id: str, emission: Emission, now: float, url: str,
+                  subscription: str | None, secret: str | None, method: str = "POST", *, delay: float = 0.0,
+                  dropped: bool = False) -> dict[str, Json]:
+        due = (now if emission.at is None else max(emission.at, now)) + delay
+        delivery = {"id": f"dlv_{self.store.next_id(api, DELIVERIES)}", "api": api, "webhook_id": webhook_id,
+                    "event": emission.event, "subscription": subscription, "method": method, "url": url,
+                    "secret": secret, "payload": emission.payload, "due": due, "next_at": due, "attempts": [],
+                    "state": "dropped" if dropped else "pending"}
+        self.store.put(api, DELIVERIES, delivery["id"], delivery)
+        return delivery
 
     def _changed(self, made: list[dict[str, Json]]) -> None:
         if made:
@@ -192,7 +200,7 @@ class Webhooks:
                 listener()
 
     def deliveries(self, api: str, *, state: str | None = None) -> list[dict[str, Json]]:
-        """An API's deliveries, oldest first (``state``: only pending, delivered or failed ones)."""
+        """An API's deliveries, oldest first (``state``: only pending, delivered, failed or dropped ones)."""
         return self.store.list(api, DELIVERIES, where={"state": state} if state else None)[0]
 
     def due(self, apis: t.Iterable[str], now: float) -> list[dict[str, Json]]:
@@ -231,4 +239,5 @@ class Webhooks:
 
 def as_subscription(subscription_id: str, loaded: dict[str, Json]) -> dict[str, Json]:
     """The stored form of a subscription `SubscriptionSchema` loaded."""
-    return {"id": subscription_id, "url": loaded["url"], "events": loaded.get("events"), "secret": loaded["secret"]}
+    return {"id": subscription_id, "url": loaded["url"], "events": loaded.get("events"), "secret": loaded["secret"],
+            "delay_seconds": loaded.get("delay_seconds", 0.0), "drop": loaded.get("drop", [])}

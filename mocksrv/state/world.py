@@ -106,8 +106,9 @@ class MockState:
             loaded[api_id], found = knowledge.load_options(api_id, fixture.options, f"{api_id}.options")
             problems.extend(found)
             for index, subscription in enumerate(fixture.webhooks):
-                problem = unknown_events(subscription.get("events"), knowledge.webhook_events(api_id))
-                problems += [f"{api_id}.webhooks[{index}].events: {problem}"] if problem else []
+                for field in ("events", "drop"):
+                    problem = unknown_events(subscription.get(field), knowledge.webhook_events(api_id))
+                    problems += [f"{api_id}.webhooks[{index}].{field}: {problem}"] if problem else []
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         return loaded
