@@ -233,6 +233,36 @@ class MocksrvClient:
         """``api``, ``operation``, ``match``, ``then``, ``times`` (docs/admin-api.md); the new rule's id."""
         return int(self.call("POST", "/rules", spec)["id"])
 
+    # -- webhooks (docs/webhooks.md)
+
+    def subscribe(self, api: str, url: str, events: t.Sequence[str] | None = None, secret: str | None = None,
+                  **faults: t.Any) -> dict[str, t.Any]:
+        """Subscribe ``url`` to the API's webhooks (``events``: all when None); ``delay_seconds``, ``drop``
+        as faults. The subscription, with its id and secret."""
+        body = {"url": url, "events": list(events) if events is not None else None, "secret": secret, **faults}
+        return t.cast(dict[str, t.Any], self.call("POST", f"/apis/{_segment(api)}/webhooks", body))
+
+    def webhooks(self, api: str) -> list[dict[str, t.Any]]:
+        return t.cast(list[dict[str, t.Any]], self.call("GET", f"/apis/{_segment(api)}/webhooks")["webhooks"])
+
+    def unsubscribe(self, api: str, subscription_id: str) -> None:
+        self.call("DELETE", f"/apis/{_segment(api)}/webhooks/{_segment(subscription_id)}")
+
+    def fire(self, api: str, event: str, payload: t.Any = None, delay_seconds: float | None = None
+             ) -> list[dict[str, t.Any]]:
+        """Emit one event now (or after ``delay_seconds`` on the clock); the deliveries it made."""
+        body: dict[str, t.Any] = {"event": event}
+        if payload is not None:
+            body["payload"] = payload
+        if delay_seconds is not None:
+            body["delay_seconds"] = delay_seconds
+        return t.cast(list[dict[str, t.Any]],
+                      self.call("POST", f"/apis/{_segment(api)}/webhooks/events", body)["deliveries"])
+
+    def deliveries(self, **filters: t.Any) -> list[dict[str, t.Any]]:
+        """Webhook and callback deliveries, newest first; filters: api, state, event."""
+        return t.cast(list[dict[str, t.Any]], self.call("GET", "/webhooks/deliveries", query=filters)["deliveries"])
+
     def rules(self) -> list[dict[str, t.Any]]:
         return t.cast(list[dict[str, t.Any]], self.call("GET", "/rules")["rules"])
 

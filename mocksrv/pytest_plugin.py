@@ -23,8 +23,10 @@ clock, from the test's scenario, deleted after the test; nothing is reset, so te
 other. With ``mocksrv_sessions = false`` each test resets the server's own world instead (one test at a time
 per server). The fixture offers ``base_url(api)``,
 ``scenario(name_or_dict)``, ``records(api, collection)``, ``put_record(...)``, ``requests(**filters)``,
-``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)``, ``ca_file`` (with ``mocksrv_tls``) and the full
-:class:`MocksrvClient` as ``client``.
+``fault(**spec)``, ``rule(**spec)``, ``clock.advance(seconds)``, ``subscribe(api, receiver, events, secret)``,
+``deliveries(**filters)``, ``ca_file`` (with ``mocksrv_tls``) and the full :class:`MocksrvClient` as ``client``.
+The ``webhook_receiver`` fixture is a loopback HTTP server the test owns: ``wait_for(count, event=…)`` waits for
+webhooks, each ``verified(secret)`` checks its Standard Webhooks signature (docs/webhooks.md).
 
 ``@pytest.mark.mocksrv(scenario="rate_limited")`` starts a test from another scenario;
 ``@pytest.mark.mocksrv(contract=False)`` lets it send requests that break the spec on purpose.
@@ -47,6 +49,7 @@ from mocksrv.client import Clock
 from mocksrv.client import MockServerProcess
 from mocksrv.client import MocksrvClient
 from mocksrv.client import MocksrvError
+from mocksrv.receiver import WebhookReceiver
 
 MARKER = "mocksrv"
 USED = pytest.StashKey["Mocksrv"]()
@@ -124,6 +127,15 @@ class Mocksrv:
 
     def now(self) -> datetime:
         return self.client.clock.now()
+
+    def subscribe(self, api: str, receiver: WebhookReceiver | str, events: t.Sequence[str] | None = None,
+                  secret: str | None = None, **faults: t.Any) -> dict[str, t.Any]:
+        """Send the API's webhooks to ``receiver`` (the ``webhook_receiver`` fixture, or a URL)."""
+        url = receiver.url if isinstance(receiver, WebhookReceiver) else receiver
+        return self.client.subscribe(api, url, events, secret, **faults)
+
+    def deliveries(self, **filters: t.Any) -> list[dict[str, t.Any]]:
+        return self.client.deliveries(**filters)
 
     def contract_violations(self) -> list[dict[str, t.Any]]:
         """This test's requests that the spec rejected, oldest first."""
@@ -205,6 +217,13 @@ def mocksrv(request: pytest.FixtureRequest, mocksrv_server: MockServerProcess | 
     request.node.stash[USED] = handle
     yield handle  # contract mode reads the session's journal when the call's report is made, before this ends
     client.end_session()
+
+
+@pytest.fixture
+def webhook_receiver() -> t.Iterator[WebhookReceiver]:
+    """A loopback HTTP server of the test's own that keeps every webhook mocksrv sends it (`mocksrv.receiver`)."""
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.hookimpl(wrapper=True)

@@ -182,3 +182,36 @@ def test_attaching_to_nothing_is_one_clear_error(tmp_path: Path) -> None:
     result = run_pytest("--mocksrv-url", "http://127.0.0.1:9", cwd=tmp_path)
     assert result.returncode != 0
     assert "mocksrv_url http://127.0.0.1:9: no mocksrv answers there" in result.stdout + result.stderr
+
+
+WEBHOOK_TESTS = """\
+    import pytest
+    import requests
+    from mocksrv.receiver import BadSignature
+
+    SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+    def test_an_email_is_delivered_to_my_handler(mocksrv, webhook_receiver):
+        mocksrv.clock.freeze()
+        mocksrv.subscribe("send-service", webhook_receiver, events=["delivered"], secret=SECRET)
+        sent = requests.post(mocksrv.base_url("send-service") + "/api/v1/send", headers={"X-API-Key": "ss_demo"},
+                             json={"to": "ann@example.com", "subject": "Hi", "text": "x",
+                                   "metadata": {"order": "o-1"}}, timeout=10)
+        assert sent.status_code == 200
+        mocksrv.clock.advance(60)
+        [delivered] = webhook_receiver.wait_for(1, event="delivered")
+        assert delivered.verified(SECRET)["data"]["metadata"] == {"order": "o-1"}
+        with pytest.raises(BadSignature):
+            delivered.verified("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
+        [listed] = mocksrv.deliveries(state="delivered")
+        assert listed["webhook_id"] == delivered.headers["webhook-id"]
+"""
+
+
+def test_the_plugin_s_receiver_gets_a_session_s_webhooks(tmp_path: Path) -> None:
+    """Each test runs in a session of its own: the courier delivers for sessions as for the server."""
+    write_project(tmp_path, WEBHOOK_TESTS)
+    result = run_pytest("-rA", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

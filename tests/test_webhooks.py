@@ -6,11 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import socket
-import threading
 import time
 import typing as t
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +19,8 @@ from standardwebhooks.webhooks import Webhook
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
+from mocksrv.receiver import Delivery
+from mocksrv.receiver import WebhookReceiver as Receiver
 from mocksrv.state.webhooks import target_refusal
 
 SEND = "/send-service/api/v1/send"
@@ -30,55 +29,10 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 WAIT = 10.0  # seconds a delivery may take to arrive; the loops stop by themselves
 
 
-class Receiver:
-    """An HTTP server on a free loopback port that keeps every request and answers ``statuses`` in turn
-    (the last one from then on)."""
-
-    def __init__(self, statuses: tuple[int, ...] = (204,), port: int = 0) -> None:
-        self.received: list[dict[str, t.Any]] = []
-        self.statuses = list(statuses)
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                owner.received.append({"method": self.command, "path": self.path, "body": body,
-                                       "headers": {k.lower(): v for k, v in self.headers.items()}})
-                status = owner.statuses.pop(0) if len(owner.statuses) > 1 else owner.statuses[0]
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_PUT = do_POST
-
-            def log_message(self, *args: t.Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def wait_for(self, count: int) -> list[dict[str, t.Any]]:
-        deadline = time.monotonic() + WAIT
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(self.received) >= count, f"{len(self.received)} of {count} deliveries arrived"
-        return self.received
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> t.Iterator[Receiver]:
-    got = Receiver()
-    yield got
-    got.stop()
+    with Receiver() as got:
+        yield got
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +70,9 @@ def send(mock: MockServer, to: str, **extra: t.Any) -> str:
     return t.cast(str, answer.json()["email_id"])
 
 
-def verified(delivery: dict[str, t.Any], secret: str = SECRET) -> t.Any:
+def verified(delivery: Delivery, secret: str = SECRET) -> t.Any:
     """The payload, as an off-the-shelf Standard Webhooks verifier reads it (it raises on a bad signature)."""
-    return Webhook(secret).verify(delivery["body"], delivery["headers"])
+    return Webhook(secret).verify(delivery.body, delivery.headers)
 
 
 def test_an_email_s_events_reach_the_subscriber_when_the_clock_does(mock: MockServer, receiver: Receiver) -> None:
@@ -130,7 +84,7 @@ def test_an_email_s_events_reach_the_subscriber_when_the_clock_does(mock: MockSe
     assert receiver.received == []  # delivered is due 3 s after the send, on a frozen clock
     clock(mock, advance_seconds=3)
     first = receiver.wait_for(1)[0]
-    assert first["path"] == "/hooks/email" and first["headers"]["content-type"] == "application/json"
+    assert first.path == "/hooks/email" and first.headers["content-type"] == "application/json"
     payload = verified(first)
     assert payload["type"] == "delivered" and payload["data"]["email_id"] == email_id
     assert payload["data"]["metadata"] == {"order_id": "ord_789"}
@@ -138,7 +92,7 @@ def test_an_email_s_events_reach_the_subscriber_when_the_clock_does(mock: MockSe
     clock(mock, advance_seconds=60)  # opened at +30 s; clicked at +40 s is not subscribed to
     second = receiver.wait_for(2)[1]
     assert verified(second)["type"] == "opened"
-    assert second["headers"]["webhook-id"] != first["headers"]["webhook-id"]
+    assert second.headers["webhook-id"] != first.headers["webhook-id"]
     time.sleep(0.3)
     assert len(receiver.received) == 2
     assert [d["state"] for d in deliveries(mock, api="send-service")] == ["delivered", "delivered"]
@@ -169,7 +123,7 @@ def test_a_failed_delivery_is_retried_with_back_off_then_given_up(mock: MockServ
             assert len(failing.received) == attempts - 1  # nothing before the back-off is over
             clock(mock, advance_seconds=waited)
             failing.wait_for(attempts)
-        assert len({d["headers"]["webhook-id"] for d in failing.received}) == 1  # the same message each time
+        assert len({d.headers["webhook-id"] for d in failing.received}) == 1  # the same message each time
         deadline = time.monotonic() + WAIT
         while deliveries(mock, state="failed") == [] and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -199,7 +153,7 @@ def test_a_receiver_that_recovers_gets_the_retry(mock: MockServer) -> None:
         assert [a["status"] for a in done["attempts"]] == [500, 500, 200]
         starts = [a["at"] for a in done["attempts"]]
         assert [round(b - a) for a, b in itertools.pairwise(starts)] == [5, 30]  # the documented back-off
-        assert len({d["headers"]["webhook-id"] for d in flaky.received}) == 1
+        assert len({d.headers["webhook-id"] for d in flaky.received}) == 1
         assert all(a["headers"]["webhook-id"] == done["webhook_id"] for a in done["attempts"])
         assert all(a["headers"]["webhook-signature"].startswith("v1,") for a in done["attempts"])
         assert verified(flaky.received[2])["type"] == "opened"  # the Standard Webhooks envelope
@@ -334,9 +288,9 @@ def test_a_callback_goes_to_the_url_its_expression_names(jobs: MockServer, recei
                             timeout=10)
     assert started.status_code == 202
     [call] = receiver.wait_for(1)
-    assert call["method"] == "PUT" and call["path"] == f"/done?job={started.json()['id']}"
-    jsonschema.validate(json.loads(call["body"]), finished_schema(), format_checker=jsonschema.FormatChecker())
-    assert "webhook-signature" not in call["headers"] and call["headers"]["webhook-id"].startswith("msg_")
+    assert call.method == "PUT" and call.path == f"/done?job={started.json()['id']}"
+    jsonschema.validate(json.loads(call.body), finished_schema(), format_checker=jsonschema.FormatChecker())
+    assert "webhook-signature" not in call.headers and call.headers["webhook-id"].startswith("msg_")
 
 
 def test_a_callback_to_an_address_nobody_allowed_is_never_called(jobs: MockServer) -> None:
@@ -389,7 +343,7 @@ def test_a_pending_delivery_survives_a_restart_with_db(tmp_path: Path) -> None:
     try:
         clock(second, advance_seconds=5)
         got = receiver.wait_for(1)[0]
-        assert got["headers"]["webhook-id"] == pending["webhook_id"] and verified(got)["type"] == "bounced"
+        assert got.headers["webhook-id"] == pending["webhook_id"] and verified(got)["type"] == "bounced"
     finally:
         second.stop()
         receiver.stop()
