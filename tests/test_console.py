@@ -304,7 +304,7 @@ def test_pages_fit_a_narrow_window_and_label_every_control(page: Page, mock: Moc
     outbox_message = requests.get(mock.url("/__mocksrv/apis/maildiver/records/emails"), timeout=10).json()
     message_path = f"{UI}/outbox/maildiver/{outbox_message['records'][0]['id']}"
     entry_id = journal(mock)[0]["id"]
-    for path in ("/apis", "/requests", f"/requests/{entry_id}", "/outbox", "/records", "/controls"):
+    for path in ("/apis", "/requests", f"/requests/{entry_id}", "/outbox", "/webhooks", "/records", "/controls"):
         page.goto(UI + path)
         expect(page.get_by_role("navigation", name="Console sections")).to_be_visible()
         assert page.evaluate(overflow) <= 0, f"{path} scrolls sideways at 390 px"
@@ -315,6 +315,56 @@ def test_pages_fit_a_narrow_window_and_label_every_control(page: Page, mock: Moc
     for path in ("/apis", "/requests", "/outbox", "/controls", message_path[len(UI):]):
         page.goto(UI + path)
         assert page.evaluate(overflow) <= 0, f"{path} scrolls sideways at 1280 px"
+
+
+# ---------------------------------------------------------------- Webhooks
+
+
+def test_webhook_deliveries_show_beside_their_request_and_message(page: Page, mock: MockServer) -> None:
+    from playwright.sync_api import expect
+
+    from mocksrv.receiver import WebhookReceiver
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    with WebhookReceiver(statuses=(503, 204)) as hooks:
+        requests.post(mock.url("/__mocksrv/clock"), json={"frozen": True}, timeout=10)
+        made = requests.post(mock.url("/__mocksrv/apis/send-service/webhooks"), timeout=10,
+                             json={"url": hooks.url + "/hooks", "events": ["delivered"], "secret": secret})
+        assert made.status_code == 201
+        sent = requests.post(mock.url("/send-service/api/v1/send"), headers={"X-API-Key": "ss_demo"}, timeout=10,
+                             json={"to": "dan@example.com", "subject": "Hooked", "text": "x", "metadata": {"o": 1}})
+        email_id = sent.json()["email_id"]
+        requests.post(mock.url("/__mocksrv/clock"), json={"advance_seconds": 10}, timeout=10)
+        hooks.wait_for(1)
+        requests.post(mock.url("/__mocksrv/clock"), json={"advance_seconds": 5}, timeout=10)  # the retry
+        hooks.wait_for(2)
+
+    page.goto(f"{UI}/webhooks")
+    expect(page).to_have_title(re.compile("Webhooks"))
+    row = page.locator("table.deliveries tbody tr").first
+    expect(row).to_contain_text("delivered")  # the event
+    expect(row.locator(".badge")).to_have_text("delivered", timeout=5_000)  # the state, after a retry
+    expect(row).to_contain_text("204")
+    expect(page.get_by_text(secret)).to_have_count(0)  # the secret is never on a page
+    page.goto(f"{UI}/records")
+    expect(page.get_by_role("link", name="mocksrv-webhooks")).to_have_count(0)
+    page.goto(f"{UI}/records/send-service/mocksrv-webhooks")
+    expect(page.get_by_text(secret)).to_have_count(0)
+    page.goto(f"{UI}/webhooks")
+    page.get_by_text("Payload and attempts").first.click()
+    expect(page.locator("table.attempts tbody tr")).to_have_count(2)
+    expect(page.locator("table.attempts")).to_contain_text("503")
+    expect(page.locator("pre.code").first).to_contain_text(email_id)
+
+    page.goto(f"{UI}/outbox/send-service/{email_id}")
+    expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    expect(page.locator("table.deliveries")).to_contain_text("delivered")
+
+    entry_id = journal(mock, api="send-service")[0]["id"]
+    page.goto(f"{UI}/requests/{entry_id}")
+    expect(page.get_by_role("heading", name="Webhooks it set off")).to_be_visible()
+    expect(page.locator("table.deliveries")).to_contain_text(hooks.url)
+    screenshot(page, "webhooks")
 
 
 # ---------------------------------------------------------------- lock-down (issue 6)

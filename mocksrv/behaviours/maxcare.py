@@ -242,7 +242,8 @@ class MaxCareBehaviour(Behaviour):
         if not bounces and _is_number(stored.get("opens_after_seconds")):
             steps.append(("opened", arrives + float(stored["opens_after_seconds"])))
         for event, at in steps:
-            ctx.emit(event, envelope(event, at, _public(self.view(EMAILS, stored, at, ctx.options))), at)
+            ctx.emit(event, envelope(event, at, _public(self.view(EMAILS, stored, at, ctx.options))), at,
+                     source=stored["id"])
 
     def on_EmailsPublicController_getEmail(self, ctx: Context) -> Reply:
         """One email this application sent, as it is now.

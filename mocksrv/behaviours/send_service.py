@@ -205,7 +205,7 @@ class SendServiceBehaviour(Behaviour):
         stored = {**record, "email_id": email_id, "message_id": f"<{email_id}@{domain}>"}
         for step, at in _life(stored, options):
             if step in EVENTS:
-                ctx.emit(step, _event_payload(stored, step, at), at)
+                ctx.emit(step, _event_payload(stored, step, at), at, source=email_id)
         return Reply(200, {
             "to": body["to"],
             "submitted_at": submitted_at,

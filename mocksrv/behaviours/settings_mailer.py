@@ -343,7 +343,7 @@ class SettingsMailerBehaviour(Behaviour):
         steps.append((str(record.get("final_status", record["status"])), float(completes)))
         for event, at in steps:
             mail = _fields(self.view(MAILS, record, at, ctx.options), DETAIL_FIELDS)
-            ctx.emit(event, envelope(event, at, mail), at)
+            ctx.emit(event, envelope(event, at, mail), at, source=record["mail_id"])
 
     def on_listMailHistory(self, ctx: Context) -> Reply:
         """One page of the history, newest first, filtered by status and search."""

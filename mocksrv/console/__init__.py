@@ -2,8 +2,9 @@
 
 APIs (base URLs, security, the scenario's keys, a working curl line per operation),
 Requests (the journal, live), Outbox (every email the seed APIs stored, with a sandboxed
-HTML preview), Records (any API's stored collections) and Controls (scenario, reset,
-clock, faults — through the admin API's own functions). Access rules are the admin API's
+HTML preview), Webhooks (deliveries and their attempts), Records (any API's stored
+collections) and Controls (scenario, reset, clock, faults — through the admin API's own
+functions). Access rules are the admin API's
 (`mocksrv.admin.api`), plus a sign-in form when ``--admin-token`` is set. See docs/console.md.
 """
 
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     from mocksrv.console import preview
     from mocksrv.console import signin  # noqa: F401
     from mocksrv.console import web
+    from mocksrv.console import webhooks  # noqa: F401
 
     app.extensions["mocksrv_console"] = ConsoleState(secrets.token_bytes(32))
     app.register_blueprint(web.bp)

@@ -13,6 +13,7 @@ from flask import request
 from flask import url_for
 
 from mocksrv.console import journal_view
+from mocksrv.console import webhooks
 from mocksrv.console.access import preview_signature
 from mocksrv.console.catalog import describe_apis
 from mocksrv.console.outbox import adapter_for
@@ -24,8 +25,11 @@ from mocksrv.console.web import console_state
 from mocksrv.console.web import examples
 from mocksrv.console.web import not_found
 from mocksrv.console.web import pipeline
+from mocksrv.state.webhooks import DELIVERIES
+from mocksrv.state.webhooks import SUBSCRIPTIONS
 
 RECORDS_PER_PAGE = 50
+WEBHOOK_COLLECTIONS = (SUBSCRIPTIONS, DELIVERIES)
 
 
 @bp.get("/")
@@ -63,6 +67,7 @@ def request_detail(entry_id: int) -> str | tuple[str, int]:
         return not_found(f"request {entry_id} (the journal keeps the most recent ones, and a reset empties it)")
     return render_template(
         "console/request_detail.html", page="requests", entry=entry, line=journal_view.request_line(entry),
+        deliveries=webhooks.by_ids(entry.api, entry.deliveries),
         body=journal_view.annotate_body(entry.body, entry.errors),
         header_errors=journal_view.errors_at(entry.errors, "header"),
         query_errors=journal_view.errors_at(entry.errors, "query"),
@@ -90,6 +95,7 @@ def outbox_message(api_id: str, record_id: str) -> str | tuple[str, int]:
     signature = preview_signature(console_state().preview_secret, api_id, record_id, world.get("session", ""))
     preview = url_for("console_preview.preview", api_id=api_id, record_id=record_id, sig=signature, **world)
     return render_template("console/message.html", page="outbox", message=found, preview_url=preview,
+                           deliveries=webhooks.about(api_id, record_id),
                            preview_with_images=url_for("console_preview.preview", api_id=api_id,
                                                        record_id=record_id, sig=signature, images=1, **world),
                            raw=raw_source(found), stored=json.dumps(found.record, indent=2, ensure_ascii=False,
@@ -99,8 +105,8 @@ def outbox_message(api_id: str, record_id: str) -> str | tuple[str, int]:
 @bp.get("/records")
 def records_index() -> str:
     store = pipeline().state.store
-    collections = {api.id: [(name, store.count(api.id, name)) for name in sorted(store.collections(api.id))]
-                   for api in pipeline().apis}
+    collections = {api.id: [(name, store.count(api.id, name)) for name in sorted(store.collections(api.id))
+                            if name not in WEBHOOK_COLLECTIONS] for api in pipeline().apis}
     return render_template("console/records_index.html", page="records", collections=collections)
 
 
@@ -109,6 +115,8 @@ def records(api_id: str, collection: str) -> str | tuple[str, int]:
     known = {api.id for api in pipeline().apis}
     if api_id not in known:
         return not_found(f"API {api_id}")
+    if collection in WEBHOOK_COLLECTIONS:  # they hold signing secrets: the Webhooks page shows them without
+        return not_found(f"{collection} of {api_id} here (see the Webhooks page)")
     try:
         offset = max(0, int(request.args.get("offset", 0)))
     except ValueError:

@@ -66,9 +66,10 @@ class Context:
     def body(self) -> Json:
         return self.checked.body
 
-    def emit(self, event: str, payload: Json, at: float | None = None) -> None:
-        """An event for the API's webhook subscribers, delivered at ``at`` on the clock (None: now)."""
-        self.emitted.append(Emission(event, payload, at))
+    def emit(self, event: str, payload: Json, at: float | None = None, *, source: str | int | None = None) -> None:
+        """An event for the API's webhook subscribers, delivered at ``at`` on the clock (None: now);
+        ``source``: the id of the record (the outbox message) it is about."""
+        self.emitted.append(Emission(event, payload, at, None if source is None else str(source)))
 
     def query(self, name: str, default: Json = None) -> Json:
         return self.checked.parameters.get("query", {}).get(name, default)

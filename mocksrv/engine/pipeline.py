@@ -67,6 +67,7 @@ class Answer:
     drop: bool = False  # an injected fault: break the connection instead of answering
     preflight_of: str | None = None  # a CORS preflight answered for this API (journaled, never an operation)
     delay: float = 0.0  # seconds the server waits before answering (faults, rules); it never blocks here
+    deliveries: tuple[str, ...] = ()  # the webhook and callback deliveries it set off (ids), for the journal
 
 
 class Pipeline:
@@ -123,7 +124,8 @@ class Pipeline:
                 if fault.status is not None:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
-            outcome = Answer(self._answer(match, request, extra, delays), match)
+            made: list[str] = []
+            outcome = Answer(self._answer(match, request, extra, delays, made), match, deliveries=tuple(made))
         except _Dropped:
             return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except MockError as error:
@@ -136,7 +138,8 @@ class Pipeline:
         outcome.delay = sum(delays)
         return outcome
 
-    def _answer(self, match: Match, request: MockRequest, extra: dict[str, str], delays: list[float]) -> MockResponse:
+    def _answer(self, match: Match, request: MockRequest, extra: dict[str, str], delays: list[float],
+                made: list[str]) -> MockResponse:
         api, operation = match.api, match.operation
         accept = request.headers.get("Accept")
         prefer = parse_prefer(request.headers.get("Prefer"))
@@ -186,18 +189,19 @@ class Pipeline:
             if outbox is not None:  # a send the spec's x-mocksrv-outbox names
                 outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
             if context.emitted:
-                self.state.webhooks.emit(api.id, context.emitted, self.state.clock.now())
+                made += [d["id"] for d in self.state.webhooks.emit(api.id, context.emitted, self.state.clock.now())]
             if operation.spec.get("callbacks"):
-                self._call_back(match, request, checked, response)
+                made += self._call_back(match, request, checked, response)
         return response
 
-    def _call_back(self, match: Match, request: MockRequest, checked: CheckedRequest, response: MockResponse) -> None:
-        """The operation's callbacks, due now, to the URLs this exchange gives (docs/webhooks.md)."""
+    def _call_back(self, match: Match, request: MockRequest, checked: CheckedRequest, response: MockResponse
+                   ) -> list[str]:
+        """The operation's callbacks, due now, to the URLs this exchange gives (docs/webhooks.md); their ids."""
         api, now = match.api, self.state.clock.now()
         facts = exchange_facts(request, match.path_params, checked.body, response, response_json(response))
-        for url, method, emission in callbacks_after(api, match.operation, self.synthesizers[api.id], facts, now,
-                                                     self.state.store.next_id(api.id, CALLBACKS)):
-            self.state.webhooks.call_back(api.id, url, emission, now, method)
+        return [self.state.webhooks.call_back(api.id, url, emission, now, method)["id"]
+                for url, method, emission in callbacks_after(api, match.operation, self.synthesizers[api.id], facts,
+                                                             now, self.state.store.next_id(api.id, CALLBACKS))]
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""

@@ -142,7 +142,7 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
         api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else outcome.preflight_of,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
-        preflight=outcome.preflight_of is not None)
+        preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome

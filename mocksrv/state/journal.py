@@ -109,6 +109,7 @@ class Entry:
     response_content: Body
     duration_ms: float
     preflight: bool = False  # a browser's CORS preflight, answered by mocksrv: no operation, no contract
+    deliveries: tuple[str, ...] = ()  # the webhook deliveries it set off (state.webhooks ids)
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -163,7 +164,7 @@ class Journal:
 
     def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
                error: MockError | None, time: float, real_time: float, duration_ms: float,
-               preflight: bool = False) -> Entry:
+               preflight: bool = False, deliveries: tuple[str, ...] = ()) -> Entry:
         request_body: Body | dict[str, Json] = Body.of(request.body, request.mimetype) if not request.files else {
             "form": {k: request.form.getlist(k) for k in request.form},
             "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
@@ -181,7 +182,7 @@ class Journal:
                 ({"location": "", "field": "", "message": error.detail},) if invalid and error else ()),
             status=response.status, response_header_items=_flat(response.headers),
             response_content=Body.of(response.body, response.media_type), duration_ms=duration_ms,
-            preflight=preflight,
+            preflight=preflight, deliveries=deliveries,
         )
         with self._lock:
             entry.id = next(self._ids)

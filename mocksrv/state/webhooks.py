@@ -126,6 +126,7 @@ class Emission:
     event: str
     payload: Json
     at: float | None = None
+    source: str | None = None  # the id of the record it is about (the console shows it beside that message)
 
 
 class Webhooks:
@@ -189,7 +190,8 @@ class Webhooks:
         due = (now if emission.at is None else max(emission.at, now)) + delay
         delivery = {"id": f"dlv_{self.store.next_id(api, DELIVERIES)}", "api": api, "webhook_id": webhook_id,
                     "event": emission.event, "subscription": subscription, "method": method, "url": url,
-                    "secret": secret, "payload": emission.payload, "due": due, "next_at": due, "attempts": [],
+                    "secret": secret, "payload": emission.payload, "source": emission.source, "due": due,
+                    "next_at": due, "attempts": [],
                     "state": "dropped" if dropped else "pending"}
         self.store.put(api, DELIVERIES, delivery["id"], delivery)
         return delivery
@@ -199,9 +201,14 @@ class Webhooks:
             for listener in list(self._listeners):
                 listener()
 
-    def deliveries(self, api: str, *, state: str | None = None) -> list[dict[str, Json]]:
-        """An API's deliveries, oldest first (``state``: only pending, delivered, failed or dropped ones)."""
-        return self.store.list(api, DELIVERIES, where={"state": state} if state else None)[0]
+    def deliveries(self, api: str, *, state: str | None = None, source: str | None = None) -> list[dict[str, Json]]:
+        """An API's deliveries, oldest first (``state``: only pending, delivered, failed or dropped ones;
+        ``source``: only those about that record)."""
+        where = {name: value for name, value in (("state", state), ("source", source)) if value is not None}
+        return self.store.list(api, DELIVERIES, where=where or None)[0]
+
+    def delivery(self, api: str, delivery_id: str) -> dict[str, Json] | None:
+        return self.store.get(api, DELIVERIES, delivery_id)
 
     def due(self, apis: t.Iterable[str], now: float) -> list[dict[str, Json]]:
         """Pending deliveries whose time has come, earliest first."""
