@@ -28,6 +28,7 @@ from mocksrv.admin.api import bp
 from mocksrv.state.fixtures import flatten_messages
 from mocksrv.state.webhooks import Emission
 from mocksrv.state.webhooks import SubscriptionSchema
+from mocksrv.state.webhooks import secret_problem
 from mocksrv.state.webhooks import target_refusal
 from mocksrv.state.webhooks import unknown_events
 
@@ -60,6 +61,8 @@ def add_webhook(pipeline: t.Any, api_id: str) -> Response:
     known = pipeline.catalog.webhook_events(api_id)
     wrong = [f"{field}: {why}" for field in ("events", "drop") if (why := unknown_events(loaded.get(field), known))]
     refusal = target_refusal(loaded["url"], _allowed_hosts())
+    secret = secret_problem(loaded["secret"], pipeline.catalog.signs_standard(api_id))
+    wrong += [f"secret: {secret}"] if secret else []
     if wrong or refusal:
         return problem(400, wrong[0] if wrong else f"url: {refusal}")
     response = jsonify(pipeline.state.webhooks.subscribe(api_id, loaded))
@@ -99,7 +102,7 @@ def fire_event(pipeline: t.Any, api_id: str) -> Response:
                                       state.store.next_id(api_id, "mocksrv-fired"))
     if why_not:
         return problem(400, why_not)
-    made = state.webhooks.emit(api_id, [Emission(body["event"], payload, now + float(delay))], now)
+    made = state.webhooks.emit(api_id, [Emission(body["event"], payload, now + float(delay))], now, events.signing)
     response = jsonify({"deliveries": [_shown(d) for d in made]})
     response.status_code = 202
     return response

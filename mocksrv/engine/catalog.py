@@ -50,6 +50,10 @@ class ApiCatalog:
         catalog = self.events.get(api_id)
         return catalog.names if catalog is not None else ()
 
+    def signs_standard(self, api_id: str) -> bool:
+        catalog = self.events.get(api_id)
+        return catalog is None or catalog.signing is None
+
     def load_options(self, api_id: str, options: dict[str, t.Any], where: str) -> tuple[dict[str, t.Any], list[str]]:
         """A scenario's ``options`` for one API, validated by its behaviour: (options, problems)."""
         behaviour = self.behaviours.get(api_id)

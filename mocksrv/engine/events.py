@@ -9,7 +9,15 @@
   the body its operation takes; the courier sends it like any delivery.
 
 Payloads are always valid under the schema the spec gives for them; an event no schema
-describes carries the Standard Webhooks envelope ``{"type", "timestamp", "data"}``.
+describes carries the Standard Webhooks envelope ``{"type", "timestamp", "data"}``. Deliveries
+are signed the Standard Webhooks way unless the document declares its provider's own scheme:
+
+    x-mocksrv-webhook-signature:
+      header: Stripe-Signature
+      value: "t={timestamp},v1={signature}"
+      signed: "{timestamp}.{body}"
+      algorithm: sha256        # sha1 | sha256 | sha512
+      encoding: hex            # hex | base64
 """
 
 from __future__ import annotations
@@ -21,19 +29,28 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+
 from mocksrv.engine.responses import Synthesizer
 from mocksrv.engine.runtime_expressions import ExchangeFacts
 from mocksrv.engine.runtime_expressions import ExpressionError
 from mocksrv.engine.runtime_expressions import expand
+from mocksrv.errors import SpecError
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
+from mocksrv.state.fixtures import flatten_messages
 from mocksrv.state.webhooks import Emission
 from mocksrv.wire.media import is_json
 
 log = logging.getLogger(__name__)
 Json = t.Any
+SIGNATURE = "x-mocksrv-webhook-signature"
 CALLBACKS = "mocksrv-callbacks"  # only its sequence: each callback's generated payload differs
 METHODS = ("post", "put", "patch", "get", "delete", "head", "options", "trace")
 
@@ -47,11 +64,40 @@ class Payload:
     resolver: t.Any
 
 
+class _SignatureSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    header = fields.String(required=True, validate=validate.Regexp(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+                                                                   error="must be an HTTP header name"))
+    value = fields.String(load_default="{signature}",
+                          validate=validate.Regexp(r".*\{signature\}", error="must contain {signature}"))
+    signed = fields.String(load_default="{body}", validate=validate.Regexp(r".*\{body\}", error="must contain {body}"))
+    algorithm = fields.String(load_default="sha256", validate=validate.OneOf(["sha1", "sha256", "sha512"]))
+    encoding = fields.String(load_default="hex", validate=validate.OneOf(["hex", "base64"]))
+
+
+def signing_scheme(api: ApiSpec) -> dict[str, str] | None:
+    """The provider's own signature scheme the document declares (None: Standard Webhooks).
+
+    :raise SpecError: the extension is malformed, said in one line.
+    """
+    declared = api.document.get(SIGNATURE)
+    if declared is None:
+        return None
+    try:
+        return t.cast(dict[str, str], _SignatureSchema().load(declared if isinstance(declared, dict) else {}))
+    except ValidationError as error:
+        raise SpecError(str(api.source), flatten_messages(error.messages, SIGNATURE)[0]) from None
+
+
 class EventCatalog:
-    """The events one API has, by name, and what each one's payload is."""
+    """The events one API has, by name, what each one's payload is, and how its deliveries are signed."""
 
     def __init__(self, api: ApiSpec, emitted: t.Iterable[str] = ()) -> None:
+        """:raise SpecError: a malformed ``x-mocksrv-webhook-signature``."""
         self.api = api
+        self.signing = signing_scheme(api)
         self.documented = {str(name): _payload(api, item, None)
                            for name, item in (api.document.get("webhooks") or {}).items()}
         self.names = (*self.documented, *(name for name in emitted if name not in self.documented))

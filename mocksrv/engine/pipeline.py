@@ -189,7 +189,8 @@ class Pipeline:
             if outbox is not None:  # a send the spec's x-mocksrv-outbox names
                 outbox.capture(self.state.store, api.id, operation, checked.body, self.state.clock.now())
             if context.emitted:
-                made += [d["id"] for d in self.state.webhooks.emit(api.id, context.emitted, self.state.clock.now())]
+                made += [d["id"] for d in self.state.webhooks.emit(api.id, context.emitted, self.state.clock.now(),
+                                                                   self.catalog.events[api.id].signing)]
             if operation.spec.get("callbacks"):
                 made += self._call_back(match, request, checked, response)
         return response

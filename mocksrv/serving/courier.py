@@ -30,7 +30,9 @@ import weakref
 
 from mocksrv.state.webhooks import target_refusal
 from mocksrv.state.world import MockState
+from mocksrv.wire.signatures import VendorScheme
 from mocksrv.wire.signatures import signed_headers
+from mocksrv.wire.signatures import vendor_headers
 
 log = logging.getLogger(__name__)
 Json = t.Any
@@ -158,7 +160,10 @@ def _headers(delivery: dict[str, Json], body: bytes) -> dict[str, str]:
     """What one attempt sends besides the body: its type, and the signature (at real time) or, for an
     unsigned callback, the id alone."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-    if delivery.get("secret"):
+    if delivery.get("secret") and delivery.get("signing"):  # the provider's own scheme, as the spec declares it
+        headers.update(vendor_headers(VendorScheme(**delivery["signing"]), delivery["secret"], delivery["webhook_id"],
+                                      int(time.time()), body))
+    elif delivery.get("secret"):
         headers.update(signed_headers(delivery["secret"], delivery["webhook_id"], int(time.time()), body))
     else:
         headers["webhook-id"] = delivery["webhook_id"]

@@ -65,11 +65,8 @@ class SubscriptionSchema(Schema):
 
     @validates("secret")
     def _secret(self, value: str | None, **_: Json) -> None:
-        if value is not None:
-            try:
-                signing_key(value)
-            except BadSecret as error:
-                raise ValidationError(str(error)) from None
+        if value is not None and not value:
+            raise ValidationError("a webhook secret cannot be empty")
 
     @post_load
     def _made_up_secret(self, data: dict[str, Json], **_: Json) -> dict[str, Json]:
@@ -86,6 +83,18 @@ def url_problem(url: str) -> str | None:
         parts.port  # noqa: B018 (reading it checks it)
     except ValueError:
         return f"{url!r} has a port that is not a number from 0 to 65535"
+    return None
+
+
+def secret_problem(secret: str, standard: bool) -> str | None:
+    """Why ``secret`` cannot sign the API's deliveries: Standard Webhooks needs ``whsec_`` and base64;
+    a provider's own scheme takes any text."""
+    if not standard:
+        return None
+    try:
+        signing_key(secret)
+    except BadSecret as error:
+        return str(error)
     return None
 
 
@@ -158,7 +167,8 @@ class Webhooks:
 
     # -- deliveries ---------------------------------------------------------------------------
 
-    def emit(self, api: str, emissions: t.Iterable[Emission], now: float) -> list[dict[str, Json]]:
+    def emit(self, api: str, emissions: t.Iterable[Emission], now: float, signing: dict[str, str] | None = None
+             ) -> list[dict[str, Json]]:
         """One delivery per event and subscription that wants it (one ``webhook-id`` per event); the deliveries made."""
         subscriptions = self.subscriptions(api)
         made: list[dict[str, Json]] = []
@@ -171,7 +181,7 @@ class Webhooks:
                 made.append(self._delivery(
                     api, webhook_id, emission, now, subscription["url"], subscription["id"], subscription["secret"],
                     delay=float(subscription.get("delay_seconds") or 0),
-                    dropped=emission.event in (subscription.get("drop") or [])))
+                    dropped=emission.event in (subscription.get("drop") or []), signing=signing))
         self._changed(made)
         return made
 
@@ -186,12 +196,12 @@ class Webhooks:
 
     def _delivery(self, api: str, webhook_id: str, emission: Emission, now: float, url: str,
                   subscription: str | None, secret: str | None, method: str = "POST", *, delay: float = 0.0,
-                  dropped: bool = False) -> dict[str, Json]:
+                  dropped: bool = False, signing: dict[str, str] | None = None) -> dict[str, Json]:
         due = (now if emission.at is None else max(emission.at, now)) + delay
         delivery = {"id": f"dlv_{self.store.next_id(api, DELIVERIES)}", "api": api, "webhook_id": webhook_id,
                     "event": emission.event, "subscription": subscription, "method": method, "url": url,
                     "secret": secret, "payload": emission.payload, "source": emission.source, "due": due,
-                    "next_at": due, "attempts": [],
+                    "next_at": due, "attempts": [], "signing": signing,
                     "state": "dropped" if dropped else "pending"}
         self.store.put(api, DELIVERIES, delivery["id"], delivery)
         return delivery

@@ -24,6 +24,7 @@ from mocksrv.state.store import decode_record
 from mocksrv.state.store import encode_record
 from mocksrv.state.webhooks import SUBSCRIPTIONS
 from mocksrv.state.webhooks import Webhooks
+from mocksrv.state.webhooks import secret_problem
 from mocksrv.state.webhooks import unknown_events
 
 
@@ -39,6 +40,9 @@ class ApiKnowledge(t.Protocol):
 
     def webhook_events(self, api_id: str) -> tuple[str, ...]:
         """The events subscriptions to the API may choose from (empty: the API names none, any goes)."""
+
+    def signs_standard(self, api_id: str) -> bool:
+        """Whether the API's deliveries are signed the Standard Webhooks way (else its provider's own)."""
 
 
 class MockState:
@@ -109,6 +113,8 @@ class MockState:
                 for field in ("events", "drop"):
                     problem = unknown_events(subscription.get(field), knowledge.webhook_events(api_id))
                     problems += [f"{api_id}.webhooks[{index}].{field}: {problem}"] if problem else []
+                problem = secret_problem(subscription["secret"], knowledge.signs_standard(api_id))
+                problems += [f"{api_id}.webhooks[{index}].secret: {problem}"] if problem else []
         if problems:
             raise FixtureError(str(scenario.source or scenario.name), problems)
         return loaded

@@ -9,6 +9,11 @@ carries so its receiver can tell who sent it, and that nobody replayed or change
 A secret is written ``whsec_`` and the base64 of its key, as providers hand them out (Svix,
 Resend, Clerk …); the prefix is optional, as in the reference libraries. Any receiver that
 uses an off-the-shelf verifier (the ``standardwebhooks`` package, Svix's SDKs) accepts these.
+
+A provider with a scheme of its own (GitHub's ``X-Hub-Signature-256: sha256=<hex>``, Stripe's
+``Stripe-Signature: t=…,v1=…``, Shopify's base64 HMAC …) is a `VendorScheme`: one header, an
+HMAC over a template of the id, the timestamp and the body, keyed by the secret's text as it is
+written (those providers key with the secret string itself).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix secrets are written with, no secret)
 KEY_BYTES = 24  # what new secrets hold (192 bits; the reference libraries make 24 too)
@@ -58,3 +64,25 @@ def signed_headers(secret: str, message_id: str, timestamp: int, body: bytes) ->
     """The three headers of one delivery attempt."""
     return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
             "webhook-signature": signature(secret, message_id, timestamp, body)}
+
+
+@dataclass(frozen=True)
+class VendorScheme:
+    """A provider's own HMAC signature header (docs/webhooks.md, "Signatures")."""
+
+    header: str  # e.g. X-Hub-Signature-256
+    value: str = "{signature}"  # the header's text: {signature}, {timestamp}, {id}
+    signed: str = "{body}"  # what the HMAC covers: {body}, {timestamp}, {id}
+    algorithm: str = "sha256"  # sha1, sha256 or sha512
+    encoding: str = "hex"  # hex or base64
+
+
+def vendor_headers(scheme: VendorScheme, secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The provider's signature header for one attempt, and ``webhook-id`` (the same on every retry)."""
+    def filled(template: str) -> str:
+        return template.replace("{id}", message_id).replace("{timestamp}", str(timestamp))
+
+    signed = body.join(filled(part).encode() for part in scheme.signed.split("{body}"))
+    digest = hmac.new(secret.encode(), signed, getattr(hashlib, scheme.algorithm)).digest()
+    text = digest.hex() if scheme.encoding == "hex" else base64.b64encode(digest).decode()
+    return {scheme.header: filled(scheme.value).replace("{signature}", text), "webhook-id": message_id}
