@@ -461,3 +461,20 @@ def test_a_malformed_signature_declaration_is_one_line_at_start(tmp_path: Path) 
     spec.write_text(yaml.safe_dump(document))
     with pytest.raises(RuntimeError, match=r"x-mocksrv-webhook-signature.algorithm: Must be one of: sha1, sha256"):
         MockServer("--specs", str(spec))
+
+
+def test_a_3_0_document_s_callbacks_are_sent_too(tmp_path: Path, receiver: Receiver) -> None:
+    document = yaml.safe_load(CALLBACKS)
+    document["openapi"] = "3.0.3"
+    del document["webhooks"]
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text(yaml.safe_dump(document))
+    server = MockServer("--specs", str(spec), "--strict")
+    try:
+        started = requests.post(server.url("/jobs/jobs"), json={"callbackUrl": f"{receiver.url}/v30"}, timeout=10)
+        assert started.status_code == 202
+        [call] = receiver.wait_for(1)
+        assert call.method == "PUT" and call.path == f"/v30?job={started.json()['id']}"
+        jsonschema.validate(call.payload, finished_schema(), format_checker=jsonschema.FormatChecker())
+    finally:
+        server.stop()
