@@ -23,7 +23,7 @@ from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_specs
 from mocksrv.serving import wsgi
 from mocksrv.serving.courier import Courier
-from mocksrv.serving.courier import World
+from mocksrv.state.world import MockState
 
 
 @dataclass
@@ -52,11 +52,10 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.json.sort_keys = False  # type: ignore[attr-defined]
     sessions = Sessions(pipeline, options)
 
-    def worlds() -> list[World]:
+    def worlds() -> list[MockState]:
         # the server's world and each session's, as they are now (a reload replaces the pipeline)
         served = t.cast(MocksrvState, app.extensions["mocksrv"])
-        ids = [api.id for api in served.pipeline.apis]
-        return [(served.pipeline.state, ids), *((s.pipeline.state, ids) for s in served.sessions.all())]
+        return [served.pipeline.state, *(session.pipeline.state for session in served.sessions.all())]
 
     courier = Courier(worlds, options.webhook_allow, timeout=options.webhook_timeout)
     app.extensions["mocksrv"] = MocksrvState(options, pipeline, sessions, courier)

@@ -40,13 +40,12 @@ IDLE_SECONDS = 1.0  # the longest nap: a world made meanwhile (a session) is loo
 KEPT_ANSWER = 2048  # bytes of the receiver's answer kept with the attempt
 USER_AGENT = "mocksrv-webhooks/1"
 
-World = tuple[MockState, list[str]]  # a state and the ids of the APIs it serves
 
 
 class Courier:
     """Sends what `Webhooks` says is due, for every world ``worlds()`` lists."""
 
-    def __init__(self, worlds: t.Callable[[], list[World]], allowed: t.Iterable[str] = (), *,
+    def __init__(self, worlds: t.Callable[[], list[MockState]], allowed: t.Iterable[str] = (), *,
                  timeout: float = 5.0, senders: int = 4) -> None:
         self._worlds = worlds
         self._allowed = tuple(allowed)
@@ -82,10 +81,10 @@ class Courier:
         while not self._stopping.is_set():
             self._wake.clear()
             nap = IDLE_SECONDS
-            for state, apis in self._worlds():
+            for state in self._worlds():
                 self._watch(state)
                 try:
-                    nap = min(nap, self._dispatch(state, apis))
+                    nap = min(nap, self._dispatch(state))
                 except Exception:  # a world closed under us (a session deleted, shutdown): look again later
                     log.debug("courier: world unavailable", exc_info=True)
             self._wake.wait(max(nap, 0.005))
@@ -96,10 +95,10 @@ class Courier:
             state.clock.on_change(self.wake)
             state.webhooks.on_change(self.wake)
 
-    def _dispatch(self, state: MockState, apis: list[str]) -> float:
+    def _dispatch(self, state: MockState) -> float:
         """Start each due delivery; the real seconds until the next one is due (IDLE_SECONDS at most)."""
         now = state.clock.now()
-        for delivery in state.webhooks.due(apis, now):
+        for delivery in state.webhooks.due(now):
             key = (id(state), delivery["id"])
             with self._lock:
                 if key in self._in_flight or self._stopping.is_set():
@@ -107,7 +106,7 @@ class Courier:
                 future = self._pool.submit(self._attempt, state, delivery)
                 self._in_flight[key] = future
             future.add_done_callback(functools.partial(self._done, key))
-        upcoming = state.webhooks.next_due(apis)
+        upcoming = state.webhooks.next_due()
         if upcoming is None or state.clock.frozen:
             return IDLE_SECONDS  # a frozen clock moves only by a call, which wakes us
         return max(upcoming - state.clock.now(), 0.0)

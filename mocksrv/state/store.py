@@ -460,6 +460,13 @@ class Store:
             self._check_open()
             return sorted(name[len(prefix):] for name, docs in self._tables.items() if docs and name.startswith(prefix))
 
+    def apis_with(self, collection: str) -> builtins.list[str]:
+        """The APIs whose ``collection`` holds at least one record, sorted."""
+        suffix = "/" + collection
+        with self._lock:
+            self._check_open()
+            return sorted(name[:-len(suffix)] for name, docs in self._tables.items() if docs and name.endswith(suffix))
+
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         """The next integer of the collection's sequence: never handed out twice, even after a
         delete or a restart, and above every integer id ever stored in the collection

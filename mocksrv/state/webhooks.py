@@ -145,6 +145,18 @@ class Webhooks:
         self.store = store
         self._listeners: list[t.Callable[[], None]] = []
         self._lock = threading.Lock()
+        # (api, delivery id) -> when it is due: the pending ones, so the courier never scans finished ones
+        self._pending: dict[tuple[str, str], float] = {}
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Read the pending deliveries from the store again (after it was replaced: a reset, a scenario)."""
+        pending: dict[tuple[str, str], float] = {}
+        for api in self.store.apis_with(DELIVERIES):
+            for delivery in self.store.list(api, DELIVERIES, where={"state": "pending"})[0]:
+                pending[(api, str(delivery["id"]))] = float(delivery["next_at"])
+        with self._lock:
+            self._pending = pending
 
     def on_change(self, listener: t.Callable[[], None]) -> None:
         """Call ``listener`` after deliveries are added (the courier wakes up for them)."""
@@ -204,6 +216,9 @@ class Webhooks:
                     "next_at": due, "attempts": [], "signing": signing,
                     "state": "dropped" if dropped else "pending"}
         self.store.put(api, DELIVERIES, delivery["id"], delivery)
+        if not dropped:
+            with self._lock:
+                self._pending[(api, delivery["id"])] = due
         return delivery
 
     def _changed(self, made: list[dict[str, Json]]) -> None:
@@ -220,16 +235,24 @@ class Webhooks:
     def delivery(self, api: str, delivery_id: str) -> dict[str, Json] | None:
         return self.store.get(api, DELIVERIES, delivery_id)
 
-    def due(self, apis: t.Iterable[str], now: float) -> list[dict[str, Json]]:
+    def due(self, now: float) -> list[dict[str, Json]]:
         """Pending deliveries whose time has come, earliest first."""
-        found = [d for api in apis for d in self.store.list(
-            api, DELIVERIES, where={"state": "pending"}, match=lambda d: float(d["next_at"]) <= now)[0]]
-        return sorted(found, key=lambda d: (d["next_at"], d["id"]))
+        with self._lock:
+            keys = sorted((at, key) for key, at in self._pending.items() if at <= now)
+        found = []
+        for _, (api, delivery_id) in keys:
+            delivery = self.store.get(api, DELIVERIES, delivery_id)
+            if delivery is None or delivery.get("state") != "pending":  # gone with a reset meanwhile
+                with self._lock:
+                    self._pending.pop((api, delivery_id), None)
+                continue
+            found.append(delivery)
+        return found
 
-    def next_due(self, apis: t.Iterable[str]) -> float | None:
+    def next_due(self) -> float | None:
         """The earliest instant a pending delivery waits for (None: nothing pending)."""
-        times = [float(d["next_at"]) for api in apis for d in self.deliveries(api, state="pending")]
-        return min(times, default=None)
+        with self._lock:
+            return min(self._pending.values(), default=None)
 
     def attempted(self, delivery: dict[str, Json], attempt: dict[str, Json], succeeded: bool, *,
                   final: bool = False) -> dict[str, Json] | None:
@@ -245,12 +268,15 @@ class Webhooks:
                 return None
             attempts = [*current["attempts"], attempt]
             changes: dict[str, Json] = {"attempts": attempts}
+            key = (delivery["api"], delivery["id"])
             if succeeded:
                 changes["state"] = "delivered"
             elif final or len(attempts) >= MAX_ATTEMPTS:
                 changes["state"] = "failed"
             else:
-                changes["next_at"] = float(attempt["at"]) + BACKOFF[len(attempts) - 1]
+                changes["next_at"] = self._pending[key] = float(attempt["at"]) + BACKOFF[len(attempts) - 1]
+            if "state" in changes:
+                self._pending.pop(key, None)
             return self.store.update(delivery["api"], DELIVERIES, delivery["id"], changes)
 
 

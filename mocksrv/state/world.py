@@ -70,6 +70,7 @@ class MockState:
         options = self._validated_options(scenario)
         if self.store.is_empty():
             self.store.replace_all(self.seed_records(scenario))
+        self.webhooks.reindex()  # what --db kept pending is due again
         self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
@@ -78,6 +79,7 @@ class MockState:
         scenario = self.fixtures.scenario(name)
         options = self._validated_options(scenario)
         self.store.replace_all(self.seed_records(scenario))
+        self.webhooks.reindex()
         self.store.reset_counters()
         self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
