@@ -32,6 +32,10 @@ class Options:
     max_sessions: int = 1000  # live sessions at once (each holds its own records and journal)
     webhook_allow: list[str] = field(default_factory=list)  # hosts beyond loopback webhooks may go to
     webhook_timeout: float = 5.0  # seconds one delivery attempt may take
+    upstreams: dict[str, str] = field(default_factory=dict)  # API id -> the real API's base URL (the proxy)
+    upstream_mode: str = "forward"  # forward: every request goes on; enforce: an invalid one is answered here
+    upstream_insecure: bool = False  # do not verify the upstreams' TLS certificates
+    upstream_timeout: float = 30.0  # seconds an upstream may take to answer
 
 
 @dataclass

@@ -40,21 +40,25 @@ from mocksrv.engine.responses import Synthesizer
 from mocksrv.engine.responses import problem
 from mocksrv.engine.router import Router
 from mocksrv.engine.security import authenticate
+from mocksrv.engine.upstream import Upstream
 from mocksrv.engine.validation import CheckedRequest
 from mocksrv.engine.validation import check_request
 from mocksrv.engine.validation import check_response
 from mocksrv.engine.validation import summary
 from mocksrv.errors import ApiError
 from mocksrv.errors import InvalidRequest
+from mocksrv.errors import MethodNotAllowed
 from mocksrv.errors import MockError
 from mocksrv.errors import NonConformingResponse
 from mocksrv.errors import NotFound
+from mocksrv.errors import UndeclaredPath
 from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.state.world import MockState
 
 log = logging.getLogger(__name__)
+UNDECLARED = "(no operation)"  # the drift report's name for calls the spec has no operation for
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Answer:
     preflight_of: str | None = None  # a CORS preflight answered for this API (journaled, never an operation)
     delay: float = 0.0  # seconds the server waits before answering (faults, rules); it never blocks here
     deliveries: tuple[str, ...] = ()  # the webhook and callback deliveries it set off (ids), for the journal
+    upstream: dict[str, t.Any] | None = None  # proxied: the upstream's URL, status, latency and conformance
 
 
 class Pipeline:
@@ -82,6 +87,8 @@ class Pipeline:
         self.cors = Cors(options.cors, options.cors_origins)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
         self.behaviours = catalog.behaviours
+        self.upstreams = {api_id: Upstream(url, timeout=options.upstream_timeout, verify=not options.upstream_insecure)
+                          for api_id, url in options.upstreams.items()}
         self._bind(state)
 
     def _bind(self, state: MockState) -> None:
@@ -124,10 +131,18 @@ class Pipeline:
                 if fault.status is not None:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
+            upstream = self.upstreams.get(match.api.id)
+            if upstream is not None:
+                return self._proxied(match, request, upstream, sum(delays))
             made: list[str] = []
             outcome = Answer(self._answer(match, request, extra, delays, made), match, deliveries=tuple(made))
         except _Dropped:
             return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
+        except (UndeclaredPath, MethodNotAllowed) as error:
+            upstream = self.upstreams.get(error.api_id or "")
+            if upstream is None or self.options.upstream_mode != "forward":
+                return Answer(to_response(problem(error)), None, error)
+            return self._forward_undeclared(request, error, upstream)
         except MockError as error:
             if error.status >= 500 and error.kind != "injected_fault":  # the 5xx body may have no room for why
                 log.warning("%s %s: %s %s", match.api.id if match else "-",
@@ -203,6 +218,48 @@ class Pipeline:
         return [self.state.webhooks.call_back(api.id, url, emission, now, method)["id"]
                 for url, method, emission in callbacks_after(api, match.operation, self.synthesizers[api.id], facts,
                                                              now, self.state.store.next_id(api.id, CALLBACKS))]
+
+    def _proxied(self, match: Match, request: MockRequest, upstream: Upstream, delay: float) -> Answer:
+        """The upstream's answer, unchanged, with what the spec says of both sides (docs/proxy.md).
+
+        An invalid request goes on in ``forward`` mode (journaled as invalid) and is refused here in
+        ``enforce`` mode; a non-conforming answer is passed on as it is and counted as drift.
+        """
+        invalid: InvalidRequest | None = None
+        try:
+            try:
+                self._checked(match, request)
+            except InvalidRequest as error:
+                if self.options.upstream_mode == "enforce":
+                    raise
+                invalid = error
+            forwarded = upstream.forward(request, request.path[len(match.api.mount):])
+        except MockError as error:
+            if error.status >= 500:
+                log.warning("%s %s: %s %s", match.api.id, match.operation.key, error.status, error.detail)
+            answer = Answer(self._error(match, request, error), match, error, delay=delay)
+            answer.upstream = {"url": upstream.base_url, "forwarded": False, "reason": error.detail}
+            return answer
+        problems = self._response_problems(match, request, forwarded.response)
+        self.state.drift.note(match.api.id, match.operation.key, forwarded.response.status, problems)
+        report = {"url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
+                  "latency_ms": forwarded.latency_ms, "conforms": not problems, "problems": problems}
+        return Answer(forwarded.response, match, invalid, delay=delay, upstream=report)
+
+    def _forward_undeclared(self, request: MockRequest, error: MockError, upstream: Upstream) -> Answer:
+        """A call the spec has no operation for, sent on all the same in forward mode (the real API may
+        have it): journaled as breaking the contract, counted as drift, its answer unchecked."""
+        api = next(api for api in self.apis if api.id == error.api_id)
+        try:
+            forwarded = upstream.forward(request, request.path[len(api.mount):])
+        except MockError as failure:
+            answer = Answer(to_response(problem(failure)), None, error)
+            answer.upstream = {"url": upstream.base_url, "forwarded": False, "reason": failure.detail}
+            return answer
+        self.state.drift.note(api.id, UNDECLARED, forwarded.response.status, [error.detail])
+        return Answer(forwarded.response, None, error, upstream={
+            "url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
+            "latency_ms": forwarded.latency_ms, "conforms": False, "problems": [error.detail]})
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""

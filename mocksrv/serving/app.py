@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from mocksrv import console
 from mocksrv.admin import api as admin
+from mocksrv.admin import drift as _drift  # noqa: F401 (its route joins the admin blueprint)
 from mocksrv.admin import webhooks as _webhooks  # noqa: F401 (its routes join the admin blueprint)
 from mocksrv.config import Options
 from mocksrv.engine.assembly import build_pipeline

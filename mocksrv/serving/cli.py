@@ -23,6 +23,8 @@ from mocksrv.client import MocksrvClient
 from mocksrv.client import MocksrvError
 from mocksrv.config import Options
 from mocksrv.config import TlsOptions
+from mocksrv.engine.upstream import Upstream
+from mocksrv.engine.upstream import parse_upstreams
 from mocksrv.errors import FixtureError
 from mocksrv.errors import SpecError
 from mocksrv.errors import StoreError
@@ -176,12 +178,20 @@ def main() -> None:
               help="let webhooks and callbacks go to this host too (repeatable); default: loopback only")
 @click.option("--webhook-timeout", default=DEFAULTS.webhook_timeout, show_default=True,
               type=click.FloatRange(min=0.1), help="seconds one webhook delivery attempt may take")
+@click.option("--upstream", "upstream_pairs", multiple=True, metavar="API=URL",
+              help="proxy this API to its real server, validating both ways (repeatable; docs/proxy.md)")
+@click.option("--upstream-mode", type=click.Choice(["forward", "enforce"]), default=DEFAULTS.upstream_mode,
+              show_default=True, help="forward every request, or answer an invalid one here with the API's 400")
+@click.option("--upstream-insecure", is_flag=True, help="do not verify the upstreams' TLS certificates")
+@click.option("--upstream-timeout", default=DEFAULTS.upstream_timeout, show_default=True,
+              type=click.FloatRange(min=0.1), help="seconds an upstream may take to answer (then 504)")
 @_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
           max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
-          webhook_allow: tuple[str, ...], webhook_timeout: float, tls: TlsOptions) -> None:
+          webhook_allow: tuple[str, ...], webhook_timeout: float, upstream_pairs: tuple[str, ...], upstream_mode: str,
+          upstream_insecure: bool, upstream_timeout: float, tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -195,6 +205,13 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     if not 0 <= port <= 65535:
         click.echo(f"mocksrv: --port must be between 0 and 65535 (0 picks a free port); got {port}", err=True)
         sys.exit(2)
+    try:
+        upstreams = parse_upstreams(upstream_pairs)
+        for url in upstreams.values():
+            Upstream(url)  # its form: http(s) with a host
+    except ValueError as error:
+        click.echo(f"mocksrv: {error}", err=True)
+        sys.exit(2)
     certificate = _certificate(tls, host, port)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
@@ -202,7 +219,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        cors=not no_cors, cors_origins=list(cors_origins) or None,
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
-                       webhook_allow=list(webhook_allow), webhook_timeout=webhook_timeout,
+                       webhook_allow=list(webhook_allow), webhook_timeout=webhook_timeout, upstreams=upstreams,
+                       upstream_mode=upstream_mode, upstream_insecure=upstream_insecure,
+                       upstream_timeout=upstream_timeout,
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
@@ -212,6 +231,13 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         sys.exit(2)
     for failure in failures:
         click.echo(f"mocksrv: skipped {failure}", err=True)
+    unknown = sorted(set(upstreams) - {api.id for api in apis})
+    if unknown:
+        click.echo(f"mocksrv: --upstream names no API served here: {', '.join(unknown)} "
+                   f"(served: {', '.join(api.id for api in apis)})", err=True)
+        sys.exit(2)
+    if upstreams and upstream_insecure:
+        click.echo("mocksrv: warning: --upstream-insecure: the upstreams' TLS certificates are not checked", err=True)
     for api in apis:
         for warning in api.warnings:
             click.echo(f"mocksrv: warning: {warning}", err=True)

@@ -38,6 +38,7 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
+PROXY_THREADS = 32  # proxied requests waiting on their upstreams at once; more queue
 
 
 class RsgiApp:
@@ -57,6 +58,7 @@ class RsgiApp:
         self._started = 0  # listeners whose granian server has called __rsgi_init__
         self._idle: asyncio.Event | None = None
         self._admin: ThreadPoolExecutor | None = None
+        self._proxy: ThreadPoolExecutor | None = None  # requests to upstreams wait on the network there
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -65,6 +67,7 @@ class RsgiApp:
             self._loop = loop
             self._idle = asyncio.Event()
             self._admin = ThreadPoolExecutor(max_workers=self.admin_threads, thread_name_prefix="mocksrv-admin")
+            self._proxy = ThreadPoolExecutor(max_workers=PROXY_THREADS, thread_name_prefix="mocksrv-proxy")
         if self._started == self.listeners:
             # the loop runs this once the last listener is bound: only then may clients be told where to go
             loop.call_soon(self.on_listening)
@@ -78,8 +81,9 @@ class RsgiApp:
                 await asyncio.wait_for(self._idle.wait(), self.grace)
             except TimeoutError:
                 log.warning("%d request(s) still in flight after %.0f s; stopping anyway", self.in_flight, self.grace)
-        if self._admin is not None:
-            self._admin.shutdown(wait=True, cancel_futures=False)
+        for pool in (self._admin, self._proxy):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=False)
         self.on_stop()
 
     async def __rsgi__(self, scope: t.Any, protocol: t.Any) -> None:
@@ -110,7 +114,11 @@ class RsgiApp:
             status, headers, data = await self._loop.run_in_executor(self._admin, call_wsgi, self.app, environ)
             protocol.response_bytes(status, headers, data)
             return
-        outcome = self.mock.reply(environ)
+        if self.mock.proxied(environ["PATH_INFO"]):
+            assert self._loop is not None and self._proxy is not None
+            outcome = await self._loop.run_in_executor(self._proxy, self.mock.reply, environ)
+        else:
+            outcome = self.mock.reply(environ)
         if outcome.delay:
             await asyncio.sleep(outcome.delay)
         if outcome.drop:

@@ -69,6 +69,16 @@ class ApiDispatcher:
         start_response(status_line(response.status), headers)
         return [response.body]
 
+    def proxied(self, path: str) -> bool:
+        """Whether a request to ``path`` goes on to an upstream (it waits on the network: not on the event loop)."""
+        upstreams = self.pipeline.upstreams
+        if not upstreams:
+            return False
+        scoped = split_session(path)
+        path = scoped[1] if scoped is not None else path
+        return any(path == api.mount or path.startswith(api.mount.rstrip("/") + "/")
+                   for api in self.pipeline.apis if api.id in upstreams)
+
     def reply(self, environ: WSGIEnvironment) -> Answer:
         """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
         pipeline = self.pipeline
@@ -142,7 +152,7 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
         api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else outcome.preflight_of,
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
-        preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries)
+        preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome

@@ -110,6 +110,7 @@ class Entry:
     duration_ms: float
     preflight: bool = False  # a browser's CORS preflight, answered by mocksrv: no operation, no contract
     deliveries: tuple[str, ...] = ()  # the webhook deliveries it set off (state.webhooks ids)
+    upstream: dict[str, Json] | None = None  # proxied: where it went, the status, latency and conformance
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -141,6 +142,7 @@ class Entry:
             "headers": self.headers, "body": self.body, "valid": self.valid, "errors": self.errors,
             "response": {"status": self.status, "headers": self.response_headers, "body": self.response_body},
             "duration_ms": round(self.duration_ms, 3), "preflight": self.preflight,
+            **({"upstream": self.upstream} if self.upstream is not None else {}),
         }
 
 
@@ -164,7 +166,8 @@ class Journal:
 
     def record(self, request: MockRequest, response: MockResponse, *, api: str | None, operation_id: str | None,
                error: MockError | None, time: float, real_time: float, duration_ms: float,
-               preflight: bool = False, deliveries: tuple[str, ...] = ()) -> Entry:
+               preflight: bool = False, deliveries: tuple[str, ...] = (), upstream: dict[str, Json] | None = None
+               ) -> Entry:
         request_body: Body | dict[str, Json] = Body.of(request.body, request.mimetype) if not request.files else {
             "form": {k: request.form.getlist(k) for k in request.form},
             "files": [{"field": k, "filename": f.filename, "content_type": f.mimetype, "size": _size(f)}
@@ -182,7 +185,7 @@ class Journal:
                 ({"location": "", "field": "", "message": error.detail},) if invalid and error else ()),
             status=response.status, response_header_items=_flat(response.headers),
             response_content=Body.of(response.body, response.media_type), duration_ms=duration_ms,
-            preflight=preflight, deliveries=deliveries,
+            preflight=preflight, deliveries=deliveries, upstream=upstream,
         )
         with self._lock:
             entry.id = next(self._ids)

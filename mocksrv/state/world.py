@@ -12,6 +12,7 @@ import typing as t
 from mocksrv.errors import FixtureError
 from mocksrv.exchange import CredentialNames
 from mocksrv.state.clock import Clock
+from mocksrv.state.drift import Drift
 from mocksrv.state.faults import Faults
 from mocksrv.state.fixtures import FixtureSet
 from mocksrv.state.fixtures import Scenario
@@ -58,6 +59,7 @@ class MockState:
         self.faults = Faults()
         self.rules = Rules()
         self.webhooks = Webhooks(store)
+        self.drift = Drift()  # what the upstreams answered (the validating proxy)
         self._ids: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
 
     def options(self, api_id: str) -> dict[str, t.Any]:
@@ -89,6 +91,7 @@ class MockState:
         the start clock."""
         self.load(self.scenario.name)
         self.journal.clear()
+        self.drift.clear()
         self.faults.clear()
         self.clock.reset()
 
