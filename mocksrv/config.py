@@ -36,6 +36,8 @@ class Options:
     upstream_mode: str = "forward"  # forward: every request goes on; enforce: an invalid one is answered here
     upstream_insecure: bool = False  # do not verify the upstreams' TLS certificates
     upstream_timeout: float = 30.0  # seconds an upstream may take to answer
+    record: str | None = None  # write what the proxy saw as this scenario, in the fixtures folder
+    record_redact: list[str] = field(default_factory=list)  # fields written as "[redacted]" when recording
 
 
 @dataclass

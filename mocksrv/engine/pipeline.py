@@ -17,6 +17,7 @@ import logging
 import random
 import typing as t
 from dataclasses import dataclass
+from pathlib import Path
 
 from mocksrv.config import Options
 from mocksrv.engine.behaviour import Behaviour
@@ -31,6 +32,7 @@ from mocksrv.engine.events import response_json
 from mocksrv.engine.policy import authorize
 from mocksrv.engine.policy import throttle
 from mocksrv.engine.prefer import parse_prefer
+from mocksrv.engine.recording import Recorder
 from mocksrv.engine.records import Applied
 from mocksrv.engine.records import RecordKeeper
 from mocksrv.engine.responses import BodyShaper
@@ -89,6 +91,9 @@ class Pipeline:
         self.behaviours = catalog.behaviours
         self.upstreams = {api_id: Upstream(url, timeout=options.upstream_timeout, verify=not options.upstream_insecure)
                           for api_id, url in options.upstreams.items()}
+        folder = options.fixtures or Path("fixtures")
+        self.recorder = Recorder(folder / f"{options.record}.yaml", catalog, options.record_redact,
+                                 source=", ".join(options.upstreams.values())) if options.record else None
         self._bind(state)
 
     def _bind(self, state: MockState) -> None:
@@ -242,6 +247,8 @@ class Pipeline:
             return answer
         problems = self._response_problems(match, request, forwarded.response)
         self.state.drift.note(match.api.id, match.operation.key, forwarded.response.status, problems)
+        if self.recorder is not None and not problems and invalid is None:  # only what the spec can replay
+            self.recorder.note(match, request, forwarded.response)
         report = {"url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
                   "latency_ms": forwarded.latency_ms, "conforms": not problems, "problems": problems}
         return Answer(forwarded.response, match, invalid, delay=delay, upstream=report)

@@ -9,6 +9,7 @@ import logging
 import logging.handlers
 import os
 import queue
+import re
 import shlex
 import sys
 import typing as t
@@ -67,6 +68,7 @@ def plural(count: int, noun: str) -> str:
     """``1 operation``, ``4 operations``, ``1 API``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 WEBHOOK_GRACE = 5.0  # seconds shutdown waits for webhook attempts under way
 DEFAULTS = Options()  # the defaults live in config.Options, the flags show them
 
@@ -185,13 +187,18 @@ def main() -> None:
 @click.option("--upstream-insecure", is_flag=True, help="do not verify the upstreams' TLS certificates")
 @click.option("--upstream-timeout", default=DEFAULTS.upstream_timeout, show_default=True,
               type=click.FloatRange(min=0.1), help="seconds an upstream may take to answer (then 504)")
+@click.option("--record", "record", metavar="NAME",
+              help="write what the proxy sees as the scenario NAME in the fixtures folder (with --upstream)")
+@click.option("--record-redact", "record_redact", multiple=True, metavar="FIELD",
+              help="write this field as [redacted] wherever it appears in a recording (repeatable)")
 @_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
           max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
           webhook_allow: tuple[str, ...], webhook_timeout: float, upstream_pairs: tuple[str, ...], upstream_mode: str,
-          upstream_insecure: bool, upstream_timeout: float, tls: TlsOptions) -> None:
+          upstream_insecure: bool, upstream_timeout: float, record: str | None, record_redact: tuple[str, ...],
+          tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -212,6 +219,10 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     except ValueError as error:
         click.echo(f"mocksrv: {error}", err=True)
         sys.exit(2)
+    if record is not None and (not upstreams or not SCENARIO_NAME.match(record)):
+        click.echo("mocksrv: --record needs --upstream (it records what the proxy sees)" if not upstreams else
+                   f"mocksrv: --record {record!r}: a scenario name is letters, digits, '.', '_' or '-'", err=True)
+        sys.exit(2)
     certificate = _certificate(tls, host, port)
     _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
@@ -221,7 +232,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
                        webhook_allow=list(webhook_allow), webhook_timeout=webhook_timeout, upstreams=upstreams,
                        upstream_mode=upstream_mode, upstream_insecure=upstream_insecure,
-                       upstream_timeout=upstream_timeout,
+                       upstream_timeout=upstream_timeout, record=record, record_redact=list(record_redact),
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
