@@ -33,7 +33,9 @@ class Options:
     webhook_allow: list[str] = field(default_factory=list)  # hosts beyond loopback webhooks may go to
     webhook_timeout: float = 5.0  # seconds one delivery attempt may take
     upstreams: dict[str, str] = field(default_factory=dict)  # API id -> the real API's base URL (the proxy)
-    upstream_mode: str = "forward"  # forward: every request goes on; enforce: an invalid one is answered here
+    upstream_mode: str = "forward"  # forward: every request goes on; enforce: an invalid one is answered here;
+    # fallback: the mock answers, and the upstream what the mock has no record for (and the live operations)
+    upstream_live: list[str] = field(default_factory=list)  # operations fallback mode always forwards
     upstream_insecure: bool = False  # do not verify the upstreams' TLS certificates
     upstream_timeout: float = 30.0  # seconds an upstream may take to answer
     record: str | None = None  # write what the proxy saw as this scenario, in the fixtures folder

@@ -1,6 +1,7 @@
 """Record and replay over real HTTP: a proxy in front of a stand-in for the real API writes what it saw
 as a scenario; a mocksrv with that scenario and no upstream then answers the same way, offline, and
-moves on from there (docs/proxy.md)."""
+moves on from there; and the fallback mode, which mocks and forwards what it has no record for
+(docs/proxy.md)."""
 
 from __future__ import annotations
 
@@ -142,3 +143,27 @@ def test_a_wrong_record_flag_is_one_line(shop: Path, args: list[str], says: str)
     done = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--specs", str(shop), "--port", "0", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_fallback_mode_mocks_and_forwards_what_the_mock_has_no_record_for(shop: Path) -> None:
+    real = MockServer("--specs", str(shop), "--seed", "7")
+    try:
+        known = requests.post(real.url("/shop/things"), json={"name": "only upstream"}, timeout=10).json()
+        front = MockServer("--specs", str(shop), "--upstream", f"shop={real.url('/shop')}",
+                           "--upstream-mode", "fallback", "--upstream-live", "listThings")
+        try:
+            mocked = requests.post(front.url("/shop/things"), json={"name": "only here"}, timeout=10)
+            assert mocked.status_code == 201
+            assert requests.get(front.url(f"/shop/things/{mocked.json()['id']}"), timeout=10).json()["name"] == \
+                "only here"  # the mock's own record
+            fetched = requests.get(front.url(f"/shop/things/{known['id']}"), timeout=10)
+            assert fetched.status_code == 200 and fetched.json() == known  # the mock had none: the upstream's
+            listed = requests.get(front.url("/shop/things"), timeout=10).json()
+            assert [t["name"] for t in listed] == ["only upstream"]  # a live operation: always the upstream's
+            upstream_saw = requests.get(real.url("/__mocksrv/requests"), params={"api": "shop"}, timeout=10).json()
+            assert [(e["method"], e["path"]) for e in reversed(upstream_saw["requests"])] == [
+                ("POST", "/shop/things"), ("GET", f"/shop/things/{known['id']}"), ("GET", "/shop/things")]
+        finally:
+            front.stop()
+    finally:
+        real.stop()

@@ -137,10 +137,15 @@ class Pipeline:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
             upstream = self.upstreams.get(match.api.id)
-            if upstream is not None:
+            if upstream is not None and not self._mocked_first(match):
                 return self._proxied(match, request, upstream, sum(delays))
             made: list[str] = []
-            outcome = Answer(self._answer(match, request, extra, delays, made), match, deliveries=tuple(made))
+            try:
+                outcome = Answer(self._answer(match, request, extra, delays, made), match, deliveries=tuple(made))
+            except NotFound:
+                if upstream is None:
+                    raise
+                return self._proxied(match, request, upstream, sum(delays))  # fallback: the mock has no record
         except _Dropped:
             return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except (UndeclaredPath, MethodNotAllowed) as error:
@@ -252,6 +257,13 @@ class Pipeline:
         report = {"url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
                   "latency_ms": forwarded.latency_ms, "conforms": not problems, "problems": problems}
         return Answer(forwarded.response, match, invalid, delay=delay, upstream=report)
+
+    def _mocked_first(self, match: Match) -> bool:
+        """In ``fallback`` mode, whether the mock answers (it does, but for the live operations and the
+        records it does not have)."""
+        live = self.options.upstream_live
+        return self.options.upstream_mode == "fallback" and not (
+            match.operation.key in live or (match.operation.operation_id or "") in live)
 
     def _forward_undeclared(self, request: MockRequest, error: MockError, upstream: Upstream) -> Answer:
         """A call the spec has no operation for, sent on all the same in forward mode (the real API may

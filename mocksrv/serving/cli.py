@@ -182,8 +182,11 @@ def main() -> None:
               type=click.FloatRange(min=0.1), help="seconds one webhook delivery attempt may take")
 @click.option("--upstream", "upstream_pairs", multiple=True, metavar="API=URL",
               help="proxy this API to its real server, validating both ways (repeatable; docs/proxy.md)")
-@click.option("--upstream-mode", type=click.Choice(["forward", "enforce"]), default=DEFAULTS.upstream_mode,
-              show_default=True, help="forward every request, or answer an invalid one here with the API's 400")
+@click.option("--upstream-mode", type=click.Choice(["forward", "enforce", "fallback"]), default=DEFAULTS.upstream_mode,
+              show_default=True, help="forward every request; or answer an invalid one here with the API's 400; "
+                                      "or mock, forwarding what the mock has no record for (docs/proxy.md)")
+@click.option("--upstream-live", "upstream_live", multiple=True, metavar="OPERATION",
+              help="in fallback mode, always forward this operation (operationId or METHOD /path; repeatable)")
 @click.option("--upstream-insecure", is_flag=True, help="do not verify the upstreams' TLS certificates")
 @click.option("--upstream-timeout", default=DEFAULTS.upstream_timeout, show_default=True,
               type=click.FloatRange(min=0.1), help="seconds an upstream may take to answer (then 504)")
@@ -197,8 +200,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
           max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
           webhook_allow: tuple[str, ...], webhook_timeout: float, upstream_pairs: tuple[str, ...], upstream_mode: str,
-          upstream_insecure: bool, upstream_timeout: float, record: str | None, record_redact: tuple[str, ...],
-          tls: TlsOptions) -> None:
+          upstream_live: tuple[str, ...], upstream_insecure: bool, upstream_timeout: float, record: str | None,
+          record_redact: tuple[str, ...], tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -231,7 +234,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        cors=not no_cors, cors_origins=list(cors_origins) or None,
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
                        webhook_allow=list(webhook_allow), webhook_timeout=webhook_timeout, upstreams=upstreams,
-                       upstream_mode=upstream_mode, upstream_insecure=upstream_insecure,
+                       upstream_mode=upstream_mode, upstream_live=list(upstream_live),
+                       upstream_insecure=upstream_insecure,
                        upstream_timeout=upstream_timeout, record=record, record_redact=list(record_redact),
                        fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
