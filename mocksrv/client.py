@@ -233,6 +233,10 @@ class MocksrvClient:
         """``api``, ``operation``, ``match``, ``then``, ``times`` (docs/admin-api.md); the new rule's id."""
         return int(self.call("POST", "/rules", spec)["id"])
 
+    def drift(self, api: str) -> dict[str, t.Any]:
+        """With ``--upstream``: how the real API's answers differ from its spec, per operation (docs/proxy.md)."""
+        return t.cast(dict[str, t.Any], self.call("GET", f"/apis/{_segment(api)}/drift"))
+
     # -- webhooks (docs/webhooks.md)
 
     def subscribe(self, api: str, url: str, events: t.Sequence[str] | None = None, secret: str | None = None,

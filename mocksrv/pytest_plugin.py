@@ -137,6 +137,15 @@ class Mocksrv:
     def deliveries(self, **filters: t.Any) -> list[dict[str, t.Any]]:
         return self.client.deliveries(**filters)
 
+    def assert_no_drift(self, api: str) -> None:
+        """Fail, naming each difference, when an answer of ``api``'s upstream broke its spec (docs/proxy.md)."""
+        report = self.client.drift(api)
+        lines = [f"  {name}: {d['kind']} x{d['count']} (e.g. {d['example']})"
+                 for name, operation in report["operations"].items() for d in operation["differences"]]
+        if lines:
+            raise AssertionError(f"{api}'s upstream broke its spec in {report['nonconforming']} of "
+                                 f"{report['answers']} answers:\n" + "\n".join(lines))
+
     def contract_violations(self) -> list[dict[str, t.Any]]:
         """This test's requests that the spec rejected, oldest first."""
         return list(reversed(self.client.requests(valid=False)))

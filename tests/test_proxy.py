@@ -4,6 +4,7 @@ for the vendor's sandbox, or a deliberately wrong server of the test's own), che
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -251,3 +252,47 @@ def test_a_reset_empties_the_drift_report(front: MockServer) -> None:
     requests.post(front.url("/__mocksrv/reset"), timeout=10)
     report = requests.get(front.url("/__mocksrv/apis/maildiver/drift"), timeout=10).json()
     assert report["answers"] == 0 and report["operations"] == {}
+
+
+def test_the_console_marks_both_sides_and_shows_the_drift(wrong: tuple[MockServer, WrongUpstream],
+                                                          browser: t.Any) -> None:
+    from playwright.sync_api import expect
+
+    server, upstream = wrong
+    requests.post(server.url("/__mocksrv/reset"), timeout=10)
+    requests.get(server.url("/things/things/ok"), timeout=10)
+    requests.get(server.url("/things/things/no-id"), timeout=10)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.base_url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/__mocksrv/ui/requests")
+        rows = page.locator("table.requests tbody tr")
+        expect(rows.nth(0)).to_contain_text("upstream breaks the spec")  # newest first: no-id
+        expect(rows.nth(1)).to_contain_text("upstream conforms")
+        rows.nth(0).get_by_role("link").click()
+        expect(page.get_by_role("heading", name=re.compile("Upstream"))).to_contain_text("answer breaks the spec")
+        expect(page.locator(".upstream-problems")).to_contain_text("id")
+        expect(page.get_by_text(f"{upstream.url}/things/no-id")).to_be_visible()
+        page.get_by_role("link", name="Drift").click()
+        expect(page.get_by_role("heading", name=re.compile("^things"))).to_be_visible()
+        table = page.locator("table.drift")
+        expect(table).to_contain_text("getThing")
+        expect(table).to_contain_text("missing required field")
+        expect(table).to_contain_text("wrong type")
+    finally:
+        context.close()
+
+
+def test_the_plugin_asserts_no_drift_naming_each_difference(wrong: tuple[MockServer, WrongUpstream]) -> None:
+    from mocksrv.client import MocksrvClient
+    from mocksrv.pytest_plugin import Mocksrv
+
+    server, _ = wrong
+    requests.post(server.url("/__mocksrv/reset"), timeout=10)
+    checked = Mocksrv(MocksrvClient(server.base_url), contract=False)
+    requests.get(server.url("/things/things/ok"), timeout=10)
+    checked.assert_no_drift("things")  # a conforming answer: no drift
+    requests.get(server.url("/things/things/extra"), timeout=10)
+    with pytest.raises(AssertionError, match=r"broke its spec in 1 of 2 answers:\n  getThing: undeclared field x1"):
+        checked.assert_no_drift("things")

@@ -33,6 +33,7 @@ class ConsoleState:
 def init_app(app: Flask) -> None:
     """Register the console and preview blueprints on a mocksrv app."""
     from mocksrv.console import controls  # noqa: F401 - registers its routes on web.bp
+    from mocksrv.console import drift  # noqa: F401
     from mocksrv.console import pages  # noqa: F401
     from mocksrv.console import preview
     from mocksrv.console import signin  # noqa: F401
