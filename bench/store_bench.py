@@ -22,7 +22,7 @@ from pathlib import Path
 # run from a checkout without installing the package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocksrv.state.store import Store
+from mocksrv.state.store import EmbeddedStore
 
 API = "bench"
 COLLECTION = "items"
@@ -49,7 +49,7 @@ def _p99(samples: list[float]) -> float:
 
 def run(size: int, path: Path | None, ops: int, rng: random.Random) -> tuple[dict[str, list[float]], float, float]:
     """Fill to ``size`` and time each operation; also the fill time and (file only) the reopen time, in s."""
-    store = Store(path)
+    store = EmbeddedStore(path)
     data = {API: {COLLECTION: [(n, _record(n)) for n in range(size)]}}
     begin = time.perf_counter()
     store.replace_all(data)
@@ -65,7 +65,7 @@ def run(size: int, path: Path | None, ops: int, rng: random.Random) -> tuple[dic
     reopen = 0.0
     if path is not None:
         begin = time.perf_counter()
-        Store(path).close()
+        EmbeddedStore(path).close()
         reopen = time.perf_counter() - begin
         path.unlink()
     return results, fill, reopen

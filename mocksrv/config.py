@@ -14,6 +14,7 @@ class Options:
     fixtures: Path | None = None  # folder of scenario files; None: every API in open mode
     scenario: str = "default"
     db: Path | None = None  # append-only state file; None: state lives in memory
+    store_url: str | None = None  # redis://HOST:PORT/DB: state in Redis, shared by processes; None: embedded
     clock_start: datetime | None = None  # the virtual clock's first instant; None: real time
     host: str = "127.0.0.1"
     port: int = 4010

@@ -195,6 +195,10 @@ class StoreError(Exception):
     """The store cannot do what was asked: a record that is not JSON, a corrupt file, a failed write."""
 
 
+class StoreUnavailable(StoreError):
+    """The shared store (Redis) cannot be reached."""
+
+
 @dataclass
 class TlsError(Exception):
     """HTTPS cannot be served: a certificate or key file, or the folder of the local CA; ``str()`` is one line."""

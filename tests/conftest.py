@@ -181,3 +181,50 @@ def browser() -> t.Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port with a folder of its own; stopped by its PID."""
+
+    def __init__(self, folder: Path, *extra: str) -> None:
+        import subprocess
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.folder = folder
+        self.process = subprocess.Popen(
+            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
+             "--save", "", "--appendonly", "no", "--protected-mode", "yes", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and self.process.poll() is None, "redis-server did not start"
+                time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        from mocksrv.client import stop_process
+
+        stop_process(self.process)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[RedisServer]:
+    if not REDIS_SERVER.exists():
+        if os.environ.get("MOCKSRV_REQUIRE_REDIS"):  # CI sets it: a missing server must fail, not skip
+            pytest.fail("MOCKSRV_REQUIRE_REDIS is set but /usr/bin/redis-server is missing")
+        pytest.skip("needs Debian's redis-server (apt-get install -y redis-server; .ci/run does)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -44,7 +44,7 @@ from conftest import DATA
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
-from mocksrv.state.store import Store
+from mocksrv.state.store import EmbeddedStore
 
 Json = t.Any
 CLIENTS = 32
@@ -342,7 +342,7 @@ def replayed(db: Path) -> set[tuple[str, Json]]:
     """What a restart would read: a copy of the log replayed into a fresh store (the server keeps its file)."""
     copy = db.with_name("replayed.jsonl")
     shutil.copyfile(db, copy)
-    with Store(copy) as store:
+    with EmbeddedStore(copy) as store:
         found: set[tuple[str, Json]] = set()
         for api, collection in COLLECTIONS.items():
             records, _ = store.list(api, collection)

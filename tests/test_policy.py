@@ -22,7 +22,7 @@ from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import ApiFixture
 from mocksrv.state.fixtures import ApiKey
 from mocksrv.state.fixtures import RateLimit
-from mocksrv.state.store import Store
+from mocksrv.state.store import EmbeddedStore
 
 MAIL = t.cast(ApiSpec, SimpleNamespace(id="mail"))
 SHOP = t.cast(ApiSpec, SimpleNamespace(id="shop"))
@@ -47,7 +47,7 @@ SEND = _operation([{"bearerAuth": []}])
 def test_an_open_operation_has_no_caller_and_no_limit() -> None:
     fixture = ApiFixture(api_keys=[_key()], rate_limit=RateLimit(1, 60))
     assert authorize(MAIL, SEND, [], fixture) is None
-    assert throttle(MAIL, None, fixture, Store(), Clock(START)) == {}
+    assert throttle(MAIL, None, fixture, EmbeddedStore(), Clock(START)) == {}
 
 
 def test_open_mode_accepts_any_credential_without_an_owner() -> None:
@@ -99,7 +99,7 @@ def test_scenario_scopes_apply_by_operation_id_only() -> None:
 
 
 def test_the_rate_limit_headers_count_down_then_429_until_the_window_ends() -> None:
-    store, clock = Store(), Clock(START, frozen=True)
+    store, clock = EmbeddedStore(), Clock(START, frozen=True)
     fixture = ApiFixture(api_keys=[_key()], rate_limit=RateLimit(limit=2, window_seconds=60))
     principal = authorize(MAIL, SEND, [BEARER], fixture)
     reset = str(int(START.timestamp()) + 55)  # the minute window ends 55 s later
@@ -118,7 +118,7 @@ def test_the_rate_limit_headers_count_down_then_429_until_the_window_ends() -> N
 
 
 def test_retry_after_is_the_seconds_left_in_the_window_rounded_up() -> None:
-    store, clock = Store(), Clock(START, frozen=True)
+    store, clock = EmbeddedStore(), Clock(START, frozen=True)
     fixture = ApiFixture(rate_limit=RateLimit(limit=1, window_seconds=60))
     principal = Principal(BEARER, None)
     throttle(MAIL, principal, fixture, store, clock)
@@ -129,7 +129,7 @@ def test_retry_after_is_the_seconds_left_in_the_window_rounded_up() -> None:
 
 
 def test_a_keys_own_limit_beats_the_apis_and_counts_are_per_key_and_api() -> None:
-    store, clock = Store(), Clock(START, frozen=True)
+    store, clock = EmbeddedStore(), Clock(START, frozen=True)
     fixture = ApiFixture(api_keys=[_key(rate_limit=RateLimit(1, 10)), _key("k_other")],
                          rate_limit=RateLimit(limit=5, window_seconds=60))
     own = authorize(MAIL, SEND, [BEARER], fixture)
@@ -142,7 +142,7 @@ def test_a_keys_own_limit_beats_the_apis_and_counts_are_per_key_and_api() -> Non
 
 
 def test_two_keys_under_the_apis_limit_are_counted_apart() -> None:
-    store, clock = Store(), Clock(START, frozen=True)
+    store, clock = EmbeddedStore(), Clock(START, frozen=True)
     fixture = ApiFixture(api_keys=[_key(), _key("k_other")], rate_limit=RateLimit(limit=2, window_seconds=60))
     first = authorize(MAIL, SEND, [BEARER], fixture)
     second = authorize(MAIL, SEND, [Credential("bearerAuth", "bearer", "k_other")], fixture)
@@ -152,4 +152,4 @@ def test_two_keys_under_the_apis_limit_are_counted_apart() -> None:
 
 def test_no_limit_anywhere_means_no_headers() -> None:
     fixture = ApiFixture(api_keys=[_key()])
-    assert throttle(MAIL, authorize(MAIL, SEND, [BEARER], fixture), fixture, Store(), Clock(START)) == {}
+    assert throttle(MAIL, authorize(MAIL, SEND, [BEARER], fixture), fixture, EmbeddedStore(), Clock(START)) == {}

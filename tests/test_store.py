@@ -14,6 +14,7 @@ import threading
 import tracemalloc
 import types
 import typing as t
+import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +24,22 @@ import pytest
 from conftest import ROOT
 from mocksrv.errors import StoreError
 from mocksrv.state.store import LOG_SLACK
+from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.store import Store
 from mocksrv.state.store import encode_record
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=["memory", "file", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "store.jsonl" if request.param == "file" else None)
+    """Each implementation of `Store`, one suite: in memory, with its log file, and on Redis (a fresh
+    namespace per test, on the session's redis-server)."""
+    opened: Store
+    if request.param == "redis":
+        from mocksrv.state.redis_store import RedisStore
+
+        opened = RedisStore(request.getfixturevalue("redis_server").url, namespace=uuid.uuid4().hex)
+    else:
+        opened = EmbeddedStore(tmp_path / "store.jsonl" if request.param == "file" else None)
     yield opened
     opened.close()
 
@@ -257,7 +267,7 @@ def test_non_serialisable_record_is_refused_and_nothing_changes(store: Store, pa
     store.put("pets", "pets", 2, {"name": "Max"})  # the store still works
     if path.exists():  # file backend: nothing bad reached the log
         store.close()
-        with Store(path) as reopened:
+        with EmbeddedStore(path) as reopened:
             assert reopened.list("pets", "pets") == ([{"name": "Rex"}, {"name": "Max"}], 2)
 
 
@@ -360,9 +370,9 @@ def test_window_hit(store: Store) -> None:
 
 
 def test_counters_are_volatile(path: Path) -> None:
-    with Store(path) as first:
+    with EmbeddedStore(path) as first:
         first.window_hit("k", 1, 1)
-    with Store(path) as second:
+    with EmbeddedStore(path) as second:
         assert second.window_hit("k", 1, 1) == (True, 0)
 
 
@@ -424,28 +434,28 @@ def test_concurrent_next_id_hands_out_each_number_once(store: Store) -> None:
 
 
 def test_persistence_across_reopen(path: Path) -> None:
-    with Store(path) as first:
+    with EmbeddedStore(path) as first:
         _fill(first, 4)
         first.update("pets", "pets", 2, {"name": "two"})
         first.delete("pets", "pets", 3)
         first.create("pets", "owners", "ann", {"name": "Ann"})
         assert first.next_id("pets", "pets") == 5
         assert first.next_id("pets", "pets") == 6
-    with Store(path) as second:
+    with EmbeddedStore(path) as second:
         page, total = second.list("pets", "pets")
         assert [r["id"] for r in page] == [1, 2, 4] and total == 3
         assert second.get("pets", "pets", 2) == {"id": 2, "name": "two", "kind": "dog"}
         assert second.get("pets", "owners", "ann") == {"name": "Ann"}
         assert second.next_id("pets", "pets") == 7  # the sequence survives reopen
         second.replace_all({"shop": {"items": [(1, {"x": 1})]}})
-    with Store(path) as third:
+    with EmbeddedStore(path) as third:
         assert third.collections("pets") == []
         assert third.get("shop", "items", 1) == {"x": 1}
         assert third.next_id("shop", "items") == 2
 
 
 def test_every_write_is_on_disk_before_it_returns(path: Path) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         store.put("pets", "pets", 1, {"name": "Rex"})
         # read the file as another process would, without closing the store
         last = json.loads(path.read_bytes().splitlines()[-1])
@@ -456,33 +466,33 @@ def test_every_write_is_on_disk_before_it_returns(path: Path) -> None:
 
 @pytest.mark.parametrize("tail", [b'{"op": "put", "t": "pets/pets", "id": "9", "do', b'{"op": "del"', b"\x00\x00\x00", b"garbage\n"])
 def test_torn_last_line_is_ignored_and_cut(path: Path, tail: bytes) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         _fill(store, 3)
     with path.open("ab") as log:
         log.write(tail)  # a crash in the middle of the next write
-    with Store(path) as reopened:
+    with EmbeddedStore(path) as reopened:
         page, total = reopened.list("pets", "pets")
         assert [r["id"] for r in page] == [1, 2, 3] and total == 3
         reopened.put("pets", "pets", 4, {"id": 4})
     assert path.read_bytes().endswith(b"\n")
-    with Store(path) as again:
+    with EmbeddedStore(path) as again:
         assert again.count("pets", "pets") == 4
 
 
 def test_corrupt_middle_line_names_file_and_line(path: Path) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         _fill(store, 2)
     lines = path.read_bytes().splitlines(keepends=True)
     lines.insert(2, b"{not json\n")
     path.write_bytes(b"".join(lines))
     with pytest.raises(StoreError, match=rf"{path.name}:3: corrupt"):
-        Store(path)
+        EmbeddedStore(path)
 
 
 def test_invalid_entry_names_file_and_line(path: Path) -> None:
     path.write_bytes(b'{"op":"load","data":{}}\n{"op":"jump"}\n{"op":"del","t":"a/b","id":"1"}\n')
     with pytest.raises(StoreError, match=rf"{path.name}:2: invalid log entry"):
-        Store(path)
+        EmbeddedStore(path)
 
 
 @pytest.mark.parametrize(("entry", "reason"), [
@@ -494,7 +504,7 @@ def test_invalid_entry_names_file_and_line(path: Path) -> None:
 def test_an_invalid_entry_is_refused_saying_what_is_wrong(path: Path, entry: bytes, reason: str) -> None:
     path.write_bytes(b'{"op":"load","data":{}}\n' + entry + b"\n")
     with pytest.raises(StoreError, match=rf"{path.name}:2: invalid log entry: .*{reason}"):
-        Store(path)
+        EmbeddedStore(path)
 
 
 @pytest.mark.parametrize("entry", [b'{"op":"put","t":"a/b","id":"1","doc":{"v":NaN}}',
@@ -502,41 +512,41 @@ def test_an_invalid_entry_is_refused_saying_what_is_wrong(path: Path, entry: byt
 def test_a_logged_record_that_is_not_strict_json_is_refused_naming_it(path: Path, entry: bytes) -> None:
     path.write_bytes(entry + b"\n")
     with pytest.raises(StoreError, match="record a/b/1 is not JSON-serialisable"):
-        Store(path)
+        EmbeddedStore(path)
 
 
 def test_unreadable_location_is_a_store_error(tmp_path: Path) -> None:
     missing = tmp_path / "missing-folder" / "store.jsonl"
     with pytest.raises(StoreError) as caught:
-        Store(missing)
+        EmbeddedStore(missing)
     assert str(caught.value) == (f"{missing}: the folder {missing.parent} does not exist "
                                  "(mocksrv creates the file, not folders)")
     with pytest.raises(StoreError, match=f"{tmp_path.name}: cannot read the store"):
-        Store(tmp_path)  # a folder, not a file
+        EmbeddedStore(tmp_path)  # a folder, not a file
 
 
 def test_sequences_survive_any_number_of_reopenings(path: Path) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         store.put("x", "items", 3, {})
         assert store.next_id("x", "items") == 4
         store.delete("x", "items", 3)
     for expected in (5, 6):  # the second opening reads the sequence from the first one's snapshot
-        with Store(path) as reopened:
+        with EmbeddedStore(path) as reopened:
             assert reopened.next_id("x", "items") == expected
 
 
 def test_a_torn_last_line_is_reported_when_dropped(path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         _fill(store, 1)
     with path.open("ab") as log:
         log.write(b'{"op":"del"')
-    with caplog.at_level("WARNING", logger="mocksrv.state.store"), Store(path):
+    with caplog.at_level("WARNING", logger="mocksrv.state.store"), EmbeddedStore(path):
         pass
     assert caplog.messages == [f"{path}:3: ignoring a torn last line (a write interrupted by a crash)"]  # the snapshot, the put, the torn del
 
 
 def test_the_log_keeps_every_write_until_it_is_log_slack_lines_too_long(path: Path) -> None:
-    with Store(path) as store:  # one live record: compaction once the log exceeds 2 + LOG_SLACK lines
+    with EmbeddedStore(path) as store:  # one live record: compaction once the log exceeds 2 + LOG_SLACK lines
         for _cycle in range(2):
             for n in range(LOG_SLACK + 1):
                 store.put("x", "items", "hot", {"n": n})
@@ -562,7 +572,7 @@ def test_compaction_writes_a_hidden_temp_file_beside_the_log_and_syncs_the_folde
 
     monkeypatch.setattr("mocksrv.state.store.os.replace", replace)
     monkeypatch.setattr("mocksrv.state.store.os.fsync", fsync)
-    Store(path).close()
+    EmbeddedStore(path).close()
     assert len(replaced) == 1 and replaced[0].parent == path.parent  # a rename is atomic within one folder
     assert re.fullmatch(rf"\.{re.escape(path.name)}\..+\.tmp", replaced[0].name)
     assert synced_folders, "the folder was not fsynced after the rename"
@@ -575,17 +585,17 @@ def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkey
     with monkeypatch.context() as patch:
         patch.setattr("mocksrv.state.store.os.replace", broken)
         with pytest.raises(StoreError, match=f"{path.name}: compaction failed: .*No space left"):
-            Store(path)
+            EmbeddedStore(path)
     assert [p.name for p in path.parent.iterdir()] == []
     with monkeypatch.context() as patch:
         patch.setattr("mocksrv.state.store._fsync_dir", broken)
         with pytest.raises(StoreError, match=f"{path.name}: cannot make the snapshot durable: .*No space left"):
-            Store(path)
+            EmbeddedStore(path)
 
 
 def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         monkeypatch.setattr("mocksrv.state.store.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
         with caplog.at_level("WARNING", logger="mocksrv.state.store"):
             for n in range(LOG_SLACK + 2):
@@ -595,7 +605,7 @@ def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch:
 
 
 def test_a_write_whose_repair_fails_says_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         monkeypatch.setattr("mocksrv.state.store.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
         monkeypatch.setattr("mocksrv.state.store.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
         with pytest.raises(StoreError, match=r"write failed \(fsync failed\) and the log could not be repaired: "
@@ -605,12 +615,12 @@ def test_a_write_whose_repair_fails_says_both(path: Path, monkeypatch: pytest.Mo
 
 
 def test_open_compacts_the_log(path: Path) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         for n in range(50):
             store.put("x", "items", n % 5, {"n": n})
         store.next_id("x", "items", start=90)
     size_before = path.stat().st_size
-    with Store(path) as reopened:
+    with EmbeddedStore(path) as reopened:
         assert path.read_bytes().count(b"\n") == 1  # one snapshot line
         assert path.stat().st_size < size_before
         assert reopened.list("x", "items") == ([{"n": n} for n in range(45, 50)], 5)
@@ -619,19 +629,19 @@ def test_open_compacts_the_log(path: Path) -> None:
 
 
 def test_long_log_compacts_while_running(path: Path) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         store.put("x", "items", "keep", {"v": 1})
         for n in range(LOG_SLACK + 10):
             store.put("x", "items", "hot", {"n": n})
         lines = path.read_bytes().count(b"\n")
         assert lines < LOG_SLACK  # compacted once the log passed 2 x live + LOG_SLACK lines
         assert store.get("x", "items", "hot") == {"n": LOG_SLACK + 9}
-    with Store(path) as reopened:
+    with EmbeddedStore(path) as reopened:
         assert reopened.list("x", "items") == ([{"v": 1}, {"n": LOG_SLACK + 9}], 2)
 
 
 def test_failed_write_changes_nothing_and_keeps_the_log_readable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         store.put("x", "items", 1, {"v": 1})
         size = path.stat().st_size
 
@@ -645,18 +655,20 @@ def test_failed_write_changes_nothing_and_keeps_the_log_readable(path: Path, mon
         assert store.get("x", "items", 2) is None  # not acknowledged, so not applied
         assert path.stat().st_size == size  # the half-written line was cut off
         store.put("x", "items", 3, {"v": 3})
-    with Store(path) as reopened:
+    with EmbeddedStore(path) as reopened:
         assert reopened.list("x", "items") == ([{"v": 1}, {"v": 3}], 2)
 
 
-def test_writes_change_the_table_in_place(store: Store) -> None:
-    # guards the O(1) write: stock TinyDB rebuilds the whole table dict on every write
-    store.replace_all({"x": {"items": [(n, {"n": n}) for n in range(100)]}})
-    table = store._tables["x/items"]
-    store.put("x", "items", 100, {"n": 100})
-    store.update("x", "items", 5, {"m": 1})
-    store.delete("x", "items", 6)
-    assert store._tables["x/items"] is table and len(table) == 100
+@pytest.mark.parametrize("file", [False, True])
+def test_writes_change_the_table_in_place(file: bool, tmp_path: Path) -> None:
+    # guards the embedded store's O(1) write: stock TinyDB rebuilds the whole table dict on every write
+    with EmbeddedStore(tmp_path / "store.jsonl" if file else None) as store:
+        store.replace_all({"x": {"items": [(n, {"n": n}) for n in range(100)]}})
+        table = store._tables["x/items"]
+        store.put("x", "items", 100, {"n": 100})
+        store.update("x", "items", 5, {"m": 1})
+        store.delete("x", "items", 6)
+        assert store._tables["x/items"] is table and len(table) == 100
 
 
 @functools.cache
@@ -694,7 +706,7 @@ def test_a_stored_record_costs_less_than_its_json_text() -> None:
     json_size = sum(len(json.dumps(_email(n), separators=(",", ":"))) for n in range(count))
 
     def fill() -> Store:
-        store = Store()
+        store = EmbeddedStore()
         for n in range(count):
             store.put("maxcare", "emails", f"eml_{n:032x}", _email(n))
         return store
@@ -718,13 +730,13 @@ def test_packed_seed_records_are_kept_not_copied() -> None:
     seed = [(f"eml_{n:032x}", encode_record(_email(n))) for n in range(count)]
 
     def load() -> Store:
-        store = Store()
+        store = EmbeddedStore()
         store.replace_all({"maxcare": {"emails": seed}})
         return store
 
     per_record = _traced_growth(load) / count
     assert per_record < 120, f"{per_record:.0f} bytes per seeded record: the packed records were copied"
-    store = Store()
+    store = EmbeddedStore()
     store.replace_all({"maxcare": {"emails": seed}})
     assert store.get("maxcare", "emails", seed[5][0]) == _email(5)
     assert store.list("maxcare", "emails", offset=10, limit=2) == ([_email(10), _email(11)], count)
@@ -755,7 +767,7 @@ def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc (Linux)")
 def test_every_acknowledged_write_is_fsynced_whole_before_the_call_returns(
         path: Path, fsyncs: list[tuple[str, int]]) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         _check_each_write_is_synced(store, path, fsyncs)
 
 
@@ -777,10 +789,10 @@ def _check_each_write_is_synced(store: Store, path: Path, fsyncs: list[tuple[str
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc (Linux)")
 def test_compaction_syncs_the_snapshot_then_the_folder(path: Path, fsyncs: list[tuple[str, int]]) -> None:
-    with Store(path) as store:
+    with EmbeddedStore(path) as store:
         store.put("x", "items", 1, {"id": 1})
     fsyncs.clear()
-    Store(path).close()  # opening compacts the log into one snapshot line
+    EmbeddedStore(path).close()  # opening compacts the log into one snapshot line
     kinds = [what if what == "folder" else "file" for what, _ in fsyncs]
     assert kinds[-2:] == ["file", "folder"], fsyncs
     assert fsyncs[-2][1] == path.stat().st_size  # the snapshot, whole, before it replaced the log

@@ -37,7 +37,7 @@ from mocksrv.openapi.specs import Operation
 from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import ApiFixture
 from mocksrv.state.fixtures import ApiKey
-from mocksrv.state.store import Store
+from mocksrv.state.store import EmbeddedStore
 from mocksrv.wire.media import is_form
 from mocksrv.wire.reading import read_request
 
@@ -221,7 +221,7 @@ def fresh_copy(pipeline: Pipeline) -> Pipeline:
     """A pipeline over a fresh copy of the scenario in force: own store and counters, no faults,
     the clock frozen at the current virtual instant."""
     state = pipeline.state
-    copy = assemble(pipeline.catalog, pipeline.options, state.fixtures, Store(),
+    copy = assemble(pipeline.catalog, pipeline.options, state.fixtures, EmbeddedStore(),
                     Clock(state.clock.now_datetime(), frozen=True), journal_limit=1)
     copy.state.load(state.scenario.name)
     return copy

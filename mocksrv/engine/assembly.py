@@ -12,6 +12,7 @@ from mocksrv.errors import FixtureError
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.store import Store
 from mocksrv.state.world import MockState
 
@@ -27,10 +28,22 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     problems = fixtures.check_against(apis)
     if problems:
         raise FixtureError(str(options.fixtures), problems)
-    pipeline = assemble(ApiCatalog(apis), options, fixtures, Store(options.db), Clock(options.clock_start),
+    pipeline = assemble(ApiCatalog(apis), options, fixtures, open_store(options), Clock(options.clock_start),
                         journal_limit=options.journal_limit)
     pipeline.state.start(options.scenario)
     return pipeline
+
+
+def open_store(options: Options) -> Store:
+    """Redis with ``--store redis://…`` (shared by every process on it), else the embedded store (``--db``).
+
+    :raise StoreError: the file cannot be read; `StoreUnavailable`: Redis cannot be reached.
+    """
+    if options.store_url:
+        from mocksrv.state.redis_store import RedisStore  # only servers that use it load redis-py
+
+        return RedisStore(options.store_url)
+    return EmbeddedStore(options.db)
 
 
 def rebuild_pipeline(current: Pipeline, apis: list[ApiSpec], options: Options) -> Pipeline:

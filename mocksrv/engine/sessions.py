@@ -21,7 +21,7 @@ from mocksrv.config import Options
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.errors import FixtureError
 from mocksrv.state.clock import Clock
-from mocksrv.state.store import Store
+from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.world import MockState
 
 PREFIX = "/@"  # a session's APIs: /@<id><mount>; "@" starts no API id (ids come from file names)
@@ -80,7 +80,7 @@ class Sessions:
             problems = fixtures.check_against(self.base.apis)
             if problems:
                 raise FixtureError(f"<inline scenario {name}>", problems)
-        state = MockState(fixtures, Store(None), Clock(self.options.clock_start), base.apis,
+        state = MockState(fixtures, EmbeddedStore(None), Clock(self.options.clock_start), base.apis,
                           journal_limit=self.options.journal_limit, secrets=base.journal.secrets)
         state.load(name)
         with self._lock:

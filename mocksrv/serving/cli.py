@@ -29,6 +29,7 @@ from mocksrv.engine.upstream import parse_upstreams
 from mocksrv.errors import FixtureError
 from mocksrv.errors import SpecError
 from mocksrv.errors import StoreError
+from mocksrv.errors import StoreUnavailable
 from mocksrv.errors import TlsError
 from mocksrv.openapi.specs import load_specs
 from mocksrv.serving.journal_tail import show_requests
@@ -152,6 +153,8 @@ def main() -> None:
 @click.option("--fixtures", type=click.Path(path_type=Path), help=FIXTURES_HELP)
 @click.option("--scenario", default=DEFAULTS.scenario, show_default=True, help="the scenario to start with")
 @click.option("--db", type=click.Path(path_type=Path), help="keep state in this file across restarts")
+@click.option("--store", "store_url", metavar="redis://HOST:PORT/DB",
+              help="keep state in Redis, shared by every mocksrv process on it (docs/scale-out.md)")
 @click.option("--clock-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
               help="start the virtual clock at this instant (UTC unless an offset is given)")
 @click.option("--host", default=DEFAULTS.host, show_default=True)
@@ -195,7 +198,7 @@ def main() -> None:
 @click.option("--record-redact", "record_redact", multiple=True, metavar="FIELD",
               help="write this field as [redacted] wherever it appears in a recording (repeatable)")
 @_tls_options
-def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None,
+def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None, store_url: str | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
           max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
@@ -222,6 +225,10 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     except ValueError as error:
         click.echo(f"mocksrv: {error}", err=True)
         sys.exit(2)
+    if store_url is not None and (db is not None or not store_url.startswith(("redis://", "rediss://", "unix://"))):
+        click.echo("mocksrv: --store takes a redis:// URL (redis://HOST:PORT/DB)"
+                   if db is None else "mocksrv: --store and --db both say where the state is: give one", err=True)
+        sys.exit(2)
     if record is not None and (not upstreams or not SCENARIO_NAME.match(record)):
         click.echo("mocksrv: --record needs --upstream (it records what the proxy sees)" if not upstreams else
                    f"mocksrv: --record {record!r}: a scenario name is letters, digits, '.', '_' or '-'", err=True)
@@ -237,7 +244,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        upstream_mode=upstream_mode, upstream_live=list(upstream_live),
                        upstream_insecure=upstream_insecure,
                        upstream_timeout=upstream_timeout, record=record, record_redact=list(record_redact),
-                       fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db,
+                       fixtures=_fixtures_folder(fixtures, specs), scenario=scenario, db=db, store_url=store_url,
                        clock_start=clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None)
     try:
         apis, failures = load_specs(options.specs, skip_invalid=options.skip_invalid, strict=options.strict_specs)
@@ -258,6 +265,9 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
             click.echo(f"mocksrv: warning: {warning}", err=True)
     try:
         app = create_app(options, apis=apis)
+    except StoreUnavailable as error:  # not the user's files: the shared store is down
+        click.echo(f"mocksrv: cannot serve: {error}", err=True)
+        sys.exit(1)
     except (FixtureError, StoreError, SpecError) as error:
         for line in str(error).splitlines():
             click.echo(f"mocksrv: cannot serve {line}", err=True)

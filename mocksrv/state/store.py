@@ -1,7 +1,8 @@
 """Keep the mock server's state: JSON records in collections per API, plus volatile counters.
 
-This is the only module that imports tinydb, and only behind `Store`, so a server-grade
-backend can replace it without touching the callers.
+`Store` is what the rest of mocksrv asks of a store; two implementations keep it: `EmbeddedStore`
+here (the default: in this process, TinyDB, optionally a log file) and `state.redis_store.RedisStore`
+(``--store redis://…``, shared by several processes). This is the only module that imports tinydb.
 
 In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document ids are
 our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
@@ -35,7 +36,7 @@ the old log or the new snapshot. It runs on open and whenever the log has more t
 
 Rate-limit counters (`window_hit`) are volatile: memory only, they restart at zero with the
 process. Every public method holds one `threading.RLock`, so concurrent server threads
-never lose an update. A file must be open in one `Store` (one process) at a time.
+never lose an update. A file must be open in one `EmbeddedStore` (one process) at a time.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from mocksrv.state.packing import pack
 from mocksrv.state.packing import strict_json
 from mocksrv.state.packing import unpack as decode_record
 
-__all__ = ["PackedRecord", "Store", "decode_record", "encode_record"]
+__all__ = ["EmbeddedStore", "PackedRecord", "Store", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +286,19 @@ def _encode(value: t.Any, what: str) -> str:
         raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 
 
+def matches_where(record: Mapping[str, t.Any], where: Mapping[str, t.Any] | None) -> bool:
+    """``list``'s ``where``: every field equals its value (a list, tuple or set value: one of them)."""
+    for field, value in (where or {}).items():
+        if field not in record:
+            return False
+        if isinstance(value, list | tuple | set | frozenset):
+            if record[field] not in list(value):
+                return False
+        elif record[field] != value:
+            return False
+    return True
+
+
 def _key(record_id: RecordId) -> str:
     if isinstance(record_id, bool) or not isinstance(record_id, str | int):
         raise TypeError(f"record id must be str or int, not {type(record_id).__name__}")
@@ -322,7 +336,46 @@ class _Condition:
         return False
 
 
-class Store:
+class Store(t.Protocol):
+    """What mocksrv keeps its records, sequences and rate-limit windows in (`EmbeddedStore`, `RedisStore`);
+    tests/test_store.py runs one suite on both."""
+
+    def get(self, api: str, collection: str, record_id: RecordId) -> Record | None: ...
+
+    def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None: ...
+
+    def create(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> bool: ...
+
+    def update(self, api: str, collection: str, record_id: RecordId,
+               changes: Mapping[str, t.Any]) -> Record | None: ...
+
+    def delete(self, api: str, collection: str, record_id: RecordId) -> bool: ...
+
+    def list(self, api: str, collection: str, *, where: Mapping[str, t.Any] | None = None,
+             match: Callable[[Mapping[str, t.Any]], bool] | None = None, sort: str | None = None,
+             descending: bool = False, offset: int = 0, limit: int | None = None
+             ) -> tuple[builtins.list[Record], int]: ...
+
+    def count(self, api: str, collection: str) -> int: ...
+
+    def collections(self, api: str) -> builtins.list[str]: ...
+
+    def apis_with(self, collection: str) -> builtins.list[str]: ...
+
+    def next_id(self, api: str, collection: str, start: int = 1) -> int: ...
+
+    def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None: ...
+
+    def is_empty(self) -> bool: ...
+
+    def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]: ...
+
+    def reset_counters(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedStore:
     """Records per API and collection, sequences and counters; thread-safe, optionally file-backed.
 
     :param path: the log file, created if missing; ``None`` keeps everything in memory.
@@ -544,7 +597,7 @@ class Store:
                 self._log.close()
             self._closed = True
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> EmbeddedStore:
         return self
 
     def __exit__(
@@ -678,3 +731,9 @@ def _check_doc(value: t.Any) -> Record:
     if not isinstance(value, dict):
         raise TypeError(f"a record must be a JSON object, got {value!r}")
     return value
+
+
+# shared with state.redis_store: the same ids, table names and order
+record_key = _key
+sort_key = _sort_key
+table_name = _name

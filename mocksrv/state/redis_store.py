@@ -1,0 +1,299 @@
+"""The store on Redis (``mocksrv serve --store redis://HOST:PORT/DB``): the same records, sequences and
+rate-limit windows as the embedded store, kept where several mocksrv processes can share them
+(issue 22; docs/scale-out.md).
+
+Per collection (``<api>/<collection>``, a "table"), a hash holds each record's JSON text by id and a
+sorted set its insertion order (a replace keeps the place, as in the embedded store); a string holds
+the highest integer id seen, so `next_id` never hands out a number twice. Every write that must be
+atomic across processes is one Lua script (create-if-absent, delete, next id, a window hit); an
+update reads, merges and writes under WATCH, retried when another process got there first. All keys
+start with ``mocksrv:<namespace>:``, so one Redis can hold several worlds.
+
+Lists read the whole collection and filter here (what the embedded store's TinyDB queries do too):
+fine for the thousands of records a test world holds; docs/performance.md has the numbers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import threading
+import typing as t
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from types import TracebackType
+
+import redis
+
+from mocksrv.errors import StoreError
+from mocksrv.errors import StoreUnavailable
+from mocksrv.state.packing import as_json
+from mocksrv.state.packing import strict_json
+from mocksrv.state.store import Record
+from mocksrv.state.store import RecordId
+from mocksrv.state.store import SeedRecord
+from mocksrv.state.store import matches_where
+from mocksrv.state.store import record_key
+from mocksrv.state.store import sort_key
+from mocksrv.state.store import table_name
+
+# KEYS: hash, order zset, order counter, tables set, high; ARGV: id, json, table name, integer id or "",
+# "1" to write only a new record (create)
+_PUT = """
+if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+end
+redis.call('SADD', KEYS[4], ARGV[3])
+if ARGV[4] ~= '' and tonumber(ARGV[4]) > tonumber(redis.call('GET', KEYS[5]) or '0') then
+  redis.call('SET', KEYS[5], ARGV[4])
+end
+return 1
+"""
+# KEYS: hash, order zset; ARGV: id
+_DELETE = """
+local gone = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return gone
+"""
+# KEYS: high; ARGV: start
+_NEXT_ID = """
+local value = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], value)
+return value
+"""
+# KEYS: window hash, windows set; ARGV: window number, limit
+_HIT = """
+redis.call('SADD', KEYS[2], KEYS[1])
+local seen = redis.call('HMGET', KEYS[1], 'w', 'n')
+local hits = 0
+if seen[1] == ARGV[1] then hits = tonumber(seen[2]) end
+if hits >= tonumber(ARGV[2]) then return {0, 0} end
+hits = hits + 1
+redis.call('HSET', KEYS[1], 'w', ARGV[1], 'n', hits)
+return {1, tonumber(ARGV[2]) - hits}
+"""
+
+
+class RedisStore:
+    """`state.store.Store` on a Redis server.
+
+    :param url: ``redis://HOST:PORT/DB`` (``rediss://`` for TLS), as redis-py reads it.
+    :param namespace: what every key starts with after ``mocksrv:``; one world per namespace.
+    :raise StoreError: Redis cannot be reached (one line, with the URL).
+    """
+
+    def __init__(self, url: str, namespace: str = "main") -> None:
+        self.url = url
+        self._prefix = f"mocksrv:{namespace}:"
+        self._closed = False
+        self._lock = threading.Lock()
+        try:
+            self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5.0,
+                                               socket_connect_timeout=5.0)
+            self._redis.ping()
+        except (redis.RedisError, ValueError) as error:
+            raise StoreUnavailable(f"cannot reach Redis at {url}: {error}") from None
+        self._put = self._redis.register_script(_PUT)
+        self._delete = self._redis.register_script(_DELETE)
+        self._next_id = self._redis.register_script(_NEXT_ID)
+        self._hit = self._redis.register_script(_HIT)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _keys(self, name: str) -> tuple[str, str]:
+        return f"{self._prefix}t:{name}", f"{self._prefix}o:{name}"
+
+    def _high(self, name: str) -> str:
+        return f"{self._prefix}h:{name}"
+
+    @property
+    def _tables(self) -> str:
+        return f"{self._prefix}tables"
+
+    # -- records ---------------------------------------------------------------------------
+
+    def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
+        self._check_open()
+        text = self._call(self._redis.hget, self._keys(table_name(api, collection))[0], record_key(record_id))
+        return None if text is None else t.cast(Record, json.loads(text))
+
+    def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
+        self._write(table_name(api, collection), record_key(record_id), record, only_new=False)
+
+    def create(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> bool:
+        return self._write(table_name(api, collection), record_key(record_id), record, only_new=True)
+
+    def update(self, api: str, collection: str, record_id: RecordId, changes: Mapping[str, t.Any]) -> Record | None:
+        self._check_open()
+        name, key = table_name(api, collection), record_key(record_id)
+        changes_text = _json_object(changes, f"changes to {name}/{key}")
+        records = self._keys(name)[0]
+
+        def merge(pipe: t.Any) -> Record | None:
+            current = pipe.hget(records, key)
+            if current is None:
+                return None
+            merged = {**json.loads(current), **json.loads(changes_text)}
+            pipe.multi()
+            pipe.hset(records, key, strict_json(merged))
+            return t.cast(Record, merged)
+
+        return t.cast(Record | None, self._call(self._redis.transaction, merge, records, value_from_callable=True))
+
+    def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
+        self._check_open()
+        return bool(self._call(self._delete, keys=list(self._keys(table_name(api, collection))),
+                               args=[record_key(record_id)]))
+
+    def list(self, api: str, collection: str, *, where: Mapping[str, t.Any] | None = None,
+             match: Callable[[Mapping[str, t.Any]], bool] | None = None, sort: str | None = None,
+             descending: bool = False, offset: int = 0, limit: int | None = None
+             ) -> tuple[builtins.list[Record], int]:
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("offset and limit must not be negative")
+        self._check_open()
+        records_key, order_key = self._keys(table_name(api, collection))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zrange(order_key, 0, -1)
+        pipe.hgetall(records_key)
+        order, texts = self._call(pipe.execute)
+        found = [json.loads(texts[key]) for key in order if key in texts]
+        if where or match is not None:
+            found = [r for r in found if matches_where(r, where) and (match is None or match(r))]
+        if sort is not None:
+            present = [r for r in found if r.get(sort) is not None]
+            absent = [r for r in found if r.get(sort) is None]
+            present.sort(key=lambda r: sort_key(r[sort]), reverse=descending)
+            found = present + absent
+        end = None if limit is None else offset + limit
+        return found[offset:end], len(found)
+
+    def count(self, api: str, collection: str) -> int:
+        self._check_open()
+        return int(self._call(self._redis.hlen, self._keys(table_name(api, collection))[0]))
+
+    def collections(self, api: str) -> builtins.list[str]:
+        prefix = table_name(api, "")
+        return sorted(name[len(prefix):] for name in self._live_tables() if name.startswith(prefix))
+
+    def apis_with(self, collection: str) -> builtins.list[str]:
+        suffix = "/" + collection
+        return sorted(name[:-len(suffix)] for name in self._live_tables() if name.endswith(suffix))
+
+    def next_id(self, api: str, collection: str, start: int = 1) -> int:
+        self._check_open()
+        return int(self._call(self._next_id, keys=[self._high(table_name(api, collection))], args=[start]))
+
+    def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
+        """Drop every record and sequence and load ``data`` in one transaction.
+
+        :raise StoreError: a record is not JSON or an id repeats; nothing is changed.
+        """
+        self._check_open()
+        loaded: dict[str, dict[str, str]] = {}
+        for api, collections in data.items():
+            for collection, records in collections.items():
+                name = table_name(api, collection)
+                table = loaded.setdefault(name, {})
+                for record_id, record in records:
+                    key = record_key(record_id)
+                    if key in table:
+                        raise StoreError(f"{name}: id {key!r} appears twice")
+                    table[key] = as_json(record) if isinstance(record, bytes) else \
+                        _json_object(record, f"record {name}/{key}")
+        old = self._call(self._redis.smembers, self._tables)
+        pipe = self._redis.pipeline(transaction=True)
+        for name in old:
+            pipe.delete(*self._keys(name), self._high(name))
+        pipe.delete(self._tables)
+        for name, table in loaded.items():
+            records_key, order_key = self._keys(name)
+            if table:
+                pipe.hset(records_key, mapping=t.cast(t.Any, table))
+                pipe.zadd(order_key, {key: place for place, key in enumerate(table)})
+                pipe.sadd(self._tables, name)
+                high = max((int(key) for key in table if key.isascii() and key.isdigit()), default=0)
+                if high:
+                    pipe.set(self._high(name), high)
+        self._call(pipe.execute)
+
+    def is_empty(self) -> bool:
+        return not self._live_tables()
+
+    # -- counters --------------------------------------------------------------------------
+
+    def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
+        """One hit in fixed window ``window``, counted exactly across every process sharing the Redis."""
+        self._check_open()
+        allowed, remaining = self._call(self._hit, keys=[f"{self._prefix}w:{key}", f"{self._prefix}windows"],
+                                        args=[window, limit])
+        return bool(allowed), int(remaining)
+
+    def reset_counters(self) -> None:
+        self._check_open()
+        windows = self._call(self._redis.smembers, f"{self._prefix}windows")
+        if windows:
+            self._call(self._redis.delete, *windows, f"{self._prefix}windows")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._redis.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _write(self, name: str, key: str, record: Mapping[str, t.Any], *, only_new: bool) -> bool:
+        self._check_open()
+        text = _json_object(record, f"record {name}/{key}")
+        records_key, order_key = self._keys(name)
+        integer = key if key.isascii() and key.isdigit() else ""
+        return bool(self._call(self._put, keys=[records_key, order_key, f"{self._prefix}order", self._tables,
+                                                self._high(name)],
+                               args=[key, text, name, integer, "1" if only_new else "0"]))
+
+    def _live_tables(self) -> builtins.list[str]:
+        self._check_open()
+        names = sorted(self._call(self._redis.smembers, self._tables))
+        if not names:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hlen(self._keys(name)[0])
+        sizes = self._call(pipe.execute)
+        return [name for name, size in zip(names, sizes, strict=True) if size]
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    def _call(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Run one Redis call; a lost connection is a `StoreError` saying so (one line)."""
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as error:
+            raise StoreError(f"Redis at {self.url}: {error}") from None
+
+
+def _json_object(record: t.Any, what: str) -> str:
+    """A record's strict JSON text.
+
+    :raise StoreError: not a JSON object, or holds what JSON cannot (sets, NaN, non-string keys …).
+    """
+    if not isinstance(record, Mapping):
+        raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
+    try:
+        return strict_json(record if isinstance(record, dict) else dict(record))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
+

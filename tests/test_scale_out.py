@@ -1,0 +1,78 @@
+"""Several mocksrv processes on one Redis (``--store redis://…``): one world of records and exact rate
+limits across them; an unreachable Redis is one line at start (docs/scale-out.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import typing as t
+
+import pytest
+import requests
+
+from conftest import FIXTURES
+from conftest import ROOT
+from conftest import SPECS
+from conftest import MockServer
+from conftest import RedisServer
+
+KEY = {"Authorization": "Bearer md_demo"}
+SEND = {"from": "Team <team@example.com>", "to": "ada@example.com", "subject": "Hi", "html": "<p>Hi</p>"}
+
+
+@pytest.fixture
+def replicas(redis_server: RedisServer) -> t.Iterator[tuple[MockServer, MockServer]]:
+    args = ("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
+    first = MockServer(*args)
+    second = MockServer(*args)
+    try:
+        assert requests.put(first.url("/__mocksrv/scenario"), json={"name": "default"}, timeout=10).ok  # fresh
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_record_made_through_one_replica_is_read_through_the_other(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    made = requests.post(first.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)
+    assert made.status_code == 201
+    stored = requests.get(second.url(f"/__mocksrv/apis/maildiver/records/emails/{made.json()['id']}"), timeout=10)
+    assert stored.status_code == 200 and stored.json()["subject"] == "Hi"
+    requests.post(second.url("/__mocksrv/reset"), timeout=10)  # a reset through one is a reset for all
+    assert requests.get(first.url(f"/__mocksrv/apis/maildiver/records/emails/{made.json()['id']}"),
+                        timeout=10).status_code == 404
+
+
+def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    for server in replicas:  # the scenario in force is each process's own so far (docs/scale-out.md)
+        assert requests.put(server.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok
+    statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
+                for server in (first, second, first, second, second)]
+    assert statuses == [201, 201, 201, 429, 429]  # 3 a minute, in all
+
+
+def test_an_unreachable_redis_is_one_line_and_exit_1() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--specs", str(SPECS), "--port", "0",
+                           "--store", f"redis://127.0.0.1:{port}/0"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().startswith(f"mocksrv: cannot serve: cannot reach Redis at redis://127.0.0.1:{port}/0")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--store", "memcached://x"], "--store takes a redis:// URL"),
+    (["--store", "redis://127.0.0.1:1/0", "--db", "x.jsonl"], "--store and --db both say where the state is"),
+])
+def test_a_wrong_store_flag_is_one_line(args: list[str], says: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--specs", str(SPECS), "--port", "0", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
