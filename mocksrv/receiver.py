@@ -73,8 +73,11 @@ class Delivery:
 class WebhookReceiver:
     """A loopback HTTP server that keeps every request; stopped by `stop` (or leaving the ``with``)."""
 
-    def __init__(self, statuses: t.Sequence[int] = (204,), host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, statuses: t.Sequence[int] = (204,), host: str = "127.0.0.1", port: int = 0, *,
+                 delay_seconds: float = 0.0) -> None:
+        """:param delay_seconds: how long each answer takes (a slow handler: timeouts, overlapping attempts)."""
         self.received: list[Delivery] = []
+        self._delay = delay_seconds
         self._statuses = list(statuses) or [204]
         self._arrived = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), self._handler())
@@ -129,6 +132,7 @@ class WebhookReceiver:
                                                       {k.lower(): v for k, v in self.headers.items()}, body))
                     status = receiver._statuses.pop(0) if len(receiver._statuses) > 1 else receiver._statuses[0]
                     receiver._arrived.notify_all()
+                time.sleep(receiver._delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -186,15 +186,20 @@ def browser() -> t.Iterator[Browser]:
 REDIS_SERVER = Path("/usr/bin/redis-server")
 
 
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on now (what a test binds next, or leaves unbound on purpose)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class RedisServer:
     """Debian's redis-server on a free loopback port with a folder of its own; stopped by its PID."""
 
     def __init__(self, folder: Path, *extra: str) -> None:
         import subprocess
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_loopback_port()
         self.folder = folder
         self.process = subprocess.Popen(
             [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sys
 import typing as t
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import requests
 
 from conftest import ROOT
+from conftest import free_loopback_port
 from mocksrv.client import MockServerProcess
 
 TOKEN = "container-token"
@@ -36,18 +36,13 @@ def copied_into_image() -> dict[str, str]:
     return dict(re.findall(r"^COPY (\w+) (/\w+)$", (ROOT / "Dockerfile").read_text(), re.M))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def test_the_image_command_serves_the_mounted_folders_and_locks_the_admin_api(tmp_path: Path) -> None:
     image = {destination: tmp_path / destination.strip("/") for destination in copied_into_image().values()}
     assert set(image) == {"/specs", "/fixtures"}  # the two volumes users mount their own folders over
     for source, destination in copied_into_image().items():
         shutil.copytree(ROOT / source, image[destination])
-    port = free_port()
+    port = free_loopback_port()
     command = [*instruction("ENTRYPOINT"), *instruction("CMD")]
     assert command[:2] == ["mocksrv", "serve"] and "0.0.0.0" in command
     command = [sys.executable, "-m", "mocksrv", *command[1:]]

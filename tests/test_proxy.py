@@ -5,7 +5,6 @@ for the vendor's sandbox, or a deliberately wrong server of the test's own), che
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import requests
 from conftest import ROOT
 from conftest import SPECS
 from conftest import MockServer
+from conftest import free_loopback_port
 
 MAILDIVER = SPECS / "maildiver.yaml"
 KEY = {"Authorization": "Bearer md_demo"}
@@ -206,7 +206,7 @@ def test_an_upstream_too_slow_or_gone_is_a_504_or_502_in_the_api_s_format(
     assert slow.status_code == 504 and "did not answer within 0.5 s" in slow.json()["message"]
     spec = tmp_path / "things.yaml"
     spec.write_text(THINGS)
-    gone = MockServer("--specs", str(spec), "--upstream", f"things=http://127.0.0.1:{free_port()}")
+    gone = MockServer("--specs", str(spec), "--upstream", f"things=http://127.0.0.1:{free_loopback_port()}")
     try:
         answer = requests.get(gone.url("/things/things/ok"), timeout=10)
         assert answer.status_code == 502 and "connection refused" in answer.json()["message"]
@@ -214,12 +214,6 @@ def test_an_upstream_too_slow_or_gone_is_a_504_or_502_in_the_api_s_format(
     finally:
         gone.stop()
 
-
-def free_port() -> int:
-    """A loopback port nothing listens on (nothing of this test binds it again)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("flag, says", [

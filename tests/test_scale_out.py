@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import typing as t
 
 import pytest
@@ -15,6 +16,7 @@ from conftest import ROOT
 from conftest import SPECS
 from conftest import MockServer
 from conftest import RedisServer
+from conftest import free_loopback_port
 
 KEY = {"Authorization": "Bearer md_demo"}
 SEND = {"from": "Team <team@example.com>", "to": "ada@example.com", "subject": "Hi", "html": "<p>Hi</p>"}
@@ -55,11 +57,7 @@ def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer
 
 
 def test_an_unreachable_redis_is_one_line_and_exit_1() -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_loopback_port()
     done = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--specs", str(SPECS), "--port", "0",
                            "--store", f"redis://127.0.0.1:{port}/0"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
@@ -76,3 +74,40 @@ def test_a_wrong_store_flag_is_one_line(args: list[str], says: str) -> None:
     done = subprocess.run([sys.executable, "-m", "mocksrv", "serve", "--specs", str(SPECS), "--port", "0", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_webhook_delivery_is_sent_once_by_replicas_that_share_it(redis_server: RedisServer) -> None:
+    """Both replicas know the pending delivery (the second read it from Redis at start) and both find
+    it due: the one that claims the attempt sends it, the other does not."""
+    from mocksrv.receiver import WebhookReceiver
+
+    port = free_loopback_port()  # nobody listens yet: the first attempt is refused
+    args = ("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
+    first = MockServer(*args)
+    second: MockServer | None = None
+    try:
+        assert requests.put(first.url("/__mocksrv/scenario"), json={"name": "default"}, timeout=10).ok
+        requests.post(first.url("/__mocksrv/apis/send-service/webhooks"), timeout=10,
+                      json={"url": f"http://127.0.0.1:{port}/h"})
+        requests.post(first.url("/__mocksrv/apis/send-service/webhooks/events"), json={"event": "bounced"},
+                      timeout=10)
+        deadline = time.monotonic() + 10
+        while not any(d["attempts"] for d in deliveries(first)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = MockServer(*args)
+        # a slow receiver: the first replica's attempt is still under way when the second finds it due
+        with WebhookReceiver(port=port, delay_seconds=1.5) as receiver:
+            for server in (first, second):  # each replica's clock is its own so far
+                requests.post(server.url("/__mocksrv/clock"), json={"advance_seconds": 6}, timeout=10)
+            receiver.wait_for(1)
+            time.sleep(2.0)
+            assert len(receiver.received) == 1
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def deliveries(server: MockServer) -> list[dict[str, t.Any]]:
+    answer = requests.get(server.url("/__mocksrv/webhooks/deliveries"), timeout=10).json()
+    return t.cast(list[dict[str, t.Any]], answer["deliveries"])

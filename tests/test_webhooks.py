@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import time
 import typing as t
 from pathlib import Path
@@ -22,6 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from conftest import FIXTURES
 from conftest import SPECS
 from conftest import MockServer
+from conftest import free_loopback_port
 from mocksrv.receiver import Delivery
 from mocksrv.receiver import WebhookReceiver as Receiver
 from mocksrv.state.webhooks import target_refusal
@@ -321,14 +321,9 @@ def test_a_documented_webhook_s_payload_is_made_from_its_schema_or_checked(jobs:
     assert sent == given
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def test_a_pending_delivery_survives_a_restart_with_db(tmp_path: Path) -> None:
-    port = free_port()  # nobody listens yet: the first attempt is refused
+    port = free_loopback_port()  # nobody listens yet: the first attempt is refused
     db = tmp_path / "state.jsonl"
     first = MockServer("--specs", str(SPECS), "--db", str(db))
     try:

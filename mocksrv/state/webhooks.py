@@ -38,6 +38,7 @@ Json = t.Any
 SUBSCRIPTIONS = "mocksrv-webhooks"
 DELIVERIES = "mocksrv-deliveries"
 EVENTS = "mocksrv-events"  # only its sequence: one webhook-id per event
+CLAIMS = "mocksrv-claims"  # one record per attempt: the process that creates it makes the attempt
 # seconds on the virtual clock before each retry: the first attempt, then 5 s, 30 s, 2 min, 10 min
 BACKOFF = (5.0, 30.0, 120.0, 600.0)
 MAX_ATTEMPTS = len(BACKOFF) + 1
@@ -242,12 +243,22 @@ class Webhooks:
         found = []
         for _, (api, delivery_id) in keys:
             delivery = self.store.get(api, DELIVERIES, delivery_id)
-            if delivery is None or delivery.get("state") != "pending":  # gone with a reset meanwhile
-                with self._lock:
+            if delivery is None or delivery.get("state") != "pending":  # gone with a reset, or another process
+                with self._lock:                                         # sharing the store finished it
                     self._pending.pop((api, delivery_id), None)
+                continue
+            if float(delivery["next_at"]) > now:  # another process tried it meanwhile: due again later
+                with self._lock:
+                    self._pending[(api, delivery_id)] = float(delivery["next_at"])
                 continue
             found.append(delivery)
         return found
+
+    def claim(self, delivery: dict[str, Json], now: float) -> bool:
+        """Whether this process makes the delivery's next attempt: the first to claim it does. With several
+        processes on one shared store (``--store redis://…``) each attempt is made once."""
+        attempt = f"{delivery['id']}#{len(delivery.get('attempts') or [])}"
+        return self.store.create(delivery["api"], CLAIMS, attempt, {"id": attempt, "at": now})
 
     def next_due(self) -> float | None:
         """The earliest instant a pending delivery waits for (None: nothing pending)."""
