@@ -16,5 +16,5 @@ from mocksrv.admin.api import bp
 @bp.get("/apis/<api_id>/drift")
 @_known_api
 def drift(pipeline: t.Any, api_id: str) -> Response:
-    upstream = pipeline.upstreams.get(api_id)
+    upstream = pipeline.upstream_for(api_id)
     return jsonify({**pipeline.state.drift.report(api_id), "upstream": upstream.base_url if upstream else None})

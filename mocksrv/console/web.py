@@ -132,7 +132,7 @@ def common() -> dict[str, t.Any]:
             "clock_frozen": state.clock.frozen, "uses_token": bool(admin_token()),
             "sessions": [s.id for s in current_app.extensions["mocksrv"].sessions.all()],
             "reload_error": current_app.extensions["mocksrv"].reload_error,
-            "viewed_session": viewed.id if viewed is not None else "", "has_upstreams": bool(pipeline().upstreams)}
+            "viewed_session": viewed.id if viewed is not None else "", "has_upstreams": bool(pipeline().proxied_apis())}
 
 
 @bp.app_template_filter("clock")

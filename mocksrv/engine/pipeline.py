@@ -89,8 +89,7 @@ class Pipeline:
         self.cors = Cors(options.cors, options.cors_origins)
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
         self.behaviours = catalog.behaviours
-        self.upstreams = {api_id: Upstream(url, timeout=options.upstream_timeout, verify=not options.upstream_insecure)
-                          for api_id, url in options.upstreams.items()}
+        self._upstreams: dict[str, Upstream] = {}  # by base URL, made on first use
         folder = options.fixtures or Path("fixtures")
         self.recorder = Recorder(folder / f"{options.record}.yaml", catalog, options.record_redact,
                                  source=", ".join(options.upstreams.values())) if options.record else None
@@ -136,7 +135,7 @@ class Pipeline:
                 if fault.status is not None:
                     raise ApiError(f"injected fault: {fault.status} for {match.operation.key}", status=fault.status,
                                    kind="injected_fault")
-            upstream = self.upstreams.get(match.api.id)
+            upstream = self.upstream_for(match.api.id)
             if upstream is not None and not self._mocked_first(match):
                 return self._proxied(match, request, upstream, sum(delays))
             made: list[str] = []
@@ -149,7 +148,7 @@ class Pipeline:
         except _Dropped:
             return Answer(MockResponse(200, [], b""), match, drop=True, delay=sum(delays))
         except (UndeclaredPath, MethodNotAllowed) as error:
-            upstream = self.upstreams.get(error.api_id or "")
+            upstream = self.upstream_for(error.api_id or "")
             if upstream is None or self.options.upstream_mode != "forward":
                 return Answer(to_response(problem(error)), None, error)
             return self._forward_undeclared(request, error, upstream)
@@ -252,11 +251,25 @@ class Pipeline:
             return answer
         problems = self._response_problems(match, request, forwarded.response)
         self.state.drift.note(match.api.id, match.operation.key, forwarded.response.status, problems)
-        if self.recorder is not None and not problems and invalid is None:  # only what the spec can replay
-            self.recorder.note(match, request, forwarded.response)
+        if self.recorder is not None:  # records and rules only of what the spec can replay
+            self.recorder.note(match, request, forwarded.response, replayable=not problems and invalid is None)
         report = {"url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
                   "latency_ms": forwarded.latency_ms, "conforms": not problems, "problems": problems}
         return Answer(forwarded.response, match, invalid, delay=delay, upstream=report)
+
+    def upstream_for(self, api_id: str) -> Upstream | None:
+        """The real API ``api_id`` is proxied to: ``--upstream``'s, else the scenario's ``upstream:`` (None: mocked)."""
+        url = self.options.upstreams.get(api_id) or self.state.scenario.api(api_id).upstream
+        if url is None:
+            return None
+        found = self._upstreams.get(url)
+        if found is None:
+            found = self._upstreams[url] = Upstream(url, timeout=self.options.upstream_timeout,
+                                                    verify=not self.options.upstream_insecure)
+        return found
+
+    def proxied_apis(self) -> list[str]:
+        return [api.id for api in self.apis if self.upstream_for(api.id) is not None]
 
     def _mocked_first(self, match: Match) -> bool:
         """In ``fallback`` mode, whether the mock answers (it does, but for the live operations and the

@@ -5,9 +5,11 @@ found where the generic REST state finds them (openapi/resources.py) — puts th
 scenario's ``records`` under their collection and id; a successful delete takes its record out.
 An answer no state explains (to a valid request: an error other than a missing item's 404)
 becomes a ``rules`` entry matching that request — the operation, its path and query values and
-its JSON body as a whole — with the status and the answer body's fields. No header is written
-(no credential can be), and the fields named with ``--record-redact`` are written as
-``[redacted]`` wherever they appear.
+its JSON body as a whole — with the status and the answer body's fields. No header is written;
+each credential the requests carried (the spec's security schemes) becomes a placeholder key the
+scenario lists in ``api_keys`` (``recorded-key-1`` …: the replay answers whoever sends it), never
+its value; the fields named with ``--record-redact`` are written as ``[redacted]`` wherever they
+appear. The statuses the upstream answered, per operation, head the file as a comment.
 
 The file is ``<fixtures>/<NAME>.yaml``, rewritten (atomically) after every exchange that changes
 it. A second run starts from what the file holds: records are replaced by id, rules by their
@@ -28,6 +30,8 @@ import yaml
 
 from mocksrv.engine.catalog import ApiCatalog
 from mocksrv.engine.json_paths import value_at
+from mocksrv.engine.security import authenticate
+from mocksrv.errors import MockError
 from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
@@ -53,18 +57,23 @@ class Recorder:
         self._lock = threading.Lock()
         self._source = source
         self._document: dict[str, Json] = _read(path)
+        self._placeholders: dict[tuple[str, str], str] = {}  # (API, credential) -> its placeholder, never written
+        self._statuses: dict[str, dict[int, int]] = {}  # "api operation" -> status -> answers, this run
 
-    def note(self, match: Match, request: MockRequest, response: MockResponse) -> None:
-        """Take in one upstream answer that conformed to the spec, to a request that did."""
+    def note(self, match: Match, request: MockRequest, response: MockResponse, *, replayable: bool) -> None:
+        """Take in one upstream answer; ``replayable``: it conformed to the spec, to a request that did
+        (only those become records and rules)."""
         body = _json(response.body, response.media_type)
         api, operation = match.api, match.operation
         resource = self._catalog.resources.get(api.id, {}).get(operation.key)
         with self._lock:
-            changed = False
-            if 200 <= response.status < 300 and resource is not None:
-                changed = self._records(match, resource, body)
-            elif not (response.status == 404 and resource is not None and resource.kind != LIST):
-                changed = self._rule(match, request, response.status, body)  # a missing item's 404 is state's
+            seen = self._statuses.setdefault(f"{api.id} {operation.key}", {})
+            seen[response.status] = seen.get(response.status, 0) + 1
+            changed = self._keys(match, request) or seen[response.status] == 1  # a new status: the comment
+            if replayable and 200 <= response.status < 300 and resource is not None:
+                changed = self._records(match, resource, body) or changed
+            elif replayable and not (response.status == 404 and resource is not None and resource.kind != LIST):
+                changed = self._rule(match, request, response.status, body) or changed  # 404: state does that
             if changed:
                 self._write()
 
@@ -91,6 +100,24 @@ class Recorder:
                 stored[:] = [*others, clean]
                 changed = True
         return changed
+
+    def _keys(self, match: Match, request: MockRequest) -> bool:
+        """A placeholder in the scenario's ``api_keys`` for each credential not seen before; whether one was added."""
+        try:
+            credentials = authenticate(match.api, match.operation, request)
+        except MockError:
+            return False
+        added = False
+        keys: list[dict[str, Json]] = self._document.setdefault(match.api.id, {}).setdefault("api_keys", [])
+        for credential in credentials:
+            if (match.api.id, credential.value) in self._placeholders:
+                continue
+            number = sum(1 for key in keys if str(key.get("key", "")).startswith("recorded-")) + 1
+            placeholder = f"recorded-user-{number}:recorded" if credential.kind == "basic" else f"recorded-key-{number}"
+            self._placeholders[(match.api.id, credential.value)] = placeholder
+            keys.append({"key": placeholder})
+            added = True
+        return added
 
     def _rule(self, match: Match, request: MockRequest, status: int, body: Json) -> bool:
         if not match.operation.declares(status):
@@ -122,8 +149,11 @@ class Recorder:
         meta["description"] = f"recorded through the proxy from {self._source}, last {stamp}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{self.path.name}.partial")
+        statuses = "".join(f"#   {name}: {', '.join(f'{status} x{count}' for status, count in sorted(seen.items()))}\n"
+                           for name, seen in sorted(self._statuses.items()))
         partial.write_text("# Written by `mocksrv serve --record` (docs/proxy.md). Replay: mocksrv serve --scenario "
-                           f"{self.path.stem}\n" + yaml.safe_dump(self._document, sort_keys=False, allow_unicode=True))
+                           f"{self.path.stem}\n# The upstream's statuses, per operation, in the last run:\n{statuses}"
+                           + yaml.safe_dump(self._document, sort_keys=False, allow_unicode=True))
         os.replace(partial, self.path)
 
 

@@ -71,7 +71,7 @@ class ApiDispatcher:
 
     def proxied(self, path: str) -> bool:
         """Whether a request to ``path`` goes on to an upstream (it waits on the network: not on the event loop)."""
-        upstreams = self.pipeline.upstreams
+        upstreams = self.pipeline.proxied_apis()
         if not upstreams:
             return False
         scoped = split_session(path)

@@ -43,6 +43,7 @@ from mocksrv.state.store import PackedRecord
 from mocksrv.state.store import encode_record
 from mocksrv.state.webhooks import SubscriptionSchema
 from mocksrv.state.webhooks import as_subscription
+from mocksrv.state.webhooks import url_problem
 
 META_KEY = "scenario"
 DEFAULT_SCENARIO = "default"
@@ -103,6 +104,12 @@ class RecordList(fields.Field[tuple[PackedRecord, ...]]):
         return tuple(packed)  # shared, never changed: by every scenario that extends this one, and by the store
 
 
+def _http_url(url: str) -> None:
+    problem = url_problem(url)
+    if problem:
+        raise ValidationError(problem)
+
+
 def _not_json(value: t.Any) -> t.Any:
     """marshmallow-shaped messages leading to the first value in ``value`` that JSON cannot hold."""
     if isinstance(value, dict | list):
@@ -136,6 +143,8 @@ class ApiFixtureSchema(Schema):
     options = fields.Dict(keys=fields.String())
     rules = fields.List(fields.Nested(RuleSchema))
     webhooks = fields.List(fields.Nested(SubscriptionSchema))
+    # the real API this one is proxied to (docs/proxy.md); --upstream on the command line wins
+    upstream = fields.String(validate=_http_url)
 
     @validates_schema
     def _unique_keys(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -181,6 +190,7 @@ class ApiFixture:
     options: dict[str, t.Any] = field(default_factory=dict)
     rules: list[dict[str, t.Any]] = field(default_factory=list)
     webhooks: list[dict[str, t.Any]] = field(default_factory=list)  # subscriptions as stored (ids, secrets made)
+    upstream: str | None = None  # the real API's base URL: proxied (docs/proxy.md)
 
     def key(self, value: str) -> ApiKey | None:
         return next((k for k in self.api_keys if k.key == value), None)
@@ -266,6 +276,7 @@ def _build(sections: dict[str, t.Any]) -> dict[str, ApiFixture]:
             options=dict(data.get("options") or {}),
             rules=list(data.get("rules") or []),
             webhooks=[as_subscription(f"wh_{n}", loaded) for n, loaded in enumerate(data.get("webhooks") or [], 1)],
+            upstream=data.get("upstream"),
         )
     return apis
 
