@@ -196,11 +196,12 @@ def free_loopback_port() -> int:
 class RedisServer:
     """Debian's redis-server on a free loopback port with a folder of its own; stopped by its PID."""
 
-    def __init__(self, folder: Path, *extra: str) -> None:
+    def __init__(self, folder: Path, *extra: str, port: int | None = None) -> None:
         import subprocess
 
-        self.port = free_loopback_port()
+        self.port = port or free_loopback_port()
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
              "--save", "", "--appendonly", "no", "--protected-mode", "yes", *extra],

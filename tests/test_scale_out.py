@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import FIXTURES
+from conftest import REDIS_SERVER
 from conftest import ROOT
 from conftest import SPECS
 from conftest import MockServer
@@ -111,3 +113,22 @@ def test_a_webhook_delivery_is_sent_once_by_replicas_that_share_it(redis_server:
 def deliveries(server: MockServer) -> list[dict[str, t.Any]]:
     answer = requests.get(server.url("/__mocksrv/webhooks/deliveries"), timeout=10).json()
     return t.cast(list[dict[str, t.Any]], answer["deliveries"])
+
+
+def test_a_lost_redis_is_the_api_s_503_and_the_process_recovers_when_it_is_back(tmp_path: Path) -> None:
+    if not REDIS_SERVER.exists():
+        pytest.skip("needs Debian's redis-server")
+    redis_server = RedisServer(tmp_path / "one")
+    server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
+    try:
+        assert requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
+        redis_server.stop()
+        lost = requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=20)
+        assert lost.status_code == 503 and "state is unavailable" in lost.text
+        entry = requests.get(server.url("/__mocksrv/requests"), params={"limit": 1}, timeout=10).json()["requests"][0]
+        assert entry["response"]["status"] == 503  # journaled here, in the process
+        redis_server = RedisServer(tmp_path / "two", port=redis_server.port)  # back, empty
+        assert requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
+    finally:
+        server.stop()
+        redis_server.stop()

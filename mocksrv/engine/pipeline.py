@@ -53,6 +53,7 @@ from mocksrv.errors import MethodNotAllowed
 from mocksrv.errors import MockError
 from mocksrv.errors import NonConformingResponse
 from mocksrv.errors import NotFound
+from mocksrv.errors import StoreError
 from mocksrv.errors import UndeclaredPath
 from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
@@ -157,6 +158,10 @@ class Pipeline:
                 log.warning("%s %s: %s %s", match.api.id if match else "-",
                             match.operation.key if match else request.path, error.status, error.detail)
             outcome = Answer(self._error(match, request, error), match, error)
+        except StoreError as failure:  # the shared store (Redis) is gone: the API's own 503; the next call retries
+            unavailable = ApiError(f"the mock's state is unavailable: {failure}", status=503, kind="store_unavailable")
+            log.warning("%s: %s", match.operation.key if match else request.path, unavailable.detail)
+            outcome = Answer(self._error(match, request, unavailable), match, unavailable)
         outcome.response.headers.extend((k, v) for k, v in extra.items()
                                         if k not in dict(outcome.response.headers))
         outcome.delay = sum(delays)
