@@ -35,6 +35,7 @@ from mocksrv.state.store import RecordId
 from mocksrv.state.store import SeedRecord
 from mocksrv.state.store import matches_where
 from mocksrv.state.store import record_key
+from mocksrv.state.store import seed_tables
 from mocksrv.state.store import sort_key
 from mocksrv.state.store import table_name
 
@@ -193,17 +194,8 @@ class RedisStore:
         :raise StoreError: a record is not JSON or an id repeats; nothing is changed.
         """
         self._check_open()
-        loaded: dict[str, dict[str, str]] = {}
-        for api, collections in data.items():
-            for collection, records in collections.items():
-                name = table_name(api, collection)
-                table = loaded.setdefault(name, {})
-                for record_id, record in records:
-                    key = record_key(record_id)
-                    if key in table:
-                        raise StoreError(f"{name}: id {key!r} appears twice")
-                    table[key] = as_json(record) if isinstance(record, bytes) else \
-                        _json_object(record, f"record {name}/{key}")
+        loaded = seed_tables(data, lambda record, what: as_json(record) if isinstance(record, bytes)
+                             else _json_object(record, what))
         old = self._call(self._redis.smembers, self._tables)
         pipe = self._redis.pipeline(transaction=True)
         for name in old:

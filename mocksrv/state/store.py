@@ -286,6 +286,28 @@ def _encode(value: t.Any, what: str) -> str:
         raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 
 
+Stored = t.TypeVar("Stored")
+
+
+def seed_tables(data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]],
+                stored: Callable[[SeedRecord, str], Stored]) -> dict[str, dict[str, Stored]]:
+    """``replace_all``'s data as tables of keys: each record in the form ``stored`` makes of it.
+
+    :raise StoreError: an id repeats in a collection, or ``stored`` refuses a record.
+    """
+    tables: dict[str, dict[str, Stored]] = {}
+    for api, collections in data.items():
+        for collection, records in collections.items():
+            name = _name(api, collection)
+            table = tables.setdefault(name, {})
+            for record_id, record in records:
+                key = _key(record_id)
+                if key in table:
+                    raise StoreError(f"{name}: id {key!r} appears twice")
+                table[key] = stored(record, f"record {name}/{key}")
+    return tables
+
+
 def matches_where(record: Mapping[str, t.Any], where: Mapping[str, t.Any] | None) -> bool:
     """``list``'s ``where``: every field equals its value (a list, tuple or set value: one of them)."""
     for field, value in (where or {}).items():
@@ -543,17 +565,8 @@ class EmbeddedStore:
         """
         with self._lock:
             self._check_open()
-            tables: dict[str, dict[str, PackedRecord]] = {}
-            for api, collections in data.items():
-                for collection, records in collections.items():
-                    name = _name(api, collection)
-                    table = tables.setdefault(name, {})
-                    for record_id, record in records:
-                        key = _key(record_id)
-                        if key in table:
-                            raise StoreError(f"{name}: id {key!r} appears twice")
-                        table[key] = (record if isinstance(record, bytes)
-                                      else encode_record(record, f"record {name}/{key}"))
+            tables = seed_tables(data, lambda record, what: record if isinstance(record, bytes)
+                                 else encode_record(record, what))
             if self._log is not None:
                 self._write_line(_load_line(tables, {}))
             self._apply_load(tables, {})
