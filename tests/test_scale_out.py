@@ -51,11 +51,30 @@ def test_a_record_made_through_one_replica_is_read_through_the_other(
 
 def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer, MockServer]) -> None:
     first, second = replicas
-    for server in replicas:  # the scenario in force is each process's own so far (docs/scale-out.md)
-        assert requests.put(server.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok
+    assert requests.put(first.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok  # for both
     statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
                 for server in (first, second, first, second, second)]
     assert statuses == [201, 201, 201, 429, 429]  # 3 a minute, in all
+
+
+def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(
+        replicas: tuple[MockServer, MockServer], redis_server: RedisServer) -> None:
+    first, second = replicas
+    assert requests.put(second.url("/__mocksrv/scenario"), json={"name": "maildiver_suppression"}, timeout=10).ok
+    assert requests.get(first.url("/__mocksrv/scenarios"), timeout=10).json()["current"] == "maildiver_suppression"
+    moved = requests.post(first.url("/__mocksrv/clock"), json={"set": "2030-01-01T00:00:00Z", "frozen": True},
+                          timeout=10).json()
+    seen = requests.get(second.url("/__mocksrv/clock"), timeout=10).json()
+    assert seen["frozen"] is True and seen["now"] == moved["now"] and moved["now"].startswith("2030-01-01T00:00:00")
+    sent = requests.post(second.url("/send-service/api/v1/send"), headers={"X-API-Key": "ss_demo"}, timeout=10,
+                         json={"to": "a@example.com", "subject": "s", "text": "t"}).json()
+    assert sent["submitted_at"] == "2030-01-01T00:00:00Z"  # the second replica's answers read the clock too
+    third = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
+    try:  # a replica started later follows the world it finds
+        assert requests.get(third.url("/__mocksrv/scenarios"), timeout=10).json()["current"] == "maildiver_suppression"
+        assert requests.get(third.url("/__mocksrv/clock"), timeout=10).json()["now"] == moved["now"]
+    finally:
+        third.stop()
 
 
 def test_an_unreachable_redis_is_one_line_and_exit_1() -> None:

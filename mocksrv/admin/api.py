@@ -3,6 +3,7 @@ records, scenarios and faults (docs/admin-api.md). Who may call: `mocksrv.admin.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -29,6 +30,7 @@ from mocksrv.engine.sessions import PREFIX
 from mocksrv.engine.sessions import SessionError
 from mocksrv.engine.sessions import Sessions
 from mocksrv.errors import FixtureError
+from mocksrv.errors import StoreError
 from mocksrv.state.fixtures import flatten_messages
 from mocksrv.state.fixtures import rule_problems
 from mocksrv.state.rules import RuleSchema
@@ -44,6 +46,9 @@ def _state() -> t.Any:
     """The server's state, or under ``/__mocksrv/sessions/<id>/`` that session's world as if it were the server's."""
     server = current_app.extensions["mocksrv"]
     session = g.get("mocksrv_session")
+    if session is None:
+        with contextlib.suppress(StoreError):  # the shared store down: this process's view, which the call may need
+            server.pipeline.state.refresh()  # what another process sharing the store changed
     return server if session is None else dataclasses.replace(server, pipeline=session.pipeline)
 
 

@@ -12,6 +12,7 @@ headers to every answer (`engine.cors`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import random
@@ -118,6 +119,8 @@ class Pipeline:
         return view
 
     def handle(self, request: MockRequest) -> Answer:
+        with contextlib.suppress(StoreError):  # the store gone: the request itself finds that and says so
+            self.state.refresh()  # another process sharing the store may have moved the clock or the scenario
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here

@@ -24,6 +24,20 @@ class Clock:
         if frozen:
             self.freeze()
 
+    def snapshot(self) -> dict[str, float | None]:
+        """Where this clock stands, to be put in the same place elsewhere (`restore`): its offset from
+        real time, and the instant it is frozen at (None: running)."""
+        with self._lock:
+            return {"offset": self._offset, "frozen_at": self._frozen_at}
+
+    def restore(self, snapshot: dict[str, t.Any]) -> None:
+        """Stand where `snapshot` says (another process moved the shared clock)."""
+        with self._lock:
+            self._offset = float(snapshot["offset"])
+            frozen = snapshot.get("frozen_at")
+            self._frozen_at = None if frozen is None else float(frozen)
+        self._moved()
+
     def on_change(self, listener: t.Callable[[], None]) -> None:
         """Call ``listener`` after every move, freeze or thaw (never under the clock's lock)."""
         self._listeners.append(listener)

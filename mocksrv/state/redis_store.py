@@ -86,6 +86,8 @@ class RedisStore:
     :raise StoreError: Redis cannot be reached (one line, with the URL).
     """
 
+    shared = True  # every process on the same Redis and namespace
+
     def __init__(self, url: str, namespace: str = "main") -> None:
         self.url = url
         self._prefix = f"mocksrv:{namespace}:"

@@ -362,6 +362,9 @@ class Store(t.Protocol):
     """What mocksrv keeps its records, sequences and rate-limit windows in (`EmbeddedStore`, `RedisStore`);
     tests/test_store.py runs one suite on both."""
 
+    #: whether other processes use it too (then the scenario in force and the clock are kept in it)
+    shared: bool
+
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None: ...
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None: ...
@@ -403,6 +406,8 @@ class EmbeddedStore:
     :param path: the log file, created if missing; ``None`` keeps everything in memory.
     :raise StoreError: the file is corrupt or cannot be written.
     """
+
+    shared = False  # one process's own
 
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.RLock()

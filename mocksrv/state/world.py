@@ -8,6 +8,7 @@ state, start-up keeps it: what clients created survives a restart.
 from __future__ import annotations
 
 import typing as t
+import uuid
 
 from mocksrv.errors import FixtureError
 from mocksrv.exchange import CredentialNames
@@ -27,6 +28,9 @@ from mocksrv.state.webhooks import SUBSCRIPTIONS
 from mocksrv.state.webhooks import Webhooks
 from mocksrv.state.webhooks import secret_problem
 from mocksrv.state.webhooks import unknown_events
+
+# where a shared store keeps the world's settings: an API id no spec file can have
+WORLD = ("__mocksrv", "world", "settings")
 
 
 class ApiKnowledge(t.Protocol):
@@ -61,13 +65,22 @@ class MockState:
         self.webhooks = Webhooks(store)
         self.drift = Drift()  # what the upstreams answered (the validating proxy)
         self._ids: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
+        self._world_version = ""  # the shared settings this process follows (a shared store only)
+        self._following = False  # applying them: the clock's moves are not published again
+        if store.shared:
+            clock.on_change(self._publish)
 
     def options(self, api_id: str) -> dict[str, t.Any]:
         """The scenario's validated behaviour options for an API."""
         return self._options.get(api_id, {})
 
     def start(self, name: str) -> None:
-        """Select the scenario; seed its records unless the store already holds state."""
+        """Select the scenario; seed its records unless the store already holds state. With a shared
+        store that holds a world already, follow its scenario and clock instead."""
+        if self.store.shared and self.store.get(*WORLD) is not None:
+            self.refresh()
+            self.webhooks.reindex()
+            return
         scenario = self.fixtures.scenario(name)
         options = self._validated_options(scenario)
         if self.store.is_empty():
@@ -75,6 +88,7 @@ class MockState:
         self.webhooks.reindex()  # what --db kept pending is due again
         self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
+        self._publish()
 
     def load(self, name: str) -> None:
         """Switch to a scenario: its records replace all stored ones; counters restart."""
@@ -85,6 +99,36 @@ class MockState:
         self.store.reset_counters()
         self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
+        self._publish()
+
+    def refresh(self) -> None:
+        """Follow what another process sharing the store changed: the scenario in force and the clock
+        (one read per call; nothing to do with a store of this process's own)."""
+        if not self.store.shared:
+            return
+        world = self.store.get(*WORLD)
+        if world is None or world.get("version") == self._world_version:
+            return
+        self._following = True
+        try:
+            if world.get("scenario") != self.scenario.name:
+                scenario = self.fixtures.scenario(str(world["scenario"]))
+                self._options = self._validated_options(scenario)
+                self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
+                self.scenario = scenario
+                self.webhooks.reindex()
+            self.clock.restore(world["clock"])
+            self._world_version = str(world["version"])
+        finally:
+            self._following = False
+
+    def _publish(self) -> None:
+        """Put the scenario in force and the clock where the other processes sharing the store read them."""
+        if not self.store.shared or self._following:
+            return
+        version = uuid.uuid4().hex  # unique across resets, which drop every sequence
+        self.store.put(*WORLD, {"scenario": self.scenario.name, "clock": self.clock.snapshot(), "version": version})
+        self._world_version = version
 
     def reset(self) -> None:
         """Back to the scenario's state: its records, fresh counters, an empty journal, no faults,
