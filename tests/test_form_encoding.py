@@ -235,6 +235,9 @@ paths:
                 Limit: {type: integer, nullable: true}
                 Note: {type: string, nullable: true}
                 Codes: {type: array, items: {type: string}}
+                Strategy:   # OpenAI's chunking_strategy: "auto", an object, or null
+                  nullable: true
+                  anyOf: [{type: string, enum: [auto]}, {type: object}]
       responses:
         "201": {description: made, content: {application/json: {schema: {type: object}}}}
         "400": {description: bad, content: {application/json: {schema: {type: object}}}}
@@ -246,6 +249,9 @@ paths:
     ("Categories=null&Limit=null&Note=null", 201, {"Categories": None, "Limit": None, "Note": "null"}),
     ("Categories=MARKETING&Categories=ALERTS", 201, {"Categories": ["MARKETING", "ALERTS"]}),
     ("Codes=null", 201, {"Codes": ["null"]}),  # where null is not allowed (or text is), the text it is
+    # a string is allowed, but only "auto": no string takes the text `null`, so it is null
+    ("Strategy=null", 201, {"Strategy": None}),
+    ("Strategy=auto", 201, {"Strategy": "auto"}),
     ("Limit=nothing", 400, None),
 ])
 def test_the_text_null_is_null_where_the_schema_allows_null(tmp_path: Path, body: str, status: int,

@@ -174,12 +174,21 @@ class _View:
         """False when every string alternative is an enum without ``text`` (the text is then read as
         another of the schema's types, if it can be)."""
         strings = [branch for branch in (self.branches or [self]) if "string" in branch.kinds]
-        return not strings or any(not branch.members or text in branch.members for branch in strings)
+        return not strings or any(branch._string_takes(text) for branch in strings)
+
+    def _string_takes(self, text: str) -> bool:
+        """Whether this alternative takes ``text`` as a string: by its enum, or, when it is itself
+        only a choice (``anyOf: [{enum: [auto]}, {type: object}]``), by its own alternatives."""
+        if self._first("type") is None and not self.members and self.branches:
+            return self.takes_text(text)
+        return not self.members or text in self.members
 
     @functools.cached_property
     def allows_null(self) -> bool:
-        """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part."""
-        return "null" in self.kinds or any(schema.get("nullable") is True for schema, _ in self.parts)
+        """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part,
+        or on one of its ``anyOf``/``oneOf`` alternatives (``anyOf: [A, {nullable: true, enum: [null]}]``)."""
+        return "null" in self.kinds or any(schema.get("nullable") is True for schema, _ in self.parts) \
+            or any(branch.allows_null for branch in self.branches)
 
     @functools.cached_property
     def required(self) -> set[str]:
@@ -316,8 +325,8 @@ class _Reader:
         parts = self._take(name)
         if parts is None:
             return None
-        if parts == ["null"] and view.allows_null and "string" not in view.kinds:
-            return None, None  # the text `null` where null is allowed and no text is (a string keeps it)
+        if parts == ["null"] and view.allows_null and ("string" not in view.kinds or not view.takes_text("null")):
+            return None, None  # the text `null` where null is allowed and no string takes it (a string keeps it)
         as_json = content_type is not None and is_json(content_type)
         if view.is_array() or (len(parts) > 1 and not view.kinds):
             items = view.items
