@@ -630,3 +630,65 @@ def test_a_discriminator_maps_values_of_unions_inline_branches_and_enums(tmp_pat
                      ).status_code == 200
     assert mock.post("/api/items", json={"items": [{}]}).status_code == 400
     assert mock.post("/api/items", json={"detection": {"type": "semantic_vad"}}).status_code == 400
+
+
+# --- additionalProperties false over parts, and 3.0 access flags outside properties -----------
+
+CLOSED_OVER_PARTS = """\
+paths:
+  /ips:
+    get:
+      responses:
+        "200":
+          description: a page of addresses (Linode's get-vpcs-ips)
+          content:
+            application/json:
+              schema:
+                type: object
+                additionalProperties: false
+                allOf:
+                  - {type: object, properties: {page: {type: integer}}}
+                  - $ref: "#/components/schemas/Data"
+  /order:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [ids]
+              properties:
+                ids: {type: array, items: {type: integer, readOnly: true}}   # Linode's interface order
+                label: {type: string, readOnly: true}
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    Data:
+      type: object
+      properties: {data: {type: array, items: {type: object, required: [id], properties: {id: {type: integer}}}}}
+"""
+
+
+def test_additional_properties_false_over_parts_is_closed_to_what_they_declare(tmp_path: Path) -> None:
+    """The keyword sees only its own schema's properties: every answer broke it (a 500 in strict)."""
+    path = write(tmp_path, CLOSED_OVER_PARTS)
+    repaired(path, "additionalProperties false declares no property of its own and refused its parts' (page, data)")
+    mock = client(path)
+    answer = mock.get("/api/ips")
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json) <= {"page", "data"}
+    schema = load_spec(path).document["paths"]["/ips"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["additionalProperties"] is False  # still closed to other names
+
+
+def test_30_read_only_outside_a_property_says_nothing(tmp_path: Path) -> None:
+    """3.0.3: readOnly is "relevant only for Schema properties definitions"; an array's items marked
+    so refused every list of ids. A property marked read-only is still refused."""
+    path = write(tmp_path, CLOSED_OVER_PARTS)
+    repaired(path, "/properties/ids/items: readOnly on a schema that is no property's, which 3.0 gives no meaning")
+    mock = client(path)
+    assert mock.post("/api/order", json={"ids": [101, 102]}).status_code == 200
+    refused = mock.post("/api/order", json={"ids": [], "label": "x"})
+    assert refused.status_code == 400 and "read-only" in refused.text

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import typing as t
 
+from mocksrv.openapi.schema_walk import SCHEMA_MAPS
+from mocksrv.openapi.schema_walk import iter_schemas
+from mocksrv.openapi.schema_walk import shown
+
 Json = t.Any
 # values that are data, not schemas: never walked into
 DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
@@ -33,11 +37,41 @@ def repair_schemas(document: dict[str, Json], version: str) -> list[str]:
             warnings.extend(_optional_discriminator(node, where or "(root)", document, pointer))
             warnings.extend(_map_discriminator(node, where or "(root)", document, pointer))
             warnings.extend(_open_closed_parts(node, where or "(root)", document))
+            warnings.extend(_close_over_parts(node, where or "(root)", document))
             stack.extend((value, f"{where}/{key}", f"{pointer}/{_escaped(str(key))}") for key, value in node.items()
                          if key not in DATA_KEYS and not str(key).startswith("x-"))
         elif isinstance(node, list):
             stack.extend((value, f"{where}/{index}", f"{pointer}/{index}") for index, value in enumerate(node))
+    if version == "3.0":
+        warnings.extend(_access_outside_properties(document))
     return sorted(warnings)
+
+
+def _access_outside_properties(document: dict[str, Json]) -> list[str]:
+    """3.0's ``readOnly``/``writeOnly`` on a schema that is no property's (an array's ``items``, a
+    body's or parameter's schema, a part of those): 3.0.3 makes them "relevant only for Schema
+    properties definitions", yet openapi-core refused such a value in any request (Linode's
+    interface order, a list of ids each marked read-only: "ids[0] is read-only and cannot be
+    sent"). They are dropped there; a ``$ref``'d component keeps them for its property uses."""
+    warnings = []
+    for schema, place in iter_schemas(document):
+        marked = [key for key in ("readOnly", "writeOnly") if schema.get(key) is True]
+        if marked and _outside_properties(place):
+            for key in marked:
+                del schema[key]
+            warnings.append(f"{shown(place)}: {' and '.join(marked)} on a schema that is no property's, which 3.0 "
+                            "gives no meaning; dropped")
+    return warnings
+
+
+def _outside_properties(place: tuple[str, ...]) -> bool:
+    if len(place) < 2 or place[-2] in (*SCHEMA_MAPS, "schemas"):
+        return False  # a property's schema (one named `items` too), or a component's
+    if place[-1] in ("items", "schema"):
+        return True
+    if place[-2] in ("allOf", "anyOf", "oneOf") and place[-1].isdigit():
+        return _outside_properties(place[:-2])
+    return False
 
 
 def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
@@ -214,6 +248,51 @@ def _open_closed_parts(schema: dict[str, Json], where: str, document: dict[str, 
         return []
     return [f"{where}: allOf part {', '.join(opened)} has additionalProperties false, which refuses the other "
             "parts' properties; read without it"]
+
+
+def _close_over_parts(schema: dict[str, Json], where: str, document: dict[str, Json]) -> list[str]:
+    """``additionalProperties: false`` beside ``allOf``/``anyOf``/``oneOf`` parts that declare the
+    properties, the holder declaring none (Linode's ``get-vpcs-ips`` page): the keyword sees only
+    its own schema's ``properties``, so it refused every property and no answer could validate
+    (a 500 in strict mode). The author meant the object closed to what the parts declare: those
+    names are declared on the holder as any value (the parts still judge them). Where a part
+    cannot be read (another file), the holder is read open instead."""
+    if schema.get("additionalProperties") is not False or schema.get("properties") or schema.get("patternProperties"):
+        return []
+    parts = [part for key in ("allOf", "anyOf", "oneOf") for part in schema.get(key) or []]
+    if not parts:
+        return []
+    names = _declared_names(document, parts)
+    if names is None:
+        del schema["additionalProperties"]
+        return [f"{where}: additionalProperties false beside parts it cannot read; read without it"]
+    if not names:
+        return []
+    schema["properties"] = {name: {} for name in names}
+    return [f"{where}: additionalProperties false declares no property of its own and refused its parts' "
+            f"({', '.join(names)}); read as closed to those"]
+
+
+def _declared_names(document: dict[str, Json], parts: list[Json], depth: int = 0) -> list[str] | None:
+    """The property names ``parts`` (and their local ``$ref``s and nested parts) declare, in order;
+    None when one is in another file."""
+    schemas = (document.get("components") or {}).get("schemas")
+    names: list[str] = []
+    for part in parts:
+        node = part
+        if isinstance(node, dict) and "$ref" in node:
+            node = _local_schema(schemas, node["$ref"])
+            if node is None:
+                return None
+        if not isinstance(node, dict) or depth > 6:
+            continue
+        names.extend(str(name) for name in node.get("properties") or {} if isinstance(node.get("properties"), dict))
+        inner = _declared_names(document, [sub for key in ("allOf", "anyOf", "oneOf") for sub in node.get(key) or []],
+                                depth + 1)
+        if inner is None:
+            return None
+        names.extend(inner)
+    return list(dict.fromkeys(names))
 
 
 def _fixed_values(document: dict[str, Json], schema_name: str, prop: str, depth: int = 0) -> list[str]:
