@@ -90,6 +90,15 @@ EXCEPTIONS: dict[str, list[tuple[str, str, str]]] = {
         ("positive", "operation:get-linode-instances", "schemathesis writes its X-Filter header object as Python's repr "
          "(`{'+lte': 'x'}`), which no server reads"),
     ],
+    "stripe.json": [
+        ("positive", "positive_data_acceptance", "schemathesis writes a form's array of objects as the objects' keys "
+         "(`items=price&items=quantity`, the values lost) and map keys holding brackets unescaped "
+         "(`metadata[a]b]=x`), which no server can read back"),
+        ("positive", "ensure_resource_availability", "schemathesis takes an update (`POST /v1/refunds/{refund}`) for a "
+         "creation; an update of a record never made is answered as a stateless mock would, leaving nothing to find"),
+        ("positive", "operation:PostChargesChargeRefundsRefund", "schemathesis sends `charge` empty, so the URL "
+         "`/v1/charges//refunds/0` arrives as `/v1/charges/refunds/0`: another operation's path"),
+    ],
     "govuk-pay.json": [("negative", "negative_data_rejection",
                         "an optional header of non-ASCII bytes never reaches mocksrv (granian drops it): it is absent")],
 }
