@@ -592,7 +592,7 @@ components:
     Reference:   # `type` may be left out
       type: object
       required: [id]
-      properties: {id: {type: string}, type: {type: string, enum: [item_reference]}}
+      properties: {id: {type: string}, type: {anyOf: [{type: string, enum: [item_reference]}, {type: "null"}]}}
     Item:
       oneOf: [{$ref: "#/components/schemas/Call"}, {$ref: "#/components/schemas/Search"}]
     Message: {type: object, required: [type], properties: {type: {type: string, enum: [message]}}}

@@ -342,11 +342,20 @@ def _fixed_field(schema: dict[str, Json], prop: str) -> list[str]:
     """The strings ``schema``'s own ``properties`` limit ``prop`` to (``enum`` or ``const``; OpenAI's
     web search tool takes two), or none."""
     field = (schema.get("properties") or {}).get(prop) if isinstance(schema.get("properties"), dict) else None
-    if isinstance(field, dict):
-        fixed = [field["const"]] if "const" in field else field.get("enum")
-        if isinstance(fixed, list) and fixed and all(isinstance(value, str) for value in fixed):
-            return list(fixed)
-    return []
+    if not isinstance(field, dict):
+        return []
+    fixed = [field["const"]] if "const" in field else field.get("enum")
+    if isinstance(fixed, list) and fixed and all(isinstance(value, str) for value in fixed):
+        return list(fixed)
+    # `anyOf: [{enum: [item_reference]}, {type: "null"}]` (OpenAI's optional item type): the strings
+    # its alternatives fix, when every alternative fixes some or is only null
+    values: list[str] = []
+    for branch in field.get("anyOf") or field.get("oneOf") or []:
+        found = _fixed_field({"properties": {prop: branch}}, prop) if isinstance(branch, dict) else []
+        if not found and not (isinstance(branch, dict) and branch.get("type") == "null"):
+            return []
+        values.extend(found)
+    return values
 
 
 def _escaped(key: str) -> str:
