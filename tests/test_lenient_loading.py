@@ -594,8 +594,17 @@ components:
       required: [id]
       properties: {id: {type: string}, type: {anyOf: [{type: string, enum: [item_reference]}, {type: "null"}]}}
     Item:
-      oneOf: [{$ref: "#/components/schemas/Call"}, {$ref: "#/components/schemas/Search"}]
-    Message: {type: object, required: [type], properties: {type: {type: string, enum: [message]}}}
+      oneOf: [{$ref: "#/components/schemas/Call"}, {$ref: "#/components/schemas/Search"},
+              {$ref: "#/components/schemas/Reply"}]
+    Message:
+      type: object
+      additionalProperties: false
+      required: [type]
+      properties: {type: {type: string, enum: [message]}}
+    Reply:   # a second branch taking `message` (OpenAI's output message, inside Item)
+      type: object
+      required: [type, text]
+      properties: {type: {type: string, enum: [message]}, text: {type: string}}
     Call:
       type: object
       required: [type, call_id]
@@ -615,6 +624,7 @@ def test_a_discriminator_maps_values_of_unions_inline_branches_and_enums(tmp_pat
                               "(call, item_reference, message, web_search, web_search_2025)")
     assert any("discriminator 'type' is not required by Reference; a value without it is judged by the branches "
                "alone" in warning for warning in warnings)
+    assert any("discriminator 'type' values message are taken by several branches" in warning for warning in warnings)
     assert any("(semantic_vad, server_vad)" in warning for warning in warnings)
     mapping = load_spec(path).document["paths"]["/items"]["post"]["requestBody"]["content"]["application/json"][
         "schema"]["properties"]["detection"]["discriminator"]["mapping"]
@@ -629,6 +639,8 @@ def test_a_discriminator_maps_values_of_unions_inline_branches_and_enums(tmp_pat
     assert mock.post("/api/items", json={"items": [{"id": "r1"}, {"type": "item_reference", "id": "r2"}]}
                      ).status_code == 200
     assert mock.post("/api/items", json={"items": [{}]}).status_code == 400
+    # `message` names two branches: the branches alone judge it (the reply takes this one)
+    assert mock.post("/api/items", json={"items": [{"type": "message", "text": "hi"}]}).status_code == 200
     assert mock.post("/api/items", json={"detection": {"type": "semantic_vad"}}).status_code == 400
 
 

@@ -10,6 +10,7 @@ the author's intent is plain, so the document is served as the author meant it
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
 
 from mocksrv.openapi.schema_walk import SCHEMA_MAPS
 from mocksrv.openapi.schema_walk import iter_schemas
@@ -129,13 +130,16 @@ def _repair_one(schema: dict[str, Json], where: str, version: str) -> list[str]:
 
 def _optional_discriminator(schema: dict[str, Json], where: str, document: dict[str, Json], pointer: str) -> list[str]:
     """A discriminator whose property some branch does not require (OpenAI's input items: an
-    ``item_reference`` may leave ``type`` out): a value without the property names no branch,
-    and openapi-core refused every such value ("does not contain discriminating property"). 3.1
-    calls the discriminator a hint and has no rule for an absent property (3.2 adds
-    ``defaultMapping`` for it); the composition is what the value must meet. So the schema is
-    read as: with the property, by the discriminator; without it, by the branches alone
+    ``item_reference`` may leave ``type`` out), or whose value several branches take (``message``:
+    OpenAI's ``EasyInputMessage`` and, through ``Item``, its ``OutputMessage``): such a value names
+    no one branch, and openapi-core refused it ("does not contain discriminating property", or it
+    judged an assistant's message by the input message schema). 3.1 calls the discriminator a hint
+    and has no rule for either (3.2 adds ``defaultMapping`` for an absent property); the
+    composition is what the value must meet. So the schema is read as: a value with a property
+    that names one branch, by the discriminator; any other, by the branches alone
     (``anyOf: [{required: [p], oneOf: B, discriminator}, {not: {required: [p]}, oneOf: B}]``,
-    the second naming the first's branches by reference, so nothing is repaired twice)."""
+    shared values excluded from the first; the second names the first's branches by reference,
+    so nothing is repaired twice)."""
     discriminator = schema.get("discriminator")
     key = "oneOf" if isinstance(schema.get("oneOf"), list) else "anyOf"
     branches = schema.get(key)
@@ -143,20 +147,45 @@ def _optional_discriminator(schema: dict[str, Json], where: str, document: dict[
             or ("anyOf" in schema and key == "oneOf"):
         return []
     name = discriminator.get("propertyName")
-    if not isinstance(name, str) or name in _required(schema):
+    if not isinstance(name, str):
         return []
-    optional = [index for index, branch in enumerate(branches) if not _requires(document, branch, name)]
-    if not optional:
+    required = name in _required(schema)
+    optional = [] if required else [index for index, branch in enumerate(branches)
+                                     if not _requires(document, branch, name)]
+    mapping: dict[str, Json] = discriminator["mapping"] if isinstance(discriminator.get("mapping"), dict) else {}
+    own = (schema.get("properties") or {}).get(name) if isinstance(schema.get("properties"), dict) else None
+    guard = own.get("not") if isinstance(own, dict) else None
+    excluded = set(guard.get("enum") or []) if isinstance(guard, dict) else set()  # this repair's own, looked at again
+    claims = Counter(value for branch in branches for value in set(_branch_values(document, branch, name)))
+    shared = sorted(value for value, count in claims.items() if count > 1 and value not in mapping
+                    and value not in excluded)
+    if not optional and not shared:
         return []
     del schema[key], schema["discriminator"]
     place = f"#{pointer}/anyOf/0/{key}"
     named = [{"$ref": branch["$ref"]} if isinstance(branch, dict) and isinstance(branch.get("$ref"), str)
              and len(branch) == 1 else {"$ref": f"{place}/{index}"} for index, branch in enumerate(branches)]
-    schema["anyOf"] = [{"required": [name], key: branches, "discriminator": discriminator},
-                       {"not": {"required": [name]}, key: named}]
-    shown = ", ".join(_branch_name(branches[index], index) for index in optional)
-    return [f"{where}: discriminator '{name}' is not required by {shown}; a value without it is judged by the "
-            "branches alone"]
+    named_one: dict[str, Json] = {"required": [name]}
+    if shared:
+        named_one["properties"] = {name: {"not": {"enum": shared}}}
+    schema["anyOf"] = [{**named_one, key: branches, "discriminator": discriminator},
+                       {"not": dict(named_one), key: named}]
+    told = []
+    if optional:
+        shown = ", ".join(_branch_name(branches[index], index) for index in optional)
+        told.append(f"{where}: discriminator '{name}' is not required by {shown}; a value without it is judged by "
+                    "the branches alone")
+    if shared:
+        told.append(f"{where}: discriminator '{name}' values {', '.join(shared)} are taken by several branches; "
+                    "such a value is judged by the branches alone")
+    return told
+
+
+def _branch_values(document: dict[str, Json], branch: Json, prop: str) -> list[str]:
+    ref = branch.get("$ref") if isinstance(branch, dict) else None
+    if isinstance(ref, str):
+        return _fixed_values(document, ref[len(LOCAL_SCHEMAS):], prop) if ref.startswith(LOCAL_SCHEMAS) else []
+    return _node_values(document, branch, prop, 0)
 
 
 def _requires(document: dict[str, Json], branch: Json, prop: str, depth: int = 0) -> bool:
@@ -324,7 +353,7 @@ def _node_values(document: dict[str, Json], root: Json, prop: str, depth: int) -
         return []
     values: list[str] = []
     for branch in branches:
-        if isinstance(branch, dict) and branch.get("not") == {"required": [prop]}:
+        if isinstance(branch, dict) and isinstance(branch.get("not"), dict) and branch["not"].get("required") == [prop]:
             continue  # the values without the property (`_optional_discriminator`) fix nothing
         ref = branch.get("$ref") if isinstance(branch, dict) else None
         if isinstance(ref, str):
