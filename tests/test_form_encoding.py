@@ -235,6 +235,9 @@ paths:
                 Limit: {type: integer, nullable: true}
                 Note: {type: string, nullable: true}
                 Codes: {type: array, items: {type: string}}
+                Strategy:   # OpenAI's chunking_strategy: "auto", an object, or null
+                  nullable: true
+                  anyOf: [{type: string, enum: [auto]}, {type: object}]
       responses:
         "201": {description: made, content: {application/json: {schema: {type: object}}}}
         "400": {description: bad, content: {application/json: {schema: {type: object}}}}
@@ -246,6 +249,9 @@ paths:
     ("Categories=null&Limit=null&Note=null", 201, {"Categories": None, "Limit": None, "Note": "null"}),
     ("Categories=MARKETING&Categories=ALERTS", 201, {"Categories": ["MARKETING", "ALERTS"]}),
     ("Codes=null", 201, {"Codes": ["null"]}),  # where null is not allowed (or text is), the text it is
+    # a string is allowed, but only "auto": no string takes the text `null`, so it is null
+    ("Strategy=null", 201, {"Strategy": None}),
+    ("Strategy=auto", 201, {"Strategy": "auto"}),
     ("Limit=nothing", 400, None),
 ])
 def test_the_text_null_is_null_where_the_schema_allows_null(tmp_path: Path, body: str, status: int,
@@ -258,3 +264,72 @@ def test_the_text_null_is_null_where_the_schema_allows_null(tmp_path: Path, body
     if kept is not None:
         (record,) = client.get("/__mocksrv/apis/verify/records/verifications").json["records"]
         assert {key: value for key, value in record.items() if key != "id"} == kept
+
+
+PAYMENTS = """
+openapi: 3.0.3
+info: {title: Payments, version: "1"}
+paths:
+  /sessions:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            encoding:
+              metadata: {style: deepObject, explode: true}
+              shipping: {style: deepObject, explode: true}
+              options: {style: deepObject, explode: true}
+              cart: {style: deepObject, explode: true}
+              profile: {style: deepObject, explode: true}
+            schema:
+              type: object
+              required: [profile]
+              properties:
+                metadata:   # Stripe's maps: a name may be empty
+                  anyOf: [{type: object, additionalProperties: {type: string}}, {type: string, enum: [""]}]
+                shipping:   # its object alternative requires an address that may be empty
+                  anyOf:
+                    - type: object
+                      required: [address, name]
+                      properties:
+                        address: {type: object, properties: {city: {type: string}}}
+                        name: {type: string}
+                    - {type: string, enum: [""]}
+                options:
+                  type: object
+                  properties:
+                    types: {type: array, items: {type: string, enum: [passport, id_card]}}
+                cart:
+                  type: object
+                  required: [total, lines]
+                  properties:
+                    total: {type: integer}
+                    lines: {type: array, items: {type: object, required: [amount], properties: {amount: {type: integer}}}}
+                profile: {type: object, properties: {url: {type: string}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad, content: {application/json: {schema: {type: object}}}}
+"""
+
+
+@pytest.mark.parametrize("body, kept", [
+    # `metadata[]=x`: the key "" (an empty name is a name; `[]` is not read as an array push)
+    ("metadata[]=x&metadata[a]=y", {"metadata": {"": "x", "a": "y"}, "profile": {}}),
+    # the object alternative's required address that may be empty has no key to write: {}
+    ("shipping[name]=Ann", {"shipping": {"name": "Ann", "address": {}}, "profile": {}}),
+    # a key with no value where a list goes that no item can be written as: the empty list
+    ("options[types]=", {"options": {"types": []}, "profile": {}}),
+    # a required list that may be empty has no key either; nor has a required deepObject that may be empty
+    ("cart[total]=0", {"cart": {"total": 0, "lines": []}, "profile": {}}),
+])
+def test_deep_objects_as_payment_apis_read_them(tmp_path: Path, body: str, kept: dict[str, t.Any]) -> None:
+    """schemathesis on Stripe's document: each of these was refused (an unknown field `metadata[]`,
+    "address is required", "'' is not one of", "line_items field is required", "profile field is required")."""
+    spec = tmp_path / "payments.yaml"
+    spec.write_text(PAYMENTS)
+    client = create_app(Options(specs=[spec], strict=True), apis=[load_spec(spec)]).test_client()
+    response = client.post("/payments/sessions", data=body, content_type=URLENCODED)
+    assert response.status_code == 201, response.text
+    (record,) = client.get("/__mocksrv/apis/payments/records/sessions").json["records"]
+    assert {key: value for key, value in record.items() if key != "id"} == kept

@@ -523,3 +523,184 @@ def test_a_closed_object_that_requires_what_it_does_not_declare_is_read_open(tmp
     sent = {"rules": {"inbound_policy": "DROP", "outbound_policy": "ACCEPT"}}
     assert mock.post("/api/firewalls", json=sent).status_code == 200
     assert mock.post("/api/firewalls", json={"rules": {"inbound_policy": "DROP"}}).status_code == 400  # still required
+
+
+# --- 3.0's nullable beside a composition in a 3.1 document ------------------------------------
+
+NULLABLE_COMPOSED_31 = """\
+paths:
+  /chat:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                prediction:   # OpenAI: a 3.0 spelling in its 3.1 document, with no type to add "null" to
+                  nullable: true
+                  description: Predicted output, or null.
+                  oneOf: [{$ref: "#/components/schemas/Prediction"}]
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    Prediction: {type: object, required: [content], properties: {content: {type: string}}}
+"""
+
+
+def test_nullable_beside_a_composition_in_31_is_the_schema_or_null(tmp_path: Path) -> None:
+    """The 3.1 repair added ``"null"`` to a ``type``; with no type it dropped ``nullable`` and null was refused."""
+    path = write(tmp_path, NULLABLE_COMPOSED_31, version="3.1.0")
+    repaired(path, "/properties/prediction: 3.0's 'nullable' in a 3.1 document")
+    mock = client(path)
+    assert mock.post("/api/chat", json={"prediction": None}).status_code == 200
+    assert mock.post("/api/chat", json={"prediction": {"content": "x"}}).status_code == 200
+    assert mock.post("/api/chat", json={"prediction": {}}).status_code == 400  # the branch still holds
+
+
+# --- discriminator branches that are unions, inline, or take several values -------------------
+
+DISCRIMINATED_KINDS = """\
+paths:
+  /items:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                items: {type: array, items: {$ref: "#/components/schemas/InputItem"}}
+                detection:   # OpenAI's turn detection: branches written inline
+                  oneOf:
+                    - {type: object, required: [type], properties: {type: {type: string, const: server_vad}}}
+                    - type: object
+                      required: [type, eagerness]
+                      properties: {type: {type: string, const: semantic_vad}, eagerness: {type: string}}
+                  discriminator: {propertyName: type}
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    InputItem:   # OpenAI's input items: a message, any of the item types `Item` unites, or a reference
+      oneOf: [{$ref: "#/components/schemas/Message"}, {$ref: "#/components/schemas/Item"},
+              {$ref: "#/components/schemas/Reference"}]
+      discriminator: {propertyName: type}
+    Reference:   # `type` may be left out
+      type: object
+      required: [id]
+      properties: {id: {type: string}, type: {anyOf: [{type: string, enum: [item_reference]}, {type: "null"}]}}
+    Item:
+      oneOf: [{$ref: "#/components/schemas/Call"}, {$ref: "#/components/schemas/Search"},
+              {$ref: "#/components/schemas/Reply"}]
+    Message:
+      type: object
+      additionalProperties: false
+      required: [type]
+      properties: {type: {type: string, enum: [message]}}
+    Reply:   # a second branch taking `message` (OpenAI's output message, inside Item)
+      type: object
+      required: [type, text]
+      properties: {type: {type: string, enum: [message]}, text: {type: string}}
+    Call:
+      type: object
+      required: [type, call_id]
+      properties: {type: {type: string, enum: [call]}, call_id: {type: string}}
+    Search:   # one branch for two values, as OpenAI's web search tool
+      type: object
+      required: [type]
+      properties: {type: {type: string, enum: [web_search, web_search_2025]}}
+"""
+
+
+def test_a_discriminator_maps_values_of_unions_inline_branches_and_enums(tmp_path: Path) -> None:
+    """Values a branch fixes through a union of its own (``Item``), values of several members, and
+    values of inline branches (mapped to the branch's place) were all read as schema names and refused."""
+    path = write(tmp_path, DISCRIMINATED_KINDS, version="3.1.0")
+    warnings = repaired(path, "discriminator 'type' has no mapping for the values its branches fix "
+                              "(call, item_reference, message, web_search, web_search_2025)")
+    assert any("discriminator 'type' is not required by Reference; a value without it is judged by the branches "
+               "alone" in warning for warning in warnings)
+    assert any("discriminator 'type' values message are taken by several branches" in warning for warning in warnings)
+    assert any("(semantic_vad, server_vad)" in warning for warning in warnings)
+    mapping = load_spec(path).document["paths"]["/items"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"]["properties"]["detection"]["discriminator"]["mapping"]
+    assert mapping["semantic_vad"] == "#/paths/~1items/post/requestBody/content/application~1json/schema/properties/" \
+                                      "detection/oneOf/1"
+    mock = client(path)
+    sent = {"items": [{"type": "message"}, {"type": "call", "call_id": "c1"}, {"type": "web_search_2025"}],
+            "detection": {"type": "semantic_vad", "eagerness": "low"}}
+    assert mock.post("/api/items", json=sent).status_code == 200
+    assert mock.post("/api/items", json={"items": [{"type": "call"}]}).status_code == 400  # Call still holds
+    # without `type`: the branches alone judge it (the reference takes it; nothing takes an empty object)
+    assert mock.post("/api/items", json={"items": [{"id": "r1"}, {"type": "item_reference", "id": "r2"}]}
+                     ).status_code == 200
+    assert mock.post("/api/items", json={"items": [{}]}).status_code == 400
+    # `message` names two branches: the branches alone judge it (the reply takes this one)
+    assert mock.post("/api/items", json={"items": [{"type": "message", "text": "hi"}]}).status_code == 200
+    assert mock.post("/api/items", json={"detection": {"type": "semantic_vad"}}).status_code == 400
+
+
+# --- additionalProperties false over parts, and 3.0 access flags outside properties -----------
+
+CLOSED_OVER_PARTS = """\
+paths:
+  /ips:
+    get:
+      responses:
+        "200":
+          description: a page of addresses (Linode's get-vpcs-ips)
+          content:
+            application/json:
+              schema:
+                type: object
+                additionalProperties: false
+                allOf:
+                  - {type: object, properties: {page: {type: integer}}}
+                  - $ref: "#/components/schemas/Data"
+  /order:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [ids]
+              properties:
+                ids: {type: array, items: {type: integer, readOnly: true}}   # Linode's interface order
+                label: {type: string, readOnly: true}
+      responses:
+""" + ERRORS + """\
+components:
+  schemas:
+    Data:
+      type: object
+      properties: {data: {type: array, items: {type: object, required: [id], properties: {id: {type: integer}}}}}
+"""
+
+
+def test_additional_properties_false_over_parts_is_closed_to_what_they_declare(tmp_path: Path) -> None:
+    """The keyword sees only its own schema's properties: every answer broke it (a 500 in strict)."""
+    path = write(tmp_path, CLOSED_OVER_PARTS)
+    repaired(path, "additionalProperties false declares no property of its own and refused its parts' (page, data)")
+    mock = client(path)
+    answer = mock.get("/api/ips")
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json) <= {"page", "data"}
+    schema = load_spec(path).document["paths"]["/ips"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["additionalProperties"] is False  # still closed to other names
+
+
+def test_30_read_only_outside_a_property_says_nothing(tmp_path: Path) -> None:
+    """3.0.3: readOnly is "relevant only for Schema properties definitions"; an array's items marked
+    so refused every list of ids. A property marked read-only is still refused."""
+    path = write(tmp_path, CLOSED_OVER_PARTS)
+    repaired(path, "/properties/ids/items: readOnly on a schema that is no property's, which 3.0 gives no meaning")
+    mock = client(path)
+    assert mock.post("/api/order", json={"ids": [101, 102]}).status_code == 200
+    refused = mock.post("/api/order", json={"ids": [], "label": "x"})
+    assert refused.status_code == 400 and "read-only" in refused.text

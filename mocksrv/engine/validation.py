@@ -724,7 +724,8 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
     if kind in ("oneOf", "anyOf"):
         # a branch of another type says nothing useful ("must be of type integer, got object"):
         # the reason is in the branches of the value's own type, however deep
-        fitting = [e for e in error.context or [] if not (e.validator == "type" and not e.relative_path)]
+        # nor does a `not: {required: [p]}` guard (a discriminator whose property may be absent, schema_repairs.py)
+        fitting = [e for e in error.context or [] if not (e.validator in ("type", "not") and not e.relative_path)]
         inner = best_match(fitting or error.context) if error.context else None
         why = f" ({_schema_violation(location, inner, prefix).message})" if inner is not None else ""
         return Violation(location, where, f"{subject} does not match any allowed form{why}", str(kind), error.instance)

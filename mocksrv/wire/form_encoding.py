@@ -56,7 +56,7 @@ Part = str | FileStorage
 STYLE_FIELDS = ("style", "explode", "allowReserved")
 SEPARATORS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 KINDS = ("object", "array", "string", "integer", "number", "boolean", "null")
-BRACKETS = re.compile(r"\[([^\[\]]+)\]")
+BRACKETS = re.compile(r"\[([^\[\]]*)\]")  # `metadata[]=x`: the key "" (a map's name may be empty)
 # numbers as JSON writes them (a leading + too): not Python's "1_000", " 5 ", "nan" or "٣"
 INTEGER = re.compile(r"[+-]?[0-9]+")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -174,17 +174,43 @@ class _View:
         """False when every string alternative is an enum without ``text`` (the text is then read as
         another of the schema's types, if it can be)."""
         strings = [branch for branch in (self.branches or [self]) if "string" in branch.kinds]
-        return not strings or any(not branch.members or text in branch.members for branch in strings)
+        return not strings or any(branch._string_takes(text) for branch in strings)
+
+    def _string_takes(self, text: str) -> bool:
+        """Whether this alternative takes ``text`` as a string: by its enum, or, when it is itself
+        only a choice (``anyOf: [{enum: [auto]}, {type: object}]``), by its own alternatives."""
+        if self._first("type") is None and not self.members and self.branches:
+            return self.takes_text(text)
+        return not self.members or text in self.members
 
     @functools.cached_property
     def allows_null(self) -> bool:
-        """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part."""
-        return "null" in self.kinds or any(schema.get("nullable") is True for schema, _ in self.parts)
+        """3.0's ``nullable: true`` or a 3.1 type list with ``"null"``, on the schema or an allOf part,
+        or on one of its ``anyOf``/``oneOf`` alternatives (``anyOf: [A, {nullable: true, enum: [null]}]``)."""
+        return "null" in self.kinds or any(schema.get("nullable") is True for schema, _ in self.parts) \
+            or any(branch.allows_null for branch in self.branches)
 
     @functools.cached_property
     def required(self) -> set[str]:
         """The names the schema and its allOf parts require."""
         return {str(n) for schema, _ in self.parts for n in schema.get("required") or [] if isinstance(n, str)}
+
+    def required_with(self, keys: set[str]) -> set[str]:
+        """The names required of an object holding ``keys``: the schema's own, and those of each
+        object alternative that declares all of them (Stripe's ``shipping``: ``anyOf: [{required:
+        [address, name]}, enum [""]]``)."""
+        names = set(self.required)
+        for branch in self.branches:
+            if branch.is_object() and keys <= set(branch.properties):
+                names |= branch.required_with(keys)
+        return names
+
+    def empty_is_no_item(self) -> bool:
+        """Whether a key sent with no value is no item of this array: no item takes the text ``""``
+        (Stripe's ``allowed_types=``, items an enum of names) and the list may be empty."""
+        items = self.items
+        takes = not items.kinds or ("string" in items.kinds and items.takes_text(""))
+        return not takes and self.may_be_empty()
 
     def may_be_empty(self) -> bool:
         """An array with no ``minItems`` above 0."""
@@ -276,6 +302,9 @@ class _Reader:
             if empty is not None and empty.is_array() and empty.may_be_empty() and name not in self.sent:
                 # an empty list is written as no key at all: a form cannot tell it from absent
                 self._put(name, ([], []))
+            elif empty is not None and empty.is_object() and not empty.required and name not in self.sent \
+                    and self._style(name)[0] == "deepObject":
+                self._put(name, ({}, {}))  # so is an empty deepObject (Stripe's business_profile)
         for name in list(self.sent):
             self._put(name, self._content(name, schema.additional, None, name))
         ordered = sorted(self.result.value, key=lambda name: self.placed.get(name, 0))
@@ -316,9 +345,11 @@ class _Reader:
         parts = self._take(name)
         if parts is None:
             return None
-        if parts == ["null"] and view.allows_null and "string" not in view.kinds:
-            return None, None  # the text `null` where null is allowed and no text is (a string keeps it)
+        if parts == ["null"] and view.allows_null and ("string" not in view.kinds or not view.takes_text("null")):
+            return None, None  # the text `null` where null is allowed and no string takes it (a string keeps it)
         as_json = content_type is not None and is_json(content_type)
+        if parts == [""] and view.is_array() and view.empty_is_no_item():
+            return self._empty_list(view)
         if view.is_array() or (len(parts) > 1 and not view.kinds):
             items = view.items
             if len(parts) == 1 and (as_json or items.is_object()) and not items.is_array():
@@ -439,16 +470,20 @@ class _Reader:
     def _tree(self, tree: dict[str, Json], view: _View, where: str) -> tuple[Json, Json]:
         value: dict[str, Json] = {}
         shown: dict[str, Json] = {}
-        for name in sorted(view.required - set(tree)):
+        for name in sorted(view.required_with(set(tree)) - set(tree)):
             sub = view.property(name)
             if sub.is_object() and not sub.required:
                 tree[name] = {}  # an empty object has no key to write: a required one sent is sent so
+            elif sub.is_array() and sub.may_be_empty() and not sub.is_object():
+                tree[name] = {}  # so has an empty list (Stripe's cart[line_items]): read as [] below
         for key, node in tree.items():
             sub, path = view.property(key), f"{where}.{key}"
-            if isinstance(node, dict) and sub.is_array() and node and all(k.isdigit() for k in node):
+            if isinstance(node, dict) and sub.is_array() and all(k.isdigit() for k in node):
                 value[key], shown[key] = self._indexed(node, sub.items, path)
             elif isinstance(node, dict):
                 value[key], shown[key] = self._tree(node, sub, path)
+            elif node == [""] and sub.is_array() and sub.empty_is_no_item():
+                value[key], shown[key] = self._empty_list(sub)
             elif (sub.is_array() and not (node == [""] and "string" in sub.kinds and sub.takes_text(""))) \
                     or (len(node) > 1 and not sub.kinds):  # a key sent several times, of any type
                 value[key], shown[key] = self._items(node, sub.items, None, path)
@@ -457,6 +492,14 @@ class _Reader:
                     self._violation(path, f"{path} field was sent {len(node)} times; it takes one value")
                 value[key], shown[key] = self._part(node[0], sub, None, path)
         return value, shown
+
+    @staticmethod
+    def _empty_list(view: _View) -> tuple[Json, Json]:
+        """A key with no value where a list goes that no item can be written as: the empty list (how
+        a form writes ``[]``), or ``""`` where the schema takes that string instead."""
+        if "string" in view.kinds and view.takes_text(""):
+            return "", ""
+        return [], []
 
     def _indexed(self, node: dict[str, Json], items: _View, where: str) -> tuple[Json, Json]:
         """``lines[0][price]=a&lines[1][price]=b`` (qs, Rails and Stripe write arrays so): the items in
