@@ -18,8 +18,9 @@ $(STAMP): setup.cfg setup.py constraints.txt
 run: $(STAMP)
 	$(BIN)/mocksrv serve $(ARGS)
 
+# one worker per core (pytest-xdist): the suite starts many servers and mostly waits on them
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto $(ARGS)
 
 # newest releases setup.cfg allows, in a scratch venv; the suite must pass on them before the
 # new constraints.txt is committed (.ci/refresh-constraints does all three; docs/ci.md)
