@@ -151,3 +151,21 @@ def test_a_lost_redis_is_the_api_s_503_and_the_process_recovers_when_it_is_back(
     finally:
         server.stop()
         redis_server.stop()
+
+
+def test_a_replica_started_later_follows_the_default_scenario_too(redis_server: RedisServer) -> None:
+    """The default scenario's keys hold on a replica that found the world already there: an unknown key is refused."""
+    args = ("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
+    first = MockServer(*args)
+    try:
+        assert requests.put(first.url("/__mocksrv/scenario"), json={"name": "default"}, timeout=10).ok
+        later = MockServer(*args)
+        try:
+            stranger = {"Authorization": "Bearer md_nobody"}
+            statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=stranger,
+                                      timeout=10).status_code for server in (first, later)]
+            assert statuses == [403, 403]  # MailDiver's answer to a key it does not know, on both
+        finally:
+            later.stop()
+    finally:
+        first.stop()

@@ -77,8 +77,11 @@ class MockState:
     def start(self, name: str) -> None:
         """Select the scenario; seed its records unless the store already holds state. With a shared
         store that holds a world already, follow its scenario and clock instead."""
-        if self.store.shared and self.store.get(*WORLD) is not None:
-            self.refresh()
+        world = self.store.get(*WORLD) if self.store.shared else None
+        if world is not None:
+            following = self.fixtures.scenario(str(world["scenario"]))
+            self._use(following, self._validated_options(following))
+            self.refresh()  # its clock
             self.webhooks.reindex()
             return
         scenario = self.fixtures.scenario(name)
@@ -86,8 +89,7 @@ class MockState:
         if self.store.is_empty():
             self.store.replace_all(self.seed_records(scenario))
         self.webhooks.reindex()  # what --db kept pending is due again
-        self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
-        self.scenario, self._options = scenario, options
+        self._use(scenario, options)
         self._publish()
 
     def load(self, name: str) -> None:
@@ -97,8 +99,7 @@ class MockState:
         self.store.replace_all(self.seed_records(scenario))
         self.webhooks.reindex()
         self.store.reset_counters()
-        self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
-        self.scenario, self._options = scenario, options
+        self._use(scenario, options)
         self._publish()
 
     def refresh(self) -> None:
@@ -113,9 +114,7 @@ class MockState:
         try:
             if world.get("scenario") != self.scenario.name:
                 scenario = self.fixtures.scenario(str(world["scenario"]))
-                self._options = self._validated_options(scenario)
-                self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
-                self.scenario = scenario
+                self._use(scenario, self._validated_options(scenario))
                 self.webhooks.reindex()
             self.clock.restore(world["clock"])
             self._world_version = str(world["version"])
@@ -148,6 +147,10 @@ class MockState:
         scenario = fixtures.scenario(self.scenario.name)
         options = self._validated_options(scenario, apis)
         self.fixtures, self.apis, self.journal.secrets = fixtures, apis, secrets
+        self._use(scenario, options)
+
+    def _use(self, scenario: Scenario, options: dict[str, dict[str, t.Any]]) -> None:
+        """Put a scenario (already read and its options validated) in force: its keys, options and rules."""
         self.rules.load({api: fixture.rules for api, fixture in scenario.apis.items()})
         self.scenario, self._options = scenario, options
 
