@@ -117,9 +117,7 @@ def list_deliveries() -> Response:
     if wanted_state not in (None, *STATES):
         return problem(400, f"state must be one of {', '.join(STATES)}")
     apis = [request.args["api"]] if request.args.get("api") else [api.id for api in pipeline.apis]
-    found = [d for api in apis for d in pipeline.state.webhooks.deliveries(api, state=wanted_state)
-             if not request.args.get("event") or d["event"] == request.args["event"]]
-    found.sort(key=lambda d: (d["due"], int(d["id"].partition("_")[2] or 0)), reverse=True)
+    found = pipeline.state.webhooks.newest_first(apis, state=wanted_state, event=request.args.get("event") or None)
     return jsonify({"deliveries": [_shown(d) for d in found], "total": len(found)})
 
 

@@ -47,9 +47,8 @@ def webhooks_page() -> str:
     state = request.args.get("state", "")
     served = [a.id for a in pipeline().apis]
     webhooks = pipeline().state.webhooks
-    found = [d for name in served if not api or name == api
-             for d in webhooks.deliveries(name, state=state if state in STATES else None)]
-    found.sort(key=lambda d: (d["due"], int(str(d["id"]).partition("_")[2] or 0)), reverse=True)
+    found = webhooks.newest_first([name for name in served if not api or name == api],
+                                  state=state if state in STATES else None)
     subscriptions = {name: webhooks.subscriptions(name) for name in served}
     return render_template("console/webhooks.html", page="webhooks", deliveries=[shown(d) for d in found[:ROW_LIMIT]],
                            total=len(found), subscriptions={k: v for k, v in subscriptions.items() if v},

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import typing as t
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -150,7 +151,7 @@ def exchange_facts(request: MockRequest, path_params: dict[str, str], body: Json
                    response_body: Json) -> ExchangeFacts:
     """The facts of one exchange runtime expressions may name."""
     host = request.headers.get("Host", "localhost")
-    query = "&".join(f"{k}={v}" for k, v in request.query.items(multi=True))
+    query = urllib.parse.urlencode(list(request.query.items(multi=True)))  # as the client wrote it, escaped
     return ExchangeFacts(url=f"http://{host}{request.path}" + (f"?{query}" if query else ""),
                          method=request.method.upper(), status=response.status,
                          request_headers=dict(request.headers.items()),

@@ -254,20 +254,18 @@ class Pipeline:
         except MockError as error:
             if error.status >= 500:
                 log.warning("%s %s: %s %s", match.api.id, match.operation.key, error.status, error.detail)
-            answer = Answer(self._error(match, request, error), match, error, delay=delay)
-            answer.upstream = {"url": upstream.base_url, "forwarded": False, "reason": error.detail}
-            return answer
+            return Answer(self._error(match, request, error), match, error, delay=delay,
+                          upstream=upstream.unreached(error))
         problems = self._response_problems(match, request, forwarded.response)
         self.state.drift.note(match.api.id, match.operation.key, forwarded.response.status, problems)
         if self.recorder is not None:  # records and rules only of what the spec can replay
             self.recorder.note(match, request, forwarded.response, replayable=not problems and invalid is None)
-        report = {"url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
-                  "latency_ms": forwarded.latency_ms, "conforms": not problems, "problems": problems}
-        return Answer(forwarded.response, match, invalid, delay=delay, upstream=report)
+        return Answer(forwarded.response, match, invalid, delay=delay, upstream=forwarded.report(problems))
 
     def upstream_for(self, api_id: str) -> Upstream | None:
         """The real API ``api_id`` is proxied to: ``--upstream``'s, else the scenario's ``upstream:`` (None: mocked)."""
-        url = self.options.upstreams.get(api_id) or self.state.scenario.api(api_id).upstream
+        fixture = self.state.scenario.apis.get(api_id)  # no empty fixture made per call: this is on every request
+        url = self.options.upstreams.get(api_id) or (fixture.upstream if fixture is not None else None)
         if url is None:
             return None
         found = self._upstreams.get(url)
@@ -277,7 +275,10 @@ class Pipeline:
         return found
 
     def proxied_apis(self) -> list[str]:
-        return [api.id for api in self.apis if self.upstream_for(api.id) is not None]
+        """The APIs an upstream answers now (the command line's and the scenario's)."""
+        scenario = self.state.scenario.apis
+        named = {*self.options.upstreams, *(api for api, fixture in scenario.items() if fixture.upstream)}
+        return [api.id for api in self.apis if api.id in named]
 
     def _mocked_first(self, match: Match) -> bool:
         """In ``fallback`` mode, whether the mock answers (it does, but for the live operations and the
@@ -293,13 +294,9 @@ class Pipeline:
         try:
             forwarded = upstream.forward(request, request.path[len(api.mount):])
         except MockError as failure:
-            answer = Answer(to_response(problem(failure)), None, error)
-            answer.upstream = {"url": upstream.base_url, "forwarded": False, "reason": failure.detail}
-            return answer
+            return Answer(to_response(problem(failure)), None, error, upstream=upstream.unreached(failure))
         self.state.drift.note(api.id, UNDECLARED, forwarded.response.status, [error.detail])
-        return Answer(forwarded.response, None, error, upstream={
-            "url": forwarded.url, "forwarded": True, "status": forwarded.response.status,
-            "latency_ms": forwarded.latency_ms, "conforms": False, "problems": [error.detail]})
+        return Answer(forwarded.response, None, error, upstream=forwarded.report([error.detail]))
 
     def _stateful(self, match: Match, checked: CheckedRequest, chosen: ChosenResponse) -> Applied | None:
         """What stored state makes of the request; a missing record is a 404 only where the spec allows one."""

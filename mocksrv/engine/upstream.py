@@ -18,8 +18,10 @@ import urllib.parse
 from dataclasses import dataclass
 
 from mocksrv.errors import ApiError
+from mocksrv.errors import MockError
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
+from mocksrv.state.webhooks import url_problem
 
 # RFC 9110 7.6.1: meant for one connection, never forwarded; Host and the length are the new connection's own.
 # Accept-Encoding goes too, so the answer comes uncompressed and can be checked against the spec.
@@ -37,14 +39,20 @@ class Forwarded:
     response: MockResponse
     latency_ms: float
 
+    def report(self, problems: list[str]) -> dict[str, t.Any]:
+        """What the journal keeps of it: where it went, the status, the time, and what breaks the spec."""
+        return {"url": self.url, "forwarded": True, "status": self.response.status, "latency_ms": self.latency_ms,
+                "conforms": not problems, "problems": problems}
+
 
 class Upstream:
     """One API's real server: its base URL (scheme, host, port, base path)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, verify: bool = True) -> None:
+        problem = url_problem(base_url)
+        if problem:
+            raise ValueError(f"upstream {problem}")
         parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"upstream {base_url!r} is not an http(s) URL with a host")
         self.base_url = base_url.rstrip("/")
         self._parts = parts
         self._timeout = timeout
@@ -80,6 +88,10 @@ class Upstream:
         media_type = next((v for k, v in passed if k.lower() == "content-type"), None)
         url = f"{self._parts.scheme}://{self._parts.netloc}{target}"
         return Forwarded(url, MockResponse(answer.status, passed, body, media_type), latency)
+
+    def unreached(self, error: MockError) -> dict[str, t.Any]:
+        """What the journal keeps of a request that got no answer from here."""
+        return {"url": self.base_url, "forwarded": False, "reason": error.detail}
 
     def _connection(self) -> http.client.HTTPConnection:
         host, port = self._parts.hostname or "", self._parts.port

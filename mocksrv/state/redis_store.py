@@ -35,6 +35,7 @@ from mocksrv.state.store import RecordId
 from mocksrv.state.store import SeedRecord
 from mocksrv.state.store import matches_where
 from mocksrv.state.store import record_key
+from mocksrv.state.store import record_text
 from mocksrv.state.store import seed_tables
 from mocksrv.state.store import sort_key
 from mocksrv.state.store import table_name
@@ -132,7 +133,7 @@ class RedisStore:
     def update(self, api: str, collection: str, record_id: RecordId, changes: Mapping[str, t.Any]) -> Record | None:
         self._check_open()
         name, key = table_name(api, collection), record_key(record_id)
-        changes_text = _json_object(changes, f"changes to {name}/{key}")
+        changes_text = record_text(changes, f"changes to {name}/{key}")
         records = self._keys(name)[0]
 
         def merge(pipe: t.Any) -> Record | None:
@@ -197,7 +198,7 @@ class RedisStore:
         """
         self._check_open()
         loaded = seed_tables(data, lambda record, what: as_json(record) if isinstance(record, bytes)
-                             else _json_object(record, what))
+                             else record_text(record, what))
         old = self._call(self._redis.smembers, self._tables)
         pipe = self._redis.pipeline(transaction=True)
         for name in old:
@@ -249,7 +250,7 @@ class RedisStore:
 
     def _write(self, name: str, key: str, record: Mapping[str, t.Any], *, only_new: bool) -> bool:
         self._check_open()
-        text = _json_object(record, f"record {name}/{key}")
+        text = record_text(record, f"record {name}/{key}")
         records_key, order_key = self._keys(name)
         integer = key if key.isascii() and key.isdigit() else ""
         return bool(self._call(self._put, keys=[records_key, order_key, f"{self._prefix}order", self._tables,
@@ -277,17 +278,4 @@ class RedisStore:
             return method(*args, **kwargs)
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {error}") from None
-
-
-def _json_object(record: t.Any, what: str) -> str:
-    """A record's strict JSON text.
-
-    :raise StoreError: not a JSON object, or holds what JSON cannot (sets, NaN, non-string keys …).
-    """
-    if not isinstance(record, Mapping):
-        raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
-    try:
-        return strict_json(record if isinstance(record, dict) else dict(record))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 

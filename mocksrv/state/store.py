@@ -261,16 +261,31 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+Stored = t.TypeVar("Stored")  # the form a store keeps a record in
+
+
 def encode_record(record: t.Any, what: str = "record") -> PackedRecord:
     """A record packed as the store keeps it (`mocksrv.state.packing`).
 
     :raise StoreError: ``record`` is not a JSON object (not a mapping, or holds sets, objects,
         NaN, non-string keys …).
     """
+    return _as_stored(record, what, pack)
+
+
+def record_text(record: t.Any, what: str = "record") -> str:
+    """A record as strict JSON text (the Redis store keeps that).
+
+    :raise StoreError: as `encode_record`.
+    """
+    return _as_stored(record, what, strict_json)
+
+
+def _as_stored(record: t.Any, what: str, encode: Callable[[dict[str, t.Any]], Stored]) -> Stored:
     if not isinstance(record, Mapping):
         raise StoreError(f"{what}: a record must be a JSON object, not {type(record).__name__}")
     try:
-        return pack(record if isinstance(record, dict) else dict(record))
+        return encode(record if isinstance(record, dict) else dict(record))
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
 
@@ -284,9 +299,6 @@ def _encode(value: t.Any, what: str) -> str:
         return strict_json(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} is not JSON-serialisable: {exc}") from exc
-
-
-Stored = t.TypeVar("Stored")
 
 
 def seed_tables(data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]],

@@ -233,6 +233,12 @@ class Webhooks:
         where = {name: value for name, value in (("state", state), ("source", source)) if value is not None}
         return self.store.list(api, DELIVERIES, where=where or None)[0]
 
+    def newest_first(self, apis: t.Iterable[str], *, state: str | None = None, event: str | None = None
+                     ) -> list[dict[str, Json]]:
+        """The deliveries of several APIs, the latest due first (the admin API's list and the console's)."""
+        found = [d for api in apis for d in self.deliveries(api, state=state) if event is None or d["event"] == event]
+        return sorted(found, key=lambda d: (d["due"], int(str(d["id"]).partition("_")[2] or 0)), reverse=True)
+
     def delivery(self, api: str, delivery_id: str) -> dict[str, Json] | None:
         return self.store.get(api, DELIVERIES, delivery_id)
 
