@@ -57,6 +57,33 @@ def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer
     assert statuses == [201, 201, 201, 429, 429]  # 3 a minute, in all
 
 
+def journal(server: MockServer, **filters: t.Any) -> list[dict[str, t.Any]]:
+    answer = requests.get(server.url("/__mocksrv/requests"), params=filters, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return t.cast(list[dict[str, t.Any]], answer.json()["requests"])
+
+
+def test_one_journal_holds_every_replica_s_requests_newest_first(replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    assert requests.delete(second.url("/__mocksrv/requests"), timeout=10).status_code == 204
+    for server, subject in ((first, "one"), (second, "two"), (first, "three")):
+        made = requests.post(server.url("/maildiver/v1/emails"), json={**SEND, "subject": subject}, headers=KEY,
+                             timeout=10)
+        assert made.status_code == 201
+    assert requests.get(second.url("/maildiver/v1/emails/nope"), headers=KEY, timeout=10).status_code == 404
+    for server in (first, second):  # the same journal, newest first, from either replica
+        seen = journal(server)
+        assert [e["body"]["subject"] for e in seen if e["method"] == "POST"] == ["three", "two", "one"]
+        assert [e["response"]["status"] for e in seen] == [404, 201, 201, 201]
+        ids = [e["id"] for e in seen]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+        assert seen[1]["headers"]["Authorization"] != KEY["Authorization"]  # masked as in one process
+    assert [e["response"]["status"] for e in journal(first, status=201, limit=2)] == [201, 201]
+    assert [e["path"] for e in journal(second, method="GET")] == ["/maildiver/v1/emails/nope"]
+    assert requests.delete(first.url("/__mocksrv/requests"), timeout=10).status_code == 204
+    assert journal(second) == []  # cleared through one, cleared for all
+
+
 def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(
         replicas: tuple[MockServer, MockServer], redis_server: RedisServer) -> None:
     first, second = replicas

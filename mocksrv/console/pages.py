@@ -60,9 +60,9 @@ def request_rows() -> str:
     return render_template("console/request_rows.html", entries=entries, request_line=journal_view.request_line)
 
 
-@bp.get("/requests/<int:entry_id>")
+@bp.get("/requests/<int(signed=True):entry_id>")
 def request_detail(entry_id: int) -> str | tuple[str, int]:
-    entry = journal_view.find(pipeline().state.journal, entry_id)
+    entry = pipeline().state.journal.find(entry_id)
     if entry is None:
         return not_found(f"request {entry_id} (the journal keeps the most recent ones, and a reset empties it)")
     return render_template(

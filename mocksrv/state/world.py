@@ -18,6 +18,7 @@ from mocksrv.state.faults import Faults
 from mocksrv.state.fixtures import FixtureSet
 from mocksrv.state.fixtures import Scenario
 from mocksrv.state.journal import MAX_ENTRIES
+from mocksrv.state.journal import EntryLog
 from mocksrv.state.journal import Journal
 from mocksrv.state.rules import Rules
 from mocksrv.state.store import PackedRecord
@@ -52,14 +53,15 @@ class ApiKnowledge(t.Protocol):
 
 class MockState:
     def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock, apis: ApiKnowledge,
-                 journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
+                 journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None,
+                 journal: EntryLog | None = None) -> None:
         self.fixtures = fixtures
         self.store = store
         self.clock = clock
         self.apis = apis
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
-        self.journal = Journal(journal_limit, secrets)
+        self.journal = Journal(journal_limit, secrets, journal)
         self.faults = Faults()
         self.rules = Rules()
         self.webhooks = Webhooks(store)
