@@ -15,6 +15,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
+from conftest import REDIS_SERVER
+from conftest import RedisServer
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
@@ -28,9 +30,6 @@ from mocksrv.state.journal import Body
 from mocksrv.state.journal import Entry
 from mocksrv.state.journal import Journal
 from mocksrv.state.journal import mask
-
-from conftest import REDIS_SERVER
-from conftest import RedisServer
 
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "html": "<p>x</p>"}
 

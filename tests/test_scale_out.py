@@ -84,6 +84,48 @@ def test_one_journal_holds_every_replica_s_requests_newest_first(replicas: tuple
     assert journal(second) == []  # cleared through one, cleared for all
 
 
+def test_faults_and_rules_added_through_one_replica_hold_on_every_replica_counted_once(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    made = requests.post(first.url("/__mocksrv/faults"), json={"api": "maildiver", "status": 503, "times": 3},
+                         timeout=10)
+    assert made.status_code == 201
+    listed = requests.get(second.url("/__mocksrv/faults"), timeout=10).json()["faults"]
+    assert [(f["id"], f["remaining"]) for f in listed] == [(made.json()["id"], 3)]
+    statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
+                for server in (second, first, second, first)]
+    assert statuses == [503, 503, 503, 201]  # 3 in all, whichever replica answered
+    assert requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"] == []
+    rule = requests.post(second.url("/__mocksrv/rules"), timeout=10, json={
+        "api": "maildiver", "match": [{"in": "body", "path": "/subject", "equals": "quota"}],
+        "then": {"status": 403, "body": {"message": "Quota exhausted"}}})
+    assert rule.status_code == 201, rule.text
+    quota = {**SEND, "subject": "quota"}
+    assert requests.post(first.url("/maildiver/v1/emails"), json=quota, headers=KEY, timeout=10).status_code == 403
+    assert requests.delete(first.url(f"/__mocksrv/rules/{rule.json()['id']}"), timeout=10).status_code == 204
+    assert requests.post(second.url("/maildiver/v1/emails"), json=quota, headers=KEY, timeout=10).status_code == 201
+    endless = requests.post(first.url("/__mocksrv/faults"), json={"api": "maildiver", "status": 500, "times": 5},
+                            timeout=10).json()
+    assert requests.post(first.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 500
+    assert requests.put(second.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok
+    kept = requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"]
+    assert [(f["id"], f["remaining"]) for f in kept] == [(endless["id"], 4)]  # a switch keeps it, with its uses
+    assert requests.post(second.url("/__mocksrv/reset"), timeout=10).ok  # a reset drops it, for all
+    assert requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"] == []
+
+
+def test_a_scenario_given_inline_to_one_replica_holds_on_every_replica(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    inline = {"name": "only-ada", "fixture": {"maildiver": {"api_keys": [{"key": "md_ada"}]}}}
+    loaded = requests.put(first.url("/__mocksrv/scenario"), json=inline, timeout=10)
+    assert loaded.status_code == 200, loaded.text
+    assert requests.get(second.url("/__mocksrv/scenarios"), timeout=10).json()["current"] == "only-ada"
+    statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=headers, timeout=10).status_code
+                for server in (first, second) for headers in ({"Authorization": "Bearer md_ada"}, KEY)]
+    assert statuses == [201, 403, 201, 403]  # the inline scenario's key, on both; the default's is gone
+
+
 def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(
         replicas: tuple[MockServer, MockServer], redis_server: RedisServer) -> None:
     first, second = replicas

@@ -307,7 +307,7 @@ def switch_scenario_to(body: t.Any) -> Response:
     state = pipeline.state
     try:
         if "fixture" in body:
-            state.fixtures.add(body["name"], body["fixture"])
+            state.add_inline(body["name"], body["fixture"])
             problems = state.fixtures.check_against(pipeline.apis)
             if problems:
                 raise FixtureError(f"<inline scenario {body['name']}>", problems)

@@ -227,6 +227,11 @@ class RedisStore:
                                         args=[window, limit])
         return bool(allowed), int(remaining)
 
+    def window_count(self, key: str, window: int) -> int:
+        self._check_open()
+        current, hits = self.call(self._redis.hmget, f"{self._prefix}w:{key}", "w", "n")
+        return int(hits) if current == str(window) else 0
+
     def reset_counters(self) -> None:
         self._check_open()
         windows = self.call(self._redis.smembers, f"{self._prefix}windows")
