@@ -3,6 +3,8 @@ limits across them; an unreachable Redis is one line at start (docs/scale-out.md
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import time
@@ -124,6 +126,21 @@ def test_a_scenario_given_inline_to_one_replica_holds_on_every_replica(
     statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=headers, timeout=10).status_code
                 for server in (first, second) for headers in ({"Authorization": "Bearer md_ada"}, KEY)]
     assert statuses == [201, 403, 201, 403]  # the inline scenario's key, on both; the default's is gone
+
+
+def test_an_email_preview_opened_through_one_replica_loads_from_the_other(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    made = requests.post(first.url("/maildiver/v1/emails"), json={**SEND, "html": "<p>Shared preview</p>"},
+                         headers=KEY, timeout=10)
+    page = requests.get(first.url(f"/__mocksrv/ui/outbox/maildiver/{made.json()['id']}"), timeout=10)
+    assert page.status_code == 200
+    found = re.search(r'src="(/__mocksrv/preview/[^"]+)"', page.text)
+    assert found, page.text
+    url = html.unescape(found.group(1))
+    for server in (second, first):  # behind a load balancer the frame's request may go to either
+        preview = requests.get(server.url(url), timeout=10)
+        assert preview.status_code == 200 and "Shared preview" in preview.text
 
 
 def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(
