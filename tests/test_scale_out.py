@@ -143,6 +143,36 @@ def test_an_email_preview_opened_through_one_replica_loads_from_the_other(
         assert preview.status_code == 200 and "Shared preview" in preview.text
 
 
+def test_a_session_made_through_one_replica_is_served_by_every_replica(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    inline = {"maildiver": {"api_keys": [{"key": "md_session"}], "rate_limit": {"limit": 2, "window_seconds": 60}}}
+    made = requests.post(first.url("/__mocksrv/sessions"), json={"id": "t-shared", "fixture": inline}, timeout=10)
+    assert made.status_code == 201, made.text
+    taken = requests.post(second.url("/__mocksrv/sessions"), json={"id": "t-shared"}, timeout=10)
+    assert taken.status_code == 409  # the id is taken on every replica
+    key = {"Authorization": "Bearer md_session"}
+    sent = requests.post(second.url("/@t-shared/maildiver/v1/emails"), json=SEND, headers=key, timeout=10)
+    assert sent.status_code == 201, sent.text  # the session's own key, on a replica that did not make it
+    assert requests.post(second.url("/@t-shared/maildiver/v1/emails"), json=SEND, headers=KEY,
+                         timeout=10).status_code == 403  # the server's key is not the session's
+    stored = requests.get(first.url(f"/__mocksrv/sessions/t-shared/apis/maildiver/records/emails/{sent.json()['id']}"),
+                          timeout=10)
+    assert stored.status_code == 200  # its records are one world
+    assert requests.get(first.url(f"/__mocksrv/apis/maildiver/records/emails/{sent.json()['id']}"),
+                        timeout=10).status_code == 404  # and not the server's
+    statuses = [requests.post(server.url("/@t-shared/maildiver/v1/emails"), json=SEND, headers=key,
+                              timeout=10).status_code for server in (first, second)]
+    assert statuses == [201, 429]  # its rate limit of 2 a minute, counted across replicas
+    seen = requests.get(first.url("/__mocksrv/sessions/t-shared/requests"), timeout=10).json()["requests"]
+    assert [e["response"]["status"] for e in seen] == [429, 201, 403, 201]  # one journal, the session's
+    listed = [s["id"] for s in requests.get(second.url("/__mocksrv/sessions"), timeout=10).json()["sessions"]]
+    assert "t-shared" in listed
+    assert requests.delete(second.url("/__mocksrv/sessions/t-shared"), timeout=10).status_code == 204
+    assert requests.post(first.url("/@t-shared/maildiver/v1/emails"), json=SEND, headers=key,
+                         timeout=10).status_code == 404  # deleted through one, gone on both
+
+
 def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(
         replicas: tuple[MockServer, MockServer], redis_server: RedisServer) -> None:
     first, second = replicas

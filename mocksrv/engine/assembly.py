@@ -4,6 +4,8 @@ over both. `create_app`, `mocksrv check` and the console's scratch copies all bu
 
 from __future__ import annotations
 
+import typing as t
+
 from mocksrv.config import Options
 from mocksrv.engine.catalog import ApiCatalog
 from mocksrv.engine.pipeline import Pipeline
@@ -49,6 +51,26 @@ def open_store(options: Options) -> tuple[Store, EntryLog | None]:
         store = RedisStore(options.store_url)
         return store, RedisEntries(store, options.journal_limit)
     return EmbeddedStore(options.db), None
+
+
+def session_store(server: Store, namespace: str, journal_limit: int = 0) -> tuple[Store, EntryLog | None]:
+    """A store beside the server's for a session's world (or the list of sessions): on the server's Redis
+    under ``namespace``, with its journal there too; else in memory, with the journal in memory (None)."""
+    if not server.shared:
+        return EmbeddedStore(None), None
+    from mocksrv.state.redis_journal import RedisEntries
+    from mocksrv.state.redis_store import RedisStore
+
+    store = t.cast(RedisStore, server).sibling(namespace)
+    return store, RedisEntries(store, journal_limit)
+
+
+def drop_session_store(server: Store, namespace: str) -> None:
+    """Delete what `session_store` keeps under ``namespace`` on a shared store (nothing to do in memory)."""
+    if server.shared:
+        from mocksrv.state.redis_store import RedisStore
+
+        t.cast(RedisStore, server).sibling(namespace).drop()
 
 
 def rebuild_pipeline(current: Pipeline, apis: list[ApiSpec], options: Options) -> Pipeline:

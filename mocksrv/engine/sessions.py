@@ -18,12 +18,18 @@ import uuid
 from dataclasses import dataclass
 
 from mocksrv.config import Options
+from mocksrv.engine.assembly import drop_session_store
+from mocksrv.engine.assembly import session_store
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.errors import FixtureError
 from mocksrv.state.clock import Clock
-from mocksrv.state.store import EmbeddedStore
+from mocksrv.state.counted import HOME
+from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.store import Store
 from mocksrv.state.world import MockState
 
+REGISTRY = "sessions"  # the namespace of a shared store that lists the sessions
+SESSIONS = "sessions"  # the collection there
 PREFIX = "/@"  # a session's APIs: /@<id><mount>; "@" starts no API id (ids come from file names)
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -50,7 +56,14 @@ class Session:
 
 
 class Sessions:
-    """The live sessions of one server, made from its pipeline."""
+    """The live sessions of one server, made from its pipeline.
+
+    With a shared store (``--store redis://…``) every replica serves every session: the list of
+    sessions is kept in the store (`REGISTRY`, beside the server's world, so a reset of the server
+    leaves it alone), each session's world is a namespace of its own on the same Redis, and a replica
+    that meets a session it has not served yet follows its world (`MockState.start`). Idle time is
+    then the wall clock's, written back at most every tenth of ``session_idle_seconds``.
+    """
 
     def __init__(self, base: Pipeline, options: Options, *, clock: t.Callable[[], float] = time.monotonic) -> None:
         self.base = base
@@ -58,6 +71,8 @@ class Sessions:
         self._now = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        server = base.state.store
+        self._registry: Store | None = session_store(server, REGISTRY)[0] if server.shared else None
 
     def create(self, session_id: str | None = None, scenario: str | None = None,
                fixture: dict[str, t.Any] | None = None) -> Session:
@@ -71,8 +86,7 @@ class Sessions:
         if not SESSION_ID.match(session_id):
             raise SessionError(f"session id {session_id!r} must be 1-64 letters, digits, '.', '_' or '-', "
                                "starting with a letter or digit")
-        base = self.base.state
-        fixtures = base.fixtures.private_copy() if fixture is not None else base.fixtures
+        fixtures = self.base.state.fixtures.private_copy()
         name = scenario or self.options.scenario
         if fixture is not None:
             name = scenario or f"session-{session_id}"
@@ -80,17 +94,30 @@ class Sessions:
             problems = fixtures.check_against(self.base.apis)
             if problems:
                 raise FixtureError(f"<inline scenario {name}>", problems)
-        state = MockState(fixtures, EmbeddedStore(None), Clock(self.options.clock_start), base.apis,
-                          journal_limit=self.options.journal_limit, secrets=base.journal.secrets)
-        state.load(name)
+        fixtures.scenario(name)  # an unknown scenario is refused before the id is taken
         with self._lock:
             self._expire()
-            if session_id in self._sessions:
+            if session_id in self._sessions or (self._registry and self._registry.get(HOME, SESSIONS, session_id)):
                 raise SessionError(f"a session {session_id!r} exists already", status=409)
-            if len(self._sessions) >= self.options.max_sessions:
+            held = self._registry.count(HOME, SESSIONS) if self._registry else len(self._sessions)
+            if held >= self.options.max_sessions:
                 raise SessionError(f"the server holds {self.options.max_sessions} sessions, its limit: delete some "
                                    "(DELETE /__mocksrv/sessions/<id>) or raise --max-sessions")
-            session = Session(session_id, self.base.for_state(state), time.time(), self._now())
+            if self._registry and not self._registry.create(HOME, SESSIONS, session_id,
+                                                            {"id": session_id, "created": time.time(),
+                                                             "last_used": time.time()}):
+                raise SessionError(f"a session {session_id!r} exists already", status=409)
+        try:
+            state = self._world(session_id, fixtures)
+            if fixture is not None:
+                state.add_inline(name, fixture)  # so that other replicas can follow it
+            state.load(name)
+        except Exception:
+            if self._registry is not None:
+                self.delete(session_id)
+            raise
+        session = Session(session_id, self.base.for_state(state), time.time(), self._now())
+        with self._lock:
             self._sessions[session_id] = session
         return session
 
@@ -99,23 +126,73 @@ class Sessions:
         with self._lock:
             self._expire()
             session = self._sessions.get(session_id)
-            if session is not None:
-                session.last_used = self._now()
-            return session
+        if self._registry is not None:
+            session = self._shared(session_id, session)
+        if session is not None:
+            session.last_used = self._now()
+        return session
 
     def delete(self, session_id: str) -> bool:
         with self._lock:
-            return self._sessions.pop(session_id, None) is not None
+            session = self._sessions.pop(session_id, None)
+        if self._registry is None:
+            return session is not None
+        gone = self._registry.delete(HOME, SESSIONS, session_id)
+        drop_session_store(self.base.state.store, _namespace(session_id))
+        return gone
 
     def all(self) -> list[Session]:
         with self._lock:
             self._expire()
+            known = list(self._sessions)
+        if self._registry is not None:
+            listed = [record["id"] for record in self._registry.list(HOME, SESSIONS)[0]]
+            found = [self._shared(session_id, self._sessions.get(session_id), touch=False) for session_id in listed]
+            for session_id in set(known) - set(listed):
+                with self._lock:
+                    self._sessions.pop(session_id, None)
+            return sorted((s for s in found if s is not None), key=lambda s: s.created)
+        with self._lock:
             return sorted(self._sessions.values(), key=lambda s: s.created)
 
+    def _world(self, session_id: str, fixtures: FixtureSet) -> MockState:
+        store, journal = session_store(self.base.state.store, _namespace(session_id), self.options.journal_limit)
+        base = self.base.state
+        return MockState(fixtures, store, Clock(self.options.clock_start), base.apis,
+                         journal_limit=self.options.journal_limit, secrets=base.journal.secrets, journal=journal)
+
+    def _shared(self, session_id: str, session: Session | None, *, touch: bool = True) -> Session | None:
+        """The session as the shared list has it: None once deleted or expired there; followed the first time
+        this replica meets it."""
+        assert self._registry is not None
+        record = self._registry.get(HOME, SESSIONS, session_id)
+        now = time.time()
+        if record is None or now - float(record["last_used"]) > self.options.session_idle_seconds:
+            if record is not None:
+                self.delete(session_id)
+            with self._lock:
+                self._sessions.pop(session_id, None)
+            return None
+        if touch and now - float(record["last_used"]) > self.options.session_idle_seconds / 10:
+            self._registry.update(HOME, SESSIONS, session_id, {"last_used": now})
+        if session is None:
+            state = self._world(session_id, self.base.state.fixtures.private_copy())
+            state.start(self.options.scenario)  # the world is there: it follows its scenario and clock
+            session = Session(session_id, self.base.for_state(state), float(record["created"]), self._now())
+            with self._lock:
+                session = self._sessions.setdefault(session_id, session)
+        return session
+
     def _expire(self) -> None:
+        if self._registry is not None:
+            return  # by the shared list's wall-clock times (`_shared`)
         deadline = self._now() - self.options.session_idle_seconds
         for session_id in [s.id for s in self._sessions.values() if s.last_used < deadline]:
             del self._sessions[session_id]
+
+
+def _namespace(session_id: str) -> str:
+    return f"session:{session_id}"
 
 
 def split_session(path: str) -> tuple[str, str] | None:

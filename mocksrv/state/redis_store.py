@@ -89,14 +89,15 @@ class RedisStore:
 
     shared = True  # every process on the same Redis and namespace
 
-    def __init__(self, url: str, namespace: str = "main") -> None:
+    def __init__(self, url: str, namespace: str = "main", *, client: redis.Redis | None = None) -> None:
         self.url = url
         self._prefix = f"mocksrv:{namespace}:"
         self._closed = False
         self._lock = threading.Lock()
+        self._owns_client = client is None
         try:
-            self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5.0,
-                                               socket_connect_timeout=5.0)
+            self._redis = client or redis.Redis.from_url(url, decode_responses=True, socket_timeout=5.0,
+                                                         socket_connect_timeout=5.0)
             self._redis.ping()
         except (redis.RedisError, ValueError) as error:
             raise StoreUnavailable(f"cannot reach Redis at {url}: {error}") from None
@@ -242,7 +243,8 @@ class RedisStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._redis.close()
+                if self._owns_client:
+                    self._redis.close()
 
     def __enter__(self) -> RedisStore:
         return self
@@ -264,6 +266,16 @@ class RedisStore:
     @property
     def client(self) -> redis.Redis:
         return self._redis
+
+    def sibling(self, namespace: str) -> RedisStore:
+        """Another world on the same Redis, over this store's connections (a session's, the sessions' list)."""
+        return RedisStore(self.url, namespace, client=self._redis)
+
+    def drop(self) -> None:
+        """Delete every key of this store's world (a session that is deleted)."""
+        self._check_open()
+        for batch in _batched(self.call(lambda: list(self._redis.scan_iter(match=f"{self._prefix}*", count=500)))):
+            self.call(self._redis.delete, *batch)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -298,3 +310,7 @@ class RedisStore:
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {error}") from None
 
+
+def _batched(keys: builtins.list[str], size: int = 500) -> t.Iterator[builtins.list[str]]:
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
