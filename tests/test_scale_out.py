@@ -7,8 +7,10 @@ import html
 import re
 import subprocess
 import sys
+import threading
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,23 @@ def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer
     statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
                 for server in (first, second, first, second, second)]
     assert statuses == [201, 201, 201, 429, 429]  # 3 a minute, in all
+
+
+def test_exactly_n_of_4n_concurrent_calls_across_replicas_pass(replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    assert requests.put(first.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok
+    assert requests.post(second.url("/__mocksrv/clock"), json={"frozen": True}, timeout=10).ok  # no window rolls over
+    start = threading.Barrier(12)
+
+    def send(server: MockServer) -> int:
+        start.wait(timeout=10)
+        return requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=20).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(send, [first, second] * 6))
+    assert statuses.count(201) == 3 and statuses.count(429) == 9, statuses  # a limit of 3, across both
+    listed = requests.get(first.url("/__mocksrv/apis/maildiver/records/emails"), timeout=10).json()
+    assert len([r for r in listed["records"] if r["subject"] == SEND["subject"]]) == 3  # one record per 201
 
 
 def journal(server: MockServer, **filters: t.Any) -> list[dict[str, t.Any]]:
