@@ -304,3 +304,27 @@ def test_a_replica_started_later_follows_the_default_scenario_too(redis_server: 
             later.stop()
     finally:
         first.stop()
+
+
+def test_a_replica_reads_the_world_s_settings_only_when_they_changed(redis_server: RedisServer) -> None:
+    """Every request reads the world's version; its settings (which hold a scenario given inline, however
+    large) only after another replica changed them."""
+    from mocksrv import Options
+    from mocksrv import create_app
+    from mocksrv.state.world import WORLD
+
+    def app() -> t.Any:
+        return create_app(Options(specs=[SPECS], fixtures=FIXTURES, store_url=redis_server.url)).test_client()
+
+    first, second = app(), app()
+    assert first.put("/__mocksrv/scenario", json={"name": "default"}).status_code == 200
+    store = second.application.extensions["mocksrv"].pipeline.state.store
+    reads: list[tuple[str, ...]] = []
+    real_get = store.get
+    store.get = lambda *key: reads.append(key) or real_get(*key)
+    for _ in range(3):
+        assert second.post("/maildiver/v1/emails", json=SEND, headers=KEY).status_code == 201
+    assert reads.count(WORLD) == 1  # once, to follow the load above; not on the next requests
+    assert first.post("/__mocksrv/clock", json={"advance_seconds": 60}).status_code == 200
+    second.post("/maildiver/v1/emails", json=SEND, headers=KEY)
+    assert reads.count(WORLD) == 2

@@ -32,6 +32,8 @@ from mocksrv.state.webhooks import unknown_events
 
 # where a shared store keeps the world's settings: an API id no spec file can have
 WORLD = ("__mocksrv", "world", "settings")
+# its version alone, read on every request: the settings can be large (a scenario given inline)
+WORLD_VERSION = ("__mocksrv", "world", "version")
 
 
 class ApiKnowledge(t.Protocol):
@@ -123,8 +125,11 @@ class MockState:
         (one read per call; nothing to do with a store of this process's own)."""
         if not self.store.shared:
             return
+        seen = self.store.get(*WORLD_VERSION)
+        if seen is None or seen["version"] == self._world_version:
+            return
         world = self.store.get(*WORLD)
-        if world is None or world.get("version") == self._world_version:
+        if world is None:
             return
         self._following = True
         try:
@@ -136,7 +141,9 @@ class MockState:
             self.faults.reload()
             self.rules.reload()
             self.clock.restore(world["clock"])
-            self._world_version = str(world["version"])
+            # the version seen, not the settings' own: after two processes published at once the two can
+            # differ until the next change, and the settings must not be read again on every request
+            self._world_version = str(seen["version"])
         finally:
             self._following = False
 
@@ -147,6 +154,7 @@ class MockState:
         version = uuid.uuid4().hex  # unique across resets, which drop every sequence
         self.store.put(*WORLD, {"scenario": self.scenario.name, "inline": self._inline.get(self.scenario.name),
                                 "clock": self.clock.snapshot(), "version": version})
+        self.store.put(*WORLD_VERSION, {"version": version})  # after the settings: whoever sees it finds them
         self._world_version = version
 
     def _followed(self, world: dict[str, t.Any]) -> Scenario:
