@@ -185,6 +185,9 @@ def test_a_session_made_through_one_replica_is_served_by_every_replica(
     assert statuses == [201, 429]  # its rate limit of 2 a minute, counted across replicas
     seen = requests.get(first.url("/__mocksrv/sessions/t-shared/requests"), timeout=10).json()["requests"]
     assert [e["response"]["status"] for e in seen] == [429, 201, 403, 201]  # one journal, the session's
+    moved = requests.post(first.url("/__mocksrv/sessions/t-shared/clock"), timeout=10,
+                          json={"set": "2031-01-01T00:00:00Z", "frozen": True}).json()
+    assert requests.get(second.url("/__mocksrv/sessions/t-shared/clock"), timeout=10).json()["now"] == moved["now"]
     listed = [s["id"] for s in requests.get(second.url("/__mocksrv/sessions"), timeout=10).json()["sessions"]]
     assert "t-shared" in listed
     assert requests.delete(second.url("/__mocksrv/sessions/t-shared"), timeout=10).status_code == 204
@@ -281,6 +284,8 @@ def test_a_lost_redis_is_the_api_s_503_and_the_process_recovers_when_it_is_back(
         assert lost.status_code == 503 and "state is unavailable" in lost.text
         entry = requests.get(server.url("/__mocksrv/requests"), params={"limit": 1}, timeout=10).json()["requests"][0]
         assert entry["response"]["status"] == 503  # journaled here, in the process
+        records = requests.get(server.url("/__mocksrv/apis/maildiver/records/emails"), timeout=20)
+        assert records.status_code == 503 and "state is unavailable" in records.json()["detail"]  # admin too
         redis_server = RedisServer(tmp_path / "two", port=redis_server.port)  # back, empty
         assert requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
     finally:

@@ -46,9 +46,8 @@ def _state() -> t.Any:
     """The server's state, or under ``/__mocksrv/sessions/<id>/`` that session's world as if it were the server's."""
     server = current_app.extensions["mocksrv"]
     session = g.get("mocksrv_session")
-    if session is None:
-        with contextlib.suppress(StoreError):  # the shared store down: this process's view, which the call may need
-            server.pipeline.state.refresh()  # what another process sharing the store changed
+    with contextlib.suppress(StoreError):  # the shared store down: this process's view, which the call may need
+        (server.pipeline if session is None else session.pipeline).state.refresh()  # what another replica changed
     return server if session is None else dataclasses.replace(server, pipeline=session.pipeline)
 
 

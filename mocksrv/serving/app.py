@@ -20,6 +20,7 @@ from mocksrv.config import Options
 from mocksrv.engine.assembly import build_pipeline
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.sessions import Sessions
+from mocksrv.errors import StoreError
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_specs
 from mocksrv.serving import wsgi
@@ -66,6 +67,7 @@ def create_app(options: Options | None = None, apis: list[ApiSpec] | None = None
     app.register_blueprint(admin.sessions_bp)
     console.init_app(app)  # the web console at /__mocksrv/ui/ and its email previews
     app.register_error_handler(HTTPException, wsgi.http_error)
+    app.register_error_handler(StoreError, wsgi.store_unavailable)
     app.wsgi_app = wsgi.ApiDispatcher(app.wsgi_app, pipeline, options.max_body_bytes,  # type: ignore[method-assign]
                                       sessions)
     return app
