@@ -39,6 +39,7 @@ listing each one (method, path, field, message); a test that failed anyway gets 
 from __future__ import annotations
 
 import os
+import time
 import typing as t
 from datetime import datetime
 from pathlib import Path
@@ -134,8 +135,15 @@ class Mocksrv:
         url = receiver.url if isinstance(receiver, WebhookReceiver) else receiver
         return self.client.subscribe(api, url, events, secret, **faults)
 
-    def deliveries(self, **filters: t.Any) -> list[dict[str, t.Any]]:
-        return self.client.deliveries(**filters)
+    def deliveries(self, at_least: int = 0, timeout: float = 5.0, **filters: t.Any) -> list[dict[str, t.Any]]:
+        """The deliveries matching ``filters``; with ``at_least``, wait (up to ``timeout`` seconds) until
+        that many match: a receiver has the request a moment before mocksrv has recorded its answer."""
+        deadline = time.monotonic() + timeout
+        found = self.client.deliveries(**filters)
+        while len(found) < at_least and time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = self.client.deliveries(**filters)
+        return found
 
     def assert_no_drift(self, api: str) -> None:
         """Fail, naming each difference, when an answer of ``api``'s upstream broke its spec (docs/proxy.md)."""

@@ -201,6 +201,7 @@ class RedisServer:
 
         self.port = port or free_loopback_port()
         self.folder = folder
+        self.extra = extra
         folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
@@ -223,6 +224,15 @@ class RedisServer:
         from mocksrv.client import stop_process
 
         stop_process(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL to its PID: no shutdown save, no last AOF flush, as in a crash."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def restarted(self) -> RedisServer:
+        """A new redis-server on the same folder, port and options: it loads what the last one left on disk."""
+        return RedisServer(self.folder, *self.extra, port=self.port)
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,8 @@ def test_journal_shows_the_headers_as_sent(mock: MockServer) -> None:
 def test_journal_filters_are_checked(mock: MockServer) -> None:
     assert admin(mock, "GET", "/requests", params={"status": "abc"}).status_code == 400
     assert admin(mock, "GET", "/requests", params={"valid": "maybe"}).status_code == 400
+    negative = admin(mock, "GET", "/requests", params={"limit": "-1"})
+    assert negative.status_code == 400 and "limit must be 0 or more" in negative.text
 
 
 def test_reset_restores_records_counters_journal_and_clock(mock: MockServer) -> None:

@@ -7,12 +7,16 @@ import io
 import json
 import tracemalloc
 import typing as t
+import uuid
+from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
+from conftest import REDIS_SERVER
+from conftest import RedisServer
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
@@ -138,8 +142,24 @@ def test_a_request_that_breaks_the_contract_is_invalid_with_its_reasons() -> Non
     assert (missing.valid, list(missing.as_dict()["errors"])) == (True, [])
 
 
-def test_filters_newest_first() -> None:
-    journal = Journal()
+def _redis_journal(url: str, limit: int) -> Journal:
+    from mocksrv.state.redis_journal import RedisEntries
+    from mocksrv.state.redis_store import RedisStore
+
+    return Journal(limit, kept=RedisEntries(RedisStore(url, namespace=uuid.uuid4().hex), limit))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def new_journal(request: pytest.FixtureRequest) -> t.Callable[[int], Journal]:
+    """A journal kept in this process, or on Redis as replicas share it: the same behaviour."""
+    if request.param == "memory":
+        return lambda limit: Journal(limit)
+    url = request.getfixturevalue("redis_server").url
+    return lambda limit: _redis_journal(url, limit)
+
+
+def test_filters_newest_first(new_journal: t.Callable[[int], Journal]) -> None:
+    journal = new_journal(100)
     _entry(journal, method="GET", path="/a/v1/x", api="a", operation_id="getX", status=200, time=10)
     _entry(journal, method="POST", path="/a/v1/y", api="a", operation_id="postY", status=201, time=20)
     _entry(journal, method="GET", path="/b/v1/x", api="b", operation_id="getX", status=404, time=30,
@@ -160,8 +180,9 @@ def test_filters_newest_first() -> None:
     assert ids(api="a", method="GET") == [1]
 
 
-def test_a_full_journal_lets_the_oldest_go_and_a_clear_keeps_counting() -> None:
-    journal = Journal(limit=2)
+def test_a_full_journal_lets_the_oldest_go_and_a_clear_keeps_counting(
+        new_journal: t.Callable[[int], Journal]) -> None:
+    journal = new_journal(2)
     for _ in range(3):
         _entry(journal)
     assert [entry.id for entry in journal.entries()] == [3, 2]
@@ -213,3 +234,56 @@ def test_text_bodies_stay_text_and_empty_bodies_are_one_shared_object() -> None:
     assert Body.of(b"\xff\xfeok", "text/plain").decoded() == "\ufffd\ufffdok"
     exact = Body.of(b"x" * BODY_CAP, "text/plain")
     assert exact.decoded() == "x" * BODY_CAP and exact.size == BODY_CAP
+
+
+def test_an_entry_read_back_from_its_wire_form_is_the_same_entry() -> None:
+    """How a journal shared on Redis keeps an entry: every field comes back, bodies byte for byte."""
+    journal = Journal(secrets=CredentialNames(query=frozenset({"key"})))
+    upload = FileStorage(io.BytesIO(b"%PDF"), filename="a.pdf", name="file", content_type="application/pdf")
+    entries = [
+        _record(journal, _request(json.dumps(SEND).encode())),
+        _record(journal, _request(b"\xff\x00" + b"x" * (BODY_CAP + 5), "application/octet-stream"), b"\x00\x01"),
+        _entry(journal, status=400, query=[("key", "0123456789"), ("page", "2")], error=InvalidRequest(
+            "bad", violations=[Violation("query", "page", "page must be an integer")])),
+        journal.record(MockRequest(method="POST", path="/a/v1/up", query=MultiDict(), headers=Headers(),
+                                   cookies=MultiDict(), body=b"", mimetype="multipart/form-data",
+                                   content_type="multipart/form-data", files=MultiDict([("file", upload)]),
+                                   form=MultiDict([("note", "hi")])),
+                       MockResponse(201, [("X-Id", "1")], b"", None), api="a", operation_id="up", error=None,
+                       time=3.5, real_time=4.5, duration_ms=2.0, preflight=True, deliveries=("wh_1", "wh_2"),
+                       upstream={"url": "https://api.example.com/x", "status": 200, "conforms": True}),
+    ]
+    for entry in entries:
+        back = Entry.from_wire(entry.id, entry.to_wire())
+        assert back == entry
+        assert back.as_dict() == entry.as_dict()
+
+
+def test_a_shared_journal_reads_past_its_page_size_in_order(redis_server: RedisServer) -> None:
+    from mocksrv.state.redis_journal import PAGE
+
+    journal = _redis_journal(redis_server.url, 1000)
+    made = [_entry(journal, time=float(n)).id for n in range(PAGE * 2 + 7)]
+    assert made == sorted(made) and len(set(made)) == len(made)  # ids grow, none repeats
+    assert [entry.id for entry in journal.entries()] == made[::-1]
+    assert [entry.time for entry in journal.entries(since=PAGE * 2 + 5)] == [PAGE * 2 + 6, PAGE * 2 + 5]
+
+
+def test_a_shared_journal_keeps_journaling_here_while_redis_is_lost(tmp_path: Path) -> None:
+    if not REDIS_SERVER.exists():
+        pytest.skip("needs Debian's redis-server")
+    server = RedisServer(tmp_path / "first")
+    journal = _redis_journal(server.url, 100)
+    try:
+        shared = _entry(journal, path="/a/v1/before", time=1)
+        server.stop()
+        offline = [_entry(journal, path="/a/v1/lost", time=2), _entry(journal, path="/a/v1/lost", time=3)]
+        assert [entry.id for entry in offline] == [-1, -2]  # never a shared id
+        assert [entry.id for entry in journal.entries()] == [-2, -1]
+        server = RedisServer(tmp_path / "again", port=server.port)  # back, empty
+        back = _entry(journal, path="/a/v1/after", time=4)
+        assert [entry.path for entry in journal.entries()] == ["/a/v1/after", "/a/v1/lost", "/a/v1/lost"]
+        assert journal.find(-1) == offline[0] and journal.find(back.id) == back
+        assert shared not in journal.entries()  # it went with the Redis that was lost
+    finally:
+        server.stop()

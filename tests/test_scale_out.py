@@ -3,6 +3,8 @@ limits across them; an unreachable Redis is one line at start (docs/scale-out.md
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import time
@@ -55,6 +57,90 @@ def test_a_rate_limit_is_counted_once_across_replicas(replicas: tuple[MockServer
     statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
                 for server in (first, second, first, second, second)]
     assert statuses == [201, 201, 201, 429, 429]  # 3 a minute, in all
+
+
+def journal(server: MockServer, **filters: t.Any) -> list[dict[str, t.Any]]:
+    answer = requests.get(server.url("/__mocksrv/requests"), params=filters, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return t.cast(list[dict[str, t.Any]], answer.json()["requests"])
+
+
+def test_one_journal_holds_every_replica_s_requests_newest_first(replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    assert requests.delete(second.url("/__mocksrv/requests"), timeout=10).status_code == 204
+    for server, subject in ((first, "one"), (second, "two"), (first, "three")):
+        made = requests.post(server.url("/maildiver/v1/emails"), json={**SEND, "subject": subject}, headers=KEY,
+                             timeout=10)
+        assert made.status_code == 201
+    assert requests.get(second.url("/maildiver/v1/emails/nope"), headers=KEY, timeout=10).status_code == 404
+    for server in (first, second):  # the same journal, newest first, from either replica
+        seen = journal(server)
+        assert [e["body"]["subject"] for e in seen if e["method"] == "POST"] == ["three", "two", "one"]
+        assert [e["response"]["status"] for e in seen] == [404, 201, 201, 201]
+        ids = [e["id"] for e in seen]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+        assert seen[1]["headers"]["Authorization"] != KEY["Authorization"]  # masked as in one process
+    assert [e["response"]["status"] for e in journal(first, status=201, limit=2)] == [201, 201]
+    assert [e["path"] for e in journal(second, method="GET")] == ["/maildiver/v1/emails/nope"]
+    assert requests.delete(first.url("/__mocksrv/requests"), timeout=10).status_code == 204
+    assert journal(second) == []  # cleared through one, cleared for all
+
+
+def test_faults_and_rules_added_through_one_replica_hold_on_every_replica_counted_once(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    made = requests.post(first.url("/__mocksrv/faults"), json={"api": "maildiver", "status": 503, "times": 3},
+                         timeout=10)
+    assert made.status_code == 201
+    listed = requests.get(second.url("/__mocksrv/faults"), timeout=10).json()["faults"]
+    assert [(f["id"], f["remaining"]) for f in listed] == [(made.json()["id"], 3)]
+    statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
+                for server in (second, first, second, first)]
+    assert statuses == [503, 503, 503, 201]  # 3 in all, whichever replica answered
+    assert requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"] == []
+    rule = requests.post(second.url("/__mocksrv/rules"), timeout=10, json={
+        "api": "maildiver", "match": [{"in": "body", "path": "/subject", "equals": "quota"}],
+        "then": {"status": 403, "body": {"message": "Quota exhausted"}}})
+    assert rule.status_code == 201, rule.text
+    quota = {**SEND, "subject": "quota"}
+    assert requests.post(first.url("/maildiver/v1/emails"), json=quota, headers=KEY, timeout=10).status_code == 403
+    assert requests.delete(first.url(f"/__mocksrv/rules/{rule.json()['id']}"), timeout=10).status_code == 204
+    assert requests.post(second.url("/maildiver/v1/emails"), json=quota, headers=KEY, timeout=10).status_code == 201
+    endless = requests.post(first.url("/__mocksrv/faults"), json={"api": "maildiver", "status": 500, "times": 5},
+                            timeout=10).json()
+    assert requests.post(first.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 500
+    assert requests.put(second.url("/__mocksrv/scenario"), json={"name": "rate_limited"}, timeout=10).ok
+    kept = requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"]
+    assert [(f["id"], f["remaining"]) for f in kept] == [(endless["id"], 4)]  # a switch keeps it, with its uses
+    assert requests.post(second.url("/__mocksrv/reset"), timeout=10).ok  # a reset drops it, for all
+    assert requests.get(first.url("/__mocksrv/faults"), timeout=10).json()["faults"] == []
+
+
+def test_a_scenario_given_inline_to_one_replica_holds_on_every_replica(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    inline = {"name": "only-ada", "fixture": {"maildiver": {"api_keys": [{"key": "md_ada"}]}}}
+    loaded = requests.put(first.url("/__mocksrv/scenario"), json=inline, timeout=10)
+    assert loaded.status_code == 200, loaded.text
+    assert requests.get(second.url("/__mocksrv/scenarios"), timeout=10).json()["current"] == "only-ada"
+    statuses = [requests.post(server.url("/maildiver/v1/emails"), json=SEND, headers=headers, timeout=10).status_code
+                for server in (first, second) for headers in ({"Authorization": "Bearer md_ada"}, KEY)]
+    assert statuses == [201, 403, 201, 403]  # the inline scenario's key, on both; the default's is gone
+
+
+def test_an_email_preview_opened_through_one_replica_loads_from_the_other(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    first, second = replicas
+    made = requests.post(first.url("/maildiver/v1/emails"), json={**SEND, "html": "<p>Shared preview</p>"},
+                         headers=KEY, timeout=10)
+    page = requests.get(first.url(f"/__mocksrv/ui/outbox/maildiver/{made.json()['id']}"), timeout=10)
+    assert page.status_code == 200
+    found = re.search(r'src="(/__mocksrv/preview/[^"]+)"', page.text)
+    assert found, page.text
+    url = html.unescape(found.group(1))
+    for server in (second, first):  # behind a load balancer the frame's request may go to either
+        preview = requests.get(server.url(url), timeout=10)
+        assert preview.status_code == 200 and "Shared preview" in preview.text
 
 
 def test_the_scenario_and_the_clock_set_through_one_replica_hold_on_every_replica(

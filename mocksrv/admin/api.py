@@ -257,6 +257,8 @@ def list_requests() -> Response:
         limit = int(args["limit"]) if "limit" in args else None
     except ValueError:
         return problem(400, "status and limit must be integers, since a number (epoch seconds, virtual clock)")
+    if limit is not None and limit < 0:
+        return problem(400, "limit must be 0 or more")
     valid = {"true": True, "false": False}.get(args.get("valid", "").lower()) if "valid" in args else None
     if "valid" in args and valid is None:
         return problem(400, "valid must be true or false")
@@ -305,7 +307,7 @@ def switch_scenario_to(body: t.Any) -> Response:
     state = pipeline.state
     try:
         if "fixture" in body:
-            state.fixtures.add(body["name"], body["fixture"])
+            state.add_inline(body["name"], body["fixture"])
             problems = state.fixtures.check_against(pipeline.apis)
             if problems:
                 raise FixtureError(f"<inline scenario {body['name']}>", problems)

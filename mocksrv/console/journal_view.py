@@ -66,10 +66,6 @@ def select(journal: Journal, filters: Filters, limit: int = ROW_LIMIT) -> list[E
     return entries[:limit]
 
 
-def find(journal: Journal, entry_id: int) -> Entry | None:
-    return next((e for e in journal.entries() if e.id == entry_id), None)
-
-
 def searchable(entry: Entry) -> str:
     """What the text filter looks in: the request line, the operation, bodies and error messages."""
     parts = [entry.method, entry.path, urlencode(entry.query, doseq=True), entry.api or "", entry.operation_id or "",

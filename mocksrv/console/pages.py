@@ -13,6 +13,7 @@ from flask import request
 from flask import url_for
 
 from mocksrv.console import journal_view
+from mocksrv.console import preview_secret
 from mocksrv.console import webhooks
 from mocksrv.console.access import preview_signature
 from mocksrv.console.catalog import describe_apis
@@ -21,7 +22,6 @@ from mocksrv.console.outbox import message
 from mocksrv.console.outbox import messages
 from mocksrv.console.outbox import raw_source
 from mocksrv.console.web import bp
-from mocksrv.console.web import console_state
 from mocksrv.console.web import examples
 from mocksrv.console.web import not_found
 from mocksrv.console.web import pipeline
@@ -60,9 +60,9 @@ def request_rows() -> str:
     return render_template("console/request_rows.html", entries=entries, request_line=journal_view.request_line)
 
 
-@bp.get("/requests/<int:entry_id>")
+@bp.get("/requests/<int(signed=True):entry_id>")
 def request_detail(entry_id: int) -> str | tuple[str, int]:
-    entry = journal_view.find(pipeline().state.journal, entry_id)
+    entry = pipeline().state.journal.find(entry_id)
     if entry is None:
         return not_found(f"request {entry_id} (the journal keeps the most recent ones, and a reset empties it)")
     return render_template(
@@ -92,7 +92,7 @@ def outbox_message(api_id: str, record_id: str) -> str | tuple[str, int]:
         return not_found(f"message {record_id} of {api_id}")
     viewed = g.get("mocksrv_session")
     world = {"session": viewed.id} if viewed is not None else {}
-    signature = preview_signature(console_state().preview_secret, api_id, record_id, world.get("session", ""))
+    signature = preview_signature(preview_secret(), api_id, record_id, world.get("session", ""))
     preview = url_for("console_preview.preview", api_id=api_id, record_id=record_id, sig=signature, **world)
     return render_template("console/message.html", page="outbox", message=found, preview_url=preview,
                            deliveries=webhooks.about(api_id, record_id),

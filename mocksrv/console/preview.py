@@ -19,6 +19,7 @@ from flask import current_app
 from flask import request
 
 from mocksrv.admin import access
+from mocksrv.console import preview_secret
 from mocksrv.console.access import is_preview_signature
 from mocksrv.console.outbox import message
 
@@ -37,12 +38,12 @@ def guard() -> Response | None:
 
 @bp.get("/<api_id>/<record_id>")
 def preview(api_id: str, record_id: str) -> Response:
-    secret = current_app.extensions["mocksrv_console"].preview_secret
+    server = current_app.extensions["mocksrv"]
+    secret = preview_secret()
     session_id = request.args.get("session", "")
     if not is_preview_signature(secret, api_id, record_id, request.args.get("sig", ""), session_id):
         return access.problem(403, "this preview URL is not signed by this server (open the message in the console; "
                                   "preview URLs change when the server restarts)")
-    server = current_app.extensions["mocksrv"]
     session = server.sessions.get(session_id) if session_id else None
     if session_id and session is None:
         return access.problem(404, f"no session {session_id!r}: it was deleted or expired")

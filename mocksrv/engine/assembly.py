@@ -12,6 +12,7 @@ from mocksrv.errors import FixtureError
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.clock import Clock
 from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.journal import EntryLog
 from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.store import Store
 from mocksrv.state.world import MockState
@@ -28,22 +29,26 @@ def build_pipeline(apis: list[ApiSpec], options: Options) -> Pipeline:
     problems = fixtures.check_against(apis)
     if problems:
         raise FixtureError(str(options.fixtures), problems)
-    pipeline = assemble(ApiCatalog(apis), options, fixtures, open_store(options), Clock(options.clock_start),
-                        journal_limit=options.journal_limit)
+    store, journal = open_store(options)
+    pipeline = assemble(ApiCatalog(apis), options, fixtures, store, Clock(options.clock_start),
+                        journal_limit=options.journal_limit, journal=journal)
     pipeline.state.start(options.scenario)
     return pipeline
 
 
-def open_store(options: Options) -> Store:
-    """Redis with ``--store redis://…`` (shared by every process on it), else the embedded store (``--db``).
+def open_store(options: Options) -> tuple[Store, EntryLog | None]:
+    """Redis with ``--store redis://…`` (shared by every process on it, the journal too), else the
+    embedded store (``--db``) and a journal in this process's memory (None).
 
     :raise StoreError: the file cannot be read; `StoreUnavailable`: Redis cannot be reached.
     """
     if options.store_url:
-        from mocksrv.state.redis_store import RedisStore  # only servers that use it load redis-py
+        from mocksrv.state.redis_journal import RedisEntries  # only servers that use it load redis-py
+        from mocksrv.state.redis_store import RedisStore
 
-        return RedisStore(options.store_url)
-    return EmbeddedStore(options.db)
+        store = RedisStore(options.store_url)
+        return store, RedisEntries(store, options.journal_limit)
+    return EmbeddedStore(options.db), None
 
 
 def rebuild_pipeline(current: Pipeline, apis: list[ApiSpec], options: Options) -> Pipeline:
@@ -63,8 +68,9 @@ def rebuild_pipeline(current: Pipeline, apis: list[ApiSpec], options: Options) -
 
 
 def assemble(catalog: ApiCatalog, options: Options, fixtures: FixtureSet, store: Store, clock: Clock, *,
-             journal_limit: int) -> Pipeline:
-    """A pipeline over a new state of its own; no scenario loaded yet (`MockState.start`/`load`)."""
+             journal_limit: int, journal: EntryLog | None = None) -> Pipeline:
+    """A pipeline over a new state of its own; no scenario loaded yet (`MockState.start`/`load`).
+    ``journal``: where its entries are kept (default: in memory)."""
     state = MockState(fixtures, store, clock, catalog, journal_limit=journal_limit,
-                      secrets=credential_names(catalog.apis))
+                      secrets=credential_names(catalog.apis), journal=journal)
     return Pipeline(catalog, options, state)

@@ -1,18 +1,32 @@
-"""A thread-safe list of things that apply a limited number of times (faults, rules).
+"""Things that apply a limited number of times (faults, rules), counted in the store.
 
-Each item has an ``id`` and a ``remaining`` count (None: until removed); `take` hands out
-the first item a predicate accepts and counts the use, dropping the item when it is used up.
+Each item has an ``id`` and ``times`` (None: until removed); `take` hands out the first item a
+predicate accepts and counts the use. The uses are the store's own counters (`Store.window_hit`,
+one per item), so with a store several processes share, a rule for 2 calls answers 2 calls in
+all, whichever replica gets them.
+
+Where the items are kept: a scenario's (rules) are built by every process from the scenario
+itself, the same ids in each. Items added through the admin API are kept in this process when
+its store is its own, and in the store (``__mocksrv/<kind>`` records) when it is shared: the process
+that changes them calls ``on_change`` (`MockState` publishes a new world version), and every
+process reads them again (`reload`) when it sees the version change.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import typing as t
 
+from mocksrv.state.store import Store
+
+HOME = "__mocksrv"  # the records' "API" in the store: no spec file can have this id
+
 
 class Counted(t.Protocol):
     id: int
+    times: int | None
     remaining: int | None
 
 
@@ -20,45 +34,119 @@ T = t.TypeVar("T", bound=Counted)
 
 
 class CountedList(t.Generic[T]):
-    def __init__(self) -> None:
-        self._items: list[T] = []
+    kind: t.ClassVar[str]  # "faults", "rules": names their counters and their records in the store
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._own: list[T] = []  # a scenario's, and with a store of our own those added too
+        self._added: list[T] = []  # added through the admin API to a shared store: its records, as last read
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._changed: t.Callable[[], None] = lambda: None
+
+    def on_change(self, listener: t.Callable[[], None]) -> None:
+        """Call ``listener`` after this process changed the shared items (add, remove, clear)."""
+        self._changed = listener
+
+    def revive(self, fields: dict[str, t.Any]) -> T:
+        """An item from its stored fields (`dataclasses.asdict` of one)."""
+        raise NotImplementedError
 
     def next_id(self) -> int:
-        return next(self._ids)
+        if not self._store.shared:
+            return next(self._ids)
+        with self._lock:
+            highest = max((item.id for item in self._own + self._added), default=0)
+        return self._store.next_id(HOME, self.kind, start=highest + 1)
 
     def add(self, item: T) -> T:
+        if not self._store.shared:
+            with self._lock:
+                self._own.append(item)
+            return item
+        self._store.put(HOME, self.kind, item.id, _stored(item))
         with self._lock:
-            self._items.append(item)
+            self._added.append(item)
+        self._changed()
         return item
 
     def replace(self, items: t.Iterable[T]) -> None:
+        """Put ``items`` (built with ids from 1, as every process builds them) in place of this process's own."""
         with self._lock:
-            self._items = list(items)
+            self._own = list(items)
+            self._ids = itertools.count(max((item.id for item in self._own), default=0) + 1)
+
+    def reload(self) -> None:
+        """Read again the items added through any process (a shared store only)."""
+        if self._store.shared:
+            added = [self.revive(fields) for fields in self._store.list(HOME, self.kind)[0]]
+            with self._lock:
+                self._added = added
 
     def take(self, accepts: t.Callable[[T], bool]) -> T | None:
-        """The first item ``accepts`` holds for, with this use counted against its ``remaining``."""
+        """The first item ``accepts`` holds for and that has uses left, with this use counted."""
         with self._lock:
-            for item in self._items:
-                if accepts(item):
-                    if item.remaining is not None:
-                        item.remaining -= 1
-                        if item.remaining == 0:
-                            self._items.remove(item)
-                    return item
+            items = self._own + self._added
+        for item in items:
+            if accepts(item) and (item.times is None or self._store.window_hit(self._counter(item), 0, item.times)[0]):
+                return item
         return None
 
     def all(self) -> list[T]:
+        """The items with uses left, each with its ``remaining`` as the store counts it now."""
         with self._lock:
-            return list(self._items)
+            items = self._own + self._added
+        left = []
+        for item in items:
+            if item.times is None:
+                left.append(item)
+                continue
+            remaining = item.times - self._store.window_count(self._counter(item), 0)
+            if remaining > 0:
+                left.append(dataclasses.replace(item, remaining=remaining))  # type: ignore[type-var]
+        return left
+
+    def carry(self) -> list[T]:
+        """The items with uses left, each for its remaining uses only: what `restore` puts back after
+        a scenario load wiped the store (and its counters)."""
+        return [dataclasses.replace(item, times=item.remaining) if item.times is not None else item  # type: ignore[type-var]
+                for item in self.all()]
+
+    def restore(self, items: list[T]) -> None:
+        if not self._store.shared:
+            self.replace(items)
+            return
+        for item in items:
+            self._store.put(HOME, self.kind, item.id, _stored(item))
+        with self._lock:
+            self._added = list(items)
 
     def remove(self, item_id: int) -> bool:
         with self._lock:
-            before = len(self._items)
-            self._items = [item for item in self._items if item.id != item_id]
-            return len(self._items) < before
+            before = len(self._own)
+            self._own = [item for item in self._own if item.id != item_id]
+            if len(self._own) < before:
+                return True
+        if not self._store.shared or not self._store.delete(HOME, self.kind, item_id):
+            return False
+        with self._lock:
+            self._added = [item for item in self._added if item.id != item_id]
+        self._changed()
+        return True
 
     def clear(self) -> None:
         with self._lock:
-            self._items.clear()
+            self._own.clear()
+            self._added = []
+        if self._store.shared:
+            stored = self._store.list(HOME, self.kind)[0]
+            gone = [self._store.delete(HOME, self.kind, fields["id"]) for fields in stored]
+            if any(gone):
+                self._changed()
+
+    def _counter(self, item: T) -> str:
+        return f"{self.kind}:{item.id}"
+
+
+def _stored(item: Counted) -> dict[str, t.Any]:
+    return dataclasses.asdict(item)  # type: ignore[call-overload, no-any-return]

@@ -47,6 +47,11 @@ class LatencyField(fields.Field[tuple[int, int]]):
         raise ValidationError('must be milliseconds (an integer) or {"min": ms, "max": ms}')
 
 
+def latency_tuple(stored: list[int] | None) -> tuple[int, int] | None:
+    """A latency range as stored (JSON has no tuples)."""
+    return (stored[0], stored[1]) if stored else None
+
+
 class FaultSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -76,7 +81,12 @@ class Fault:
     latency_ms: tuple[int, int] | None
     status: int | None
     drop: bool
-    remaining: int | None  # None: until cleared
+    times: int | None  # None: until cleared
+    remaining: int | None = None  # of `times`, as `Faults.all` read it
+
+    def __post_init__(self) -> None:
+        if self.remaining is None:
+            self.remaining = self.times
 
     def matches(self, api: str, operation: str) -> bool:
         return (self.api is None or self.api == api) and (self.operation_id is None or self.operation_id == operation)
@@ -96,6 +106,11 @@ class Fault:
 
 
 class Faults(CountedList[Fault]):
+    kind = "faults"
+
+    def revive(self, fields: dict[str, t.Any]) -> Fault:
+        return Fault(**{**fields, "latency_ms": latency_tuple(fields["latency_ms"])})
+
     def add_spec(self, spec: t.Mapping[str, t.Any]) -> Fault:
         """Add a fault from admin JSON.
 

@@ -8,10 +8,15 @@ that were sent and are decoded only when someone reads them (the admin API, the 
 headers and query are flat tuples of strings, and the strings that repeat from request to
 request (header names and values, methods) are interned, so each is held once. That is
 ~1.1 kB an entry instead of ~3 kB, and no JSON decoding on the request path.
+
+Where the entries are kept is an `EntryLog`: this process's memory (`LocalEntries`, the
+default), or a Redis stream that every process sharing the store writes to
+(`state.redis_journal.RedisEntries`), for which an entry travels as JSON (`Entry.to_wire`).
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import sys
@@ -87,6 +92,14 @@ class Body:
         return text
 
 
+    def to_wire(self) -> dict[str, Json]:
+        return {"head": base64.b64encode(self.head).decode("ascii"), "size": self.size, "type": self.media_type}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Json]) -> Body:
+        return cls(base64.b64decode(data["head"]), int(data["size"]), data["type"]) if data["size"] else NO_BODY
+
+
 NO_BODY = Body(b"", 0, None)
 
 
@@ -145,14 +158,74 @@ class Entry:
             **({"upstream": self.upstream} if self.upstream is not None else {}),
         }
 
+    def to_wire(self) -> str:
+        """The entry as JSON text, all but its id (`from_wire` reads it back): how a shared journal keeps it."""
+        fields = {name: getattr(self, name) for name in _WIRE_FIELDS}
+        for name in ("request_body", "response_content"):
+            body = fields[name]
+            fields[name] = body.to_wire() if isinstance(body, Body) else {"form": body}
+        return json.dumps(fields, separators=(",", ":"))
 
-class Journal:
-    """:param secrets: the headers, query parameters and cookies to mask (default: the usual header names)."""
+    @classmethod
+    def from_wire(cls, entry_id: int, text: str) -> Entry:
+        fields = json.loads(text)
+        for name in ("request_body", "response_content"):
+            body = fields[name]
+            fields[name] = body["form"] if "form" in body else Body.from_wire(body)
+        for name in ("query_items", "header_items", "response_header_items", "deliveries"):
+            fields[name] = _flat_strings(fields[name])
+        fields["errors"] = tuple(fields["errors"])
+        return cls(id=entry_id, **fields)
 
-    def __init__(self, limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
+
+_WIRE_FIELDS = tuple(name for name in Entry.__dataclass_fields__ if name != "id")
+
+
+def _flat_strings(items: list[str]) -> tuple[str, ...]:
+    return tuple(map(sys.intern, items))
+
+
+class EntryLog(t.Protocol):
+    """Where a journal keeps its entries, newest last; past its limit the oldest go."""
+
+    def append(self, entry: Entry) -> None:
+        """Keep ``entry``, giving it its id (increasing: a later entry has a higher one)."""
+
+    def newest_first(self) -> t.Iterator[Entry]: ...
+
+    def clear(self) -> None: ...
+
+
+class LocalEntries:
+    """The entries in this process's memory, thread-safe."""
+
+    def __init__(self, limit: int = MAX_ENTRIES, ids: t.Iterator[int] | None = None) -> None:
         self._entries: deque[Entry] = deque(maxlen=limit)
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self._ids = ids or itertools.count(1)
+
+    def append(self, entry: Entry) -> None:
+        with self._lock:
+            entry.id = next(self._ids)
+            self._entries.append(entry)
+
+    def newest_first(self) -> t.Iterator[Entry]:
+        with self._lock:
+            found = list(self._entries)
+        return reversed(found)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class Journal:
+    """:param secrets: the headers, query parameters and cookies to mask (default: the usual header names).
+    :param kept: where the entries are kept (default: this process's memory, ``limit`` of them)."""
+
+    def __init__(self, limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None,
+                 kept: EntryLog | None = None) -> None:
+        self._kept = kept or LocalEntries(limit)
         self.secrets = secrets or CredentialNames()
 
     def masked_query(self, query: t.Any) -> t.Iterator[tuple[str, str]]:
@@ -187,26 +260,24 @@ class Journal:
             response_content=Body.of(response.body, response.media_type), duration_ms=duration_ms,
             preflight=preflight, deliveries=deliveries, upstream=upstream,
         )
-        with self._lock:
-            entry.id = next(self._ids)
-            self._entries.append(entry)
+        self._kept.append(entry)
         return entry
 
     def entries(self, *, api: str | None = None, operation_id: str | None = None, method: str | None = None,
                 path: str | None = None, status: int | None = None, valid: bool | None = None,
                 since: float | None = None, limit: int | None = None) -> list[Entry]:
         """Newest first, filtered; ``path`` matches a substring, ``since`` the virtual time."""
-        with self._lock:
-            found = list(self._entries)
-        selected = [
-            e for e in reversed(found)
+        selected = (
+            e for e in self._kept.newest_first()
             if (api is None or e.api == api) and (operation_id is None or e.operation_id == operation_id)
             and (method is None or e.method == method.upper()) and (path is None or path in e.path)
             and (status is None or e.status == status) and (valid is None or e.valid == valid)
             and (since is None or e.time >= since)
-        ]
-        return selected[:limit] if limit is not None else selected
+        )
+        return list(itertools.islice(selected, limit) if limit is not None else selected)
+
+    def find(self, entry_id: int) -> Entry | None:
+        return next((e for e in self._kept.newest_first() if e.id == entry_id), None)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._kept.clear()

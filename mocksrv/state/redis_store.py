@@ -121,7 +121,7 @@ class RedisStore:
 
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
         self._check_open()
-        text = self._call(self._redis.hget, self._keys(table_name(api, collection))[0], record_key(record_id))
+        text = self.call(self._redis.hget, self._keys(table_name(api, collection))[0], record_key(record_id))
         return None if text is None else t.cast(Record, json.loads(text))
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
@@ -145,11 +145,11 @@ class RedisStore:
             pipe.hset(records, key, strict_json(merged))
             return t.cast(Record, merged)
 
-        return t.cast(Record | None, self._call(self._redis.transaction, merge, records, value_from_callable=True))
+        return t.cast(Record | None, self.call(self._redis.transaction, merge, records, value_from_callable=True))
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
         self._check_open()
-        return bool(self._call(self._delete, keys=list(self._keys(table_name(api, collection))),
+        return bool(self.call(self._delete, keys=list(self._keys(table_name(api, collection))),
                                args=[record_key(record_id)]))
 
     def list(self, api: str, collection: str, *, where: Mapping[str, t.Any] | None = None,
@@ -163,7 +163,7 @@ class RedisStore:
         pipe = self._redis.pipeline(transaction=True)
         pipe.zrange(order_key, 0, -1)
         pipe.hgetall(records_key)
-        order, texts = self._call(pipe.execute)
+        order, texts = self.call(pipe.execute)
         found = [json.loads(texts[key]) for key in order if key in texts]
         if where or match is not None:
             found = [r for r in found if matches_where(r, where) and (match is None or match(r))]
@@ -177,7 +177,7 @@ class RedisStore:
 
     def count(self, api: str, collection: str) -> int:
         self._check_open()
-        return int(self._call(self._redis.hlen, self._keys(table_name(api, collection))[0]))
+        return int(self.call(self._redis.hlen, self._keys(table_name(api, collection))[0]))
 
     def collections(self, api: str) -> builtins.list[str]:
         prefix = table_name(api, "")
@@ -189,7 +189,7 @@ class RedisStore:
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         self._check_open()
-        return int(self._call(self._next_id, keys=[self._high(table_name(api, collection))], args=[start]))
+        return int(self.call(self._next_id, keys=[self._high(table_name(api, collection))], args=[start]))
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
         """Drop every record and sequence and load ``data`` in one transaction.
@@ -199,7 +199,7 @@ class RedisStore:
         self._check_open()
         loaded = seed_tables(data, lambda record, what: as_json(record) if isinstance(record, bytes)
                              else record_text(record, what))
-        old = self._call(self._redis.smembers, self._tables)
+        old = self.call(self._redis.smembers, self._tables)
         pipe = self._redis.pipeline(transaction=True)
         for name in old:
             pipe.delete(*self._keys(name), self._high(name))
@@ -213,7 +213,7 @@ class RedisStore:
                 high = max((int(key) for key in table if key.isascii() and key.isdigit()), default=0)
                 if high:
                     pipe.set(self._high(name), high)
-        self._call(pipe.execute)
+        self.call(pipe.execute)
 
     def is_empty(self) -> bool:
         return not self._live_tables()
@@ -223,15 +223,20 @@ class RedisStore:
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
         """One hit in fixed window ``window``, counted exactly across every process sharing the Redis."""
         self._check_open()
-        allowed, remaining = self._call(self._hit, keys=[f"{self._prefix}w:{key}", f"{self._prefix}windows"],
+        allowed, remaining = self.call(self._hit, keys=[f"{self._prefix}w:{key}", f"{self._prefix}windows"],
                                         args=[window, limit])
         return bool(allowed), int(remaining)
 
+    def window_count(self, key: str, window: int) -> int:
+        self._check_open()
+        current, hits = self.call(self._redis.hmget, f"{self._prefix}w:{key}", "w", "n")
+        return int(hits) if current == str(window) else 0
+
     def reset_counters(self) -> None:
         self._check_open()
-        windows = self._call(self._redis.smembers, f"{self._prefix}windows")
+        windows = self.call(self._redis.smembers, f"{self._prefix}windows")
         if windows:
-            self._call(self._redis.delete, *windows, f"{self._prefix}windows")
+            self.call(self._redis.delete, *windows, f"{self._prefix}windows")
 
     def close(self) -> None:
         with self._lock:
@@ -246,6 +251,20 @@ class RedisStore:
                  tb: TracebackType | None) -> None:
         self.close()
 
+    # -- for the other state kept on this Redis (state.redis_journal) ---------------------
+
+    def key(self, name: str) -> str:
+        """The Redis key for ``name`` in this store's namespace."""
+        return self._prefix + name
+
+    def script(self, source: str) -> t.Any:
+        """A Lua script, registered on this store's connection (run it with `call`)."""
+        return self._redis.register_script(source)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._redis
+
     # -- internals -------------------------------------------------------------------------
 
     def _write(self, name: str, key: str, record: Mapping[str, t.Any], *, only_new: bool) -> bool:
@@ -253,26 +272,26 @@ class RedisStore:
         text = record_text(record, f"record {name}/{key}")
         records_key, order_key = self._keys(name)
         integer = key if key.isascii() and key.isdigit() else ""
-        return bool(self._call(self._put, keys=[records_key, order_key, f"{self._prefix}order", self._tables,
+        return bool(self.call(self._put, keys=[records_key, order_key, f"{self._prefix}order", self._tables,
                                                 self._high(name)],
                                args=[key, text, name, integer, "1" if only_new else "0"]))
 
     def _live_tables(self) -> builtins.list[str]:
         self._check_open()
-        names = sorted(self._call(self._redis.smembers, self._tables))
+        names = sorted(self.call(self._redis.smembers, self._tables))
         if not names:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
             pipe.hlen(self._keys(name)[0])
-        sizes = self._call(pipe.execute)
+        sizes = self.call(pipe.execute)
         return [name for name, size in zip(names, sizes, strict=True) if size]
 
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("the store is closed")
 
-    def _call(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+    def call(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Run one Redis call; a lost connection is a `StoreError` saying so (one line)."""
         try:
             return method(*args, **kwargs)

@@ -11,6 +11,7 @@ admin API; they are checked after the request has been validated.
 
 from __future__ import annotations
 
+import itertools
 import re
 import typing as t
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from marshmallow import validates_schema
 from mocksrv.exchange import MockRequest
 from mocksrv.state.counted import CountedList
 from mocksrv.state.faults import LatencyField
+from mocksrv.state.faults import latency_tuple
 
 LOCATIONS = ("body", "path", "query", "header", "cookie")
 OPERATORS = ("equals", "one_of", "regex", "contains", "exists")
@@ -101,7 +103,12 @@ class Rule:
     body: dict[str, Json] | None
     latency_ms: tuple[int, int] | None
     drop: bool
-    remaining: int | None
+    times: int | None  # None: until removed
+    remaining: int | None = None  # of `times`, as `Rules.all` read it
+
+    def __post_init__(self) -> None:
+        if self.remaining is None:
+            self.remaining = self.times
 
     def delay_seconds(self, rng: t.Any) -> float:
         if self.latency_ms is None:
@@ -163,13 +170,24 @@ def holds(condition: dict[str, Json], value: Json) -> bool:
 class Rules(CountedList[Rule]):
     """The rules in force: from the scenario, plus those added through the admin API."""
 
+    kind = "rules"
+
+    def revive(self, fields: dict[str, Json]) -> Rule:
+        return Rule(**{**fields, "latency_ms": latency_tuple(fields["latency_ms"])})
+
     def load(self, by_api: t.Mapping[str, t.Sequence[dict[str, Json]]]) -> None:
-        """Drop every rule; load a scenario's (already validated) rules."""
-        self.replace(self.build(api, data) for api, rules in by_api.items() for data in rules)
+        """Put a scenario's (already validated) rules in place of this process's own, ids from 1."""
+        ids = itertools.count(1)
+        self.replace(self._built(next(ids), api, data) for api, rules in by_api.items() for data in rules)
 
     def build(self, api: str, data: dict[str, Json]) -> Rule:
+        """A rule added through the admin API, with a fresh id."""
+        return self._built(self.next_id(), api, data)
+
+    @staticmethod
+    def _built(rule_id: int, api: str, data: dict[str, Json]) -> Rule:
         then = data["then"]
-        return Rule(self.next_id(), api, data.get("name", ""), data.get("operation"), list(data.get("match", [])),
+        return Rule(rule_id, api, data.get("name", ""), data.get("operation"), list(data.get("match", [])),
                     then.get("status"), then.get("body"), then.get("latency_ms"), bool(then.get("drop")),
                     data.get("times"))
 

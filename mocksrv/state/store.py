@@ -407,6 +407,8 @@ class Store(t.Protocol):
 
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]: ...
 
+    def window_count(self, key: str, window: int) -> int: ...
+
     def reset_counters(self) -> None: ...
 
     def close(self) -> None: ...
@@ -614,6 +616,13 @@ class EmbeddedStore:
             hits += 1
             self._windows[key] = (window, hits)
             return True, limit - hits
+
+    def window_count(self, key: str, window: int) -> int:
+        """The hits counted for ``key`` in window number ``window`` (0 in any other)."""
+        with self._lock:
+            self._check_open()
+            current, hits = self._windows.get(key, (window, 0))
+            return hits if current == window else 0
 
     def reset_counters(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from mocksrv.state.faults import Faults
 from mocksrv.state.fixtures import FixtureSet
 from mocksrv.state.fixtures import Scenario
 from mocksrv.state.journal import MAX_ENTRIES
+from mocksrv.state.journal import EntryLog
 from mocksrv.state.journal import Journal
 from mocksrv.state.rules import Rules
 from mocksrv.state.store import PackedRecord
@@ -52,23 +53,27 @@ class ApiKnowledge(t.Protocol):
 
 class MockState:
     def __init__(self, fixtures: FixtureSet, store: Store, clock: Clock, apis: ApiKnowledge,
-                 journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None) -> None:
+                 journal_limit: int = MAX_ENTRIES, secrets: CredentialNames | None = None,
+                 journal: EntryLog | None = None) -> None:
         self.fixtures = fixtures
         self.store = store
         self.clock = clock
         self.apis = apis
         self.scenario = Scenario("default", None)
         self._options: dict[str, dict[str, t.Any]] = {}
-        self.journal = Journal(journal_limit, secrets)
-        self.faults = Faults()
-        self.rules = Rules()
+        self.journal = Journal(journal_limit, secrets, journal)
+        self.faults = Faults(store)
+        self.rules = Rules(store)
         self.webhooks = Webhooks(store)
         self.drift = Drift()  # what the upstreams answered (the validating proxy)
         self._ids: dict[tuple[int, str], tuple[tuple[PackedRecord, ...], list[str | int]]] = {}
         self._world_version = ""  # the shared settings this process follows (a shared store only)
         self._following = False  # applying them: the clock's moves are not published again
+        self._inline: dict[str, t.Any] = {}  # scenarios given inline, as given: a shared world carries them
         if store.shared:
             clock.on_change(self._publish)
+            self.faults.on_change(self._publish)
+            self.rules.on_change(self._publish)
 
     def options(self, api_id: str) -> dict[str, t.Any]:
         """The scenario's validated behaviour options for an API."""
@@ -79,7 +84,7 @@ class MockState:
         store that holds a world already, follow its scenario and clock instead."""
         world = self.store.get(*WORLD) if self.store.shared else None
         if world is not None:
-            following = self.fixtures.scenario(str(world["scenario"]))
+            following = self._followed(world)
             self._use(following, self._validated_options(following))
             self.refresh()  # its clock
             self.webhooks.reindex()
@@ -96,11 +101,22 @@ class MockState:
         """Switch to a scenario: its records replace all stored ones; counters restart."""
         scenario = self.fixtures.scenario(name)
         options = self._validated_options(scenario)
+        faults = self.faults.carry()  # they outlive a switch, with the uses they have left
         self.store.replace_all(self.seed_records(scenario))
         self.webhooks.reindex()
         self.store.reset_counters()
+        self.faults.restore(faults)
+        self.rules.reload()  # those added through the admin API went with the old scenario
         self._use(scenario, options)
         self._publish()
+
+    def add_inline(self, name: str, document: t.Any) -> None:
+        """Register a scenario given inline (the admin API); `load` it next.
+
+        :raise FixtureError: with the path of each problem, or when it does not fit the specs.
+        """
+        self.fixtures.add(name, document)
+        self._inline[name] = document
 
     def refresh(self) -> None:
         """Follow what another process sharing the store changed: the scenario in force and the clock
@@ -112,10 +128,13 @@ class MockState:
             return
         self._following = True
         try:
-            if world.get("scenario") != self.scenario.name:
-                scenario = self.fixtures.scenario(str(world["scenario"]))
+            name = self.scenario.name
+            if world.get("scenario") != name or world.get("inline") != self._inline.get(name):
+                scenario = self._followed(world)
                 self._use(scenario, self._validated_options(scenario))
                 self.webhooks.reindex()
+            self.faults.reload()
+            self.rules.reload()
             self.clock.restore(world["clock"])
             self._world_version = str(world["version"])
         finally:
@@ -126,8 +145,16 @@ class MockState:
         if not self.store.shared or self._following:
             return
         version = uuid.uuid4().hex  # unique across resets, which drop every sequence
-        self.store.put(*WORLD, {"scenario": self.scenario.name, "clock": self.clock.snapshot(), "version": version})
+        self.store.put(*WORLD, {"scenario": self.scenario.name, "inline": self._inline.get(self.scenario.name),
+                                "clock": self.clock.snapshot(), "version": version})
         self._world_version = version
+
+    def _followed(self, world: dict[str, t.Any]) -> Scenario:
+        """The scenario a shared world has in force; one given inline to another process is read from it."""
+        name = str(world["scenario"])
+        if world.get("inline") is not None:
+            self.add_inline(name, world["inline"])
+        return self.fixtures.scenario(name)
 
     def reset(self) -> None:
         """Back to the scenario's state: its records, fresh counters, an empty journal, no faults,
