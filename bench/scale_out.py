@@ -184,7 +184,7 @@ def run_mocksrv(server: str, extra: t.Sequence[str], redis: tuple[int, str] | No
 
 
 def run_prism(scenarios: list[compare.Scenario], options: argparse.Namespace, work: Path) -> list[Sample]:
-    """Prism with logging off, paced only (its throughput is in the main table), one process per spec."""
+    """Prism with logging off, one process per spec, each scenario paced and saturated."""
     prism = tools.prism()
     samples = []
     for spec in compare.SPEC_NAMES:
@@ -195,16 +195,16 @@ def run_prism(scenarios: list[compare.Scenario], options: argparse.Namespace, wo
         try:
             for scenario in own:
                 target = compare.wrk_target(running.base_url, "", scenario, work)
-                samples += runs(PRISM, running, None, scenario, target, options, saturated=False)
+                samples += runs(PRISM, running, None, scenario, target, options)
         finally:
             compare.stop(running.process)
     return samples
 
 
 def runs(server: str, running: compare.Running, redis_pid: int | None, scenario: compare.Scenario,
-         target: tuple[str, str, list[str]], options: argparse.Namespace, saturated: bool = True,
+         target: tuple[str, str, list[str]], options: argparse.Namespace,
          reset: Callable[[], None] = lambda: None) -> list[Sample]:
-    """Warm up, then the paced run and (unless not ``saturated``) the saturated one."""
+    """Warm up, then the paced run and the saturated one."""
     if options.warmup > 0:
         reset()
         url, script, args = target
@@ -212,10 +212,9 @@ def runs(server: str, running: compare.Running, redis_pid: int | None, scenario:
     reset()
     made = [sample(server, running, redis_pid, scenario, target, PACED_CONNECTIONS, options.duration, options.wrk,
                    paced=True)]
-    if saturated:
-        reset()
-        made.append(sample(server, running, redis_pid, scenario, target, options.connections[0], options.duration,
-                           options.wrk, paced=False))
+    reset()
+    made.append(sample(server, running, redis_pid, scenario, target, options.connections[0], options.duration,
+                       options.wrk, paced=False))
     return made
 
 
@@ -249,6 +248,18 @@ def ms(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def versus_prism(samples: list[Sample], made: Sample) -> float | None:
+    """``made``'s CPU per request over Prism's (quiet) on the same scenario and kind of run."""
+    prism = find(samples, PRISM, made.scenario.name, made.paced)
+    own, theirs = made.per_request_ms(made.server_cpu), prism and prism.per_request_ms(prism.server_cpu)
+    return own / theirs if own is not None and theirs else None
+
+
+def prism_refused(samples: list[Sample], scenario: str) -> bool:
+    """Prism answered this scenario wrongly (sm-send-file: it refuses the file): its CPU is that of a refusal."""
+    return any(s.server == PRISM and s.scenario.name == scenario and s.load.errors for s in samples)
+
+
 def predicted(samples: list[Sample], saturated: Sample, cores: int) -> float | None:
     """Requests a second the model predicts for ``saturated``'s server from one process's CPU per request under
     the same load (the 2-worker row from the 1-worker run; for one process the loop bound is its own reading)."""
@@ -268,12 +279,11 @@ def predicted(samples: list[Sample], saturated: Sample, cores: int) -> float | N
 def paced_table(samples: list[Sample]) -> str:
     lines = []
     for made in (s for s in samples if s.paced):
-        prism = find(samples, PRISM, made.scenario.name, paced=True)
-        own, theirs = made.per_request_ms(made.server_cpu), prism.per_request_ms(prism.server_cpu) if prism else None
-        lines.append([made.scenario.name, made.server, f"{made.load.rate:.0f}", ms(own),
-                      ms(made.per_request_ms(made.redis_cpu)), ms(made.per_request_ms(made.loop_cpu)),
+        lines.append([made.scenario.name, made.server, f"{made.load.rate:.0f}",
+                      ms(made.per_request_ms(made.server_cpu)), ms(made.per_request_ms(made.redis_cpu)),
+                      ms(made.per_request_ms(made.loop_cpu)),
                       ms(made.load.p50_ms, 2), ms(made.load.p99_ms, 2), f"{made.load.errors} / {made.load.requests}",
-                      f"{own / theirs:.2f}" if own is not None and theirs else ""])
+                      ms(versus_prism(samples, made), 2)])
     return compare.markdown(["scenario", "server", "req/s", "CPU ms/req (server)", "+ Redis ms/req",
                              "loop thread ms/req", "p50 ms", "p99 ms", "errors / requests", "CPU vs Prism"], lines)
 
@@ -288,11 +298,11 @@ def saturated_table(samples: list[Sample], cores: int) -> str:
                       ms(made.load.p99_ms, 1), ms(made.per_request_ms(made.server_cpu)),
                       ms(made.per_request_ms(made.loop_cpu)), ms(made.per_request_ms(made.redis_cpu)),
                       ms(made.per_request_ms(made.wrk_cpu)),
-                      f"{made.load.errors} / {made.load.requests}", f"{model:.0f}" if model else "",
-                      f"{made.load.rate / model:.2f}" if model else "", gain])
+                      f"{made.load.errors} / {made.load.requests}", ms(versus_prism(samples, made), 2),
+                      f"{model:.0f}" if model else "", f"{made.load.rate / model:.2f}" if model else "", gain])
     return compare.markdown(["scenario", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req (server)",
                              "loop thread ms/req", "+ Redis ms/req", "wrk ms/req", "errors / requests",
-                             "model req/s", "measured/model", "2 workers/1"], lines)
+                             "CPU vs Prism", "model req/s", "measured/model", "2 workers/1"], lines)
 
 
 def findings(samples: list[Sample]) -> list[str]:
@@ -304,17 +314,19 @@ def findings(samples: list[Sample]) -> list[str]:
             lines.append(f"Redis (1 worker) against the embedded store, paced p50 on {name}: "
                          f"{redis.load.p50_ms:.2f} ms against {embedded.load.p50_ms:.2f} ms "
                          f"({(redis.load.p50_ms / embedded.load.p50_ms - 1) * 100:+.0f} %; target at most +30 %)")
+    refused = sorted({s.scenario.name for s in samples if prism_refused(samples, s.scenario.name)})
     for server in (EMBEDDED, REDIS_1):
-        ratios = []
-        for made in (s for s in samples if s.paced and s.server == server):
-            prism = find(samples, PRISM, made.scenario.name, True)
-            own, theirs = made.per_request_ms(made.server_cpu), prism and prism.per_request_ms(prism.server_cpu)
-            if own is not None and theirs:
-                ratios.append(own / theirs)
-        if ratios:
-            lines.append(f"CPU per request of mocksrv ({server}) over Prism's (quiet): {min(ratios):.2f} to "
-                         f"{max(ratios):.2f} over {len(ratios)} scenarios (median {statistics.median(ratios):.2f}; "
-                         "target at most 1)")
+        for paced in (True, False):
+            ratios = []
+            for made in (s for s in samples if s.paced == paced and s.server == server):
+                ratio = versus_prism(samples, made)
+                if ratio is not None and not prism_refused(samples, made.scenario.name):
+                    ratios.append(ratio)
+            if ratios:
+                lines.append(f"CPU per request of mocksrv ({server}) over Prism's (quiet), "
+                             f"{'paced' if paced else 'saturated'}: {min(ratios):.2f} to {max(ratios):.2f} over "
+                             f"{len(ratios)} scenarios (median {statistics.median(ratios):.2f}; target at most 1"
+                             f"{'; leaving out ' + ', '.join(refused) + ', which Prism refuses' if refused else ''})")
     gains = []  # (2 workers over 1, measured over predicted) per scenario
     for two in (s for s in samples if s.server == REDIS_2 and not s.paced):
         one = find(samples, REDIS_1, two.scenario.name, False)
