@@ -15,10 +15,11 @@ Two kinds of run per scenario and server:
 - *saturated*: plain wrk with the first ``--connections`` count, for throughput and p99; the load generator's
   own CPU per request (wrk is our child: ``RUSAGE_CHILDREN``) is read too, since it shares the machine's cores.
 
-The model (docs/scale-out.md): a worker answers at most one request at a time on its event loop, and the whole
-machine has ``cores`` CPU seconds a second for the server, Redis and the load generator together::
+The model (docs/scale-out.md): a worker answers at most one request at a time on its event loop, the whole
+machine has ``cores`` CPU seconds a second for the server, Redis and the load generator together, and Redis
+runs commands on one thread::
 
-    throughput(N) ≈ min(N / loop_cpu, cores / (server_cpu + redis_cpu + wrk_cpu))
+    throughput(N) ≈ min(N / loop_cpu, cores / (server_cpu + redis_cpu + wrk_cpu), 1 / redis_cpu)
 
 with the CPU per request of one process (embedded, or Redis with one worker) under the same saturating load: the
 2-worker row is predicted from the 1-worker costs. (The paced costs are higher, each request paying its own
@@ -273,7 +274,10 @@ def predicted(samples: list[Sample], saturated: Sample, cores: int) -> float | N
     redis, wrk = base.per_request_ms(base.redis_cpu) or 0.0, base.per_request_ms(base.wrk_cpu) or 0.0
     if not loop or not own:
         return None
-    return min(workers * 1000 / loop, cores * 1000 / (own + redis + wrk))
+    bounds = [workers * 1000 / loop, cores * 1000 / (own + redis + wrk)]
+    if redis:  # Redis runs commands on one thread, whatever the cores
+        bounds.append(1000 / redis)
+    return min(bounds)
 
 
 def paced_table(samples: list[Sample]) -> str:
@@ -350,9 +354,9 @@ def render(samples: list[Sample], options: argparse.Namespace, versions: dict[st
             "every serving process; *CPU vs Prism* is the server column over Prism's (quiet) on the scenario.\n\n"
             f"{paced_table(samples)}\n\n"
             f"Saturated: `wrk -t2 -c{options.connections[0]}` for {options.duration} s. *wrk ms/req* is the load "
-            f"generator's own CPU, on the same {cores} cores. *model req/s* is min(N / loop thread, {cores} cores / "
-            "(server + Redis + wrk)) with one process's CPU per request under this load: the 2-worker row is "
-            "predicted from the 1-worker run (a one-process row only says which bound it met).\n\n"
+            f"generator's own CPU, on the same {cores} cores. *model req/s* is min(N / loop thread, "
+            f"{cores} cores / (server + Redis + wrk), 1 / Redis) with one process's CPU per request under this load: "
+            "the 2-worker row is predicted from the 1-worker run (a one-process row only says which bound it met).\n\n"
             f"{saturated_table(samples, cores)}\n\n{facts}\n")
 
 

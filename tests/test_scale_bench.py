@@ -67,6 +67,8 @@ def test_the_model_takes_the_tighter_of_the_loop_and_the_cores_bound(bench: Modu
     # two workers, from the one-worker costs: the loops would allow 2500/s, the cores still 1600/s
     assert bench.predicted(samples, two, cores=2) == pytest.approx(1600)
     assert bench.predicted(samples, two, cores=4) == pytest.approx(2500)
+    light = sample(bench, bench.REDIS_1, False, 10_000, server_ms=0.1, loop_ms=0.1, redis_ms=0.2)
+    assert bench.predicted([light, two], two, cores=64) == pytest.approx(5000)  # then Redis is the limit
     assert bench.predicted([two], two, cores=2) is None  # no one-worker run to predict from
     table = bench.saturated_table(samples, 2)
     assert "| 1600 " in table and "| 0.94 " in table and "| 1.50 " in table  # prediction, measured/model, 2 over 1
