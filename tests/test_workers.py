@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -156,6 +157,18 @@ def test_a_worker_that_dies_is_one_line_and_the_others_stop(workers: MockServer)
 def own_database(redis_server: RedisServer) -> str:
     """A Redis database of the test's own: a server of one spec must not change the world the others share."""
     return redis_server.url.rpartition("/")[0] + "/3"
+
+
+def test_no_worker_outlives_a_killed_parent(workers: MockServer) -> None:
+    assert workers.process is not None
+    pids = children(workers.process.pid)
+    assert len(pids) == 2
+    workers.process.kill()  # SIGKILL: the parent cannot pass anything on
+    workers.process.wait(10)
+    deadline = time.monotonic() + 20
+    while [pid for pid in pids if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]  # they stopped (the kernel told them)
 
 
 def test_https_next_to_http_in_every_worker(redis_server: RedisServer, tls_home: Path) -> None:

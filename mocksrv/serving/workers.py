@@ -9,13 +9,16 @@ new connections over the workers' sockets; the parent itself listens on nothing.
 
 The parent forks with no thread of its own running (a lock a thread held would stay held in the child),
 then waits: a worker says on a pipe once it listens, and when all have, ``on_ready`` runs (the start-up
-line). SIGTERM or SIGINT to the parent goes on to every worker, which drains as one process does; a
-worker that ends on its own (a crash, the OOM killer) is said in one line and the others are stopped
-(docs/decisions.md: a smaller server that looks healthy is worse than a stopped one a supervisor restarts).
+line). SIGTERM or SIGINT to the parent goes on to every worker, which drains as one process does (and
+the kernel sends a worker SIGTERM should the parent be killed outright); a worker that ends on its own
+(a crash, the OOM killer) is said in one line and the others are stopped (docs/decisions.md: a smaller
+server that looks healthy is worse than a stopped one a supervisor restarts).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import selectors
 import signal
@@ -26,6 +29,7 @@ import typing as t
 from contextlib import suppress
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 # in the worker: its number (1…N) and the call that tells the parent it listens; serves until stopped
 Work = t.Callable[[int, t.Callable[[], None]], None]
@@ -50,10 +54,12 @@ def run_workers(count: int, work: Work, on_ready: t.Callable[[], None], stop_wit
     previous = {number: signal.signal(number, lambda number, _: received.append(number)) for number in handled}
     previous_wakeup = signal.set_wakeup_fd(wake_write)
     workers: dict[int, int] = {}  # pid -> worker number
+    parent = os.getpid()
     try:
         for number in range(1, count + 1):
             pid = os.fork()
             if pid == 0:
+                _stop_with_parent(parent)
                 signal.set_wakeup_fd(-1)
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
@@ -73,6 +79,17 @@ def run_workers(count: int, work: Work, on_ready: t.Callable[[], None], stop_wit
             signal.signal(signum, handler)
         for descriptor in (ready_read, wake_read, wake_write):
             os.close(descriptor)
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies (a SIGKILL leaves it no time to say so),
+    so no worker goes on serving the port alone; Linux only (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _be_worker(number: int, work: Work, ready_write: int) -> t.NoReturn:
