@@ -30,6 +30,7 @@ from contextlib import suppress
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+READY_BYTES = 2  # a worker's number on the readiness pipe
 
 # in the worker: its number (1…N) and the call that tells the parent it listens; serves until stopped
 Work = t.Callable[[int, t.Callable[[], None]], None]
@@ -62,7 +63,7 @@ def run_workers(count: int, work: Work, on_ready: t.Callable[[], None], stop_wit
                 _stop_with_parent(parent)
                 signal.set_wakeup_fd(-1)
                 for signum, handler in previous.items():
-                    signal.signal(signum, handler)
+                    signal.signal(signum, handler or signal.SIG_DFL)  # None: not set from Python
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 for inherited in (ready_read, wake_read, wake_write):
                     os.close(inherited)
@@ -76,7 +77,7 @@ def run_workers(count: int, work: Work, on_ready: t.Callable[[], None], stop_wit
     finally:
         signal.set_wakeup_fd(previous_wakeup)
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, handler or signal.SIG_DFL)
         for descriptor in (ready_read, wake_read, wake_write):
             os.close(descriptor)
 
@@ -95,7 +96,7 @@ def _stop_with_parent(parent: int) -> None:
 def _be_worker(number: int, work: Work, ready_write: int) -> t.NoReturn:
     """Serve as worker ``number``, then end this process without running the parent's exit handlers."""
     def ready() -> None:
-        os.write(ready_write, bytes([number]))
+        os.write(ready_write, number.to_bytes(READY_BYTES, "big"))  # one write: never split on the pipe
 
     status = 1
     try:
@@ -148,10 +149,11 @@ class _Supervisor:
 
     def _note_ready(self) -> None:
         announced = len(self.listening) == self.count
-        numbers = os.read(self.ready_read, 256)
-        if not numbers:  # every worker closed its end: they are ending, and will be reaped
+        said = os.read(self.ready_read, 128 * READY_BYTES)  # whole numbers: every write is READY_BYTES long
+        if not said:  # every worker closed its end: they are ending, and will be reaped
             self.selector.unregister(self.ready_read)
-        self.listening.update(numbers)
+        self.listening.update(int.from_bytes(said[at:at + READY_BYTES], "big")
+                              for at in range(0, len(said), READY_BYTES))
         if not announced and len(self.listening) == self.count and self.deadline is None:
             self.on_ready()
 
