@@ -151,8 +151,8 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
 def unthrottled_fixtures(work: Path) -> Path:
     """A fixtures folder whose default scenario is the bundled one without its rate limits.
 
-    A file, not an uploaded scenario as in the main table: every worker reads the scenario in force by its
-    name from its own fixtures, and an uploaded one is known only to the process it was sent to.
+    A file, not an uploaded scenario as in the main table: every server and worker starts in it, and nothing
+    is switched while they run (a switch through one worker would be followed by the others per request).
     """
     folder = work / "unthrottled"
     folder.mkdir(exist_ok=True)
