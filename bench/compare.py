@@ -45,6 +45,7 @@ from mocksrv.client import stop_process
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 RESULTS = ROOT / "bench" / "results" / "latest.md"
+SCALE_OUT_RESULTS = ROOT / "bench" / "results" / "scale-out.md"
 SPEC_NAMES = ("maildiver", "maxcare", "send-service", "settings-mailer")
 START_TIMEOUT_S = 60
 SEEDED_START_TIMEOUT_S = 300
@@ -615,13 +616,18 @@ MEMORY_NOTE = (
     "figure is the highest over the passes. A total row adds Prism's separate servers up.")
 
 
-def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:
+def setting(versions: dict[str, str], load_before: float) -> str:
+    """When, on what machine (and how busy it was) and with which versions a run was made."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = (f"{os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
                f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run")
     tools_ = ", ".join(f"{name} {version}" for name, version in versions.items())
+    return f"{when}; {machine}; {tools_}."
+
+
+def context(options: argparse.Namespace, versions: dict[str, str], load_before: float) -> str:
     connections = " and ".join(map(str, options.connections))
-    return (f"{when}; {machine}; {tools_}.\n"
+    return (f"{setting(versions, load_before)}\n"
             f"`wrk -t2 -d{options.duration}s` with {connections} connections, {options.warmup} s warm-up per "
             f"scenario and server, median of {options.repeat} pass(es) on fresh processes; "
             "errors are wrong statuses plus socket errors and timeouts; mocksrv/this is mocksrv's req/s over "
@@ -665,8 +671,13 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
                         "processes; the table shows medians")
     parser.add_argument("--starts", type=int, default=3, help="starts per server for the start-up median")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of load before each scenario (0: none)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where the Markdown goes")
+    parser.add_argument("--scale-out", action="store_true", help="instead: CPU per request at a fixed rate "
+                        "(embedded, Redis, Prism quiet) and throughput with 1 and 2 workers on Redis "
+                        "(bench/scale_out.py)")
+    parser.add_argument("--output", type=Path, help=f"where the Markdown goes (default {RESULTS.relative_to(ROOT)}, "
+                        f"with --scale-out {SCALE_OUT_RESULTS.relative_to(ROOT)})")
     options = parser.parse_args(argv)
+    options.output = options.output or (SCALE_OUT_RESULTS if options.scale_out else RESULTS)
     options.connections = [int(c) for c in options.connections.split(",")]
     options.servers = select(SERVERS, options.only, lambda s, name: s.name == name or s.name.startswith(name + " "))
     options.selected = select(SCENARIOS, options.scenarios, lambda s, name: s.name == name)
@@ -709,9 +720,14 @@ def main() -> None:
     report = Report()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mocksrv-compare-") as scratch:
-        for number in range(1, options.repeat + 1):
-            run_pass(number, options, Path(scratch), report)
-    text = render(report, options, versions(options, prism))
+        if options.scale_out:
+            import scale_out  # it builds on this module, so it is imported only when asked for
+
+            text = scale_out.run(options, Path(scratch), versions(options, prism))
+        else:
+            for number in range(1, options.repeat + 1):
+                run_pass(number, options, Path(scratch), report)
+            text = render(report, options, versions(options, prism))
     print("\n" + text)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text)

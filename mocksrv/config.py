@@ -15,6 +15,7 @@ class Options:
     scenario: str = "default"
     db: Path | None = None  # append-only state file; None: state lives in memory
     store_url: str | None = None  # redis://HOST:PORT/DB: state in Redis, shared by processes; None: embedded
+    workers: int = 1  # processes serving the same port(s); more than one needs the shared store_url
     clock_start: datetime | None = None  # the virtual clock's first instant; None: real time
     host: str = "127.0.0.1"
     port: int = 4010

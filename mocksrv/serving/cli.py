@@ -71,6 +71,7 @@ def plural(count: int, noun: str) -> str:
 
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 WEBHOOK_GRACE = 5.0  # seconds shutdown waits for webhook attempts under way
+SERVE_GRACE = 10.0  # seconds shutdown waits for requests already received
 DEFAULTS = Options()  # the defaults live in config.Options, the flags show them
 
 
@@ -163,6 +164,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="answer 500 when a mocked response would not validate")
 @click.option("--skip-invalid", is_flag=True, help="serve the valid specs when some are broken")
 @click.option("--strict-specs", is_flag=True, help=STRICT_SPECS_HELP)
+@click.option("--workers", default=DEFAULTS.workers, show_default=True, type=int,
+              help="processes serving the same port (needs --store redis://…; docs/scale-out.md)")
 @click.option("--threads", default=DEFAULTS.threads, show_default=True, type=click.IntRange(min=1),
               help="threads for the admin API and console (mocked APIs are answered on the event loop)")
 @click.option("--journal-limit", default=DEFAULTS.journal_limit, show_default=True, type=click.IntRange(min=1),
@@ -200,11 +203,11 @@ def main() -> None:
 @_tls_options
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None, store_url: str | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
-          strict_specs: bool, threads: int, journal_limit: int, admin_token: str | None, session_idle_seconds: float,
-          max_sessions: int, open_console: bool, watch: bool, no_cors: bool, cors_origins: tuple[str, ...],
-          webhook_allow: tuple[str, ...], webhook_timeout: float, upstream_pairs: tuple[str, ...], upstream_mode: str,
-          upstream_live: tuple[str, ...], upstream_insecure: bool, upstream_timeout: float, record: str | None,
-          record_redact: tuple[str, ...], tls: TlsOptions) -> None:
+          strict_specs: bool, workers: int, threads: int, journal_limit: int, admin_token: str | None,
+          session_idle_seconds: float, max_sessions: int, open_console: bool, watch: bool, no_cors: bool,
+          cors_origins: tuple[str, ...], webhook_allow: tuple[str, ...], webhook_timeout: float,
+          upstream_pairs: tuple[str, ...], upstream_mode: str, upstream_live: tuple[str, ...], upstream_insecure: bool,
+          upstream_timeout: float, record: str | None, record_redact: tuple[str, ...], tls: TlsOptions) -> None:
     """Serve every spec, each at /{api-id}{base path of its first server}."""
     from mocksrv.serving.app import create_app
     from mocksrv.serving.lifecycle import Listener
@@ -213,6 +216,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from mocksrv.serving.lifecycle import serve as serve_until_stopped
     from mocksrv.serving.reload import Reloader
     from mocksrv.serving.rsgi import RsgiApp
+    from mocksrv.serving.workers import run_workers
     from mocksrv.serving.wsgi import ApiDispatcher
 
     if not 0 <= port <= 65535:
@@ -229,14 +233,18 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         click.echo("mocksrv: --store takes a redis:// URL (redis://HOST:PORT/DB)"
                    if db is None else "mocksrv: --store and --db both say where the state is: give one", err=True)
         sys.exit(2)
+    refusal = _workers_refusal(workers, store_url)
+    if refusal:
+        click.echo(f"mocksrv: {refusal}", err=True)
+        sys.exit(2)
     if record is not None and (not upstreams or not SCENARIO_NAME.match(record)):
         click.echo("mocksrv: --record needs --upstream (it records what the proxy sees)" if not upstreams else
                    f"mocksrv: --record {record!r}: a scenario name is letters, digits, '.', '_' or '-'", err=True)
         sys.exit(2)
     certificate = _certificate(tls, host, port)
-    _log_from_a_queue()
+    logs = _log_from_a_queue()
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
-                       strict_specs=strict_specs,
+                       strict_specs=strict_specs, workers=workers,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,
                        cors=not no_cors, cors_origins=list(cors_origins) or None,
                        session_idle_seconds=session_idle_seconds, max_sessions=max_sessions,
@@ -294,15 +302,13 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         if open_console:  # the browser the user configured (BROWSER), as webbrowser finds it
             webbrowser.open(f"{base}/__mocksrv/ui/")
 
-    if watch:
-        watched = Reloader(app)
-        watched.start()  # a daemon thread: it ends with the process
+    watched = Reloader(app) if watch else None
+    if watched is not None:
         click.echo(f"mocksrv: watching {', '.join(str(folder) for folder in watched.folders())}", err=True)
     release_freed_memory()
     mock = app.wsgi_app
     assert isinstance(mock, ApiDispatcher)  # create_app puts it in front of Flask
     courier = app.extensions["mocksrv"].courier
-    courier.start()
 
     def on_stop() -> None:  # after the drain: deliveries under way get a bounded wait, pending ones stay stored
         left = courier.stop(WEBHOOK_GRACE)
@@ -311,14 +317,47 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
                        "with the same --db", err=True)
         mock.pipeline.state.store.close()
 
-    front = RsgiApp(app, mock, admin_threads=threads, grace=10.0, on_listening=on_listening, on_stop=on_stop,
-                    listeners=len(listeners))
-    serve_until_stopped(front, listeners)
+    def serve_here(on_listening: t.Callable[[], None]) -> None:
+        """This process serves until a stop signal: the one process, or one worker of several."""
+        if watched is not None:
+            watched.start()  # a daemon thread: it ends with the process
+        courier.start()
+        front = RsgiApp(app, mock, admin_threads=threads, grace=SERVE_GRACE, on_listening=on_listening,
+                        on_stop=on_stop, listeners=len(listeners))
+        serve_until_stopped(front, listeners)
+
+    if workers == 1:
+        serve_here(on_listening)
+        click.echo("mocksrv: stopped", err=True)
+        return
+
+    def worker(number: int, ready: t.Callable[[], None]) -> None:
+        own_logs = _log_from_a_queue(f"worker {number}")
+        try:
+            serve_here(ready)
+        finally:
+            own_logs.stop()  # what is queued is written before the worker ends
+
+    logs.stop()  # no thread may run while forking; each worker starts its own writer
+    atexit.unregister(logs.stop)
+    status = run_workers(workers, worker, on_listening, stop_within=SERVE_GRACE + WEBHOOK_GRACE + 5)
     click.echo("mocksrv: stopped", err=True)
+    sys.exit(status)
 
 
-def _log_from_a_queue() -> None:
-    """Log lines go through a queue to one writer thread.
+def _workers_refusal(workers: int, store_url: str | None) -> str | None:
+    """Why ``--workers`` cannot be served as given, or None."""
+    if workers < 1:
+        return f"--workers must be 1 or more; got {workers}"
+    if workers > 1 and store_url is None:
+        return (f"--workers {workers} needs --store redis://HOST:PORT/DB: each worker process would hold a world "
+                "of its own (records, rate limits, clock), and a client would see whichever its connection reached")
+    return None
+
+
+def _log_from_a_queue(who: str = "") -> logging.handlers.QueueListener:
+    """Log lines go through a queue to one writer thread (started here, returned so it can be stopped);
+    ``who`` (``worker 2``) starts each line after the level, so the workers' lines can be told apart.
 
     A write to stderr can block (a full pipe) and holds the handler's lock across it; the
     event loop that answers every mocked request must never wait on either. The record is
@@ -331,12 +370,14 @@ def _log_from_a_queue() -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     writer = logging.StreamHandler()
-    writer.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    who = f"{who} " if who else ""
+    writer.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s"))
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, writer)
     listener.start()
     atexit.register(listener.stop)  # flushes what is queued before the process ends
     logging.basicConfig(level=logging.INFO, handlers=[_Enqueue(records)], force=True)
+    return listener
 
 
 class _Enqueue(logging.handlers.QueueHandler):

@@ -6,7 +6,8 @@ uvloop, one per listener (HTTP, HTTPS, or both side by side on two ports, one ap
 HTTP parsing and socket I/O in granian's Rust thread, every request answered on
 the loop. One process holds all state, so a record created by one request is seen by the
 next and rate limits count every request; and no second process shares (and copies, page
-by page, as it touches them) the records and compiled specs (docs/decisions.md).
+by page, as it touches them) the records and compiled specs (docs/decisions.md). With a
+shared store, ``--workers N`` runs this same server in N forked processes (workers.py).
 
 On SIGTERM/SIGINT granian stops accepting, then `RsgiApp.stop` finishes the requests already
 received and closes the store.
