@@ -99,3 +99,22 @@ def test_replicas_share_faults_and_count_their_uses_once(redis_server: RedisServ
     second.clear()
     first.reload()
     assert first.all() == [] and first.take_for("c", "op") is None
+
+
+def test_a_scenario_s_rule_removed_through_one_replica_is_gone_on_every_replica(redis_server: RedisServer) -> None:
+    from mocksrv.state.redis_store import RedisStore
+
+    namespace = uuid.uuid4().hex
+    first, second = (Rules(RedisStore(redis_server.url, namespace=namespace)) for _ in range(2))
+    scenario = {"a": [{"then": {"status": 500}}, {"then": {"status": 404}}]}
+    for rules in (first, second):  # every replica builds the scenario's rules itself
+        rules.load(scenario)
+    assert first.remove(1) and not first.remove(1)
+    second.reload()  # it saw the new world version
+    assert [r.id for r in second.all()] == [2]
+    assert getattr(second.take(lambda rule: True), "id", None) == 2
+    first.clear()
+    second.reload()
+    assert second.all() == [] and second.take(lambda rule: True) is None
+    second.load(scenario)  # a scenario loaded again brings them back
+    assert [r.id for r in second.all()] == [1, 2]

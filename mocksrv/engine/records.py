@@ -401,8 +401,6 @@ class RecordKeeper:
         return record
 
 
-
-
 TIMESTAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?P<sep>[T ])\d{2}:\d{2}:\d{2}(?P<frac>\.\d+)?(?P<zone>Z|[+-]\d{2}(:?\d{2})?)?$")
 

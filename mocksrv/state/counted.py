@@ -7,9 +7,10 @@ all, whichever replica gets them.
 
 Where the items are kept: a scenario's (rules) are built by every process from the scenario
 itself, the same ids in each. Items added through the admin API are kept in this process when
-its store is its own, and in the store (``__mocksrv/<kind>`` records) when it is shared: the process
-that changes them calls ``on_change`` (`MockState` publishes a new world version), and every
-process reads them again (`reload`) when it sees the version change.
+its store is its own, and in the store (``__mocksrv/<kind>`` records) when it is shared, as is the
+removal of a scenario's item (a ``__mocksrv/<kind>-removed`` record): the process that changes them
+calls ``on_change`` (`MockState` publishes a new world version), and every process reads them again
+(`reload`) when it sees the version change.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class CountedList(t.Generic[T]):
         self._store = store
         self._own: list[T] = []  # a scenario's, and with a store of our own those added too
         self._added: list[T] = []  # added through the admin API to a shared store: its records, as last read
+        self._removed: set[int] = set()  # of our own, removed through any process (a shared store only)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._changed: t.Callable[[], None] = lambda: None
@@ -55,8 +57,7 @@ class CountedList(t.Generic[T]):
     def next_id(self) -> int:
         if not self._store.shared:
             return next(self._ids)
-        with self._lock:
-            highest = max((item.id for item in self._own + self._added), default=0)
+        highest = max((item.id for item in self._live()), default=0)
         return self._store.next_id(HOME, self.kind, start=highest + 1)
 
     def add(self, item: T) -> T:
@@ -74,30 +75,28 @@ class CountedList(t.Generic[T]):
         """Put ``items`` (built with ids from 1, as every process builds them) in place of this process's own."""
         with self._lock:
             self._own = list(items)
+            self._removed = set()
             self._ids = itertools.count(max((item.id for item in self._own), default=0) + 1)
 
     def reload(self) -> None:
         """Read again the items added through any process (a shared store only)."""
         if self._store.shared:
             added = [self.revive(fields) for fields in self._store.list(HOME, self.kind)[0]]
+            removed = {int(fields["id"]) for fields in self._store.list(HOME, self._removals)[0]}
             with self._lock:
-                self._added = added
+                self._added, self._removed = added, removed
 
     def take(self, accepts: t.Callable[[T], bool]) -> T | None:
         """The first item ``accepts`` holds for and that has uses left, with this use counted."""
-        with self._lock:
-            items = self._own + self._added
-        for item in items:
+        for item in self._live():
             if accepts(item) and (item.times is None or self._store.window_hit(self._counter(item), 0, item.times)[0]):
                 return item
         return None
 
     def all(self) -> list[T]:
         """The items with uses left, each with its ``remaining`` as the store counts it now."""
-        with self._lock:
-            items = self._own + self._added
         left = []
-        for item in items:
+        for item in self._live():
             if item.times is None:
                 left.append(item)
                 continue
@@ -122,6 +121,14 @@ class CountedList(t.Generic[T]):
             self._added = list(items)
 
     def remove(self, item_id: int) -> bool:
+        if self._store.shared and any(item.id == item_id for item in self._own):
+            if item_id in self._removed:
+                return False
+            self._store.put(HOME, self._removals, item_id, {"id": item_id})
+            with self._lock:
+                self._removed.add(item_id)
+            self._changed()
+            return True
         with self._lock:
             before = len(self._own)
             self._own = [item for item in self._own if item.id != item_id]
@@ -135,14 +142,28 @@ class CountedList(t.Generic[T]):
         return True
 
     def clear(self) -> None:
+        if not self._store.shared:
+            with self._lock:
+                self._own.clear()
+            return
+        ours = [item.id for item in self._live() if item in self._own]
+        for item_id in ours:
+            self._store.put(HOME, self._removals, item_id, {"id": item_id})
+        stored = self._store.list(HOME, self.kind)[0]
+        gone = [self._store.delete(HOME, self.kind, fields["id"]) for fields in stored]
         with self._lock:
-            self._own.clear()
             self._added = []
-        if self._store.shared:
-            stored = self._store.list(HOME, self.kind)[0]
-            gone = [self._store.delete(HOME, self.kind, fields["id"]) for fields in stored]
-            if any(gone):
-                self._changed()
+            self._removed.update(ours)
+        if ours or any(gone):
+            self._changed()
+
+    def _live(self) -> list[T]:
+        with self._lock:
+            return [item for item in self._own if item.id not in self._removed] + self._added
+
+    @property
+    def _removals(self) -> str:
+        return f"{self.kind}-removed"
 
     def _counter(self, item: T) -> str:
         return f"{self.kind}:{item.id}"
