@@ -23,7 +23,7 @@ import pytest
 
 from conftest import ROOT
 from mocksrv.errors import StoreError
-from mocksrv.state.store import LOG_SLACK
+from mocksrv.state.appendlog import LOG_SLACK
 from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.store import Store
 from mocksrv.state.store import encode_record
@@ -540,7 +540,7 @@ def test_a_torn_last_line_is_reported_when_dropped(path: Path, caplog: pytest.Lo
         _fill(store, 1)
     with path.open("ab") as log:
         log.write(b'{"op":"del"')
-    with caplog.at_level("WARNING", logger="mocksrv.state.store"), EmbeddedStore(path):
+    with caplog.at_level("WARNING", logger="mocksrv.state.appendlog"), EmbeddedStore(path):
         pass
     assert caplog.messages == [f"{path}:3: ignoring a torn last line (a write interrupted by a crash)"]  # the snapshot, the put, the torn del
 
@@ -570,8 +570,8 @@ def test_compaction_writes_a_hidden_temp_file_beside_the_log_and_syncs_the_folde
             synced_folders.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr("mocksrv.state.store.os.replace", replace)
-    monkeypatch.setattr("mocksrv.state.store.os.fsync", fsync)
+    monkeypatch.setattr("mocksrv.state.appendlog.os.replace", replace)
+    monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", fsync)
     EmbeddedStore(path).close()
     assert len(replaced) == 1 and replaced[0].parent == path.parent  # a rename is atomic within one folder
     assert re.fullmatch(rf"\.{re.escape(path.name)}\..+\.tmp", replaced[0].name)
@@ -583,12 +583,12 @@ def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkey
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr("mocksrv.state.store.os.replace", broken)
+        patch.setattr("mocksrv.state.appendlog.os.replace", broken)
         with pytest.raises(StoreError, match=f"{path.name}: compaction failed: .*No space left"):
             EmbeddedStore(path)
     assert [p.name for p in path.parent.iterdir()] == []
     with monkeypatch.context() as patch:
-        patch.setattr("mocksrv.state.store._fsync_dir", broken)
+        patch.setattr("mocksrv.state.appendlog.fsync_dir", broken)
         with pytest.raises(StoreError, match=f"{path.name}: cannot make the snapshot durable: .*No space left"):
             EmbeddedStore(path)
 
@@ -596,7 +596,7 @@ def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkey
 def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     with EmbeddedStore(path) as store:
-        monkeypatch.setattr("mocksrv.state.store.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
+        monkeypatch.setattr("mocksrv.state.appendlog.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
         with caplog.at_level("WARNING", logger="mocksrv.state.store"):
             for n in range(LOG_SLACK + 2):
                 store.put("x", "items", "hot", {"n": n})
@@ -606,8 +606,8 @@ def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch:
 
 def test_a_write_whose_repair_fails_says_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with EmbeddedStore(path) as store:
-        monkeypatch.setattr("mocksrv.state.store.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
-        monkeypatch.setattr("mocksrv.state.store.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
+        monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
+        monkeypatch.setattr("mocksrv.state.appendlog.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
         with pytest.raises(StoreError, match=r"write failed \(fsync failed\) and the log could not be repaired: "
                                              "read-only"):
             store.put("x", "items", 1, {})
@@ -648,7 +648,7 @@ def test_failed_write_changes_nothing_and_keeps_the_log_readable(path: Path, mon
         def broken_fsync(fd: int) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("mocksrv.state.store.os.fsync", broken_fsync)
+        monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", broken_fsync)
         with pytest.raises(StoreError, match="write failed"):
             store.put("x", "items", 2, {"v": 2})
         monkeypatch.undo()

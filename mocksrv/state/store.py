@@ -18,21 +18,15 @@ keeps those very objects: a scenario's records cost their memory once. The log f
 plain JSON objects (`as_json`).
 
 Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
-lines, one per mutation::
+lines (`mocksrv.state.appendlog`: fsynced appends, torn last lines, compaction), one per
+mutation::
 
     {"op": "put", "t": "<api>/<collection>", "id": "7", "doc": {...}}   create, replace, update
     {"op": "del", "t": "<api>/<collection>", "id": "7"}
     {"op": "seq", "t": "<api>/<collection>", "n": 8}                     next_id handed out 8
     {"op": "load", "data": {"<api>/<collection>": {"<id>": {...}}}, "seq": {...}}   full replace
 
-Each line is written, flushed and fsynced before the method returns, so a write that
-returned survives a crash. A crash mid-write can only leave a torn last line (no newline,
-or bad JSON); opening ignores it and truncates it away. A bad line anywhere else is
-corruption and raises `StoreError` naming the file and the line. Compaction writes the live
-state as a single ``load`` line to a temporary file in the same folder, fsyncs it, moves
-it over the log with ``os.replace`` and fsyncs the folder, so the file is always either
-the old log or the new snapshot. It runs on open and whenever the log has more than
-2 × live records + 1000 lines, which keeps the amortised cost of a write O(1).
+Compaction writes the live state as a single ``load`` line.
 
 Rate-limit counters (`window_hit`) are volatile: memory only, they restart at zero with the
 process. Every public method holds one `threading.RLock`, so concurrent server threads
@@ -44,8 +38,6 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-import os
-import tempfile
 import threading
 import typing as t
 from collections.abc import Callable
@@ -61,6 +53,7 @@ from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
 from mocksrv.errors import StoreError
+from mocksrv.state.appendlog import AppendLog
 from mocksrv.state.packing import PackedRecord
 from mocksrv.state.packing import as_json
 from mocksrv.state.packing import pack
@@ -74,11 +67,6 @@ log = logging.getLogger(__name__)
 Record = dict[str, t.Any]
 RecordId = str | int
 SeedRecord = Mapping[str, t.Any] | PackedRecord
-
-# compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
-LOG_FACTOR = 2
-LOG_SLACK = 1000
-
 
 class _Table(Table):
     """A TinyDB table keyed by our record ids, holding packed records, with O(1) writes."""
@@ -131,134 +119,6 @@ class _Decoded(Mapping[str, Record]):
 
 class _TinyDB(TinyDB):
     table_class = _Table
-
-
-class _Log:
-    """The append-only log file: replay on open, durable appends, compaction."""
-
-    def __init__(self, path: Path) -> None:
-        if not path.parent.is_dir():
-            raise StoreError(f"{path}: the folder {path.parent} does not exist (mocksrv creates the file, not folders)")
-        self.path = path
-        self.lines = 0
-        self._file: t.BinaryIO | None = None
-        self._size = 0
-
-    def replay(self, apply: Callable[[dict[str, t.Any]], None]) -> None:
-        """Apply every complete entry in order; cut a torn last line away.
-
-        :raise StoreError: a line other than the last is not a valid entry.
-        """
-        good_size = 0  # bytes up to the end of the last good line
-        pending: tuple[int, Exception] | None = None  # a bad line; torn if nothing follows it
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            handle = None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
-        if handle is not None:
-            with handle:
-                for number, line in enumerate(handle, start=1):
-                    if pending is not None:
-                        raise StoreError(f"{self.path}:{pending[0]}: corrupt log line: {pending[1]}")
-                    if not line.endswith(b"\n"):
-                        # a write that never finished, so it was never acknowledged
-                        pending = (number, ValueError("no line end"))
-                        continue
-                    try:
-                        entry = json.loads(line)
-                    except ValueError as exc:
-                        pending = (number, exc)
-                        continue
-                    try:
-                        apply(entry)
-                    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                        raise StoreError(f"{self.path}:{number}: invalid log entry: {exc!r}") from exc
-                    good_size += len(line)
-                    self.lines += 1
-        if pending is not None:
-            log.warning("%s:%d: ignoring a torn last line (a write interrupted by a crash)", self.path, pending[0])
-            try:
-                os.truncate(self.path, good_size)
-            except OSError as exc:
-                raise StoreError(f"{self.path}: cannot truncate a torn last line: {exc}") from exc
-        self._size = good_size
-
-    def append(self, line: bytes) -> None:
-        """Write one entry and make it durable before returning.
-
-        :raise StoreError: the write failed; the log is left as it was.
-        """
-        handle = self._open()
-        try:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        except OSError as exc:
-            self._undo_partial(exc)
-            raise StoreError(f"{self.path}: write failed: {exc}") from exc
-        self._size += len(line)
-        self.lines += 1
-
-    def compact(self, snapshot: bytes) -> None:
-        """Replace the log with ``snapshot`` (one line) atomically.
-
-        :raise StoreError: the snapshot could not be written; the old log is still in place.
-        """
-        folder = self.path.parent
-        try:
-            fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write a snapshot: {exc}") from exc
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(snapshot)
-                out.flush()
-                os.fsync(out.fileno())
-            # close first: Windows cannot replace a file that is still open
-            self.close()
-            os.replace(temp, self.path)
-        except OSError as exc:
-            temp.unlink(missing_ok=True)
-            raise StoreError(f"{self.path}: compaction failed: {exc}") from exc
-        try:
-            _fsync_dir(folder)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot make the snapshot durable: {exc}") from exc
-        self.lines = 1
-        self._size = len(snapshot)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _open(self) -> t.BinaryIO:
-        if self._file is None:
-            self._file = self.path.open("ab")
-        return self._file
-
-    def _undo_partial(self, cause: OSError) -> None:
-        # A half-written line followed by later appends would read as corruption on the next
-        # open, so cut the file back to the last complete line.
-        try:
-            self.close()
-            os.truncate(self.path, self._size)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: write failed ({cause}) and the log could not be repaired: {exc}") from exc
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 Stored = t.TypeVar("Stored")  # the form a store keeps a record in
@@ -430,9 +290,9 @@ class EmbeddedStore:
         self._live = 0
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits counted)
         self._closed = False
-        self._log: _Log | None = None
+        self._log: AppendLog | None = None
         if path is not None:
-            self._log = _Log(Path(path))
+            self._log = AppendLog(Path(path))
             self._log.replay(self._apply)
             self._log.compact(self._snapshot())
 
@@ -661,7 +521,7 @@ class EmbeddedStore:
             self._log.append(text.encode() + b"\n")
 
     def _after_write(self) -> None:
-        if self._log is None or self._log.lines <= LOG_FACTOR * self._live + LOG_SLACK:
+        if self._log is None or not self._log.outgrown(self._live):
             return
         try:
             self._log.compact(self._snapshot())
