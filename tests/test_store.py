@@ -20,12 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tinydb import Query
+from tinydb import TinyDB
 
 from conftest import ROOT
 from mocksrv.errors import StoreError
 from mocksrv.state.appendlog import LOG_SLACK
 from mocksrv.state.store import EmbeddedStore
+from mocksrv.state.store import PackedStorage
 from mocksrv.state.store import Store
+from mocksrv.state.store import decode_record
 from mocksrv.state.store import encode_record
 
 
@@ -669,6 +673,36 @@ def test_writes_change_the_table_in_place(file: bool, tmp_path: Path) -> None:
         store.update("x", "items", 5, {"m": 1})
         store.delete("x", "items", 6)
         assert store._tables["x/items"] is table and len(table) == 100
+
+
+def test_tinydb_s_own_api_works_on_the_store_s_storage() -> None:
+    # PackedStorage is a whole TinyDB Storage: TinyDB's own writes (the store makes its own, in place)
+    # keep records packed, and TinyDB's queries see them decoded
+    db = TinyDB(storage=PackedStorage)
+    items = db.table("items")
+    items.insert_multiple([{"n": 1}, {"n": 2}, {"n": 3}])
+    items.update({"odd": True}, Query().n.one_of([1, 3]))
+    items.remove(doc_ids=[1])
+    assert items.search(Query().odd == True) == [{"n": 3, "odd": True}]  # noqa: E712 (a TinyDB query)
+    assert items.get(doc_id=2) == {"n": 2}
+    packed = t.cast(PackedStorage, db.storage).tables["items"]
+    assert all(isinstance(record, bytes) for record in packed.values())
+    assert {key: decode_record(record) for key, record in packed.items()} == {"2": {"n": 2}, "3": {"n": 3, "odd": True}}
+    db.drop_table("items")
+    assert db.tables() == set()
+
+
+def test_a_filtered_listing_keeps_nothing_once_read() -> None:
+    # TinyDB caches query results per table unless told not to; the store's tables keep none
+    store = EmbeddedStore()
+    store.replace_all({"maxcare": {"emails": [(n, _email(n)) for n in range(2000)]}})
+
+    def search() -> None:
+        for status in ("sent", "draft"):
+            _page, total = store.list("maxcare", "emails", where={"status": status}, limit=1)
+            assert total == (2000 if status == "sent" else 0)
+
+    assert _traced_growth(search) < 20_000
 
 
 @functools.cache

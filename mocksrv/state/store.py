@@ -4,9 +4,16 @@
 here (the default: in this process, TinyDB, optionally a log file) and `state.redis_store.RedisStore`
 (``--store redis://…``, shared by several processes). This is the only module that imports tinydb.
 
-In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document ids are
-our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
-rebuilds the whole table on every write, which is O(n); here a write is O(1).
+TinyDB holds the records and answers the queries, through its public extension points: the
+records live in `PackedStorage` (a TinyDB ``Storage``: a dict per table, packed records in,
+decoded records out), a ``Table`` subclass sets ``document_id_class`` so document ids are our
+record keys, and ``list``'s ``where`` is a TinyDB ``Query`` (``==``, ``one_of``) run by
+``Table.search``, ``match`` added to it; sorted listings, counts and the collections come from
+TinyDB's tables too. Three things go beside TinyDB, each measured (docs/performance.md,
+"TinyDB's place in the embedded store"): writes (every ``Table`` write rebuilds the whole
+table, O(n); the store changes the storage's dict in place, O(1)), the unfiltered page (TinyDB
+has no paging, and ``all()`` decodes every record) and a read by id (``Table.get`` costs 1.4×).
+Nothing in TinyDB is overridden.
 
 A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
 the keys a collection's records share factored out, decoded on every read: a fraction of the
@@ -49,7 +56,7 @@ from types import TracebackType
 from tinydb import Query
 from tinydb import TinyDB
 from tinydb.queries import QueryInstance
-from tinydb.storages import MemoryStorage
+from tinydb.storages import Storage
 from tinydb.table import Table
 
 from mocksrv.errors import StoreError
@@ -60,7 +67,7 @@ from mocksrv.state.packing import pack
 from mocksrv.state.packing import strict_json
 from mocksrv.state.packing import unpack as decode_record
 
-__all__ = ["EmbeddedStore", "PackedRecord", "Store", "decode_record", "encode_record"]
+__all__ = ["EmbeddedStore", "PackedRecord", "PackedStorage", "Store", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
@@ -68,53 +75,77 @@ Record = dict[str, t.Any]
 RecordId = str | int
 SeedRecord = Mapping[str, t.Any] | PackedRecord
 
-class _Table(Table):
-    """A TinyDB table keyed by our record ids, holding packed records, with O(1) writes."""
+class PackedStorage(Storage):
+    """TinyDB's storage for the store: each table a dict of packed records, decoded as TinyDB reads them.
 
-    # record ids are already strings, so TinyDB's doc ids can be them and get(doc_id=...) is a dict lookup
-    document_id_class = str  # type: ignore[assignment]
+    `read` hands TinyDB one read-only view per table (made with the table, so a read is O(1)),
+    and a record is decoded only when a query reaches it: TinyDB's deserialisation step, where
+    its Storage contract puts it. `write` takes a whole new state, as TinyDB's own writes give
+    it (their documents are packed; the views of untouched tables come back as their tables).
 
-    def _update_table(self, updater: Callable[[dict[t.Any, t.Any]], None]) -> None:
-        # Stock TinyDB copies the whole table twice per write to convert ids to int and back;
-        # our ids are strings already, so the updater can change the stored dict in place.
-        tables = self._storage.read()
-        if tables is None:
-            tables = {}
-            self._storage.write(tables)
-        updater(tables.setdefault(self.name, {}))
-        self.clear_cache()
+    The store changes one record at a time through `put` and `remove`, beside TinyDB: every
+    write of TinyDB's ``Table`` rebuilds the whole table, O(n) (docs/performance.md, "TinyDB's
+    place in the embedded store"), and nothing else in TinyDB holds records (the store's
+    tables keep no query cache).
+    """
 
-    def _read_table(self) -> dict[str, Mapping[str, t.Any]]:
-        # TinyDB's queries see decoded records; they are decoded one at a time, as the query reaches them
-        packed = t.cast(Mapping[str, PackedRecord], super()._read_table())
-        return t.cast(dict[str, Mapping[str, t.Any]], _Decoded(packed))
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, PackedRecord]] = {}  # by table name, then record key
+        self._views: dict[str, _DecodedTable] = {}
 
-    def put_packed(self, key: str, packed: PackedRecord) -> bool:
-        """Store a packed record under ``key`` (a replaced record keeps its place); ``True`` if it is new."""
-        added: list[bool] = []
+    def read(self) -> dict[str, dict[str, t.Any]]:
+        return t.cast(dict[str, dict[str, t.Any]], self._views)
 
-        def put(table: dict[str, t.Any]) -> None:
-            added.append(key not in table)
-            table[key] = packed
+    def write(self, data: dict[str, dict[str, t.Any]]) -> None:
+        """Replace everything with ``data`` (table name → document id → document or view).
 
-        self._update_table(put)
-        return added[0]
+        :raise StoreError: a document is not JSON.
+        """
+        self.load({name: table.packed if isinstance(table, _DecodedTable)
+                   else {str(key): encode_record(doc, f"record {name}/{key}") for key, doc in table.items()}
+                   for name, table in data.items()})
+
+    def load(self, tables: dict[str, dict[str, PackedRecord]]) -> None:
+        """Replace everything with ``tables``, kept as they are (records packed already)."""
+        self.tables = tables
+        self._views = {name: _DecodedTable(table) for name, table in tables.items()}
+
+    def put(self, name: str, key: str, packed: PackedRecord) -> bool:
+        """Store a packed record (a replaced record keeps its place); ``True`` if it is new."""
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = {}
+            self._views[name] = _DecodedTable(table)
+        added = key not in table
+        table[key] = packed
+        return added
+
+    def remove(self, name: str, key: str) -> bool:
+        """Drop a record; ``False`` if there was none."""
+        return self.tables.get(name, {}).pop(key, None) is not None
 
 
-class _Decoded(Mapping[str, Record]):
+class _DecodedTable(Mapping[str, Record]):
     """A read-only view of a table's packed records as records."""
 
-    def __init__(self, packed: Mapping[str, PackedRecord]) -> None:
-        self._packed = packed
+    def __init__(self, packed: dict[str, PackedRecord]) -> None:
+        self.packed = packed
 
     def __getitem__(self, key: str) -> Record:
-        return decode_record(self._packed[key])
+        return decode_record(self.packed[key])
 
     def __iter__(self) -> t.Iterator[str]:
-        return iter(self._packed)
+        return iter(self.packed)
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self.packed)
+
+
+class _Table(Table):
+    """A TinyDB table whose document ids are our record keys."""
+
+    # the storage keys documents by record key (a string); stock TinyDB would make each an int
+    document_id_class = str  # type: ignore[assignment]
 
 
 class _TinyDB(TinyDB):
@@ -215,7 +246,7 @@ def _sort_key(value: t.Any) -> tuple[int, t.Any]:
 
 
 class _Condition:
-    """A search condition built from ``where`` and ``match``; never cached (callables may not be pure)."""
+    """A search condition built from ``where`` (a TinyDB query) and ``match`` (any predicate)."""
 
     def __init__(self, query: QueryInstance | None, match: Callable[[Mapping[str, t.Any]], bool] | None) -> None:
         self._query = query
@@ -225,9 +256,6 @@ class _Condition:
         if self._query is not None and not self._query(value):
             return False
         return self._match is None or bool(self._match(value))
-
-    def is_cacheable(self) -> bool:
-        return False
 
 
 class Store(t.Protocol):
@@ -283,9 +311,8 @@ class EmbeddedStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.RLock()
-        self._db = _TinyDB(storage=MemoryStorage)
-        self._tables: dict[str, dict[str, PackedRecord]] = {}  # TinyDB's raw storage dict, by table name
-        self._db.storage.write(self._tables)
+        self._db = _TinyDB(storage=PackedStorage)
+        self._storage = t.cast(PackedStorage, self._db.storage)
         self._high: dict[str, int] = {}  # per table: highest integer id ever stored or handed out
         self._live = 0
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits counted)
@@ -302,8 +329,7 @@ class EmbeddedStore:
         """One record (a copy), or ``None``."""
         with self._lock:
             self._check_open()
-            packed = self._tables.get(_name(api, collection), {}).get(_key(record_id))
-            return None if packed is None else decode_record(packed)
+            return self._get(_name(api, collection), _key(record_id))
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         """Create or replace a record.
@@ -336,10 +362,10 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             name, key = _name(api, collection), _key(record_id)
-            current = self._tables.get(name, {}).get(key)
+            current = self._get(name, key)
             if current is None:
                 return None
-            return decode_record(self._write_put(name, key, {**decode_record(current), **changes}))
+            return decode_record(self._write_put(name, key, {**current, **changes}))
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
         """Remove a record; ``False`` if it did not exist."""
@@ -380,18 +406,20 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             name = _name(api, collection)
-            if name not in self._tables:
+            table = self._existing(name)
+            if table is None:
                 return [], 0
             end = None if limit is None else offset + limit
             if not where and match is None and sort is None:
-                # the usual listing: only the page is decoded
+                # the usual listing: only the page is decoded (TinyDB has no paging; all() decodes
+                # every record: docs/performance.md, "TinyDB's place in the embedded store")
                 packed = list(self._tables[name].values())
                 return [decode_record(record) for record in packed[offset:end]], len(packed)
             if where or match is not None:
-                condition = _Condition(_where_query(where), match)
-                found: builtins.list[Record] = [dict(doc) for doc in self._db.table(name).search(condition)]
+                docs = table.search(_Condition(_where_query(where), match))
             else:
-                found = [decode_record(record) for record in self._tables[name].values()]
+                docs = table.all()
+            found: builtins.list[Record] = [dict(doc) for doc in docs]
             if sort is not None:
                 field = sort
                 present = [doc for doc in found if doc.get(field) is not None]
@@ -403,21 +431,22 @@ class EmbeddedStore:
     def count(self, api: str, collection: str) -> int:
         with self._lock:
             self._check_open()
-            return len(self._tables.get(_name(api, collection), {}))
+            table = self._existing(_name(api, collection))
+            return 0 if table is None else len(table)
 
     def collections(self, api: str) -> builtins.list[str]:
         """The collections of ``api`` that hold at least one record, sorted."""
         prefix = _name(api, "")
         with self._lock:
             self._check_open()
-            return sorted(name[len(prefix):] for name, docs in self._tables.items() if docs and name.startswith(prefix))
+            return sorted(name[len(prefix):] for name in self._filled_tables() if name.startswith(prefix))
 
     def apis_with(self, collection: str) -> builtins.list[str]:
         """The APIs whose ``collection`` holds at least one record, sorted."""
         suffix = "/" + collection
         with self._lock:
             self._check_open()
-            return sorted(name[:-len(suffix)] for name, docs in self._tables.items() if docs and name.endswith(suffix))
+            return sorted(name[:-len(suffix)] for name in self._filled_tables() if name.endswith(suffix))
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         """The next integer of the collection's sequence: never handed out twice, even after a
@@ -497,6 +526,29 @@ class EmbeddedStore:
 
     # -- internals (callers hold the lock) -------------------------------------------------
 
+    @property
+    def _tables(self) -> dict[str, dict[str, PackedRecord]]:
+        """The packed records by table name and key (the storage's own; a full replace swaps them)."""
+        return self._storage.tables
+
+    def _table(self, name: str) -> Table:
+        # no query cache: the store writes beside TinyDB's Table (PackedStorage), which would leave it stale
+        return self._db.table(name, cache_size=0)
+
+    def _existing(self, name: str) -> Table | None:
+        """TinyDB's table ``name``, or ``None`` if the store has none (names asked for make no tables)."""
+        return self._table(name) if name in self._tables else None
+
+    def _get(self, name: str, key: str) -> Record | None:
+        # by key from the storage's dict: TinyDB's Table.get costs 1.4× as much (docs/performance.md,
+        # "TinyDB's place in the embedded store"), and this is every GET by id
+        packed = self._tables.get(name, {}).get(key)
+        return None if packed is None else decode_record(packed)
+
+    def _filled_tables(self) -> builtins.list[str]:
+        """The names of the tables that hold at least one record."""
+        return [name for name in self._db.tables() if len(self._table(name))]
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("the store is closed")
@@ -563,20 +615,17 @@ class EmbeddedStore:
             high[name] = max((_int_id(key) or 0 for key in table), default=0)
         for name, value in seq.items():
             high[name] = max(high.get(name, 0), value)
-        # a full replace is what TinyDB's storage write is for
-        self._db.drop_tables()
-        self._db.storage.write(tables)
-        self._tables = tables
+        self._storage.load(tables)
         self._high = high
         self._live = sum(len(table) for table in tables.values())
 
     def _apply_put(self, name: str, key: str, packed: PackedRecord) -> None:
-        if self._db.table(name).put_packed(key, packed):  # type: ignore[attr-defined]
+        if self._storage.put(name, key, packed):
             self._live += 1
         self._raise_high(name, _int_id(key) or 0)
 
     def _apply_del(self, name: str, key: str) -> None:
-        if self._db.table(name).remove(doc_ids=[key]):  # type: ignore[list-item]
+        if self._storage.remove(name, key):
             self._live -= 1
 
     def _raise_high(self, name: str, value: int) -> None:
