@@ -43,6 +43,7 @@ never lose an update. A file must be open in one `EmbeddedStore` (one process) a
 from __future__ import annotations
 
 import builtins
+import itertools
 import json
 import logging
 import threading
@@ -413,8 +414,8 @@ class EmbeddedStore:
             if not where and match is None and sort is None:
                 # the usual listing: only the page is decoded (TinyDB has no paging; all() decodes
                 # every record: docs/performance.md, "TinyDB's place in the embedded store")
-                packed = list(self._tables[name].values())
-                return [decode_record(record) for record in packed[offset:end]], len(packed)
+                packed = self._tables[name]
+                return [decode_record(record) for record in itertools.islice(packed.values(), offset, end)], len(packed)
             if where or match is not None:
                 docs = table.search(_Condition(_where_query(where), match))
             else:
