@@ -12,10 +12,10 @@ size. With ``--file`` the store is file-backed, so each write includes its fsync
 Then, per ``--tinydb-sizes`` (memory only; empty to skip), each place where the store does not
 go through TinyDB's public API is timed both ways (docs/performance.md, "TinyDB's place in the
 embedded store"): writes by stock TinyDB (``Table.insert``/``update``/``remove`` by document id on
-its ``MemoryStorage``, plain dicts) against `EmbeddedStore`'s, and a page of 20 records by
-``Table.all()`` against the store's own slice of the storage's dict; plus a read by id through
-``Table.get`` against the storage's dict, the one place where the store pays for going through
-TinyDB (those two timed alternately, so both see the same machine).
+its ``MemoryStorage``, plain dicts) against `EmbeddedStore`'s, a page of 20 records by
+``Table.all()`` against `EmbeddedStore.list`, and, on the store's own storage, a read by id
+through ``Table.get`` and every record through ``Table.all()`` against decoding them from the
+storage's dict (those two timed alternately, so both see the same machine).
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ def tinydb_place(size: int, ops: int, rng: random.Random) -> list[tuple[str, lis
     page_ops = min(ops, max(5, 200_000 // max(size, 1)))
     rows.append(("page of 20", _time(page_ops, lambda _: table.all()[10:30]),
                  _time(ops, lambda _: store.list(API, COLLECTION, offset=10, limit=20))))
+    rows.append(("all, to sort", *_paired(page_ops, lambda _: table.all(),
+                                          lambda _: [decode_record(record) for record
+                                                     in storage.tables[COLLECTION].values()])))
     store.close()
     return rows
 

@@ -4,16 +4,17 @@
 here (the default: in this process, TinyDB, optionally a log file) and `state.redis_store.RedisStore`
 (``--store redis://…``, shared by several processes). This is the only module that imports tinydb.
 
-TinyDB holds the records and answers the queries, through its public extension points: the
-records live in `PackedStorage` (a TinyDB ``Storage``: a dict per table, packed records in,
+TinyDB holds the records and answers the queries, through its public extension points only:
+the records live in `PackedStorage` (a TinyDB ``Storage``: a dict per table, packed records in,
 decoded records out), a ``Table`` subclass sets ``document_id_class`` so document ids are our
 record keys, and ``list``'s ``where`` is a TinyDB ``Query`` (``==``, ``one_of``) run by
-``Table.search``, ``match`` added to it; sorted listings, counts and the collections come from
-TinyDB's tables too. Three things go beside TinyDB, each measured (docs/performance.md,
-"TinyDB's place in the embedded store"): writes (every ``Table`` write rebuilds the whole
-table, O(n); the store changes the storage's dict in place, O(1)), the unfiltered page (TinyDB
-has no paging, and ``all()`` decodes every record) and a read by id (``Table.get`` costs 1.4×).
-Nothing in TinyDB is overridden.
+``Table.search`` with ``match`` added to it; counts and the collections holding records come
+from TinyDB's tables too. Where TinyDB's API would cost more, the store uses the storage's
+dicts itself, each place measured (docs/performance.md, "TinyDB's place in the embedded
+store"): writes (every ``Table`` write rebuilds the whole table, O(n); here a write changes
+the dict in place, O(1)), a read by id (``Table.get``: 1.4–1.6×), the page of an unfiltered
+listing (TinyDB has no paging, and ``all()`` decodes every record) and the records a sort
+needs (``all()`` wraps each in a ``Document``: 1.3×).
 
 A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
 the keys a collection's records share factored out, decoded on every read: a fraction of the
@@ -407,20 +408,20 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             name = _name(api, collection)
-            table = self._existing(name)
-            if table is None:
+            packed = self._tables.get(name)
+            if packed is None:
                 return [], 0
             end = None if limit is None else offset + limit
-            if not where and match is None and sort is None:
-                # the usual listing: only the page is decoded (TinyDB has no paging; all() decodes
-                # every record: docs/performance.md, "TinyDB's place in the embedded store")
-                packed = self._tables[name]
-                return [decode_record(record) for record in itertools.islice(packed.values(), offset, end)], len(packed)
             if where or match is not None:
-                docs = table.search(_Condition(_where_query(where), match))
+                condition = _Condition(_where_query(where), match)
+                found: builtins.list[Record] = [dict(doc) for doc in self._table(name).search(condition)]
+            elif sort is None:
+                # the usual listing: only the page is decoded (TinyDB has no paging, and its all()
+                # decodes every record: docs/performance.md, "TinyDB's place in the embedded store")
+                return [decode_record(record) for record in itertools.islice(packed.values(), offset, end)], len(packed)
             else:
-                docs = table.all()
-            found: builtins.list[Record] = [dict(doc) for doc in docs]
+                # every record, to sort: TinyDB's all() would wrap each in a Document, 1.3× the cost
+                found = [decode_record(record) for record in packed.values()]
             if sort is not None:
                 field = sort
                 present = [doc for doc in found if doc.get(field) is not None]
@@ -432,8 +433,8 @@ class EmbeddedStore:
     def count(self, api: str, collection: str) -> int:
         with self._lock:
             self._check_open()
-            table = self._existing(_name(api, collection))
-            return 0 if table is None else len(table)
+            name = _name(api, collection)
+            return len(self._table(name)) if name in self._tables else 0
 
     def collections(self, api: str) -> builtins.list[str]:
         """The collections of ``api`` that hold at least one record, sorted."""
@@ -533,15 +534,12 @@ class EmbeddedStore:
         return self._storage.tables
 
     def _table(self, name: str) -> Table:
+        """TinyDB's table ``name``; asked only for tables the storage holds (TinyDB keeps each it made)."""
         # no query cache: the store writes beside TinyDB's Table (PackedStorage), which would leave it stale
         return self._db.table(name, cache_size=0)
 
-    def _existing(self, name: str) -> Table | None:
-        """TinyDB's table ``name``, or ``None`` if the store has none (names asked for make no tables)."""
-        return self._table(name) if name in self._tables else None
-
     def _get(self, name: str, key: str) -> Record | None:
-        # by key from the storage's dict: TinyDB's Table.get costs 1.4× as much (docs/performance.md,
+        # by key from the storage's dict: TinyDB's Table.get costs 1.4-1.6× as much (docs/performance.md,
         # "TinyDB's place in the embedded store"), and this is every GET by id
         packed = self._tables.get(name, {}).get(key)
         return None if packed is None else decode_record(packed)
