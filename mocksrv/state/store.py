@@ -14,7 +14,7 @@ dicts itself, each place measured (docs/performance.md, "TinyDB's place in the e
 store"): writes (every ``Table`` write rebuilds the whole table, O(n); here a write changes
 the dict in place, O(1)), a read by id (``Table.get``: 1.4–1.6×), the page of an unfiltered
 listing (TinyDB has no paging, and ``all()`` decodes every record) and the records a sort
-needs (``all()`` wraps each in a ``Document``: 1.3×).
+needs (``all()`` wraps each in a ``Document``: 1.2–1.5×).
 
 A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
 the keys a collection's records share factored out, decoded on every read: a fraction of the
@@ -76,6 +76,7 @@ log = logging.getLogger(__name__)
 Record = dict[str, t.Any]
 RecordId = str | int
 SeedRecord = Mapping[str, t.Any] | PackedRecord
+
 
 class PackedStorage(Storage):
     """TinyDB's storage for the store: each table a dict of packed records, decoded as TinyDB reads them.
@@ -420,7 +421,7 @@ class EmbeddedStore:
                 # decodes every record: docs/performance.md, "TinyDB's place in the embedded store")
                 return [decode_record(record) for record in itertools.islice(packed.values(), offset, end)], len(packed)
             else:
-                # every record, to sort: TinyDB's all() would wrap each in a Document, 1.3× the cost
+                # every record, to sort: TinyDB's all() would wrap each in a Document, 1.2-1.5× the cost
                 found = [decode_record(record) for record in packed.values()]
             if sort is not None:
                 field = sort
