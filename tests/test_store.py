@@ -20,12 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tinydb import Query
+from tinydb import TinyDB
 
 from conftest import ROOT
 from mocksrv.errors import StoreError
-from mocksrv.state.store import LOG_SLACK
+from mocksrv.state.appendlog import LOG_SLACK
 from mocksrv.state.store import EmbeddedStore
+from mocksrv.state.store import PackedStorage
 from mocksrv.state.store import Store
+from mocksrv.state.store import decode_record
 from mocksrv.state.store import encode_record
 
 
@@ -540,7 +544,7 @@ def test_a_torn_last_line_is_reported_when_dropped(path: Path, caplog: pytest.Lo
         _fill(store, 1)
     with path.open("ab") as log:
         log.write(b'{"op":"del"')
-    with caplog.at_level("WARNING", logger="mocksrv.state.store"), EmbeddedStore(path):
+    with caplog.at_level("WARNING", logger="mocksrv.state.appendlog"), EmbeddedStore(path):
         pass
     assert caplog.messages == [f"{path}:3: ignoring a torn last line (a write interrupted by a crash)"]  # the snapshot, the put, the torn del
 
@@ -570,8 +574,8 @@ def test_compaction_writes_a_hidden_temp_file_beside_the_log_and_syncs_the_folde
             synced_folders.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr("mocksrv.state.store.os.replace", replace)
-    monkeypatch.setattr("mocksrv.state.store.os.fsync", fsync)
+    monkeypatch.setattr("mocksrv.state.appendlog.os.replace", replace)
+    monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", fsync)
     EmbeddedStore(path).close()
     assert len(replaced) == 1 and replaced[0].parent == path.parent  # a rename is atomic within one folder
     assert re.fullmatch(rf"\.{re.escape(path.name)}\..+\.tmp", replaced[0].name)
@@ -583,12 +587,12 @@ def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkey
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr("mocksrv.state.store.os.replace", broken)
+        patch.setattr("mocksrv.state.appendlog.os.replace", broken)
         with pytest.raises(StoreError, match=f"{path.name}: compaction failed: .*No space left"):
             EmbeddedStore(path)
     assert [p.name for p in path.parent.iterdir()] == []
     with monkeypatch.context() as patch:
-        patch.setattr("mocksrv.state.store._fsync_dir", broken)
+        patch.setattr("mocksrv.state.appendlog.fsync_dir", broken)
         with pytest.raises(StoreError, match=f"{path.name}: cannot make the snapshot durable: .*No space left"):
             EmbeddedStore(path)
 
@@ -596,7 +600,7 @@ def test_a_failed_compaction_says_why_and_leaves_no_temp_file(path: Path, monkey
 def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     with EmbeddedStore(path) as store:
-        monkeypatch.setattr("mocksrv.state.store.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
+        monkeypatch.setattr("mocksrv.state.appendlog.tempfile.mkstemp", lambda **_: (_ for _ in ()).throw(OSError("disk gone")))
         with caplog.at_level("WARNING", logger="mocksrv.state.store"):
             for n in range(LOG_SLACK + 2):
                 store.put("x", "items", "hot", {"n": n})
@@ -606,8 +610,8 @@ def test_a_failed_compaction_while_running_is_a_warning(path: Path, monkeypatch:
 
 def test_a_write_whose_repair_fails_says_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with EmbeddedStore(path) as store:
-        monkeypatch.setattr("mocksrv.state.store.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
-        monkeypatch.setattr("mocksrv.state.store.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
+        monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", lambda fd: (_ for _ in ()).throw(OSError("fsync failed")))
+        monkeypatch.setattr("mocksrv.state.appendlog.os.truncate", lambda *_: (_ for _ in ()).throw(OSError("read-only")))
         with pytest.raises(StoreError, match=r"write failed \(fsync failed\) and the log could not be repaired: "
                                              "read-only"):
             store.put("x", "items", 1, {})
@@ -648,7 +652,7 @@ def test_failed_write_changes_nothing_and_keeps_the_log_readable(path: Path, mon
         def broken_fsync(fd: int) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("mocksrv.state.store.os.fsync", broken_fsync)
+        monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", broken_fsync)
         with pytest.raises(StoreError, match="write failed"):
             store.put("x", "items", 2, {"v": 2})
         monkeypatch.undo()
@@ -669,6 +673,36 @@ def test_writes_change_the_table_in_place(file: bool, tmp_path: Path) -> None:
         store.update("x", "items", 5, {"m": 1})
         store.delete("x", "items", 6)
         assert store._tables["x/items"] is table and len(table) == 100
+
+
+def test_tinydb_s_own_api_works_on_the_store_s_storage() -> None:
+    # PackedStorage is a whole TinyDB Storage: TinyDB's own writes (the store makes its own, in place)
+    # keep records packed, and TinyDB's queries see them decoded
+    db = TinyDB(storage=PackedStorage)
+    items = db.table("items")
+    items.insert_multiple([{"n": 1}, {"n": 2}, {"n": 3}])
+    items.update({"odd": True}, Query().n.one_of([1, 3]))
+    items.remove(doc_ids=[1])
+    assert items.search(Query().odd == True) == [{"n": 3, "odd": True}]  # noqa: E712 (a TinyDB query)
+    assert items.get(doc_id=2) == {"n": 2}
+    packed = t.cast(PackedStorage, db.storage).tables["items"]
+    assert all(isinstance(record, bytes) for record in packed.values())
+    assert {key: decode_record(record) for key, record in packed.items()} == {"2": {"n": 2}, "3": {"n": 3, "odd": True}}
+    db.drop_table("items")
+    assert db.tables() == set()
+
+
+def test_a_filtered_listing_keeps_nothing_once_read() -> None:
+    # TinyDB caches query results per table unless told not to; the store's tables keep none
+    store = EmbeddedStore()
+    store.replace_all({"maxcare": {"emails": [(n, _email(n)) for n in range(2000)]}})
+
+    def search() -> None:
+        for status in ("sent", "draft"):
+            _page, total = store.list("maxcare", "emails", where={"status": status}, limit=1)
+            assert total == (2000 if status == "sent" else 0)
+
+    assert _traced_growth(search) < 20_000
 
 
 @functools.cache

@@ -4,9 +4,17 @@
 here (the default: in this process, TinyDB, optionally a log file) and `state.redis_store.RedisStore`
 (``--store redis://…``, shared by several processes). This is the only module that imports tinydb.
 
-In memory, TinyDB runs on `MemoryStorage` with a `Table` subclass whose document ids are
-our record ids (strings) and whose writes change the table dict in place. Stock TinyDB
-rebuilds the whole table on every write, which is O(n); here a write is O(1).
+TinyDB holds the records and answers the queries, through its public extension points only:
+the records live in `PackedStorage` (a TinyDB ``Storage``: a dict per table, packed records in,
+decoded records out), a ``Table`` subclass sets ``document_id_class`` so document ids are our
+record keys, and ``list``'s ``where`` is a TinyDB ``Query`` (``==``, ``one_of``) run by
+``Table.search`` with ``match`` added to it; counts and the collections holding records come
+from TinyDB's tables too. Where TinyDB's API would cost more, the store uses the storage's
+dicts itself, each place measured (docs/performance.md, "TinyDB's place in the embedded
+store"): writes (every ``Table`` write rebuilds the whole table, O(n); here a write changes
+the dict in place, O(1)), a read by id (``Table.get``: 1.4–1.6×), the page of an unfiltered
+listing (TinyDB has no paging, and ``all()`` decodes every record) and the records a sort
+needs (``all()`` wraps each in a ``Document``: 1.2–1.5×).
 
 A record at rest is packed (`PackedRecord`, `mocksrv.state.packing`): compact UTF-8 JSON with
 the keys a collection's records share factored out, decoded on every read: a fraction of the
@@ -18,21 +26,15 @@ keeps those very objects: a scenario's records cost their memory once. The log f
 plain JSON objects (`as_json`).
 
 Durability is ours, not TinyDB's. With a ``path``, the file is an append-only log of JSON
-lines, one per mutation::
+lines (`mocksrv.state.appendlog`: fsynced appends, torn last lines, compaction), one per
+mutation::
 
     {"op": "put", "t": "<api>/<collection>", "id": "7", "doc": {...}}   create, replace, update
     {"op": "del", "t": "<api>/<collection>", "id": "7"}
     {"op": "seq", "t": "<api>/<collection>", "n": 8}                     next_id handed out 8
     {"op": "load", "data": {"<api>/<collection>": {"<id>": {...}}}, "seq": {...}}   full replace
 
-Each line is written, flushed and fsynced before the method returns, so a write that
-returned survives a crash. A crash mid-write can only leave a torn last line (no newline,
-or bad JSON); opening ignores it and truncates it away. A bad line anywhere else is
-corruption and raises `StoreError` naming the file and the line. Compaction writes the live
-state as a single ``load`` line to a temporary file in the same folder, fsyncs it, moves
-it over the log with ``os.replace`` and fsyncs the folder, so the file is always either
-the old log or the new snapshot. It runs on open and whenever the log has more than
-2 × live records + 1000 lines, which keeps the amortised cost of a write O(1).
+Compaction writes the live state as a single ``load`` line.
 
 Rate-limit counters (`window_hit`) are volatile: memory only, they restart at zero with the
 process. Every public method holds one `threading.RLock`, so concurrent server threads
@@ -42,10 +44,9 @@ never lose an update. A file must be open in one `EmbeddedStore` (one process) a
 from __future__ import annotations
 
 import builtins
+import itertools
 import json
 import logging
-import os
-import tempfile
 import threading
 import typing as t
 from collections.abc import Callable
@@ -57,17 +58,18 @@ from types import TracebackType
 from tinydb import Query
 from tinydb import TinyDB
 from tinydb.queries import QueryInstance
-from tinydb.storages import MemoryStorage
+from tinydb.storages import Storage
 from tinydb.table import Table
 
 from mocksrv.errors import StoreError
+from mocksrv.state.appendlog import AppendLog
 from mocksrv.state.packing import PackedRecord
 from mocksrv.state.packing import as_json
 from mocksrv.state.packing import pack
 from mocksrv.state.packing import strict_json
 from mocksrv.state.packing import unpack as decode_record
 
-__all__ = ["EmbeddedStore", "PackedRecord", "Store", "decode_record", "encode_record"]
+__all__ = ["EmbeddedStore", "PackedRecord", "PackedStorage", "Store", "decode_record", "encode_record"]
 
 log = logging.getLogger(__name__)
 
@@ -75,190 +77,82 @@ Record = dict[str, t.Any]
 RecordId = str | int
 SeedRecord = Mapping[str, t.Any] | PackedRecord
 
-# compaction runs when the log is longer than LOG_FACTOR × live records + LOG_SLACK lines
-LOG_FACTOR = 2
-LOG_SLACK = 1000
+
+class PackedStorage(Storage):
+    """TinyDB's storage for the store: each table a dict of packed records, decoded as TinyDB reads them.
+
+    `read` hands TinyDB one read-only view per table (made with the table, so a read is O(1)),
+    and a record is decoded only when a query reaches it: TinyDB's deserialisation step, where
+    its Storage contract puts it. `write` takes a whole new state, as TinyDB's own writes give
+    it (their documents are packed; the views of untouched tables come back as their tables).
+
+    The store changes one record at a time through `put` and `remove`, beside TinyDB: every
+    write of TinyDB's ``Table`` rebuilds the whole table, O(n) (docs/performance.md, "TinyDB's
+    place in the embedded store"), and nothing else in TinyDB holds records (the store's
+    tables keep no query cache).
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, PackedRecord]] = {}  # by table name, then record key
+        self._views: dict[str, _DecodedTable] = {}
+
+    def read(self) -> dict[str, dict[str, t.Any]]:
+        return t.cast(dict[str, dict[str, t.Any]], self._views)
+
+    def write(self, data: dict[str, dict[str, t.Any]]) -> None:
+        """Replace everything with ``data`` (table name → document id → document or view).
+
+        :raise StoreError: a document is not JSON.
+        """
+        self.load({name: table.packed if isinstance(table, _DecodedTable)
+                   else {str(key): encode_record(doc, f"record {name}/{key}") for key, doc in table.items()}
+                   for name, table in data.items()})
+
+    def load(self, tables: dict[str, dict[str, PackedRecord]]) -> None:
+        """Replace everything with ``tables``, kept as they are (records packed already)."""
+        self.tables = tables
+        self._views = {name: _DecodedTable(table) for name, table in tables.items()}
+
+    def put(self, name: str, key: str, packed: PackedRecord) -> bool:
+        """Store a packed record (a replaced record keeps its place); ``True`` if it is new."""
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = {}
+            self._views[name] = _DecodedTable(table)
+        added = key not in table
+        table[key] = packed
+        return added
+
+    def remove(self, name: str, key: str) -> bool:
+        """Drop a record; ``False`` if there was none."""
+        return self.tables.get(name, {}).pop(key, None) is not None
+
+
+class _DecodedTable(Mapping[str, Record]):
+    """A read-only view of a table's packed records as records."""
+
+    def __init__(self, packed: dict[str, PackedRecord]) -> None:
+        self.packed = packed
+
+    def __getitem__(self, key: str) -> Record:
+        return decode_record(self.packed[key])
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.packed)
+
+    def __len__(self) -> int:
+        return len(self.packed)
 
 
 class _Table(Table):
-    """A TinyDB table keyed by our record ids, holding packed records, with O(1) writes."""
+    """A TinyDB table whose document ids are our record keys."""
 
-    # record ids are already strings, so TinyDB's doc ids can be them and get(doc_id=...) is a dict lookup
+    # the storage keys documents by record key (a string); stock TinyDB would make each an int
     document_id_class = str  # type: ignore[assignment]
-
-    def _update_table(self, updater: Callable[[dict[t.Any, t.Any]], None]) -> None:
-        # Stock TinyDB copies the whole table twice per write to convert ids to int and back;
-        # our ids are strings already, so the updater can change the stored dict in place.
-        tables = self._storage.read()
-        if tables is None:
-            tables = {}
-            self._storage.write(tables)
-        updater(tables.setdefault(self.name, {}))
-        self.clear_cache()
-
-    def _read_table(self) -> dict[str, Mapping[str, t.Any]]:
-        # TinyDB's queries see decoded records; they are decoded one at a time, as the query reaches them
-        packed = t.cast(Mapping[str, PackedRecord], super()._read_table())
-        return t.cast(dict[str, Mapping[str, t.Any]], _Decoded(packed))
-
-    def put_packed(self, key: str, packed: PackedRecord) -> bool:
-        """Store a packed record under ``key`` (a replaced record keeps its place); ``True`` if it is new."""
-        added: list[bool] = []
-
-        def put(table: dict[str, t.Any]) -> None:
-            added.append(key not in table)
-            table[key] = packed
-
-        self._update_table(put)
-        return added[0]
-
-
-class _Decoded(Mapping[str, Record]):
-    """A read-only view of a table's packed records as records."""
-
-    def __init__(self, packed: Mapping[str, PackedRecord]) -> None:
-        self._packed = packed
-
-    def __getitem__(self, key: str) -> Record:
-        return decode_record(self._packed[key])
-
-    def __iter__(self) -> t.Iterator[str]:
-        return iter(self._packed)
-
-    def __len__(self) -> int:
-        return len(self._packed)
 
 
 class _TinyDB(TinyDB):
     table_class = _Table
-
-
-class _Log:
-    """The append-only log file: replay on open, durable appends, compaction."""
-
-    def __init__(self, path: Path) -> None:
-        if not path.parent.is_dir():
-            raise StoreError(f"{path}: the folder {path.parent} does not exist (mocksrv creates the file, not folders)")
-        self.path = path
-        self.lines = 0
-        self._file: t.BinaryIO | None = None
-        self._size = 0
-
-    def replay(self, apply: Callable[[dict[str, t.Any]], None]) -> None:
-        """Apply every complete entry in order; cut a torn last line away.
-
-        :raise StoreError: a line other than the last is not a valid entry.
-        """
-        good_size = 0  # bytes up to the end of the last good line
-        pending: tuple[int, Exception] | None = None  # a bad line; torn if nothing follows it
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            handle = None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
-        if handle is not None:
-            with handle:
-                for number, line in enumerate(handle, start=1):
-                    if pending is not None:
-                        raise StoreError(f"{self.path}:{pending[0]}: corrupt log line: {pending[1]}")
-                    if not line.endswith(b"\n"):
-                        # a write that never finished, so it was never acknowledged
-                        pending = (number, ValueError("no line end"))
-                        continue
-                    try:
-                        entry = json.loads(line)
-                    except ValueError as exc:
-                        pending = (number, exc)
-                        continue
-                    try:
-                        apply(entry)
-                    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                        raise StoreError(f"{self.path}:{number}: invalid log entry: {exc!r}") from exc
-                    good_size += len(line)
-                    self.lines += 1
-        if pending is not None:
-            log.warning("%s:%d: ignoring a torn last line (a write interrupted by a crash)", self.path, pending[0])
-            try:
-                os.truncate(self.path, good_size)
-            except OSError as exc:
-                raise StoreError(f"{self.path}: cannot truncate a torn last line: {exc}") from exc
-        self._size = good_size
-
-    def append(self, line: bytes) -> None:
-        """Write one entry and make it durable before returning.
-
-        :raise StoreError: the write failed; the log is left as it was.
-        """
-        handle = self._open()
-        try:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        except OSError as exc:
-            self._undo_partial(exc)
-            raise StoreError(f"{self.path}: write failed: {exc}") from exc
-        self._size += len(line)
-        self.lines += 1
-
-    def compact(self, snapshot: bytes) -> None:
-        """Replace the log with ``snapshot`` (one line) atomically.
-
-        :raise StoreError: the snapshot could not be written; the old log is still in place.
-        """
-        folder = self.path.parent
-        try:
-            fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write a snapshot: {exc}") from exc
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(snapshot)
-                out.flush()
-                os.fsync(out.fileno())
-            # close first: Windows cannot replace a file that is still open
-            self.close()
-            os.replace(temp, self.path)
-        except OSError as exc:
-            temp.unlink(missing_ok=True)
-            raise StoreError(f"{self.path}: compaction failed: {exc}") from exc
-        try:
-            _fsync_dir(folder)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot make the snapshot durable: {exc}") from exc
-        self.lines = 1
-        self._size = len(snapshot)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _open(self) -> t.BinaryIO:
-        if self._file is None:
-            self._file = self.path.open("ab")
-        return self._file
-
-    def _undo_partial(self, cause: OSError) -> None:
-        # A half-written line followed by later appends would read as corruption on the next
-        # open, so cut the file back to the last complete line.
-        try:
-            self.close()
-            os.truncate(self.path, self._size)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: write failed ({cause}) and the log could not be repaired: {exc}") from exc
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 Stored = t.TypeVar("Stored")  # the form a store keeps a record in
@@ -355,7 +249,7 @@ def _sort_key(value: t.Any) -> tuple[int, t.Any]:
 
 
 class _Condition:
-    """A search condition built from ``where`` and ``match``; never cached (callables may not be pure)."""
+    """A search condition built from ``where`` (a TinyDB query) and ``match`` (any predicate)."""
 
     def __init__(self, query: QueryInstance | None, match: Callable[[Mapping[str, t.Any]], bool] | None) -> None:
         self._query = query
@@ -365,9 +259,6 @@ class _Condition:
         if self._query is not None and not self._query(value):
             return False
         return self._match is None or bool(self._match(value))
-
-    def is_cacheable(self) -> bool:
-        return False
 
 
 class Store(t.Protocol):
@@ -425,16 +316,15 @@ class EmbeddedStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.RLock()
-        self._db = _TinyDB(storage=MemoryStorage)
-        self._tables: dict[str, dict[str, PackedRecord]] = {}  # TinyDB's raw storage dict, by table name
-        self._db.storage.write(self._tables)
+        self._db = _TinyDB(storage=PackedStorage)
+        self._storage = t.cast(PackedStorage, self._db.storage)
         self._high: dict[str, int] = {}  # per table: highest integer id ever stored or handed out
         self._live = 0
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, hits counted)
         self._closed = False
-        self._log: _Log | None = None
+        self._log: AppendLog | None = None
         if path is not None:
-            self._log = _Log(Path(path))
+            self._log = AppendLog(Path(path))
             self._log.replay(self._apply)
             self._log.compact(self._snapshot())
 
@@ -444,8 +334,7 @@ class EmbeddedStore:
         """One record (a copy), or ``None``."""
         with self._lock:
             self._check_open()
-            packed = self._tables.get(_name(api, collection), {}).get(_key(record_id))
-            return None if packed is None else decode_record(packed)
+            return self._get(_name(api, collection), _key(record_id))
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         """Create or replace a record.
@@ -478,10 +367,10 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             name, key = _name(api, collection), _key(record_id)
-            current = self._tables.get(name, {}).get(key)
+            current = self._get(name, key)
             if current is None:
                 return None
-            return decode_record(self._write_put(name, key, {**decode_record(current), **changes}))
+            return decode_record(self._write_put(name, key, {**current, **changes}))
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
         """Remove a record; ``False`` if it did not exist."""
@@ -522,18 +411,20 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             name = _name(api, collection)
-            if name not in self._tables:
+            packed = self._tables.get(name)
+            if packed is None:
                 return [], 0
             end = None if limit is None else offset + limit
-            if not where and match is None and sort is None:
-                # the usual listing: only the page is decoded
-                packed = list(self._tables[name].values())
-                return [decode_record(record) for record in packed[offset:end]], len(packed)
             if where or match is not None:
                 condition = _Condition(_where_query(where), match)
-                found: builtins.list[Record] = [dict(doc) for doc in self._db.table(name).search(condition)]
+                found: builtins.list[Record] = [dict(doc) for doc in self._table(name).search(condition)]
+            elif sort is None:
+                # the usual listing: only the page is decoded (TinyDB has no paging, and its all()
+                # decodes every record: docs/performance.md, "TinyDB's place in the embedded store")
+                return [decode_record(record) for record in itertools.islice(packed.values(), offset, end)], len(packed)
             else:
-                found = [decode_record(record) for record in self._tables[name].values()]
+                # every record, to sort: TinyDB's all() would wrap each in a Document, 1.2-1.5× the cost
+                found = [decode_record(record) for record in packed.values()]
             if sort is not None:
                 field = sort
                 present = [doc for doc in found if doc.get(field) is not None]
@@ -545,21 +436,22 @@ class EmbeddedStore:
     def count(self, api: str, collection: str) -> int:
         with self._lock:
             self._check_open()
-            return len(self._tables.get(_name(api, collection), {}))
+            name = _name(api, collection)
+            return len(self._table(name)) if name in self._tables else 0
 
     def collections(self, api: str) -> builtins.list[str]:
         """The collections of ``api`` that hold at least one record, sorted."""
         prefix = _name(api, "")
         with self._lock:
             self._check_open()
-            return sorted(name[len(prefix):] for name, docs in self._tables.items() if docs and name.startswith(prefix))
+            return sorted(name[len(prefix):] for name in self._filled_tables() if name.startswith(prefix))
 
     def apis_with(self, collection: str) -> builtins.list[str]:
         """The APIs whose ``collection`` holds at least one record, sorted."""
         suffix = "/" + collection
         with self._lock:
             self._check_open()
-            return sorted(name[:-len(suffix)] for name, docs in self._tables.items() if docs and name.endswith(suffix))
+            return sorted(name[:-len(suffix)] for name in self._filled_tables() if name.endswith(suffix))
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         """The next integer of the collection's sequence: never handed out twice, even after a
@@ -646,6 +538,26 @@ class EmbeddedStore:
 
     # -- internals (callers hold the lock) -------------------------------------------------
 
+    @property
+    def _tables(self) -> dict[str, dict[str, PackedRecord]]:
+        """The packed records by table name and key (the storage's own; a full replace swaps them)."""
+        return self._storage.tables
+
+    def _table(self, name: str) -> Table:
+        """TinyDB's table ``name``; asked only for tables the storage holds (TinyDB keeps each it made)."""
+        # no query cache: the store writes beside TinyDB's Table (PackedStorage), which would leave it stale
+        return self._db.table(name, cache_size=0)
+
+    def _get(self, name: str, key: str) -> Record | None:
+        # by key from the storage's dict: TinyDB's Table.get costs 1.4-1.6× as much (docs/performance.md,
+        # "TinyDB's place in the embedded store"), and this is every GET by id
+        packed = self._tables.get(name, {}).get(key)
+        return None if packed is None else decode_record(packed)
+
+    def _filled_tables(self) -> builtins.list[str]:
+        """The names of the tables that hold at least one record."""
+        return [name for name in self._db.tables() if len(self._table(name))]
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("the store is closed")
@@ -670,7 +582,7 @@ class EmbeddedStore:
             self._log.append(text.encode() + b"\n")
 
     def _after_write(self) -> None:
-        if self._log is None or self._log.lines <= LOG_FACTOR * self._live + LOG_SLACK:
+        if self._log is None or not self._log.outgrown(self._live):
             return
         try:
             self._log.compact(self._snapshot())
@@ -712,20 +624,17 @@ class EmbeddedStore:
             high[name] = max((_int_id(key) or 0 for key in table), default=0)
         for name, value in seq.items():
             high[name] = max(high.get(name, 0), value)
-        # a full replace is what TinyDB's storage write is for
-        self._db.drop_tables()
-        self._db.storage.write(tables)
-        self._tables = tables
+        self._storage.load(tables)
         self._high = high
         self._live = sum(len(table) for table in tables.values())
 
     def _apply_put(self, name: str, key: str, packed: PackedRecord) -> None:
-        if self._db.table(name).put_packed(key, packed):  # type: ignore[attr-defined]
+        if self._storage.put(name, key, packed):
             self._live += 1
         self._raise_high(name, _int_id(key) or 0)
 
     def _apply_del(self, name: str, key: str) -> None:
-        if self._db.table(name).remove(doc_ids=[key]):  # type: ignore[list-item]
+        if self._storage.remove(name, key):
             self._live -= 1
 
     def _raise_high(self, name: str, value: int) -> None:
