@@ -299,9 +299,9 @@ def _organization(ctx: Context) -> str:
     :raise 403: no such organization, or its ``apps`` do not include the caller's application.
     """
     organization = str(ctx.request.headers.get("X-Organization-Id", ""))
-    if ctx.store.count(ctx.api.id, ORGANIZATIONS) == 0:
+    record = ctx.store.get(ctx.api.id, ORGANIZATIONS, organization)  # first: found, the count is not needed
+    if record is None and ctx.store.count(ctx.api.id, ORGANIZATIONS) == 0:
         return organization  # organizations not modelled
-    record = ctx.store.get(ctx.api.id, ORGANIZATIONS, organization)
     owner = ctx.principal.owner if ctx.principal else None
     open_mode = owner is None  # no keys in the scenario, or a key tied to no application
     if record is None or (not open_mode and owner not in (record.get("apps") or [])):
