@@ -1,0 +1,193 @@
+"""The 400 answer a client gets for a request that breaks its operation, and what strict mode
+says about a response that breaks its own: each violation's location, field and message,
+on small specs of our own served in this process (so `make mutate` sees engine/validation.py)."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+import yaml
+
+from mocksrv import Options
+from mocksrv import create_app
+from mocksrv.openapi.specs import load_spec
+
+Errors = list[tuple[str, str, str]]
+
+TREE = {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}
+NO_CONTENT = {"204": {"description": "done"}}
+
+
+def post(body: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {"post": {"requestBody": {"required": True, "content": body}, "responses": NO_CONTENT}}
+
+
+# 3.0: bodies of every kind that reaches openapi-core's own body reader, and JSON bodies of our own checks
+ANSWERS: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Answers", "version": "1"},
+    "components": {"schemas": {"Tree": TREE}},
+    "paths": {
+        "/anything": post({"*/*": {"schema": {"type": "string"}}}),
+        "/xml": post({"application/xml": {"schema": {"type": "object"}}}),
+        "/loose": post({"application/json": {}}),  # JSON with no schema: any JSON document
+        "/words": post({"text/plain": {"schema": {"type": "string", "pattern": "^café$"}}}),
+        "/trees": post({
+            "application/json": {"schema": {"$ref": "#/components/schemas/Tree"}},
+            "text/plain": {"schema": {"$ref": "#/components/schemas/Tree"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"tree": {"$ref": "#/components/schemas/Tree"}}},
+                "encoding": {"tree": {"contentType": "application/json"}}}}),
+        "/people": post({"application/json": {"schema": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {
+                "name": {"type": "string"},
+                "email": {"type": "string", "format": "email"},
+                "to": {"type": "array", "items": {"type": "object", "required": ["email"],
+                                                  "properties": {"email": {"type": "string", "format": "email"}}}},
+                "nick": {"not": {"type": "integer"}},
+                # a phone object, or anything that is not an object (the `not` branch says nothing useful)
+                "contact": {"anyOf": [
+                    {"type": "object", "required": ["phone"],
+                     "properties": {"phone": {"type": "string", "pattern": "^[0-9]+$"}}},
+                    {"not": {"type": "object"}}]},
+                "role": {"oneOf": [{"type": "string", "enum": ["admin"]}, {"type": "integer", "minimum": 1}]},
+            },
+            "additionalProperties": False}}}),
+    },
+}
+
+# 3.1: type lists, numeric exclusive bounds and unevaluatedProperties
+ANSWERS31: dict[str, t.Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Answers31", "version": "1"},
+    "paths": {
+        "/notes": post({"application/json": {"schema": {
+            "type": "object",
+            "properties": {"title": {"type": ["string"]}, "score": {"type": "number", "exclusiveMaximum": 10}},
+            "unevaluatedProperties": False}}}),
+    },
+}
+
+
+@pytest.fixture()
+def client(tmp_path: t.Any) -> t.Any:
+    """answers (3.0) and answers31 served in this process, strict."""
+    specs = []
+    for name, document in (("answers", ANSWERS), ("answers31", ANSWERS31)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(document, allow_unicode=True))
+        specs.append(path)
+    return create_app(Options(specs=specs, strict=True), apis=[load_spec(spec) for spec in specs]).test_client()
+
+
+def answered(response: t.Any) -> Errors:
+    """The violations a 400 answer lists, as (location, field, message)."""
+    assert response.status_code == 400, response.text
+    errors = [(e["location"], e["field"], e["message"]) for e in response.json["errors"]]
+    assert response.json["detail"] == errors[0][2]  # the one message: the first violation's
+    return errors
+
+
+def journaled(client: t.Any) -> Errors:
+    """The violations the journal kept for the last request."""
+    entry = client.get("/__mocksrv/requests?limit=1").json["requests"][0]
+    return [(e["location"], e["field"], e["message"]) for e in entry["errors"]]
+
+
+# -- bodies openapi-core reads itself (not JSON with a schema, not a form, not JSON text) -------------
+
+DEEP = b"[" * 100_000
+
+
+@pytest.mark.parametrize("path, raw, content_type, errors", [
+    # an empty urlencoded body is a body for mocksrv (the empty form); the `*/*` type takes it, and
+    # openapi-core finds no bytes for a required body
+    ("/anything", b"", "application/x-www-form-urlencoded", [("body", "", "request body is required")]),
+    ("/xml", b"<a>", "application/xml",
+     [("body", "", "request body is not valid application/xml: no element found: line 1, column 3")]),
+    ("/loose", b"{", "application/json",
+     [("body", "", "request body is not valid JSON: Expecting property name enclosed in double quotes: "
+                   "line 1 column 2 (char 1)")]),
+    ("/loose", b'"\xff"', "application/json", [("body", "", "request body is not valid UTF-8 (invalid start byte "
+                                                           "at byte 1)")]),
+    ("/loose", DEEP, "application/json", [("body", "", "request body is nested too deeply")]),
+    # text is decoded by its charset, and bytes that are not in it become U+FFFD (then the schema judges)
+    ("/words", "cafe".encode(), "text/plain", [("body", "", "request body must match the pattern ^café$")]),
+    ("/words", b"caf\xff", "text/plain", [("body", "", "request body must match the pattern ^café$")]),
+    ("/words", "café".encode(), "text/plain; charset=latin-1",
+     [("body", "", "request body must match the pattern ^café$")]),
+    ("/words", b"cafe", "text/plain; charset=nope", [("body", "", "request body could not be read: unknown "
+                                                                "encoding: nope")]),
+])
+def test_a_body_openapi_core_reads_is_refused_with_its_reason(client: t.Any, path: str, raw: bytes,
+                                                             content_type: str, errors: Errors) -> None:
+    response = client.post("/answers" + path, data=raw, content_type=content_type)
+    assert answered(response) == errors
+    assert journaled(client) == errors
+
+
+@pytest.mark.parametrize("raw, content_type", [
+    ("café".encode("latin-1"), "text/plain; charset=latin-1"),
+    ("café".encode(), "text/plain; charset=utf-8"),
+    ("café".encode(), "text/plain"),  # UTF-8 unless the Content-Type names another charset
+])
+def test_a_text_body_is_read_in_its_charset(client: t.Any, raw: bytes, content_type: str) -> None:
+    assert client.post("/answers/words", data=raw, content_type=content_type).status_code == 204
+
+
+@pytest.mark.parametrize("data, content_type", [
+    # parsed, then the schema's recursion runs out of stack: said, never a 500
+    ("[" * 600 + '"leaf"' + "]" * 600, "application/json"),
+    ("[" * 600 + "]" * 600, "text/plain"),
+    ("tree=" + "[" * 600 + "]" * 600, "application/x-www-form-urlencoded"),
+])
+def test_a_body_too_deep_to_check_is_told_so(client: t.Any, data: str, content_type: str) -> None:
+    response = client.post("/answers/trees", data=data, content_type=content_type)
+    assert answered(response) == [("body", "", "request body is nested too deeply")]
+
+
+# -- a JSON body against its schema -----------------------------------------------------------------
+
+PERSON = {"name": "Ann", "email": "ann@example.com"}
+
+
+@pytest.mark.parametrize("body, errors", [
+    # each missing required field is named, in the schema's order
+    ({}, [("body", "name", "name field is required"), ("body", "email", "email field is required")]),
+    ({"name": "Ann"}, [("body", "email", "email field is required")]),
+    ([PERSON], [("body", "", "request body must be of type object, got array")]),
+    ({**PERSON, "email": "nope"}, [("body", "email", "email is not a valid email")]),
+    ({**PERSON, "to": [{"email": "a@example.com"}, {"email": "b"}, {}]},
+     [("body", "to[1].email", "to[1].email is not a valid email"),
+      ("body", "to[2].email", "to[2].email field is required")]),
+    ({**PERSON, "age": 3, "city": "Oslo"}, [("body", "", "request body has unknown field(s): age, city")]),
+    ({**PERSON, "nick": 7}, [("body", "nick", "nick: 7 should not be valid under {'type': 'integer'}")]),
+    ({**PERSON, "contact": {"phone": "x"}},
+     [("body", "contact", "contact does not match any allowed form (contact.phone must match the pattern "
+                          "^[0-9]+$)")]),
+    ({**PERSON, "role": "root"},
+     [("body", "role", 'role does not match any allowed form (role must be one of: "admin")')]),
+])
+def test_a_json_body_breaking_its_schema_names_each_field(client: t.Any, body: t.Any, errors: Errors) -> None:
+    response = client.post("/answers/people", json=body)
+    assert answered(response) == errors
+    assert journaled(client) == errors
+
+
+@pytest.mark.parametrize("body, errors", [
+    ({"title": None}, [("body", "title", "title must be of type string, got null")]),
+    ({"score": 10}, [("body", "score", "score must be less than 10")]),
+    ({"score": 9.5, "extra": 1}, [("body", "", "request body has unknown field(s): extra")]),
+])
+def test_a_31_json_body_breaking_its_schema_names_each_field(client: t.Any, body: t.Any, errors: Errors) -> None:
+    assert answered(client.post("/answers31/notes", json=body)) == errors
+
+
+def test_a_valid_json_body_passes(client: t.Any) -> None:
+    assert client.post("/answers/people", json={**PERSON, "contact": 5, "role": 2}).status_code == 204
+    assert client.post("/answers31/notes", json={"title": "t", "score": 9.5}).status_code == 204
+    assert client.post("/answers/loose", data=json.dumps([1]), content_type="application/json").status_code == 204
