@@ -191,3 +191,98 @@ def test_a_valid_json_body_passes(client: t.Any) -> None:
     assert client.post("/answers/people", json={**PERSON, "contact": 5, "role": 2}).status_code == 204
     assert client.post("/answers31/notes", json={"title": "t", "score": 9.5}).status_code == 204
     assert client.post("/answers/loose", data=json.dumps([1]), content_type="application/json").status_code == 204
+
+
+# -- parameters -----------------------------------------------------------------------------------
+
+PARAMETERS: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Params", "version": "1"},
+    "paths": {"/things/{at}": {"get": {
+        "parameters": [
+            {"name": "at", "in": "path", "required": True, "schema": {"type": "string", "format": "date-time"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "days", "in": "query", "explode": False,
+             "schema": {"type": "array", "items": {"type": "string", "format": "date-time"}}},
+            {"name": "piped", "in": "query", "style": "pipeDelimited", "explode": False,
+             "schema": {"type": "array", "items": {"type": "string", "format": "date"}}},
+            {"name": "each", "in": "query", "schema": {"type": "array", "items": {"type": "string", "format": "uuid"}}},
+            {"name": "X-At", "in": "header", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "at_c", "in": "cookie", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "expand", "in": "query", "style": "deepObject", "explode": True,
+             "schema": {"type": "array", "items": {"type": "integer"}}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            {"name": "filter", "in": "query", "style": "deepObject",
+             "schema": {"type": "object", "properties": {"n": {"type": "integer"}}}},
+        ],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }}},
+}
+
+
+@pytest.fixture()
+def params(tmp_path: t.Any) -> t.Any:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(PARAMETERS))
+    return load_spec(path)
+
+
+def cast_error(name: str, value: str) -> tuple[str, str, str]:
+    return ("query", name, f"{name} query parameter has a value that cannot be read: Failed to cast value to "
+                           f"integer type: {value}")
+
+
+@pytest.mark.parametrize("query, errors", [
+    ("expand[]=1&expand[]=x", [cast_error("expand", "x")]),  # `name[]` keys are the deepObject array's items
+    ("expand[0]=1&expand[1]=x", [cast_error("expand", "x")]),
+    ("expand[1x]=x", []),  # not an index: a key of its own, which no parameter declares
+    ("expand[]=1&limit[]=x", []),  # brackets belong to deepObject arrays only: `limit[]` is not `limit`
+    # a value the deepObject reader could not read is said once, in its words; the others still are
+    ("filter=x", [("query", "filter", "filter is written as filter[key]=value (style deepObject)")]),
+    ("filter=x&limit=y", [("query", "filter", "filter is written as filter[key]=value (style deepObject)"),
+                          cast_error("limit", "y")]),
+    ("filter[n]=x", [("query", "filter.n", "filter.n must be of type integer, got string")]),
+])
+def test_a_bad_query_parameter_is_named(params: t.Any, query: str, errors: Errors) -> None:
+    client = create_app(Options(specs=[], strict=True), apis=[params]).test_client()
+    response = client.get("/params/things/2024-05-01T10:00:00Z?" + query)
+    if not errors:
+        assert response.status_code == 200, response.text
+    else:
+        assert answered(response) == errors
+        assert journaled(client) == errors
+
+
+def typed_parameters(api: t.Any, path: str, query: str, headers: dict[str, str]) -> dict[str, t.Any]:
+    """The parameters as validation hands them on (what filters, behaviours and the store see)."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from mocksrv.engine.router import Router
+    from mocksrv.engine.validation import ApiValidators
+    from mocksrv.engine.validation import check_request
+    from mocksrv.serving.wsgi import read_request
+
+    request = read_request(Request(EnvironBuilder(api.mount + path, query_string=query, headers=headers).get_environ()))
+    match = Router([api]).match(request.method, request.path)
+    return check_request(match, request, ApiValidators(api)).parameters
+
+
+UPPER_1, UPPER_2 = "6F1C3E54-5F1A-4A57-9D38-8F3A2C1B0E7D", "0E3C3E54-5F1A-4A57-9D38-8F3A2C1B0E7D"
+
+
+@pytest.mark.parametrize("query, headers, typed", [
+    # a value with a format stays the text the client wrote (`Z`, upper-case hex), wherever it was sent
+    ("since=2024-05-02T00:00:00Z&days=2024-05-03T00:00:00Z,2024-05-04T00:00:00Z&piped=2024-05-05|2024-05-06"
+     f"&each={UPPER_1}&each={UPPER_2}",
+     {"X-At": "2024-05-07T00:00:00Z", "Cookie": "at_c=2024-05-08T00:00:00Z"},
+     {"path": {"at": "2024-05-01T10:00:00Z"},
+      "query": {"since": "2024-05-02T00:00:00Z", "days": ["2024-05-03T00:00:00Z", "2024-05-04T00:00:00Z"],
+                "piped": ["2024-05-05", "2024-05-06"], "each": [UPPER_1, UPPER_2]},
+      "header": {"X-At": "2024-05-07T00:00:00Z"}, "cookie": {"at_c": "2024-05-08T00:00:00Z"}}),
+    (f"each={UPPER_1}&limit=3", {},
+     {"path": {"at": "2024-05-01T10:00:00Z"}, "query": {"each": [UPPER_1], "limit": 3}, "header": {}, "cookie": {}}),
+])
+def test_a_parameter_with_a_format_is_handed_on_as_sent(params: t.Any, query: str, headers: dict[str, str],
+                                                       typed: dict[str, t.Any]) -> None:
+    assert typed_parameters(params, "/things/2024-05-01T10:00:00Z", query, headers) == typed
