@@ -286,3 +286,70 @@ UPPER_1, UPPER_2 = "6F1C3E54-5F1A-4A57-9D38-8F3A2C1B0E7D", "0E3C3E54-5F1A-4A57-9
 def test_a_parameter_with_a_format_is_handed_on_as_sent(params: t.Any, query: str, headers: dict[str, str],
                                                        typed: dict[str, t.Any]) -> None:
     assert typed_parameters(params, "/things/2024-05-01T10:00:00Z", query, headers) == typed
+
+
+# -- responses: what strict mode says about an answer that breaks its operation --------------------
+
+REPORT_SCHEMA = {"type": "object", "required": ["n"],
+                 "properties": {"n": {"type": "integer"}, "tags": {"type": "array", "uniqueItems": True}},
+                 "additionalProperties": False}
+RESPONSES: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Replies", "version": "1"},
+    "paths": {
+        "/report": {"get": {"responses": {"200": {
+            "description": "a report, as JSON text in any of its types",
+            "headers": {"X-Count": {"required": True, "schema": {"type": "integer"}}},
+            "content": {"text/plain": {"schema": REPORT_SCHEMA}, "application/json": {"schema": REPORT_SCHEMA}}}}}},
+        "/feed": {"get": {"responses": {"200": {
+            "description": "a feed", "content": {"application/xml": {"schema": {"type": "object"}}}}}}},
+    },
+}
+
+
+@pytest.fixture()
+def replies(tmp_path: t.Any) -> t.Any:
+    path = tmp_path / "replies.yaml"
+    path.write_text(yaml.safe_dump(RESPONSES))
+    return load_spec(path)
+
+
+def response_problems(api: t.Any, path: str, status: int, headers: list[tuple[str, str]], body: bytes) -> list[str]:
+    """What the response check finds in an answer about to be sent (strict mode's 500 lists them)."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from mocksrv.engine.router import Router
+    from mocksrv.engine.validation import ApiValidators
+    from mocksrv.engine.validation import check_response
+    from mocksrv.exchange import MockResponse
+    from mocksrv.serving.wsgi import read_request
+
+    request = read_request(Request(EnvironBuilder(api.mount + path).get_environ()))
+    match = Router([api]).match(request.method, request.path)
+    return check_response(match, request, MockResponse(status, headers, body), ApiValidators(api))
+
+
+TEXT = [("Content-Type", "text/plain"), ("X-Count", "1")]
+JSON = [("Content-Type", "application/json"), ("X-Count", "1")]
+
+
+@pytest.mark.parametrize("headers, body, problems", [
+    (TEXT, {"n": 1}, []),
+    # a text type holding a JSON object is checked as one
+    (TEXT, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
+    (TEXT, [1], ["body: [1] is not of type 'object'"]),
+    (JSON, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
+    # a missing header is told after the body's problems
+    ([("Content-Type", "text/plain")], {"n": "x"}, ["n: 'x' is not of type 'integer'",
+                                                    "MissingRequiredHeader: Missing required header: X-Count"]),
+    # a long value that starts the reason is "the value" (61 characters), a shorter one is quoted (60)
+    (TEXT, {"n": 1, "tags": [1, 1, "a" * 51]}, ["tags: the value has non-unique elements"]),
+    (TEXT, {"n": 1, "tags": [1, 1, "a" * 50]}, [f"tags: [1, 1, '{'a' * 50}'] has non-unique elements"]),
+    # a reason is one line of at most 300 characters
+    (TEXT, {"n": 1, "k" * 243: 1}, [f"body: Additional properties are not allowed ('{'k' * 243}' was unexpected)"]),
+    (TEXT, {"n": 1, "k" * 244: 1}, [f"body: Additional properties are not allowed ('{'k' * 244}' was unexpecte…"]),
+])
+def test_a_response_breaking_its_schema_is_named(replies: t.Any, headers: list[tuple[str, str]], body: t.Any,
+                                                 problems: list[str]) -> None:
+    assert response_problems(replies, "/report", 200, headers, json.dumps(body).encode()) == problems
