@@ -334,22 +334,46 @@ TEXT = [("Content-Type", "text/plain"), ("X-Count", "1")]
 JSON = [("Content-Type", "application/json"), ("X-Count", "1")]
 
 
-@pytest.mark.parametrize("headers, body, problems", [
-    (TEXT, {"n": 1}, []),
+XML = [("Content-Type", "application/xml")]
+
+
+@pytest.mark.parametrize("path, status, headers, body, problems", [
+    ("/report", 200, TEXT, {"n": 1}, []),
     # a text type holding a JSON object is checked as one
-    (TEXT, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
-    (TEXT, [1], ["body: [1] is not of type 'object'"]),
-    (JSON, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
-    # a missing header is told after the body's problems
-    ([("Content-Type", "text/plain")], {"n": "x"}, ["n: 'x' is not of type 'integer'",
-                                                    "MissingRequiredHeader: Missing required header: X-Count"]),
+    ("/report", 200, TEXT, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
+    ("/report", 200, [("Content-Type", "text/plain; charset=utf-8"), ("X-Count", "1")], {"n": "x"},
+     ["n: 'x' is not of type 'integer'"]),
+    ("/report", 200, TEXT, [1], ["body: [1] is not of type 'object'"]),
+    ("/report", 200, JSON, {"n": "x"}, ["n: 'x' is not of type 'integer'"]),
+    # text that is no JSON object is the string the schema refuses
+    ("/report", 200, TEXT, b"{nope", ["body: '{nope' is not of type 'object'"]),
+    ("/report", 200, TEXT, b"hello", ["body: 'hello' is not of type 'object'"]),
+    ("/report", 200, TEXT, b"", ["MissingData: Missing response data"]),
+    # a type the status does not declare, a status the operation does not declare
+    ("/report", 200, [("Content-Type", "text/csv"), ("X-Count", "1")], {"n": "x"},
+     ["DataValidationError: Content for the following mimetype not found: text/csv. "
+      "Valid mimetypes: ['application/json', 'text/plain']"]),
+    ("/report", 201, TEXT, {"n": "x"}, ["ResponseNotFound: Unknown response http status: 201"]),
+    # headers are told after the body's problems
+    ("/report", 200, [("Content-Type", "text/plain")], {"n": "x"},
+     ["n: 'x' is not of type 'integer'", "MissingRequiredHeader: Missing required header: X-Count"]),
+    ("/report", 200, [("Content-Type", "text/plain"), ("X-Count", "x")], {"n": "x"},
+     ["n: 'x' is not of type 'integer'", "HeaderValidationError: Failed to cast value to integer type: x"]),
     # a long value that starts the reason is "the value" (61 characters), a shorter one is quoted (60)
-    (TEXT, {"n": 1, "tags": [1, 1, "a" * 51]}, ["tags: the value has non-unique elements"]),
-    (TEXT, {"n": 1, "tags": [1, 1, "a" * 50]}, [f"tags: [1, 1, '{'a' * 50}'] has non-unique elements"]),
+    ("/report", 200, TEXT, {"n": 1, "tags": [1, 1, "a" * 51]}, ["tags: the value has non-unique elements"]),
+    ("/report", 200, TEXT, {"n": 1, "tags": [1, 1, "a" * 50]}, [f"tags: [1, 1, '{'a' * 50}'] has non-unique elements"]),
     # a reason is one line of at most 300 characters
-    (TEXT, {"n": 1, "k" * 243: 1}, [f"body: Additional properties are not allowed ('{'k' * 243}' was unexpected)"]),
-    (TEXT, {"n": 1, "k" * 244: 1}, [f"body: Additional properties are not allowed ('{'k' * 244}' was unexpecte…"]),
+    ("/report", 200, TEXT, {"n": 1, "k" * 243: 1},
+     [f"body: Additional properties are not allowed ('{'k' * 243}' was unexpected)"]),
+    ("/report", 200, TEXT, {"n": 1, "k" * 244: 1},
+     [f"body: Additional properties are not allowed ('{'k' * 244}' was unexpecte…"]),
+    # XML is checked for being XML (openapi-core reads it into an Element no schema takes)
+    ("/feed", 200, XML, b"<a/>", []),
+    ("/feed", 200, XML, b"<a>", ["body: not well-formed XML (no element found: line 1, column 3)"]),
+    ("/feed", 200, XML, b"{}", ["body: not well-formed XML (not well-formed (invalid token): line 1, column 0)"]),
 ])
-def test_a_response_breaking_its_schema_is_named(replies: t.Any, headers: list[tuple[str, str]], body: t.Any,
-                                                 problems: list[str]) -> None:
-    assert response_problems(replies, "/report", 200, headers, json.dumps(body).encode()) == problems
+def test_a_response_breaking_its_operation_is_named(replies: t.Any, path: str, status: int,
+                                                    headers: list[tuple[str, str]], body: t.Any,
+                                                    problems: list[str]) -> None:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    assert response_problems(replies, path, status, headers, raw) == problems
