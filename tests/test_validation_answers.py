@@ -12,6 +12,9 @@ import yaml
 
 from mocksrv import Options
 from mocksrv import create_app
+from mocksrv.engine.behaviour import Behaviour
+from mocksrv.errors import Violation
+from mocksrv.openapi.specs import Operation
 from mocksrv.openapi.specs import load_spec
 
 Errors = list[tuple[str, str, str]]
@@ -377,3 +380,33 @@ def test_a_response_breaking_its_operation_is_named(replies: t.Any, path: str, s
                                                     problems: list[str]) -> None:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     assert response_problems(replies, path, status, headers, raw) == problems
+
+
+# -- what a behaviour's `reword` reads: the failed keyword and the offending value ---------------------
+
+class Echo(Behaviour):
+    """Words each violation by its rule and value (an API with texts of its own reads them so)."""
+
+    def reword(self, operation: Operation, violation: Violation) -> str | None:
+        return f"{violation.rule} {json.dumps(violation.value)}"
+
+
+@pytest.mark.parametrize("body, errors", [
+    ({"name": "Ann"}, [("email", 'required null')]),
+    ({**PERSON, "name": 5}, [("name", "type 5")]),
+    ({**PERSON, "age": 3}, [("", 'additionalProperties ["age"]')]),
+    ({**PERSON, "email": "nope"}, [("email", 'format "nope"')]),
+    ({**PERSON, "role": "root"}, [("role", 'oneOf "root"')]),
+    ({**PERSON, "contact": {"phone": "x"}}, [("contact", 'anyOf {"phone": "x"}')]),
+])
+def test_a_behaviour_rewords_by_the_failed_rule_and_value(client: t.Any, body: t.Any,
+                                                           errors: list[tuple[str, str]]) -> None:
+    client.application.extensions["mocksrv"].pipeline.behaviours["answers"] = Echo()
+    response = client.post("/answers/people", json=body)
+    assert answered(response) == [("body", field, message) for field, message in errors]
+
+
+def test_a_behaviour_rewords_a_31_unknown_field_by_its_rule(client: t.Any) -> None:
+    client.application.extensions["mocksrv"].pipeline.behaviours["answers31"] = Echo()
+    response = client.post("/answers31/notes", json={"extra": 1})
+    assert answered(response) == [("body", "", 'unevaluatedProperties ["extra"]')]
