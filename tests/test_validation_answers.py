@@ -150,6 +150,23 @@ def test_a_text_body_is_read_in_its_charset(client: t.Any, raw: bytes, content_t
     assert client.post("/answers/words", data=raw, content_type=content_type).status_code == 204
 
 
+@pytest.mark.parametrize("raw, errors", [
+    (b"[[], [[]]]", []),
+    (b'[[], ["x"]]', [("body", "[1][0]", "[1][0] must be of type array, got string")]),
+    (b"{", [("body", "", "request body is not valid JSON: Expecting property name enclosed in double quotes: "
+                         "line 1 column 2 (char 1)")]),
+    (b'"\xff"', [("body", "", "request body is not valid UTF-8 (invalid start byte at byte 1)")]),
+    (DEEP, [("body", "", "request body is nested too deeply")]),
+])
+def test_json_text_in_a_text_type_is_read_as_json(client: t.Any, raw: bytes, errors: Errors) -> None:
+    """An array schema under text/plain: the only way to write such a body is its JSON text."""
+    response = client.post("/answers/trees", data=raw, content_type="text/plain")
+    if not errors:
+        assert response.status_code == 204, response.text
+    else:
+        assert answered(response) == errors
+
+
 @pytest.mark.parametrize("data, content_type", [
     # parsed, then the schema's recursion runs out of stack: said, never a 500
     ("[" * 600 + '"leaf"' + "]" * 600, "application/json"),
