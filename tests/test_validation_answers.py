@@ -459,3 +459,58 @@ def test_a_form_breaking_its_schema_names_each_field(client: t.Any, media: str, 
     response = client.post("/answers/signups", data=data, content_type=media)
     assert answered(response) == [("body", field, message) for field, message in errors]
     assert journaled(client) == [("body", field, message) for field, message in errors]
+
+
+# -- arrays in the query, by style ------------------------------------------------------------------
+
+ARRAYS: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Arrays", "version": "1"},
+    "paths": {"/list": {"get": {
+        "parameters": [
+            {"name": "tags", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "ids", "in": "query", "explode": False, "schema": {"type": "array", "items": {"type": "integer"}}},
+            {"name": "spaced", "in": "query", "style": "spaceDelimited", "explode": False,
+             "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "piped", "in": "query", "style": "pipeDelimited", "explode": False,
+             "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "counts", "in": "query", "explode": False,
+             "schema": {"type": "array", "minItems": 0, "items": {"type": "integer"}}},
+            {"name": "codes", "in": "query", "explode": False,
+             "schema": {"type": "array", "minItems": 1, "items": {"type": "integer"}}},
+        ],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }}},
+}
+
+
+@pytest.fixture()
+def arrays(tmp_path: t.Any) -> t.Any:
+    path = tmp_path / "arrays.yaml"
+    path.write_text(yaml.safe_dump(ARRAYS))
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("query, typed", [
+    ("ids=1,2&spaced=a%20b&piped=a|b&tags=x&tags=y",
+     {"ids": [1, 2], "spaced": ["a", "b"], "piped": ["a", "b"], "tags": ["x", "y"]}),
+    # `?ids=` sends the list, empty, for an array that is not exploded; an exploded one holds ""
+    ("ids=&spaced=&piped=&counts=", {"ids": [], "spaced": [], "piped": [], "counts": []}),
+    ("tags=", {"tags": [""]}),
+    # the query rewritten for those keeps every value of a repeated key
+    ("spaced=a%20b&tags=x&tags=y", {"spaced": ["a", "b"], "tags": ["x", "y"]}),
+    ("ids=&tags=x&tags=y", {"ids": [], "tags": ["x", "y"]}),
+])
+def test_a_query_array_is_read_by_its_style(arrays: t.Any, query: str, typed: dict[str, t.Any]) -> None:
+    assert typed_parameters(arrays, "/list", query, {})["query"] == typed
+
+
+@pytest.mark.parametrize("query, errors", [
+    ("ids=1,x", [cast_error("ids", "x")]),
+    # an array that must hold an item: `?codes=` is one empty item (the message ends on its cut line)
+    ("codes=", [("query", "codes", "codes query parameter has a value that cannot be read: Failed to cast value to "
+                                   "integer type:")]),
+])
+def test_a_bad_query_array_is_named(arrays: t.Any, query: str, errors: Errors) -> None:
+    client = create_app(Options(specs=[], strict=True), apis=[arrays]).test_client()
+    assert answered(client.get("/arrays/list?" + query)) == errors
