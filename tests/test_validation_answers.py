@@ -80,6 +80,7 @@ ANSWERS31: dict[str, t.Any] = {
             "type": "object",
             "properties": {"title": {"type": ["string"]}, "score": {"type": "number", "exclusiveMaximum": 10}},
             "unevaluatedProperties": False}}}),
+        "/blobs": post({"text/plain": {"schema": {"type": ["object", "array", "null"]}}}),
     },
 }
 
@@ -165,6 +166,13 @@ def test_json_text_in_a_text_type_is_read_as_json(client: t.Any, raw: bytes, err
         assert response.status_code == 204, response.text
     else:
         assert answered(response) == errors
+
+
+def test_a_31_text_body_of_json_types_is_json_text(client: t.Any) -> None:
+    for sent in (b"null", b"[1]", b'{"a": 1}'):
+        assert client.post("/answers31/blobs", data=sent, content_type="text/plain").status_code == 204, sent
+    refused = client.post("/answers31/blobs", data=b"5", content_type="text/plain")
+    assert answered(refused) == [("body", "", "request body must be of type object or array or null, got integer")]
 
 
 @pytest.mark.parametrize("data, content_type", [
