@@ -384,6 +384,7 @@ XML = [("Content-Type", "application/xml")]
     # text that is no JSON object is the string the schema refuses
     ("/report", 200, TEXT, b"{nope", ["body: '{nope' is not of type 'object'"]),
     ("/report", 200, TEXT, b"hello", ["body: 'hello' is not of type 'object'"]),
+    ("/report", 200, TEXT, b"5", ["body: '5' is not of type 'object'"]),  # JSON text, but no object or array
     ("/report", 200, TEXT, b"", ["MissingData: Missing response data"]),
     # a type the status does not declare, a status the operation does not declare
     ("/report", 200, [("Content-Type", "text/csv"), ("X-Count", "1")], {"n": "x"},
