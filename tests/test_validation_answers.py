@@ -336,7 +336,8 @@ RESPONSES: dict[str, t.Any] = {
         "/report": {"get": {"responses": {"200": {
             "description": "a report, as JSON text in any of its types",
             "headers": {"X-Count": {"required": True, "schema": {"type": "integer"}}},
-            "content": {"text/plain": {"schema": REPORT_SCHEMA}, "application/json": {"schema": REPORT_SCHEMA}}}}}},
+            "content": {"text/plain": {"schema": REPORT_SCHEMA}, "application/json": {"schema": REPORT_SCHEMA},
+                        "application/x-ndjson": {"schema": REPORT_SCHEMA}}}}}},
         "/feed": {"get": {"responses": {"200": {
             "description": "a feed", "content": {"application/xml": {"schema": {"type": "object"}}}}}}},
     },
@@ -386,10 +387,14 @@ XML = [("Content-Type", "application/xml")]
     ("/report", 200, TEXT, b"hello", ["body: 'hello' is not of type 'object'"]),
     ("/report", 200, TEXT, b"5", ["body: '5' is not of type 'object'"]),  # JSON text, but no object or array
     ("/report", 200, TEXT, b"", ["MissingData: Missing response data"]),
+    # JSON Lines: the schema describes one record, the first
+    ("/report", 200, [("Content-Type", "application/x-ndjson"), ("X-Count", "1")], b'\n{"n": 1}\n{"n": "x"}\n', []),
+    ("/report", 200, [("Content-Type", "application/x-ndjson"), ("X-Count", "1")], b'\x1e{"n": "x"}\n{"n": 1}\n',
+     ["n: 'x' is not of type 'integer'"]),
     # a type the status does not declare, a status the operation does not declare
     ("/report", 200, [("Content-Type", "text/csv"), ("X-Count", "1")], {"n": "x"},
      ["DataValidationError: Content for the following mimetype not found: text/csv. "
-      "Valid mimetypes: ['application/json', 'text/plain']"]),
+      "Valid mimetypes: ['application/json', 'application/x-ndjson', 'text/plain']"]),
     ("/report", 201, TEXT, {"n": "x"}, ["ResponseNotFound: Unknown response http status: 201"]),
     # headers are told after the body's problems
     ("/report", 200, [("Content-Type", "text/plain")], {"n": "x"},
@@ -483,6 +488,7 @@ ARRAYS: dict[str, t.Any] = {
              "schema": {"type": "array", "items": {"type": "string"}}},
             {"name": "piped", "in": "query", "style": "pipeDelimited", "explode": False,
              "schema": {"type": "array", "items": {"type": "string"}}},
+            {"name": "q", "in": "query", "schema": {"type": "string"}},
             {"name": "counts", "in": "query", "explode": False,
              "schema": {"type": "array", "minItems": 0, "items": {"type": "integer"}}},
             {"name": "codes", "in": "query", "explode": False,
@@ -508,6 +514,7 @@ def arrays(tmp_path: t.Any) -> t.Any:
     ("tags=", {"tags": [""]}),
     # the query rewritten for those keeps every value of a repeated key
     ("spaced=a%20b&tags=x&tags=y", {"spaced": ["a", "b"], "tags": ["x", "y"]}),
+    ("spaced=a%20b&q=x%20y", {"spaced": ["a", "b"], "q": "x y"}),  # only the delimited one is split
     ("ids=&tags=x&tags=y", {"ids": [], "tags": ["x", "y"]}),
 ])
 def test_a_query_array_is_read_by_its_style(arrays: t.Any, query: str, typed: dict[str, t.Any]) -> None:
