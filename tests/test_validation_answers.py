@@ -10,13 +10,24 @@ import typing as t
 
 import pytest
 import yaml
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from mocksrv import Options
 from mocksrv import create_app
 from mocksrv.engine.behaviour import Behaviour
+from mocksrv.engine.router import Router
+from mocksrv.engine.validation import ApiValidators
+from mocksrv.engine.validation import check_request
+from mocksrv.engine.validation import check_response
 from mocksrv.errors import Violation
+from mocksrv.exchange import Match
+from mocksrv.exchange import MockRequest
+from mocksrv.exchange import MockResponse
+from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.openapi.specs import load_spec
+from mocksrv.serving.wsgi import read_request
 
 Errors = list[tuple[str, str, str]]
 
@@ -85,15 +96,27 @@ ANSWERS31: dict[str, t.Any] = {
 }
 
 
+def loaded(folder: t.Any, name: str, document: dict[str, t.Any]) -> ApiSpec:
+    """An inline spec written to ``folder/name.yaml`` (the file name is the API id) and loaded."""
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    return load_spec(path)
+
+
+def routed(api: ApiSpec, path: str, query: str = "", headers: dict[str, str] | None = None) -> tuple[Match, MockRequest]:
+    """A GET of ``path`` as the server reads it, and the operation it reaches."""
+    environ = EnvironBuilder(api.mount + path, query_string=query, headers=headers or {}).get_environ()
+    request = read_request(Request(environ))
+    match = Router([api]).match(request.method, request.path)
+    assert match is not None
+    return match, request
+
+
 @pytest.fixture()
 def client(tmp_path: t.Any) -> t.Any:
     """answers (3.0) and answers31 served in this process, strict."""
-    specs = []
-    for name, document in (("answers", ANSWERS), ("answers31", ANSWERS31)):
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True))
-        specs.append(path)
-    return create_app(Options(specs=specs, strict=True), apis=[load_spec(spec) for spec in specs]).test_client()
+    apis = [loaded(tmp_path, "answers", ANSWERS), loaded(tmp_path, "answers31", ANSWERS31)]
+    return create_app(Options(specs=[], strict=True), apis=apis).test_client()
 
 
 def answered(response: t.Any) -> Errors:
@@ -257,10 +280,8 @@ PARAMETERS: dict[str, t.Any] = {
 
 
 @pytest.fixture()
-def params(tmp_path: t.Any) -> t.Any:
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(PARAMETERS))
-    return load_spec(path)
+def params(tmp_path: t.Any) -> ApiSpec:
+    return loaded(tmp_path, "params", PARAMETERS)
 
 
 def cast_error(name: str, value: str) -> tuple[str, str, str]:
@@ -289,18 +310,9 @@ def test_a_bad_query_parameter_is_named(params: t.Any, query: str, errors: Error
         assert journaled(client) == errors
 
 
-def typed_parameters(api: t.Any, path: str, query: str, headers: dict[str, str]) -> dict[str, t.Any]:
+def typed_parameters(api: ApiSpec, path: str, query: str, headers: dict[str, str]) -> dict[str, t.Any]:
     """The parameters as validation hands them on (what filters, behaviours and the store see)."""
-    from werkzeug.test import EnvironBuilder
-    from werkzeug.wrappers import Request
-
-    from mocksrv.engine.router import Router
-    from mocksrv.engine.validation import ApiValidators
-    from mocksrv.engine.validation import check_request
-    from mocksrv.serving.wsgi import read_request
-
-    request = read_request(Request(EnvironBuilder(api.mount + path, query_string=query, headers=headers).get_environ()))
-    match = Router([api]).match(request.method, request.path)
+    match, request = routed(api, path, query, headers)
     return check_request(match, request, ApiValidators(api)).parameters
 
 
@@ -345,25 +357,13 @@ RESPONSES: dict[str, t.Any] = {
 
 
 @pytest.fixture()
-def replies(tmp_path: t.Any) -> t.Any:
-    path = tmp_path / "replies.yaml"
-    path.write_text(yaml.safe_dump(RESPONSES))
-    return load_spec(path)
+def replies(tmp_path: t.Any) -> ApiSpec:
+    return loaded(tmp_path, "replies", RESPONSES)
 
 
-def response_problems(api: t.Any, path: str, status: int, headers: list[tuple[str, str]], body: bytes) -> list[str]:
+def response_problems(api: ApiSpec, path: str, status: int, headers: list[tuple[str, str]], body: bytes) -> list[str]:
     """What the response check finds in an answer about to be sent (strict mode's 500 lists them)."""
-    from werkzeug.test import EnvironBuilder
-    from werkzeug.wrappers import Request
-
-    from mocksrv.engine.router import Router
-    from mocksrv.engine.validation import ApiValidators
-    from mocksrv.engine.validation import check_response
-    from mocksrv.exchange import MockResponse
-    from mocksrv.serving.wsgi import read_request
-
-    request = read_request(Request(EnvironBuilder(api.mount + path).get_environ()))
-    match = Router([api]).match(request.method, request.path)
+    match, request = routed(api, path)
     return check_response(match, request, MockResponse(status, headers, body), ApiValidators(api))
 
 
@@ -500,10 +500,8 @@ ARRAYS: dict[str, t.Any] = {
 
 
 @pytest.fixture()
-def arrays(tmp_path: t.Any) -> t.Any:
-    path = tmp_path / "arrays.yaml"
-    path.write_text(yaml.safe_dump(ARRAYS))
-    return load_spec(path)
+def arrays(tmp_path: t.Any) -> ApiSpec:
+    return loaded(tmp_path, "arrays", ARRAYS)
 
 
 @pytest.mark.parametrize("query, typed", [
