@@ -120,9 +120,23 @@ def test_content_keys_that_are_no_media_type_are_read_as_meant(tmp_path: Path) -
     ("x-www-form-urlencoded", ["application/x-www-form-urlencoded"]), ("application/csv", ["text/csv"]),
     ("none", []), ("", []), ("xml", []),  # 'xml' is application/ or text/: it names none for sure
     ("application/json, text/plain", ["application/json", "text/plain"]),
+    # media types are case-insensitive; openapi-core's lookup is not, so the key is read in lower case
+    ("Text/Plain", ["text/plain"]), ("APPLICATION/JSON; charset=utf-8", ["application/json; charset=utf-8"]),
+    ("Application/Vnd.Acme+JSON", ["application/vnd.acme+json"]), ("TEXT/*", ["text/*"]),
 ])
 def test_which_content_keys_are_media_types(key: str, meant: list[str] | None) -> None:
     assert meant_media_types(key) == meant
+
+
+def test_a_content_key_in_capitals_takes_the_body_it_names(tmp_path: Path) -> None:
+    text = ("paths:\n  /notes:\n    post:\n      requestBody:\n        required: true\n        content:\n"
+            "          Text/Plain: {schema: {type: string, minLength: 2}}\n"
+            f"      responses:\n{ERRORS}")
+    path = write(tmp_path, text)
+    repaired(path, "/paths//notes/post/requestBody: content key 'Text/Plain' read in lower case, as text/plain")
+    mock = client(path)
+    assert mock.post("/api/notes", data=b"hi", content_type="text/plain").status_code == 200  # was a 415
+    assert mock.post("/api/notes", data=b"h", content_type="text/plain").status_code == 400
 
 
 # --- 3. server URLs: every form gives the mount path -------------------------------------

@@ -5,7 +5,7 @@ one warning line ``place: what was assumed`` (docs/decisions.md, "Lenient loadin
   declared at all (a string);
 - ``security`` written as one Security Requirement Object instead of a list of them;
 - ``content`` keys that are no media type as written (``form-data``, ``application/form-data``,
-  ``none``, ``"application/json, text/plain"``);
+  ``none``, ``"application/json, text/plain"``), or one in capitals (``Text/Plain``);
 - an ``operationId`` used twice (the later operations go by method and path).
 """
 
@@ -125,10 +125,13 @@ def meant_media_types(key: str) -> list[str] | None:
         found = by_subtype.get(key.strip().lower(), ())
         return [found[0]] if len(found) == 1 else []
     kind, subtype = match.group(1).lower(), match.group(2).lower()
+    # media types are case-insensitive (RFC 9110), openapi-core's lookup is not: ``Text/Plain`` is text/plain
+    as_written = None if (kind, subtype) == (match.group(1), match.group(2)) else [
+        f"{kind}/{subtype}{match.group(3) or ''}"]
     if "*" in (kind, subtype) or f"{kind}/{subtype}" in by_subtype.get(subtype, ()):
-        return None
+        return as_written
     found = by_subtype.get(subtype, ())
-    return [found[0]] if len(found) == 1 else None  # a vendor's own type stays as written
+    return [found[0]] if len(found) == 1 else as_written  # a vendor's own type stays as written
 
 
 def _media_types(document: dict[str, Json]) -> list[str]:
@@ -146,7 +149,9 @@ def _media_types(document: dict[str, Json]) -> list[str]:
                 added = ["*/*"]
             for media_type in added:
                 content[media_type] = entry
-            if added:
+            if added == [str(key).lower()]:
+                warnings.append(f"{shown(place)}: content key {key!r} read in lower case, as {added[0]}")
+            elif added:
                 warnings.append(f"{shown(place)}: content key {key!r} is no media type; read as {', '.join(added)}")
             else:
                 warnings.append(f"{shown(place)}: content key {key!r} is no media type and names none; dropped")
