@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from flask import Flask
 from flask import current_app
 
+from mocksrv.state.store import HOME
+
 if t.TYPE_CHECKING:
     from mocksrv.console.examples import Example
     from mocksrv.state.fixtures import Scenario
     from mocksrv.state.store import Store
 
 
-PREVIEW_SECRET = ("__mocksrv", "console", "preview-secret")  # where a shared store keeps it (a reset drops it)
+PREVIEW_SECRET = (HOME, "console", "preview-secret")  # where a shared store keeps it (a reset drops it)
 
 
 @dataclass

@@ -23,8 +23,8 @@ from mocksrv.engine.assembly import session_store
 from mocksrv.engine.pipeline import Pipeline
 from mocksrv.errors import FixtureError
 from mocksrv.state.clock import Clock
-from mocksrv.state.counted import HOME
 from mocksrv.state.fixtures import FixtureSet
+from mocksrv.state.store import HOME
 from mocksrv.state.store import Store
 from mocksrv.state.world import MockState
 

@@ -20,9 +20,8 @@ import itertools
 import threading
 import typing as t
 
+from mocksrv.state.store import HOME
 from mocksrv.state.store import Store
-
-HOME = "__mocksrv"  # the records' "API" in the store: no spec file can have this id
 
 
 class Counted(t.Protocol):

@@ -76,6 +76,9 @@ log = logging.getLogger(__name__)
 Record = dict[str, t.Any]
 RecordId = str | int
 SeedRecord = Mapping[str, t.Any] | PackedRecord
+# the "API" under which mocksrv keeps its own records (world settings, shared rules, sessions …) in a
+# store: no spec file can have this id
+HOME = "__mocksrv"
 
 
 class PackedStorage(Storage):

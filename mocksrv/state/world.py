@@ -21,6 +21,7 @@ from mocksrv.state.journal import MAX_ENTRIES
 from mocksrv.state.journal import EntryLog
 from mocksrv.state.journal import Journal
 from mocksrv.state.rules import Rules
+from mocksrv.state.store import HOME
 from mocksrv.state.store import PackedRecord
 from mocksrv.state.store import Store
 from mocksrv.state.store import decode_record
@@ -30,10 +31,10 @@ from mocksrv.state.webhooks import Webhooks
 from mocksrv.state.webhooks import secret_problem
 from mocksrv.state.webhooks import unknown_events
 
-# where a shared store keeps the world's settings: an API id no spec file can have
-WORLD = ("__mocksrv", "world", "settings")
+# where a shared store keeps the world's settings
+WORLD = (HOME, "world", "settings")
 # its version alone, read on every request: the settings can be large (a scenario given inline)
-WORLD_VERSION = ("__mocksrv", "world", "version")
+WORLD_VERSION = (HOME, "world", "version")
 
 
 class ApiKnowledge(t.Protocol):
