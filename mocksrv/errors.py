@@ -199,6 +199,11 @@ class StoreUnavailable(StoreError):
     """The shared store (Redis) cannot be reached."""
 
 
+def state_unavailable(failure: StoreError) -> ApiError:
+    """The 503 a call gets while the shared store (Redis) is lost; the next call retries."""
+    return ApiError(f"the mock's state is unavailable: {failure}", status=503, kind="store_unavailable")
+
+
 @dataclass
 class TlsError(Exception):
     """HTTPS cannot be served: a certificate or key file, or the folder of the local CA; ``str()`` is one line."""

@@ -56,6 +56,7 @@ from mocksrv.errors import NonConformingResponse
 from mocksrv.errors import NotFound
 from mocksrv.errors import StoreError
 from mocksrv.errors import UndeclaredPath
+from mocksrv.errors import state_unavailable
 from mocksrv.exchange import Match
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
@@ -162,7 +163,7 @@ class Pipeline:
                             match.operation.key if match else request.path, error.status, error.detail)
             outcome = Answer(self._error(match, request, error), match, error)
         except StoreError as failure:  # the shared store (Redis) is gone: the API's own 503; the next call retries
-            unavailable = ApiError(f"the mock's state is unavailable: {failure}", status=503, kind="store_unavailable")
+            unavailable = state_unavailable(failure)
             log.warning("%s: %s", match.operation.key if match else request.path, unavailable.detail)
             outcome = Answer(self._error(match, request, unavailable), match, unavailable)
         outcome.response.headers.extend((k, v) for k, v in extra.items()

@@ -24,10 +24,10 @@ from mocksrv.engine.responses import json_text
 from mocksrv.engine.responses import problem
 from mocksrv.engine.sessions import Sessions
 from mocksrv.engine.sessions import split_session
-from mocksrv.errors import ApiError
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
 from mocksrv.errors import StoreError
+from mocksrv.errors import state_unavailable
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.wire.reading import read_request
@@ -140,7 +140,7 @@ def http_error(error: HTTPException) -> Response:
 def store_unavailable(error: StoreError) -> Response:
     """An admin or console call while the shared store (Redis) is lost: 503, saying so; the next call retries."""
     log.warning("admin call without the shared store: %s", error)
-    reply = problem(ApiError(f"the mock's state is unavailable: {error}", status=503, kind="store_unavailable"))
+    reply = problem(state_unavailable(error))
     return Response(reply.body, status=reply.status, content_type=reply.media_type)
 
 

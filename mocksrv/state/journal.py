@@ -52,11 +52,15 @@ def _size(upload: t.Any) -> int:
     return size
 
 
+def _flat_strings(items: t.Iterable[str]) -> tuple[str, ...]:
+    return tuple(map(sys.intern, items))
+
+
 def _flat(pairs: t.Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """``(name, value, name, value …)``, every string interned: a GET's dozen header strings are the
     same on every request, so 10 000 entries hold them once (an interned string still goes when
     its last entry does)."""
-    return tuple(map(sys.intern, itertools.chain.from_iterable(pairs)))
+    return _flat_strings(itertools.chain.from_iterable(pairs))
 
 
 def _pairs(flat: tuple[str, ...]) -> t.Iterator[tuple[str, str]]:
@@ -90,7 +94,6 @@ class Body:
             except ValueError:
                 return text
         return text
-
 
     def to_wire(self) -> dict[str, Json]:
         return {"head": base64.b64encode(self.head).decode("ascii"), "size": self.size, "type": self.media_type}
@@ -179,10 +182,6 @@ class Entry:
 
 
 _WIRE_FIELDS = tuple(name for name in Entry.__dataclass_fields__ if name != "id")
-
-
-def _flat_strings(items: list[str]) -> tuple[str, ...]:
-    return tuple(map(sys.intern, items))
 
 
 class EntryLog(t.Protocol):
