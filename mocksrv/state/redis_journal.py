@@ -20,17 +20,18 @@ import typing as t
 from mocksrv.errors import StoreError
 from mocksrv.state.journal import Entry
 from mocksrv.state.journal import LocalEntries
+from mocksrv.state.redis_link import LuaScript
 from mocksrv.state.redis_store import RedisStore
 
 log = logging.getLogger(__name__)
 PAGE = 200  # entries read per round trip
 
 # KEYS: stream, id counter; ARGV: the most entries kept, the entry's JSON
-_APPEND = """
+_APPEND = LuaScript("""
 local id = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'id', id, 'e', ARGV[2])
 return id
-"""
+""")
 
 
 class RedisEntries:
@@ -40,12 +41,11 @@ class RedisEntries:
         self._store = store
         self._limit = limit
         self._keys = [store.key("journal"), store.key("journal-ids")]
-        self._append = store.script(_APPEND)
         self._offline = LocalEntries(limit, ids=itertools.count(-1, -1))
 
     def append(self, entry: Entry) -> None:
         try:
-            entry.id = int(self._store.call(self._append, keys=self._keys, args=[self._limit, entry.to_wire()]))
+            entry.id = int(self._store.run(_APPEND, self._keys, [self._limit, entry.to_wire()]))
         except StoreError as error:
             log.warning("journaled in this process only: %s", error)
             self._offline.append(entry)

@@ -30,6 +30,8 @@ from mocksrv.errors import StoreError
 from mocksrv.errors import StoreUnavailable
 from mocksrv.state.packing import as_json
 from mocksrv.state.packing import strict_json
+from mocksrv.state.redis_link import LuaScript
+from mocksrv.state.redis_link import RedisLink
 from mocksrv.state.store import Record
 from mocksrv.state.store import RecordId
 from mocksrv.state.store import SeedRecord
@@ -42,7 +44,7 @@ from mocksrv.state.store import table_name
 
 # KEYS: hash, order zset, order counter, tables set, high; ARGV: id, json, table name, integer id or "",
 # "1" to write only a new record (create)
-_PUT = """
+_PUT = LuaScript("""
 if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
@@ -53,21 +55,21 @@ if ARGV[4] ~= '' and tonumber(ARGV[4]) > tonumber(redis.call('GET', KEYS[5]) or 
   redis.call('SET', KEYS[5], ARGV[4])
 end
 return 1
-"""
+""")
 # KEYS: hash, order zset; ARGV: id
-_DELETE = """
+_DELETE = LuaScript("""
 local gone = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return gone
-"""
+""")
 # KEYS: high; ARGV: start
-_NEXT_ID = """
+_NEXT_ID = LuaScript("""
 local value = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
 redis.call('SET', KEYS[1], value)
 return value
-"""
+""")
 # KEYS: window hash, windows set; ARGV: window number, limit
-_HIT = """
+_HIT = LuaScript("""
 redis.call('SADD', KEYS[2], KEYS[1])
 local seen = redis.call('HMGET', KEYS[1], 'w', 'n')
 local hits = 0
@@ -76,7 +78,7 @@ if hits >= tonumber(ARGV[2]) then return {0, 0} end
 hits = hits + 1
 redis.call('HSET', KEYS[1], 'w', ARGV[1], 'n', hits)
 return {1, tonumber(ARGV[2]) - hits}
-"""
+""")
 
 
 class RedisStore:
@@ -89,7 +91,8 @@ class RedisStore:
 
     shared = True  # every process on the same Redis and namespace
 
-    def __init__(self, url: str, namespace: str = "main", *, client: redis.Redis | None = None) -> None:
+    def __init__(self, url: str, namespace: str = "main", *, client: redis.Redis | None = None,
+                 link: RedisLink | None = None) -> None:
         self.url = url
         self._prefix = f"mocksrv:{namespace}:"
         self._closed = False
@@ -101,10 +104,8 @@ class RedisStore:
             self._redis.ping()
         except (redis.RedisError, ValueError) as error:
             raise StoreUnavailable(f"cannot reach Redis at {url}: {error}") from None
-        self._put = self._redis.register_script(_PUT)
-        self._delete = self._redis.register_script(_DELETE)
-        self._next_id = self._redis.register_script(_NEXT_ID)
-        self._hit = self._redis.register_script(_HIT)
+        self._owns_link = link is None
+        self._link = link or RedisLink(self._redis.connection_pool)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -122,7 +123,8 @@ class RedisStore:
 
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
         self._check_open()
-        text = self.call(self._redis.hget, self._keys(table_name(api, collection))[0], record_key(record_id))
+        records_key = self._keys(table_name(api, collection))[0]
+        text = self.call(self._link.command, "HGET", records_key, record_key(record_id))
         return None if text is None else t.cast(Record, json.loads(text))
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
@@ -150,8 +152,7 @@ class RedisStore:
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
         self._check_open()
-        return bool(self.call(self._delete, keys=list(self._keys(table_name(api, collection))),
-                               args=[record_key(record_id)]))
+        return bool(self.run(_DELETE, self._keys(table_name(api, collection)), [record_key(record_id)]))
 
     def list(self, api: str, collection: str, *, where: Mapping[str, t.Any] | None = None,
              match: Callable[[Mapping[str, t.Any]], bool] | None = None, sort: str | None = None,
@@ -190,7 +191,7 @@ class RedisStore:
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         self._check_open()
-        return int(self.call(self._next_id, keys=[self._high(table_name(api, collection))], args=[start]))
+        return int(self.run(_NEXT_ID, [self._high(table_name(api, collection))], [start]))
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
         """Drop every record and sequence and load ``data`` in one transaction.
@@ -224,13 +225,12 @@ class RedisStore:
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
         """One hit in fixed window ``window``, counted exactly across every process sharing the Redis."""
         self._check_open()
-        allowed, remaining = self.call(self._hit, keys=[f"{self._prefix}w:{key}", f"{self._prefix}windows"],
-                                        args=[window, limit])
+        allowed, remaining = self.run(_HIT, [f"{self._prefix}w:{key}", f"{self._prefix}windows"], [window, limit])
         return bool(allowed), int(remaining)
 
     def window_count(self, key: str, window: int) -> int:
         self._check_open()
-        current, hits = self.call(self._redis.hmget, f"{self._prefix}w:{key}", "w", "n")
+        current, hits = self.call(self._link.command, "HMGET", f"{self._prefix}w:{key}", "w", "n")
         return int(hits) if current == str(window) else 0
 
     def reset_counters(self) -> None:
@@ -243,6 +243,8 @@ class RedisStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
+                if self._owns_link:
+                    self._link.close()
                 if self._owns_client:
                     self._redis.close()
 
@@ -259,9 +261,10 @@ class RedisStore:
         """The Redis key for ``name`` in this store's namespace."""
         return self._prefix + name
 
-    def script(self, source: str) -> t.Any:
-        """A Lua script, registered on this store's connection (run it with `call`)."""
-        return self._redis.register_script(source)
+    def run(self, script: LuaScript, keys: Sequence[str], args: Sequence[t.Any]) -> t.Any:
+        """Run a Lua script on this thread's own connection (`redis_link`); errors as `call` gives them."""
+        self._check_open()
+        return self.call(self._link.run, script, keys, args)
 
     @property
     def client(self) -> redis.Redis:
@@ -269,7 +272,7 @@ class RedisStore:
 
     def sibling(self, namespace: str) -> RedisStore:
         """Another world on the same Redis, over this store's connections (a session's, the sessions' list)."""
-        return RedisStore(self.url, namespace, client=self._redis)
+        return RedisStore(self.url, namespace, client=self._redis, link=self._link)
 
     def drop(self) -> None:
         """Delete every key of this store's world (a session that is deleted)."""
@@ -284,9 +287,8 @@ class RedisStore:
         text = record_text(record, f"record {name}/{key}")
         records_key, order_key = self._keys(name)
         integer = key if key.isascii() and key.isdigit() else ""
-        return bool(self.call(self._put, keys=[records_key, order_key, f"{self._prefix}order", self._tables,
-                                                self._high(name)],
-                               args=[key, text, name, integer, "1" if only_new else "0"]))
+        return bool(self.run(_PUT, [records_key, order_key, f"{self._prefix}order", self._tables, self._high(name)],
+                             [key, text, name, integer, "1" if only_new else "0"]))
 
     def _live_tables(self) -> builtins.list[str]:
         self._check_open()

@@ -1,0 +1,87 @@
+"""The commands every request sends to Redis, on a connection of the calling thread's own.
+
+A request on the Redis store makes two to six round trips (the world's version, the records it reads
+and writes, its journal entry), so what each costs on our side is most of what Redis adds to a
+request. Through redis-py's client a command checks a connection out of the pool (a lock, and a
+``poll`` of the socket to see it has no stale data), passes a retry wrapper with no retries, and a
+script call goes through ``Script.__call__``: together about twice the CPU of the command itself
+(docs/performance.md, "Scale-out on Redis"). Here each thread keeps one redis-py ``Connection``
+made from the client's own pool settings (so ``rediss://``, timeouts and the database are the same)
+and sends on it directly. The client stays for everything else (lists, transactions, scans).
+
+A connection belongs to the process that opened it: a worker forked by ``--workers`` after the
+parent built the app opens its own instead of speaking on the parent's socket. A lost connection is
+dropped and the error raised; the next command connects again (what the pool does, with the same
+no-retry policy: a write is never sent twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import typing as t
+from dataclasses import dataclass
+from dataclasses import field
+
+import redis
+
+
+@dataclass(frozen=True)
+class LuaScript:
+    """A Lua script by its source and the SHA1 Redis caches it under."""
+
+    source: str
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest())
+
+
+class RedisLink:
+    """One connection per thread and process to the Redis of ``pool``.
+
+    :raise redis.RedisError: as redis-py raises it (the caller turns it into a `StoreError`).
+    """
+
+    def __init__(self, pool: redis.ConnectionPool) -> None:
+        self._pool = pool
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[tuple[int, t.Any]] = []  # (pid, redis-py Connection: untyped there)
+
+    def command(self, *args: t.Any) -> t.Any:
+        """Send one command and return its reply."""
+        connection = self._connection()
+        try:
+            connection.send_command(*args)
+            return connection.read_response()
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            connection.disconnect()
+            raise
+
+    def run(self, script: LuaScript, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
+        """Run ``script`` by its SHA1; once more with its source if this Redis has not cached it yet
+        (a new or restarted server, or ``SCRIPT FLUSH``)."""
+        try:
+            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return self.command("EVAL", script.source, len(keys), *keys, *args)
+
+    def close(self) -> None:
+        """Close the connections this process opened (a forked worker leaves its parent's alone)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for pid, connection in opened:
+            if pid == os.getpid():
+                connection.disconnect()
+
+    def _connection(self) -> t.Any:
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid():
+            return held[1]
+        connection = self._pool.connection_class(**self._pool.connection_kwargs)
+        self._local.held = (os.getpid(), connection)
+        with self._lock:
+            self._opened.append(self._local.held)
+        return connection
