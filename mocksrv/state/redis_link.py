@@ -11,8 +11,8 @@ and sends on it directly. The client stays for everything else (lists, transacti
 
 A connection belongs to the process that opened it: a worker forked by ``--workers`` after the
 parent built the app opens its own instead of speaking on the parent's socket. A lost connection is
-dropped and the error raised; the next command connects again (what the pool does, with the same
-no-retry policy: a write is never sent twice).
+dropped (by redis-py) and the error raised; the next command connects again: what the pool does, with
+the same no-retry policy, so a write is never sent twice.
 """
 
 from __future__ import annotations
@@ -48,17 +48,13 @@ class RedisLink:
         self._pool = pool
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._opened: list[tuple[int, t.Any]] = []  # (pid, redis-py Connection: untyped there)
+        self._opened: list[t.Any] = []  # redis-py Connections (untyped there)
 
     def command(self, *args: t.Any) -> t.Any:
         """Send one command and return its reply."""
         connection = self._connection()
-        try:
-            connection.send_command(*args)
-            return connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            connection.disconnect()
-            raise
+        connection.send_command(*args)  # on a lost connection redis-py drops the socket before it raises
+        return connection.read_response()
 
     def run(self, script: LuaScript, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
         """Run ``script`` by its SHA1; once more with its source if this Redis has not cached it yet
@@ -69,12 +65,12 @@ class RedisLink:
             return self.command("EVAL", script.source, len(keys), *keys, *args)
 
     def close(self) -> None:
-        """Close the connections this process opened (a forked worker leaves its parent's alone)."""
+        """Close the connections opened (redis-py shuts a socket down only in the process that opened it, so a
+        forked worker closing its copies leaves its parent's connections working)."""
         with self._lock:
             opened, self._opened = self._opened, []
-        for pid, connection in opened:
-            if pid == os.getpid():
-                connection.disconnect()
+        for connection in opened:
+            connection.disconnect()
 
     def _connection(self) -> t.Any:
         held = getattr(self._local, "held", None)
@@ -83,5 +79,5 @@ class RedisLink:
         connection = self._pool.connection_class(**self._pool.connection_kwargs)
         self._local.held = (os.getpid(), connection)
         with self._lock:
-            self._opened.append(self._local.held)
+            self._opened.append(connection)
         return connection
