@@ -112,3 +112,45 @@ def test_close_closes_the_connections_it_opened(redis_server: RedisServer, link:
     with redis.Redis.from_url(redis_server.url, decode_responses=True) as watcher:
         listed = {int(client["id"]) for client in watcher.client_list()}
     assert mine not in listed and others[0] not in listed
+
+
+def evalsha_calls(store: RedisStore) -> int:
+    return int(store.client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def numbered(number: int) -> tuple[str, dict[str, t.Any]]:
+    return f"n-{number}", {"id": f"n-{number}", "number": number}
+
+
+def test_a_numbered_create_is_one_round_trip_once_the_process_knows_its_sequence(redis_server: RedisServer) -> None:
+    with RedisStore(redis_server.url, namespace=uuid.uuid4().hex) as store:
+        store.create_numbered("api", "things", numbered, attempts=2)
+        before = evalsha_calls(store)
+        assert store.create_numbered("api", "things", numbered, attempts=2) == "n-2"
+        assert evalsha_calls(store) - before == 1  # next_id and create would be two
+
+
+def test_replicas_creating_in_turn_draw_every_number_once(redis_server: RedisServer) -> None:
+    namespace = uuid.uuid4().hex
+    with RedisStore(redis_server.url, namespace) as one, RedisStore(redis_server.url, namespace) as other:
+        made = [(one if turn % 3 else other).create_numbered("api", "things", numbered, attempts=2)
+                for turn in range(30)]  # each one's guess is often stale: the other drew meanwhile
+        assert made == [f"n-{n}" for n in range(1, 31)]
+        assert one.next_id("api", "things") == 31
+
+
+def test_a_replica_that_keeps_guessing_wrong_falls_back_to_two_steps(redis_server: RedisServer) -> None:
+    namespace = uuid.uuid4().hex
+    with RedisStore(redis_server.url, namespace) as one, RedisStore(redis_server.url, namespace) as other:
+        drawn_by_other: list[int] = []
+
+        def raced(number: int) -> tuple[str, dict[str, t.Any]]:
+            drawn_by_other.append(other.next_id("api", "things"))  # another replica draws every time
+            return numbered(number)
+
+        created = one.create_numbered("api", "things", raced, attempts=2)
+        assert created is not None
+        number = int(str(created).removeprefix("n-"))
+        assert number not in drawn_by_other
+        assert sorted([*drawn_by_other, number]) == list(range(1, len(drawn_by_other) + 2))
+        assert one.get("api", "things", created) == {"id": created, "number": number}

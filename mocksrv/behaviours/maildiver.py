@@ -328,12 +328,15 @@ def _uuid7(millis: int, counter: int, random_bits: int) -> str:
 def _store_email(ctx: Context, record: dict[str, Json]) -> str:
     """Store the email under a new UUIDv7 and return the id."""
     millis = int(ctx.clock.now() * 1000)
-    for _ in range(ID_ATTEMPTS):
-        sequence = ctx.store.next_id(ctx.api.id, EMAILS)
+
+    def numbered(sequence: int) -> tuple[str, dict[str, Json]]:
         email_id = _uuid7(millis, sequence, ctx.synth.rng("email_id", sequence).getrandbits(62))
-        if ctx.store.create(ctx.api.id, EMAILS, email_id, {"id": email_id, **record}):
-            return email_id
-    raise ApiError("Could not assign an email id", status=500)
+        return email_id, {"id": email_id, **record}
+
+    email_id = ctx.store.create_numbered(ctx.api.id, EMAILS, numbered, attempts=ID_ATTEMPTS)
+    if email_id is None:
+        raise ApiError("Could not assign an email id", status=500)
+    return str(email_id)
 
 
 behaviour = MailDiverBehaviour()

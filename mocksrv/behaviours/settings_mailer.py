@@ -281,36 +281,27 @@ class SettingsMailerBehaviour(Behaviour):
         recipients = _addresses(_text(form, "to"))
         subject, body = _text(form, "subject"), _text(form, "body")
         files = [part for part in form.get("attachments", []) if isinstance(part, dict)]
-        mail_id = ctx.store.next_id(ctx.api.id, MAILS)
         now = ctx.clock.now()
         cta_url = _text(form, "ctaUrl") or None
         cta_text = _text(form, "ctaText") or DEFAULT_CTA_TEXT
         sent_by, sent_by_name = _sender(ctx)
         bulk = len(recipients) > BULK_ABOVE
-        record: dict[str, Json] = {
-            "mail_id": mail_id,
-            "recipients": recipients,
-            "subject": subject,
-            "body": body,
-            "cta_url": cta_url,
-            "cta_text": cta_text,
-            "status": "sending" if bulk else "sent",
-            "error_message": None,
-            "attachments": [_attachment(file, now, mail_id) for file in files],
-            "sent_by": sent_by,
-            "sent_by_name": sent_by_name,
-            "created_at": _iso(now),
-            "updated_at": _iso(now),
-            "created_epoch": now,
-            "bulk_mode": bulk,
-            "html": render(subject, body, cta_url, cta_text),
-        }
         failed, error = _outcome(recipients, options)
-        record["failed_recipients"] = failed
+        reached_none = len(failed) == len(recipients)
+        built: dict[int, dict[str, Json]] = {}
+
+        def numbered(mail_id: int) -> tuple[int, dict[str, Json]]:
+            built[mail_id] = _mail_record(mail_id, recipients, subject, body, cta_url, cta_text, files, now,
+                                          (sent_by, sent_by_name), failed, error, options)
+            return mail_id, built[mail_id]
+
+        # one draw: the sequence is above every integer id stored, so the id is free
+        mail_id = ctx.store.create_numbered(ctx.api.id, MAILS, numbered, attempts=1)
+        if not isinstance(mail_id, int):
+            raise ApiError("Could not assign a mail id", status=500)
+        record = built[mail_id]
+        self._emit_life(ctx, record)  # a 500 sends no events: the pipeline emits only after a 2xx
         if bulk:
-            record.update(_bulk_plan(recipients, now, options, failed, error))
-            ctx.store.put(ctx.api.id, MAILS, mail_id, record)
-            self._emit_life(ctx, record)
             return Reply(200, {
                 "success": True,
                 "message": f"Envío masivo iniciado para {len(recipients)} destinatario(s). "
@@ -321,10 +312,6 @@ class SettingsMailerBehaviour(Behaviour):
                 "bulk_mode": True,
                 "estimated_time_seconds": _estimate(len(record["batches"]), options["batch_interval_seconds"]),
             })
-        reached_none = len(failed) == len(recipients)
-        record.update(status="failed" if reached_none else "sent", error_message=error)
-        ctx.store.put(ctx.api.id, MAILS, mail_id, record)
-        self._emit_life(ctx, record)  # a 500 sends no events: the pipeline emits only after a 2xx
         if reached_none:
             raise ApiError(SEND_FAILED, status=500, fields={"details": error, "mail_id": mail_id})
         return Reply(200, {
@@ -531,6 +518,35 @@ def _sender(ctx: Context) -> tuple[int, str]:
     user = ctx.store.get(ctx.api.id, USERS, owner) if owner else None
     name = user.get("name") if user else None
     return sent_by, str(name) if name else "Unknown"
+
+
+def _mail_record(mail_id: int, recipients: list[str], subject: str, body: str, cta_url: str | None, cta_text: str,
+                 files: list[dict[str, Json]], now: float, sender: tuple[Json, Json], failed: list[str],
+                 error: str | None, options: dict[str, Json]) -> dict[str, Json]:
+    """The mail as stored: a bulk send with its batch plan and ``sending``, a normal one with its outcome."""
+    bulk = len(recipients) > BULK_ABOVE
+    record: dict[str, Json] = {
+        "mail_id": mail_id,
+        "recipients": recipients,
+        "subject": subject,
+        "body": body,
+        "cta_url": cta_url,
+        "cta_text": cta_text,
+        "status": "sending" if bulk else "failed" if len(failed) == len(recipients) else "sent",
+        "error_message": None if bulk else error,
+        "attachments": [_attachment(file, now, mail_id) for file in files],
+        "sent_by": sender[0],
+        "sent_by_name": sender[1],
+        "created_at": _iso(now),
+        "updated_at": _iso(now),
+        "created_epoch": now,
+        "bulk_mode": bulk,
+        "html": render(subject, body, cta_url, cta_text),
+        "failed_recipients": failed,
+    }
+    if bulk:
+        record.update(_bulk_plan(recipients, now, options, failed, error))
+    return record
 
 
 def _outcome(recipients: list[str], options: dict[str, Json]) -> tuple[list[str], str | None]:

@@ -190,9 +190,11 @@ class DeclaredOutbox:
             record[part] = [_address(value) for value in _pointed(body, mapping.get(part)) if value is not None]
         record["attachments"] = [_attachment(item) for item in _pointed(body, mapping.get("attachments"))
                                  if isinstance(item, dict)]
-        number = store.next_id(api, CAPTURED)
-        record["id"] = f"msg_{number}"
-        store.create(api, CAPTURED, record["id"], record)
+
+        def numbered(number: int) -> tuple[str, Record]:
+            return f"msg_{number}", {**record, "id": f"msg_{number}"}
+
+        store.create_numbered(api, CAPTURED, numbered, attempts=1)  # msg_N: only the sequence makes these ids
 
     def message(self, api: str, record: Record, now: float) -> Message:
         created = epoch_of(record.get("captured_epoch"))

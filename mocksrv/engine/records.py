@@ -51,6 +51,7 @@ from mocksrv.openapi.resources import required_fields
 from mocksrv.openapi.resources import scope_key
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.clock import Clock
+from mocksrv.state.store import RecordId
 from mocksrv.state.store import Store
 
 Json = t.Any
@@ -236,19 +237,22 @@ class RecordKeeper:
             record[id_field] = stored[id_field] = record_id
             self.store.put(self.api.id, collection, _key(record_id), stored)
             return record
-        for _ in range(ID_ATTEMPTS):  # create is atomic; a clash with a stored id just draws again
-            record[id_field] = stored[id_field] = self._new_id(collection, id_schema, id_resolver)
-            if self.store.create(self.api.id, collection, _key(record[id_field]), stored):
-                return record
+        def numbered(sequence: int) -> tuple[RecordId, dict[str, Json]]:
+            record[id_field] = stored[id_field] = self._new_id(collection, sequence, id_schema, id_resolver)
+            return _key(record[id_field]), stored
+
+        # create is atomic; a clash with a stored id just draws again
+        if self.store.create_numbered(self.api.id, collection, numbered, attempts=ID_ATTEMPTS) is not None:
+            return record
         # answering 2xx would hand out the id of a record that is not this one
         raise ApiError(f"cannot assign a new {id_field} in {collection}: {ID_ATTEMPTS} fresh ids were all taken "
                        "(the spec's id schema allows few values)", status=500, kind="ids_exhausted")
 
-    def _new_id(self, collection: str, id_schema: Json, resolver: t.Any) -> Json:
-        """A fresh id shaped like the spec's: integer sequence, UUID, ``eml_`` + hex, or a pattern."""
+    def _new_id(self, collection: str, sequence: int, id_schema: Json, resolver: t.Any) -> Json:
+        """The id of number ``sequence`` shaped like the spec's: the integer, a UUID, ``eml_`` + hex, or a
+        pattern's."""
         schema, resolver = self.api.deref(id_schema, resolver)
         schema = schema if isinstance(schema, dict) else {}
-        sequence = self.store.next_id(self.api.id, collection)
         if not _shaped(schema) and collection in self._path_id_schemas:
             # the body says only "string" (or nothing): the id must still be one the item path
             # takes (``^[A-Z0-9]+$``, or digits for an integer parameter, as text if the body wants text)

@@ -32,9 +32,11 @@ from mocksrv.state.packing import as_json
 from mocksrv.state.packing import strict_json
 from mocksrv.state.redis_link import LuaScript
 from mocksrv.state.redis_link import RedisLink
+from mocksrv.state.store import Numbered
 from mocksrv.state.store import Record
 from mocksrv.state.store import RecordId
 from mocksrv.state.store import SeedRecord
+from mocksrv.state.store import create_in_steps
 from mocksrv.state.store import matches_where
 from mocksrv.state.store import record_key
 from mocksrv.state.store import record_text
@@ -42,19 +44,37 @@ from mocksrv.state.store import seed_tables
 from mocksrv.state.store import sort_key
 from mocksrv.state.store import table_name
 
+# a record written (created or replaced): its text by id, its place in the order if new, its table
+# listed, and the sequence kept above an integer id
+_PUT_RECORD = """
+local function put(records, order, counter, tables, high, id, text, table, integer)
+  redis.call('HSET', records, id, text)
+  if redis.call('ZSCORE', order, id) == false then
+    redis.call('ZADD', order, redis.call('INCR', counter), id)
+  end
+  redis.call('SADD', tables, table)
+  if integer ~= '' and tonumber(integer) > tonumber(redis.call('GET', high) or '0') then
+    redis.call('SET', high, integer)
+  end
+end
+"""
 # KEYS: hash, order zset, order counter, tables set, high; ARGV: id, json, table name, integer id or "",
 # "1" to write only a new record (create)
-_PUT = LuaScript("""
+_PUT = LuaScript(_PUT_RECORD + """
 if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then
-  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
-end
-redis.call('SADD', KEYS[4], ARGV[3])
-if ARGV[4] ~= '' and tonumber(ARGV[4]) > tonumber(redis.call('GET', KEYS[5]) or '0') then
-  redis.call('SET', KEYS[5], ARGV[4])
-end
+put(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 1
+""")
+# KEYS: high, hash, order zset, order counter, tables set; ARGV: the number drawn, then id, json, table
+# name, integer id or "", the sequence's start. {0, the number due} if the sequence is not where the
+# caller thought; else the number is drawn and {1, n} if the id is taken, {2, n} once created
+_CREATE_NUMBERED = LuaScript(_PUT_RECORD + """
+local due = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[6]))
+if tonumber(ARGV[1]) ~= due then return {0, due} end
+redis.call('SET', KEYS[1], due)
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {1, due} end
+put(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return {2, due}
 """)
 # KEYS: hash, order zset; ARGV: id
 _DELETE = LuaScript("""
@@ -79,6 +99,9 @@ hits = hits + 1
 redis.call('HSET', KEYS[1], 'w', ARGV[1], 'n', hits)
 return {1, tonumber(ARGV[2]) - hits}
 """)
+
+
+GUESSES = 3  # create_numbered: missed guesses (other processes drawing meanwhile) before the two-step way
 
 
 class RedisStore:
@@ -106,6 +129,7 @@ class RedisStore:
             raise StoreUnavailable(f"cannot reach Redis at {url}: {error}") from None
         self._owns_link = link is None
         self._link = link or RedisLink(self._redis.connection_pool)
+        self._due: dict[str, int] = {}  # per table, the number this process expects its sequence to give next
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -192,6 +216,34 @@ class RedisStore:
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
         self._check_open()
         return int(self.run(_NEXT_ID, [self._high(table_name(api, collection))], [start]))
+
+    def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
+                        start: int = 1) -> RecordId | None:
+        """One round trip where `next_id` and `create` take two: the record is made from the number this
+        process expects the sequence to give next, and a script draws that number and creates the record
+        only if the sequence is there (else it says where it is, and the record is made again). Exact
+        whoever else draws; a guess missed ``GUESSES`` times in a row falls back to the two steps."""
+        self._check_open()
+        name = table_name(api, collection)
+        records_key, order_key = self._keys(name)
+        keys = [self._high(name), records_key, order_key, f"{self._prefix}order", self._tables]
+        number, draws, missed = self._due.get(name, start), 0, 0
+        while draws < attempts:
+            record_id, record = build(number)
+            key = record_key(record_id)
+            outcome, due = self.run(_CREATE_NUMBERED, keys, [number, key, record_text(record, f"record {name}/{key}"),
+                                                             name, _integer(key), start])
+            if outcome == 0:  # another process drew, or the sequences were reset
+                missed += 1
+                if missed > GUESSES:
+                    return create_in_steps(self, api, collection, build, attempts - draws, start)
+                number = int(due)
+                continue
+            draws += 1
+            number = self._due[name] = int(due) + 1
+            if outcome == 2:
+                return record_id
+        return None
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
         """Drop every record and sequence and load ``data`` in one transaction.
@@ -286,9 +338,8 @@ class RedisStore:
         self._check_open()
         text = record_text(record, f"record {name}/{key}")
         records_key, order_key = self._keys(name)
-        integer = key if key.isascii() and key.isdigit() else ""
         return bool(self.run(_PUT, [records_key, order_key, f"{self._prefix}order", self._tables, self._high(name)],
-                             [key, text, name, integer, "1" if only_new else "0"]))
+                             [key, text, name, _integer(key), "1" if only_new else "0"]))
 
     def _live_tables(self) -> builtins.list[str]:
         self._check_open()
@@ -311,6 +362,11 @@ class RedisStore:
             return method(*args, **kwargs)
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {error}") from None
+
+
+def _integer(key: str) -> str:
+    """An id that is an integer, for the script that keeps the sequence above it; else ""."""
+    return key if key.isascii() and key.isdigit() else ""
 
 
 def _batched(keys: builtins.list[str], size: int = 500) -> t.Iterator[builtins.list[str]]:

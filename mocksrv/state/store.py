@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 Record = dict[str, t.Any]
 RecordId = str | int
+# a record made from a number of the collection's sequence: the id it is stored under, and the record
+Numbered = Callable[[int], tuple[RecordId, Mapping[str, t.Any]]]
 SeedRecord = Mapping[str, t.Any] | PackedRecord
 # the "API" under which mocksrv keeps its own records (world settings, shared rules, sessions …) in a
 # store: no spec file can have this id
@@ -217,6 +219,16 @@ def seed_tables(data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRec
     return tables
 
 
+def create_in_steps(store: Store, api: str, collection: str, build: Numbered, attempts: int,
+                    start: int) -> RecordId | None:
+    """`Store.create_numbered` as its two steps, `next_id` then `create`, for each draw."""
+    for _ in range(attempts):
+        record_id, record = build(store.next_id(api, collection, start))
+        if store.create(api, collection, record_id, record):
+            return record_id
+    return None
+
+
 def matches_where(record: Mapping[str, t.Any], where: Mapping[str, t.Any] | None) -> bool:
     """``list``'s ``where``: every field equals its value (a list, tuple or set value: one of them)."""
     for field, value in (where or {}).items():
@@ -294,6 +306,14 @@ class Store(t.Protocol):
     def apis_with(self, collection: str) -> builtins.list[str]: ...
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int: ...
+
+    def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
+                        start: int = 1) -> RecordId | None:
+        """Draw the next number of the collection's sequence (as `next_id`), make the record from it with
+        ``build`` and create it if its id is free; on a clash draw again, ``attempts`` draws in all. The id
+        created, or ``None`` if every one was taken. ``build`` must not use the store and may be called
+        with a number that is then not drawn (the Redis store makes the record before it knows)."""
+        ...
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None: ...
 
@@ -469,6 +489,11 @@ class EmbeddedStore:
             self._high[name] = value
             self._after_write()
             return value
+
+    def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
+                        start: int = 1) -> RecordId | None:
+        with self._lock:
+            return create_in_steps(self, api, collection, build, attempts, start)
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
         """Drop every record and sequence and load ``data`` (api → collection → [(id, record)]).

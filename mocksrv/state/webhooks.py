@@ -170,10 +170,18 @@ class Webhooks:
 
     def subscribe(self, api: str, loaded: dict[str, Json]) -> dict[str, Json]:
         """Add a subscription loaded by `SubscriptionSchema`, under the next free ``wh_N``."""
-        while True:  # the scenario's own are wh_1 … wh_n, which the sequence does not know of
-            subscription = as_subscription(f"wh_{self.store.next_id(api, SUBSCRIPTIONS)}", loaded)
-            if self.store.create(api, SUBSCRIPTIONS, subscription["id"], subscription):
-                return subscription
+        made: dict[str, dict[str, Json]] = {}
+
+        def numbered(number: int) -> tuple[str, dict[str, Json]]:
+            made[f"wh_{number}"] = as_subscription(f"wh_{number}", loaded)
+            return f"wh_{number}", made[f"wh_{number}"]
+
+        # the scenario's own are wh_1 … wh_n, which the sequence does not know of: one draw more than there
+        # are subscriptions always finds a free id
+        created = self.store.create_numbered(api, SUBSCRIPTIONS, numbered,
+                                             attempts=self.store.count(api, SUBSCRIPTIONS) + 1)
+        assert created is not None, "more subscriptions than counted"
+        return made[str(created)]
 
     def unsubscribe(self, api: str, subscription_id: str) -> bool:
         return self.store.delete(api, SUBSCRIPTIONS, subscription_id)
