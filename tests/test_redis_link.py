@@ -154,3 +154,13 @@ def test_a_replica_that_keeps_guessing_wrong_falls_back_to_two_steps(redis_serve
         assert number not in drawn_by_other
         assert sorted([*drawn_by_other, number]) == list(range(1, len(drawn_by_other) + 2))
         assert one.get("api", "things", created) == {"id": created, "number": number}
+
+
+def test_a_pipeline_reads_every_reply_even_after_an_error_one(link: RedisLink) -> None:
+    key = f"list-{uuid.uuid4().hex}"
+    link.command("RPUSH", key, "a")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        link.pipeline([("ECHO", "one"), ("INCR", key), ("ECHO", "three")])
+    assert link.command("ECHO", "next") == "next"  # not "three", left unread
+    assert link.pipeline([("ECHO", "a"), ("ECHO", "b")]) == ["a", "b"]
+    assert link.pipeline([]) == []

@@ -231,6 +231,17 @@ def test_next_id_starts_above_loaded_ids(store: Store) -> None:
     assert store.next_id("pets", "other") == 1
 
 
+def test_get_many_reads_each_as_get_does(store: Store) -> None:
+    _fill(store, 2)
+    store.put("pets", "owners", "ann", {"id": "ann"})
+    found = store.get_many("pets", [("pets", 2), ("owners", "ann"), ("pets", 9), ("nothing", "x"), ("pets", "1")])
+    assert found == [store.get("pets", "pets", 2), {"id": "ann"}, None, None, store.get("pets", "pets", 1)]
+    assert found[0] == {"id": 2, "name": "pet2", "kind": "dog"}
+    assert store.get_many("pets", []) == []
+    found[1]["id"] = "changed"  # copies, as get gives
+    assert store.get("pets", "owners", "ann") == {"id": "ann"}
+
+
 def _numbered(prefix: str = "n-") -> t.Callable[[int], tuple[str, dict[str, t.Any]]]:
     return lambda number: (f"{prefix}{number}", {"id": f"{prefix}{number}", "number": number})
 

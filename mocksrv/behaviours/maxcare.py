@@ -175,7 +175,7 @@ class MaxCareBehaviour(Behaviour):
         :raise 403: the application may not act for the organization.
         :raise 400: no recipient ids; ``scheduledAt`` not an ISO 8601 date-time.
         """
-        organization = _organization(ctx)
+        organization = _organization(ctx, ctx.store.get(ctx.api.id, ORGANIZATIONS, _organization_id(ctx)))
         body: dict[str, Json] = dict(ctx.body or {})
         wanted = [(kind, _unique(body.get(kind.ids_field) or [])) for kind in (PATIENTS, USERS)]
         if not LOCAL_PART.match(str(body.get("from", ""))):
@@ -252,11 +252,15 @@ class MaxCareBehaviour(Behaviour):
         :raise 400: the id is not ``eml_`` + 32 hex digits.
         :raise 404: no such email, or another application's (or organization's).
         """
-        organization = _organization(ctx)
         email_id = ctx.path_params["id"]
-        if not EMAIL_ID.match(email_id):
+        well_formed = EMAIL_ID.match(email_id) is not None
+        # the organization and the email in one read: one round trip on a shared store
+        found = ctx.store.get_many(ctx.api.id, [(ORGANIZATIONS, _organization_id(ctx))]
+                                   + ([(EMAILS, email_id)] if well_formed else []))
+        organization = _organization(ctx, found[0])
+        if not well_formed:
             raise InvalidRequest(INVALID_ID)
-        record = ctx.store.get(ctx.api.id, EMAILS, email_id)
+        record = found[1]
         owner = ctx.principal.owner if ctx.principal else None
         if record is None or not _visible(record, owner, organization):
             raise NotFound(f"email {email_id!r} not found", kind="not_found")
@@ -293,13 +297,16 @@ class MaxCareBehaviour(Behaviour):
         return seen
 
 
-def _organization(ctx: Context) -> str:
-    """The ``X-Organization-Id`` the caller may act for.
+def _organization_id(ctx: Context) -> str:
+    return str(ctx.request.headers.get("X-Organization-Id", ""))
+
+
+def _organization(ctx: Context, record: dict[str, Json] | None) -> str:
+    """The ``X-Organization-Id`` the caller may act for, given its ``organizations`` record.
 
     :raise 403: no such organization, or its ``apps`` do not include the caller's application.
     """
-    organization = str(ctx.request.headers.get("X-Organization-Id", ""))
-    record = ctx.store.get(ctx.api.id, ORGANIZATIONS, organization)  # first: found, the count is not needed
+    organization = _organization_id(ctx)
     if record is None and ctx.store.count(ctx.api.id, ORGANIZATIONS) == 0:
         return organization  # organizations not modelled
     owner = ctx.principal.owner if ctx.principal else None

@@ -56,6 +56,22 @@ class RedisLink:
         connection.send_command(*args)  # on a lost connection redis-py drops the socket before it raises
         return connection.read_response()
 
+    def pipeline(self, commands: t.Sequence[t.Sequence[t.Any]]) -> list[t.Any]:
+        """Send several commands at once and return their replies, in one round trip."""
+        if not commands:
+            return []
+        connection = self._connection()
+        connection.send_packed_command(connection.pack_commands(commands))
+        replies, refused = [], None
+        for _ in commands:  # every reply is read, or the next command would get this one's
+            try:
+                replies.append(connection.read_response())
+            except redis.ResponseError as error:
+                refused = refused or error
+        if refused is not None:
+            raise refused
+        return replies
+
     def run(self, script: LuaScript, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
         """Run ``script`` by its SHA1; once more with its source if this Redis has not cached it yet
         (a new or restarted server, or ``SCRIPT FLUSH``)."""

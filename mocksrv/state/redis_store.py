@@ -151,6 +151,12 @@ class RedisStore:
         text = self.call(self._link.command, "HGET", records_key, record_key(record_id))
         return None if text is None else t.cast(Record, json.loads(text))
 
+    def get_many(self, api: str, wanted: Sequence[tuple[str, RecordId]]) -> builtins.list[Record | None]:
+        self._check_open()
+        texts = self.call(self._link.pipeline, [("HGET", self._keys(table_name(api, collection))[0],
+                                                 record_key(record_id)) for collection, record_id in wanted])
+        return [None if text is None else t.cast(Record, json.loads(text)) for text in texts]
+
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         self._write(table_name(api, collection), record_key(record_id), record, only_new=False)
 

@@ -285,6 +285,10 @@ class Store(t.Protocol):
 
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None: ...
 
+    def get_many(self, api: str, wanted: Sequence[tuple[str, RecordId]]) -> builtins.list[Record | None]:
+        """Several records by (collection, id), each as `get` gives it: one round trip on a shared store."""
+        ...
+
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None: ...
 
     def create(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> bool: ...
@@ -358,6 +362,11 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             return self._get(_name(api, collection), _key(record_id))
+
+    def get_many(self, api: str, wanted: Sequence[tuple[str, RecordId]]) -> builtins.list[Record | None]:
+        with self._lock:
+            self._check_open()
+            return [self._get(_name(api, collection), _key(record_id)) for collection, record_id in wanted]
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         """Create or replace a record.
