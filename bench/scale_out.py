@@ -348,6 +348,7 @@ def render(samples: list[Sample], options: argparse.Namespace, versions: dict[st
     cores = len(os.sched_getaffinity(0))
     facts = "\n".join(f"- {line}" for line in findings(samples)) or "- none"
     return (f"# Scale-out on Redis\n\n{compare.setting(versions, load_before)}\n\n"
+            f"{_passes(options.repeat)}"
             f"Paced: {PACED_CONNECTIONS} connections, each waiting {PACED_INTERVAL_MS} ms before every request, "
             f"{options.duration} s per run. CPU is utime + stime of the server's process tree (/proc/<pid>/stat) "
             "over the requests answered; *+ Redis* is redis-server's, *loop thread* the event-loop thread's of "
@@ -360,8 +361,42 @@ def render(samples: list[Sample], options: argparse.Namespace, versions: dict[st
             f"{saturated_table(samples, cores)}\n\n{facts}\n")
 
 
+def combined(passes: list[Sample]) -> Sample:
+    """One sample for several passes of the same run: the rate, the latencies and each CPU per request are
+    the medians over the passes; requests and errors are added up."""
+    first = passes[0]
+    requests = sum(made.load.requests for made in passes)
+
+    def median_per_request(seconds: t.Callable[[Sample], float | None]) -> float | None:
+        values = [seconds(made) for made in passes]
+        if any(value is None for value in values):
+            return None
+        return statistics.median(t.cast(float, value) / max(made.load.requests, 1)
+                                 for value, made in zip(values, passes, strict=True)) * requests
+
+    rate = statistics.median(made.load.rate for made in passes)
+    load = loadgen.Load(requests, requests / rate if rate else 0.0,
+                        statistics.median(made.load.p50_ms for made in passes),
+                        statistics.median(made.load.p99_ms for made in passes), {},
+                        sum(made.load.socket_errors for made in passes), sum(made.load.unexpected for made in passes))
+    return Sample(first.server, first.scenario, first.paced, load, t.cast(float, median_per_request(
+        lambda made: made.server_cpu)), t.cast(float, median_per_request(lambda made: made.loop_cpu)),
+        median_per_request(lambda made: made.redis_cpu), t.cast(float, median_per_request(lambda made: made.wrk_cpu)))
+
+
+def _passes(repeat: int) -> str:
+    if repeat == 1:
+        return "One pass. "
+    return (f"Medians of {repeat} passes, each on freshly started servers (rate, latencies and each CPU per "
+            "request; requests and errors added up). ")
+
+
 def run(options: argparse.Namespace, work: Path, versions: dict[str, str]) -> str:
-    """Measure, then the Markdown: both tables and the targets, one line each."""
+    """Measure (``--repeat`` passes, each on freshly started servers), then the Markdown: both tables and the
+    targets, one line each."""
     load_before = os.getloadavg()[0]
-    samples = measure(options, work)
+    passes = [measure(options, work) for _ in range(options.repeat)]
+    samples = [combined([made for one in passes for made in one
+                         if (made.server, made.scenario.name, made.paced) == key])
+               for key in dict.fromkeys((made.server, made.scenario.name, made.paced) for made in passes[0])]
     return render(samples, options, versions, load_before)

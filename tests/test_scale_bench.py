@@ -107,3 +107,17 @@ def test_a_short_scale_out_run(tmp_path: Path) -> None:
         assert row[8].startswith("0 / ") and float(row[3]) > 0, row
     assert float(paced[0][4] or 0) == 0 and float(paced[1][4]) >= 0  # Redis's own CPU only where Redis is used
     assert saturated[2][-1] and saturated[2][-3]  # 2 workers over 1, and the model's prediction for them
+
+
+def test_passes_combine_into_medians_per_request_and_totals(bench: ModuleType) -> None:
+    costs = [(1000, 0.9), (3000, 0.5), (2000, 0.6)]  # (requests in 10 s, server CPU ms per request)
+    passes = [sample(bench, bench.REDIS_1, True, requests, server_ms=ms, loop_ms=ms / 2, redis_ms=0.1, refused=n)
+              for n, (requests, ms) in enumerate(costs)]
+    made = bench.combined(passes)
+    assert made.load.requests == 6000 and made.load.errors == 0 + 1 + 2  # added up
+    assert made.per_request_ms(made.server_cpu) == pytest.approx(0.6)  # the median pass's, not 2.7 s / 6000
+    assert made.per_request_ms(made.loop_cpu) == pytest.approx(0.3)
+    assert made.per_request_ms(made.redis_cpu) == pytest.approx(0.1)
+    assert made.load.rate == pytest.approx(200)  # the median rate (100, 300, 200 a second)
+    embedded = bench.combined([sample(bench, bench.EMBEDDED, True, 1000, server_ms=1.0, loop_ms=1.0)])
+    assert embedded.redis_cpu is None
