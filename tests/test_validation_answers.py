@@ -70,6 +70,8 @@ ANSWERS: dict[str, t.Any] = {
                      "properties": {"phone": {"type": "string", "pattern": "^[0-9]+$"}}},
                     {"not": {"type": "object"}}]},
                 "role": {"oneOf": [{"type": "string", "enum": ["admin"]}, {"type": "integer", "minimum": 1}]},
+                # "ABC" fits both branches, which oneOf forbids
+                "badge": {"oneOf": [{"type": "string", "minLength": 3}, {"type": "string", "pattern": "^[A-Z]+$"}]},
             },
             "additionalProperties": False}}}),
         "/signups": post({media: {"schema": {
@@ -236,6 +238,10 @@ PERSON = {"name": "Ann", "email": "ann@example.com"}
                           "^[0-9]+$)")]),
     ({**PERSON, "role": "root"},
      [("body", "role", 'role does not match any allowed form (role must be one of: "admin")')]),
+    ({**PERSON, "badge": "ABC"},
+     [("body", "badge", "badge matches more than one allowed form (oneOf allows exactly one)")]),
+    ({**PERSON, "badge": "a"},
+     [("body", "badge", "badge does not match any allowed form (badge must be at least 3 characters long)")]),
 ])
 def test_a_json_body_breaking_its_schema_names_each_field(client: t.Any, body: t.Any, errors: Errors) -> None:
     response = client.post("/answers/people", json=body)
@@ -253,7 +259,7 @@ def test_a_31_json_body_breaking_its_schema_names_each_field(client: t.Any, body
 
 
 def test_a_valid_json_body_passes(client: t.Any) -> None:
-    assert client.post("/answers/people", json={**PERSON, "contact": 5, "role": 2}).status_code == 204
+    assert client.post("/answers/people", json={**PERSON, "contact": 5, "role": 2, "badge": "abc"}).status_code == 204
     assert client.post("/answers31/notes", json={"title": "t", "score": 9.5}).status_code == 204
     assert client.post("/answers/loose", data=json.dumps([1]), content_type="application/json").status_code == 204
 

@@ -734,6 +734,9 @@ def _schema_violation(location: str, error: Exception, prefix: str = "") -> Viol
     if kind == "additionalProperties" or kind == "unevaluatedProperties":
         extra = _unexpected(error)
         return Violation(location, where, f"{subject} has unknown field(s): {', '.join(extra)}", str(kind), extra)
+    if kind == "oneOf" and not error.context:  # jsonschema's "is valid under each of": several branches fit
+        return Violation(location, where, f"{subject} matches more than one allowed form (oneOf allows exactly one)",
+                         "oneOf", error.instance)
     if kind in ("oneOf", "anyOf"):
         # a branch of another type says nothing useful ("must be of type integer, got object"):
         # the reason is in the branches of the value's own type, however deep
