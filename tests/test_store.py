@@ -26,6 +26,7 @@ from tinydb import TinyDB
 from conftest import ROOT
 from mocksrv.errors import StoreError
 from mocksrv.state.appendlog import LOG_SLACK
+from mocksrv.state.appendlog import AppendLog
 from mocksrv.state.store import EmbeddedStore
 from mocksrv.state.store import PackedStorage
 from mocksrv.state.store import Store
@@ -534,6 +535,63 @@ def test_torn_last_line_is_ignored_and_cut(path: Path, tail: bytes) -> None:
     assert path.read_bytes().endswith(b"\n")
     with EmbeddedStore(path) as again:
         assert again.count("pets", "pets") == 4
+
+
+# -- the log itself (state/appendlog.py), without the store's compaction on open ------------------
+
+GOOD_LINES = b'{"op":"seq","t":"a/b","n":1}\n{"op":"seq","t":"a/b","n":2}\n'
+
+
+def test_replay_counts_the_lines_and_cuts_a_torn_last_one_to_the_byte(path: Path) -> None:
+    path.write_bytes(GOOD_LINES + b'{"op":"se')
+    log, seen = AppendLog(path), []
+    log.replay(seen.append)
+    assert [entry["n"] for entry in seen] == [1, 2] and log.lines == 2
+    assert path.read_bytes() == GOOD_LINES  # the torn line gone, nothing of the good ones
+    log.append(b'{"op":"seq","t":"a/b","n":3}\n')
+    assert log.lines == 3
+    log.close()
+    again = AppendLog(path)
+    again.replay(seen.append)
+    assert again.lines == 3 and [entry["n"] for entry in seen[2:]] == [1, 2, 3]
+
+
+def test_a_new_log_counts_from_nothing(path: Path) -> None:
+    log = AppendLog(path)
+    log.replay(lambda entry: None)  # no file yet
+    assert log.lines == 0
+    log.append(b"{}\n")
+    assert log.lines == 1 and not log.outgrown(live=0)
+    log.close()
+
+
+@pytest.mark.parametrize("replayed", [False, True])
+def test_a_failed_append_cuts_the_file_back_to_what_was_there(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              replayed: bool) -> None:
+    path.write_bytes(GOOD_LINES if replayed else b"")
+    log = AppendLog(path)
+    if replayed:
+        log.replay(lambda entry: None)
+
+    def no_room(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", no_room)
+    with pytest.raises(StoreError, match="write failed: .*No space left"):
+        log.append(b'{"op":"seq","t":"a/b","n":9}\n')
+    assert path.read_bytes() == (GOOD_LINES if replayed else b"")
+
+
+def test_a_torn_line_that_cannot_be_cut_is_one_error_naming_the_file(path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path.write_bytes(GOOD_LINES + b"{")
+
+    def read_only(target: object, size: int) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("mocksrv.state.appendlog.os.truncate", read_only)
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: cannot truncate a torn last line: .*Read-only"):
+        AppendLog(path).replay(lambda entry: None)
 
 
 def test_corrupt_middle_line_names_file_and_line(path: Path) -> None:
