@@ -577,7 +577,7 @@ def test_a_failed_append_cuts_the_file_back_to_what_was_there(path: Path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("mocksrv.state.appendlog.os.fsync", no_room)
-    with pytest.raises(StoreError, match="write failed: .*No space left"):
+    with pytest.raises(StoreError, match=r"write failed: .*No space left"):
         log.append(b'{"op":"seq","t":"a/b","n":9}\n')
     assert path.read_bytes() == (GOOD_LINES if replayed else b"")
 
