@@ -257,6 +257,17 @@ def test_an_entry_read_back_from_its_wire_form_is_the_same_entry() -> None:
         back = Entry.from_wire(entry.id, entry.to_wire())
         assert back == entry
         assert back.as_dict() == entry.as_dict()
+    proxied = Entry.from_wire(9, entries[-1].to_wire())
+    assert proxied.as_dict()["upstream"] == {"url": "https://api.example.com/x", "status": 200, "conforms": True}
+    assert "upstream" not in Entry.from_wire(9, entries[0].to_wire()).as_dict()  # only a proxied entry has one
+    assert proxied.response_content is Body.of(b"", None)  # an empty body read back is the one shared object
+
+
+def test_find_gives_the_entry_by_its_id_or_none() -> None:
+    journal = Journal()
+    first, second = _entry(journal), _entry(journal, path="/a/v1/y")
+    assert journal.find(second.id) is second and journal.find(first.id) is first
+    assert journal.find(99) is None
 
 
 def test_a_shared_journal_reads_past_its_page_size_in_order(redis_server: RedisServer) -> None:
