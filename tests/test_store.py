@@ -118,8 +118,21 @@ def test_apis_and_collections_are_separate(store: Store) -> None:
     assert store.collections("c") == []
     store.delete("a", "orders", "x")
     assert store.collections("a") == ["users"]  # only collections that hold records
+    store.put("ab", "users", "y", {"v": 4})
+    store.put("c", "power-users", "z", {"v": 5})  # ends in "users", not "/users"
+    assert store.apis_with("users") == ["a", "ab", "b"]
+    assert store.apis_with("orders") == []  # emptied
+    assert store.apis_with("power-users") == ["c"]
     with pytest.raises(ValueError, match="must not contain"):
         store.get("a/b", "users", "x")
+
+
+def test_the_same_filter_twice_sees_a_record_written_between(store: Store) -> None:
+    _fill(store, 3)
+    assert [r["id"] for r in store.list("pets", "pets", where={"kind": "cat"})[0]] == [1, 3]
+    store.put("pets", "pets", 4, {"id": 4, "kind": "cat"})
+    store.delete("pets", "pets", 1)
+    assert [r["id"] for r in store.list("pets", "pets", where={"kind": "cat"})[0]] == [3, 4]  # no cached answer
 
 
 def test_returned_records_are_copies(store: Store) -> None:
@@ -648,6 +661,13 @@ def test_sequences_survive_any_number_of_reopenings(path: Path) -> None:
     for expected in (5, 6):  # the second opening reads the sequence from the first one's snapshot
         with EmbeddedStore(path) as reopened:
             assert reopened.next_id("x", "items") == expected
+    with EmbeddedStore(path):
+        pass  # an opening that draws nothing leaves the sequence in its snapshot alone
+    with EmbeddedStore(path) as reopened:
+        assert reopened.next_id("x", "items") == 7
+        assert reopened.next_id("y", "fresh") == 1
+    with EmbeddedStore(path) as reopened:  # a sequence first drawn after the last snapshot: its "seq" line
+        assert reopened.next_id("y", "fresh") == 2
 
 
 def test_a_torn_last_line_is_reported_when_dropped(path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -799,8 +819,15 @@ def test_tinydb_s_own_api_works_on_the_store_s_storage() -> None:
     packed = t.cast(PackedStorage, db.storage).tables["items"]
     assert all(isinstance(record, bytes) for record in packed.values())
     assert {key: decode_record(record) for key, record in packed.items()} == {"2": {"n": 2}, "3": {"n": 3, "odd": True}}
+    with pytest.raises(StoreError, match=r"^record items/4 is not JSON"):
+        items.insert({"n": 4, "when": object()})  # through TinyDB's own API too, named
+    assert items.count(Query().n.exists()) == 2  # and the refused record is not there (read gives a copy)
     db.drop_table("items")
     assert db.tables() == set()
+    assert PackedStorage().remove("items", "1") is False  # nothing to remove: no table, no record
+    storage = PackedStorage()
+    storage.put("items", "1", encode_record({"n": 1}))
+    assert storage.remove("items", "2") is False and storage.remove("items", "1") is True
 
 
 def test_a_filtered_listing_keeps_nothing_once_read() -> None:

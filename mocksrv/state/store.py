@@ -102,7 +102,9 @@ class PackedStorage(Storage):
         self._views: dict[str, _DecodedTable] = {}
 
     def read(self) -> dict[str, dict[str, t.Any]]:
-        return t.cast(dict[str, dict[str, t.Any]], self._views)
+        # a copy of the outer dict (one entry per table): TinyDB's writes put their new table into what read
+        # gave them before calling `write`, and a write refused there must leave nothing behind
+        return t.cast(dict[str, dict[str, t.Any]], dict(self._views))
 
     def write(self, data: dict[str, dict[str, t.Any]]) -> None:
         """Replace everything with ``data`` (table name → document id → document or view).
