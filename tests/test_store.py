@@ -440,6 +440,21 @@ def test_window_hit(store: Store) -> None:
     assert store.window_hit("k", 2, 2) == (True, 1)
 
 
+def test_window_count_reads_the_hits_of_the_window_asked(store: Store) -> None:
+    assert store.window_count("k", 1) == 0  # never hit
+    store.window_hit("k", 1, 5)
+    store.window_hit("k", 1, 5)
+    assert store.window_count("k", 1) == 2
+    assert store.window_count("k", 2) == 0 and store.window_count("other", 1) == 0
+    store.window_hit("k", 2, 5)
+    assert store.window_count("k", 2) == 1 and store.window_count("k", 1) == 0  # the old window is gone
+    store.reset_counters()
+    assert store.window_count("k", 2) == 0
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.window_count("k", 2)
+
+
 def test_counters_are_volatile(path: Path) -> None:
     with EmbeddedStore(path) as first:
         first.window_hit("k", 1, 1)
