@@ -258,6 +258,7 @@ def test_an_entry_read_back_from_its_wire_form_is_the_same_entry() -> None:
         assert back == entry
         assert back.as_dict() == entry.as_dict()
     proxied = Entry.from_wire(9, entries[-1].to_wire())
+    assert proxied.preflight is True and proxied.deliveries == ("wh_1", "wh_2")  # kept by record, and read back
     assert proxied.as_dict()["upstream"] == {"url": "https://api.example.com/x", "status": 200, "conforms": True}
     assert "upstream" not in Entry.from_wire(9, entries[0].to_wire()).as_dict()  # only a proxied entry has one
     assert proxied.response_content is Body.of(b"", None)  # an empty body read back is the one shared object
