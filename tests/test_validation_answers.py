@@ -540,3 +540,36 @@ def test_a_query_array_is_read_by_its_style(arrays: t.Any, query: str, typed: di
 def test_a_bad_query_array_is_named(arrays: t.Any, query: str, errors: Errors) -> None:
     client = create_app(Options(specs=[], strict=True), apis=[arrays]).test_client()
     assert answered(client.get("/arrays/list?" + query)) == errors
+
+
+# -- literal nulls, empty bodies ---------------------------------------------------------------------
+
+NULLS: dict[str, t.Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Nulls", "version": "1"},
+    "paths": {"/events": {"get": {
+        "parameters": [
+            {"name": "after", "in": "query", "schema": {"type": "integer", "nullable": True}},
+            {"name": "X-Since", "in": "header", "schema": {"type": "string", "format": "date", "nullable": True}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+        ],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }}},
+}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_parameter_sent_as_the_text_null_is_handed_on_as_null(tmp_path: t.Any, fast: bool) -> None:
+    api = loaded(tmp_path, "nulls", NULLS)
+    match, request = routed(api, "/events", "after=null&limit=2", {"X-Since": "null"})
+    typed = check_request(match, request, ApiValidators(api), fast=fast).parameters
+    assert typed["query"] == {"after": None, "limit": 2}
+    assert typed["header"] == {"X-Since": None}
+
+
+def test_no_body_where_one_is_required_is_said_so_whatever_the_declared_types(client: t.Any) -> None:
+    required = [("body", "", "request body is required")]
+    # no Content-Type at all: not the empty text a */* body would take
+    assert answered(client.post("/answers/anything", data=b"")) == required
+    # zero bytes of XML are no document (zero bytes of text are the empty string)
+    assert answered(client.post("/answers/xml", data=b"", content_type="application/xml")) == required
