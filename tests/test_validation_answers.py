@@ -552,6 +552,8 @@ NULLS: dict[str, t.Any] = {
             {"name": "after", "in": "query", "schema": {"type": "integer", "nullable": True}},
             {"name": "X-Since", "in": "header", "schema": {"type": "string", "format": "date", "nullable": True}},
             {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            {"name": "page", "in": "cookie", "schema": {"type": "integer", "nullable": True}},
+            {"name": "X-Tag", "in": "header", "schema": {"type": "string"}},
         ],
         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}},
     }}},
@@ -561,15 +563,20 @@ NULLS: dict[str, t.Any] = {
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_parameter_sent_as_the_text_null_is_handed_on_as_null(tmp_path: t.Any, fast: bool) -> None:
     api = loaded(tmp_path, "nulls", NULLS)
-    match, request = routed(api, "/events", "after=null&limit=2", {"X-Since": "null"})
+    match, request = routed(api, "/events", "after=null&limit=2", {"X-Since": "null", "X-Tag": "t",
+                                                                    "Cookie": "page=null"})
     typed = check_request(match, request, ApiValidators(api), fast=fast).parameters
-    assert typed["query"] == {"after": None, "limit": 2}
-    assert typed["header"] == {"X-Since": None}
+    assert typed["query"] == {"after": None, "limit": 2}  # the others as sent
+    assert typed["header"] == {"X-Since": None, "X-Tag": "t"}
+    assert typed["cookie"] == {"page": None}
 
 
 def test_no_body_where_one_is_required_is_said_so_whatever_the_declared_types(client: t.Any) -> None:
     required = [("body", "", "request body is required")]
     # no Content-Type at all: not the empty text a */* body would take
     assert answered(client.post("/answers/anything", data=b"")) == required
+    # a well-formed document in another encoding is taken, whatever its bytes are in UTF-8
+    latin = '<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\u00e9</a>'.encode("latin-1")
+    assert client.post("/answers/xml", data=latin, content_type="application/xml").status_code == 204
     # zero bytes of XML are no document (zero bytes of text are the empty string)
     assert answered(client.post("/answers/xml", data=b"", content_type="application/xml")) == required
