@@ -580,3 +580,17 @@ def test_no_body_where_one_is_required_is_said_so_whatever_the_declared_types(cl
     assert client.post("/answers/xml", data=latin, content_type="application/xml").status_code == 204
     # zero bytes of XML are no document (zero bytes of text are the empty string)
     assert answered(client.post("/answers/xml", data=b"", content_type="application/xml")) == required
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_label_and_matrix_path_segments_are_handed_on_read_by_their_style(fast: bool) -> None:
+    from pathlib import Path
+
+    api = load_spec(Path(__file__).parent / "data" / "features" / "styles.yaml")
+    match, request = routed(api, "/styled/.blue/;matrix=2.5")
+    assert check_request(match, request, ApiValidators(api), fast=fast).parameters["path"] == {
+        "label": "blue", "matrix": 2.5}
+    client = create_app(Options(specs=[], strict=True), apis=[api]).test_client()
+    assert answered(client.get("/styles/styled/.blue/;matrix=two")) == [
+        ("path", "matrix", "matrix path parameter has a value that cannot be read: Failed to cast value to number "
+                           "type: two")]
