@@ -448,6 +448,7 @@ class Echo(Behaviour):
     ({**PERSON, "age": 3}, [("", 'additionalProperties ["age"]')]),
     ({**PERSON, "email": "nope"}, [("email", 'format "nope"')]),
     ({**PERSON, "role": "root"}, [("role", 'oneOf "root"')]),
+    ({**PERSON, "badge": "ABC"}, [("badge", 'oneOf "ABC"')]),  # fits two branches
     ({**PERSON, "contact": {"phone": "x"}}, [("contact", 'anyOf {"phone": "x"}')]),
 ])
 def test_a_behaviour_rewords_by_the_failed_rule_and_value(client: t.Any, body: t.Any,
