@@ -595,3 +595,13 @@ def test_label_and_matrix_path_segments_are_handed_on_read_by_their_style(fast: 
     assert answered(client.get("/styles/styled/.blue/;matrix=two")) == [
         ("path", "matrix", "matrix path parameter has a value that cannot be read: Failed to cast value to number "
                            "type: two")]
+
+
+def test_a_body_of_a_type_the_operation_does_not_take_is_415_naming_the_ones_it_does(client: t.Any) -> None:
+    accepted = "send one of: application/json, application/x-www-form-urlencoded, text/plain"
+    refused = client.post("/answers/trees", data=b"a,b", content_type="text/csv")
+    assert refused.status_code == 415
+    assert refused.json["detail"] == f"Content-Type text/csv is not accepted here; {accepted}"
+    unnamed = client.post("/answers/trees", data=b"[]")  # a body with no Content-Type at all
+    assert unnamed.status_code == 415
+    assert unnamed.json["detail"] == f"Content-Type no Content-Type header is not accepted here; {accepted}"
