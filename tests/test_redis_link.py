@@ -126,7 +126,7 @@ def test_a_numbered_create_is_one_round_trip_once_the_process_knows_its_sequence
     with RedisStore(redis_server.url, namespace=uuid.uuid4().hex) as store:
         store.create_numbered("api", "things", numbered, attempts=2)
         before = evalsha_calls(store)
-        assert store.create_numbered("api", "things", numbered, attempts=2) == "n-2"
+        assert store.create_numbered("api", "things", numbered, attempts=2) == numbered(2)
         assert evalsha_calls(store) - before == 1  # next_id and create would be two
 
 
@@ -135,7 +135,7 @@ def test_replicas_creating_in_turn_draw_every_number_once(redis_server: RedisSer
     with RedisStore(redis_server.url, namespace) as one, RedisStore(redis_server.url, namespace) as other:
         made = [(one if turn % 3 else other).create_numbered("api", "things", numbered, attempts=2)
                 for turn in range(30)]  # each one's guess is often stale: the other drew meanwhile
-        assert made == [f"n-{n}" for n in range(1, 31)]
+        assert made == [numbered(n) for n in range(1, 31)]
         assert one.next_id("api", "things") == 31
 
 
@@ -150,10 +150,11 @@ def test_a_replica_that_keeps_guessing_wrong_falls_back_to_two_steps(redis_serve
 
         created = one.create_numbered("api", "things", raced, attempts=2)
         assert created is not None
-        number = int(str(created).removeprefix("n-"))
+        number = int(str(created[0]).removeprefix("n-"))
         assert number not in drawn_by_other
         assert sorted([*drawn_by_other, number]) == list(range(1, len(drawn_by_other) + 2))
-        assert one.get("api", "things", created) == {"id": created, "number": number}
+        assert created == numbered(number)
+        assert one.get("api", "things", created[0]) == {"id": created[0], "number": number}
 
 
 def test_a_pipeline_reads_every_reply_even_after_an_error_one(link: RedisLink) -> None:

@@ -333,10 +333,10 @@ def _store_email(ctx: Context, record: dict[str, Json]) -> str:
         email_id = _uuid7(millis, sequence, ctx.synth.rng("email_id", sequence).getrandbits(62))
         return email_id, {"id": email_id, **record}
 
-    email_id = ctx.store.create_numbered(ctx.api.id, EMAILS, numbered, attempts=ID_ATTEMPTS)
-    if email_id is None:
+    created = ctx.store.create_numbered(ctx.api.id, EMAILS, numbered, attempts=ID_ATTEMPTS)
+    if created is None:
         raise ApiError("Could not assign an email id", status=500)
-    return str(email_id)
+    return str(created[0])
 
 
 behaviour = MailDiverBehaviour()

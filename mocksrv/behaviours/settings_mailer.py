@@ -288,18 +288,15 @@ class SettingsMailerBehaviour(Behaviour):
         bulk = len(recipients) > BULK_ABOVE
         failed, error = _outcome(recipients, options)
         reached_none = len(failed) == len(recipients)
-        built: dict[int, dict[str, Json]] = {}
-
         def numbered(mail_id: int) -> tuple[int, dict[str, Json]]:
-            built[mail_id] = _mail_record(mail_id, recipients, subject, body, cta_url, cta_text, files, now,
-                                          (sent_by, sent_by_name), failed, error, options)
-            return mail_id, built[mail_id]
+            return mail_id, _mail_record(mail_id, recipients, subject, body, cta_url, cta_text, files, now,
+                                         (sent_by, sent_by_name), failed, error, options)
 
         # one draw: the sequence is above every integer id stored, so the id is free
-        mail_id = ctx.store.create_numbered(ctx.api.id, MAILS, numbered, attempts=1)
-        if not isinstance(mail_id, int):
+        created = ctx.store.create_numbered(ctx.api.id, MAILS, numbered, attempts=1)
+        if created is None:
             raise ApiError("Could not assign a mail id", status=500)
-        record = built[mail_id]
+        mail_id, record = int(created[0]), dict(created[1])
         self._emit_life(ctx, record)  # a 500 sends no events: the pipeline emits only after a 2xx
         if bulk:
             return Reply(200, {

@@ -32,6 +32,7 @@ from mocksrv.state.packing import as_json
 from mocksrv.state.packing import strict_json
 from mocksrv.state.redis_link import LuaScript
 from mocksrv.state.redis_link import RedisLink
+from mocksrv.state.store import Created
 from mocksrv.state.store import Numbered
 from mocksrv.state.store import Record
 from mocksrv.state.store import RecordId
@@ -65,15 +66,15 @@ if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0
 put(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 1
 """)
-# KEYS: high, hash, order zset, order counter, tables set; ARGV: the number drawn, then id, json, table
-# name, integer id or "", the sequence's start. {0, the number due} if the sequence is not where the
-# caller thought; else the number is drawn and {1, n} if the id is taken, {2, n} once created
+# KEYS: as _PUT's; ARGV: the number drawn, then id, json, table name, integer id or "", the sequence's
+# start. {0, the number due} if the sequence is not where the caller thought; else the number is drawn
+# and {1, n} if the id is taken, {2, n} once created
 _CREATE_NUMBERED = LuaScript(_PUT_RECORD + """
-local due = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[6]))
+local due = math.max(tonumber(redis.call('GET', KEYS[5]) or '0') + 1, tonumber(ARGV[6]))
 if tonumber(ARGV[1]) ~= due then return {0, due} end
-redis.call('SET', KEYS[1], due)
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {1, due} end
-put(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+redis.call('SET', KEYS[5], due)
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return {1, due} end
+put(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return {2, due}
 """)
 # KEYS: hash, order zset; ARGV: id
@@ -139,6 +140,10 @@ class RedisStore:
     def _high(self, name: str) -> str:
         return f"{self._prefix}h:{name}"
 
+    def _write_keys(self, name: str) -> list[str]:
+        """The keys a record write touches, in the order the write scripts take them."""
+        return [*self._keys(name), f"{self._prefix}order", self._tables, self._high(name)]
+
     @property
     def _tables(self) -> str:
         return f"{self._prefix}tables"
@@ -148,14 +153,13 @@ class RedisStore:
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
         self._check_open()
         records_key = self._keys(table_name(api, collection))[0]
-        text = self.call(self._link.command, "HGET", records_key, record_key(record_id))
-        return None if text is None else t.cast(Record, json.loads(text))
+        return _record(self.call(self._link.command, "HGET", records_key, record_key(record_id)))
 
     def get_many(self, api: str, wanted: Sequence[tuple[str, RecordId]]) -> builtins.list[Record | None]:
         self._check_open()
         texts = self.call(self._link.pipeline, [("HGET", self._keys(table_name(api, collection))[0],
                                                  record_key(record_id)) for collection, record_id in wanted])
-        return [None if text is None else t.cast(Record, json.loads(text)) for text in texts]
+        return [_record(text) for text in texts]
 
     def put(self, api: str, collection: str, record_id: RecordId, record: Mapping[str, t.Any]) -> None:
         self._write(table_name(api, collection), record_key(record_id), record, only_new=False)
@@ -181,7 +185,6 @@ class RedisStore:
         return t.cast(Record | None, self.call(self._redis.transaction, merge, records, value_from_callable=True))
 
     def delete(self, api: str, collection: str, record_id: RecordId) -> bool:
-        self._check_open()
         return bool(self.run(_DELETE, self._keys(table_name(api, collection)), [record_key(record_id)]))
 
     def list(self, api: str, collection: str, *, where: Mapping[str, t.Any] | None = None,
@@ -220,19 +223,17 @@ class RedisStore:
         return sorted(name[:-len(suffix)] for name in self._live_tables() if name.endswith(suffix))
 
     def next_id(self, api: str, collection: str, start: int = 1) -> int:
-        self._check_open()
         return int(self.run(_NEXT_ID, [self._high(table_name(api, collection))], [start]))
 
     def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
-                        start: int = 1) -> RecordId | None:
+                        start: int = 1) -> Created | None:
         """One round trip where `next_id` and `create` take two: the record is made from the number this
         process expects the sequence to give next, and a script draws that number and creates the record
         only if the sequence is there (else it says where it is, and the record is made again). Exact
-        whoever else draws; a guess missed ``GUESSES`` times in a row falls back to the two steps."""
-        self._check_open()
+        whoever else draws; one create whose guesses miss more than ``GUESSES`` times falls back to the two steps."""
+        self._check_open()  # before any record is made
         name = table_name(api, collection)
-        records_key, order_key = self._keys(name)
-        keys = [self._high(name), records_key, order_key, f"{self._prefix}order", self._tables]
+        keys = self._write_keys(name)
         number, draws, missed = self._due.get(name, start), 0, 0
         while draws < attempts:
             record_id, record = build(number)
@@ -248,7 +249,7 @@ class RedisStore:
             draws += 1
             number = self._due[name] = int(due) + 1
             if outcome == 2:
-                return record_id
+                return record_id, record
         return None
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None:
@@ -282,7 +283,6 @@ class RedisStore:
 
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]:
         """One hit in fixed window ``window``, counted exactly across every process sharing the Redis."""
-        self._check_open()
         allowed, remaining = self.run(_HIT, [f"{self._prefix}w:{key}", f"{self._prefix}windows"], [window, limit])
         return bool(allowed), int(remaining)
 
@@ -341,11 +341,9 @@ class RedisStore:
     # -- internals -------------------------------------------------------------------------
 
     def _write(self, name: str, key: str, record: Mapping[str, t.Any], *, only_new: bool) -> bool:
-        self._check_open()
+        self._check_open()  # before the record is encoded: a closed store says so, whatever the record
         text = record_text(record, f"record {name}/{key}")
-        records_key, order_key = self._keys(name)
-        return bool(self.run(_PUT, [records_key, order_key, f"{self._prefix}order", self._tables, self._high(name)],
-                             [key, text, name, _integer(key), "1" if only_new else "0"]))
+        return bool(self.run(_PUT, self._write_keys(name), [key, text, name, _integer(key), "1" if only_new else "0"]))
 
     def _live_tables(self) -> builtins.list[str]:
         self._check_open()
@@ -368,6 +366,10 @@ class RedisStore:
             return method(*args, **kwargs)
         except redis.RedisError as error:
             raise StoreError(f"Redis at {self.url}: {error}") from None
+
+
+def _record(text: str | None) -> Record | None:
+    return None if text is None else t.cast(Record, json.loads(text))
 
 
 def _integer(key: str) -> str:

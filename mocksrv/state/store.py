@@ -77,6 +77,7 @@ Record = dict[str, t.Any]
 RecordId = str | int
 # a record made from a number of the collection's sequence: the id it is stored under, and the record
 Numbered = Callable[[int], tuple[RecordId, Mapping[str, t.Any]]]
+Created = tuple[RecordId, Mapping[str, t.Any]]  # what a Numbered made for the number that was created
 SeedRecord = Mapping[str, t.Any] | PackedRecord
 # the "API" under which mocksrv keeps its own records (world settings, shared rules, sessions …) in a
 # store: no spec file can have this id
@@ -222,12 +223,12 @@ def seed_tables(data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRec
 
 
 def create_in_steps(store: Store, api: str, collection: str, build: Numbered, attempts: int,
-                    start: int) -> RecordId | None:
+                    start: int) -> Created | None:
     """`Store.create_numbered` as its two steps, `next_id` then `create`, for each draw."""
     for _ in range(attempts):
         record_id, record = build(store.next_id(api, collection, start))
         if store.create(api, collection, record_id, record):
-            return record_id
+            return record_id, record
     return None
 
 
@@ -314,11 +315,12 @@ class Store(t.Protocol):
     def next_id(self, api: str, collection: str, start: int = 1) -> int: ...
 
     def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
-                        start: int = 1) -> RecordId | None:
+                        start: int = 1) -> Created | None:
         """Draw the next number of the collection's sequence (as `next_id`), make the record from it with
         ``build`` and create it if its id is free; on a clash draw again, ``attempts`` draws in all. The id
-        created, or ``None`` if every one was taken. ``build`` must not use the store and may be called
-        with a number that is then not drawn (the Redis store makes the record before it knows)."""
+        and record created (as ``build`` made them), or ``None`` if every id was taken. ``build`` must not use
+        the store and may be called with a number that is then not drawn (the Redis store makes the record
+        before it knows)."""
         ...
 
     def replace_all(self, data: Mapping[str, Mapping[str, Sequence[tuple[RecordId, SeedRecord]]]]) -> None: ...
@@ -502,7 +504,7 @@ class EmbeddedStore:
             return value
 
     def create_numbered(self, api: str, collection: str, build: Numbered, *, attempts: int,
-                        start: int = 1) -> RecordId | None:
+                        start: int = 1) -> Created | None:
         with self._lock:
             return create_in_steps(self, api, collection, build, attempts, start)
 

@@ -170,18 +170,15 @@ class Webhooks:
 
     def subscribe(self, api: str, loaded: dict[str, Json]) -> dict[str, Json]:
         """Add a subscription loaded by `SubscriptionSchema`, under the next free ``wh_N``."""
-        made: dict[str, dict[str, Json]] = {}
-
         def numbered(number: int) -> tuple[str, dict[str, Json]]:
-            made[f"wh_{number}"] = as_subscription(f"wh_{number}", loaded)
-            return f"wh_{number}", made[f"wh_{number}"]
+            return f"wh_{number}", as_subscription(f"wh_{number}", loaded)
 
         # the scenario's own are wh_1 … wh_n, which the sequence does not know of: one draw more than there
         # are subscriptions always finds a free id
         created = self.store.create_numbered(api, SUBSCRIPTIONS, numbered,
                                              attempts=self.store.count(api, SUBSCRIPTIONS) + 1)
         assert created is not None, "more subscriptions than counted"
-        return made[str(created)]
+        return dict(created[1])
 
     def unsubscribe(self, api: str, subscription_id: str) -> bool:
         return self.store.delete(api, SUBSCRIPTIONS, subscription_id)
