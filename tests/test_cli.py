@@ -49,6 +49,18 @@ def test_one_log_line_per_request(server: MockServer) -> None:
     assert line.endswith("ms")
 
 
+def test_quiet_drops_the_request_lines_but_not_the_journal() -> None:
+    quiet = MockServer("--specs", str(SPECS), "--quiet")
+    try:
+        requests.get(quiet.url("/maildiver/v1/emails?probe=quiet"), timeout=10)
+        journal = requests.get(quiet.url("/__mocksrv/requests"), timeout=10).json()
+        assert [entry["path"] for entry in journal["requests"]] == ["/maildiver/v1/emails"]
+    finally:
+        quiet.stop()
+    assert any("serving 4 APIs on" in line for line in quiet.lines)
+    assert not [line for line in quiet.lines if "mocksrv.requests" in line or "probe=quiet" in line]
+
+
 def mocksrv(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mocksrv", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, check=False)

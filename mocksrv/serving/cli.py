@@ -176,6 +176,8 @@ def main() -> None:
               type=click.FloatRange(min=1), help="seconds after which a session nobody used is deleted")
 @click.option("--max-sessions", default=DEFAULTS.max_sessions, show_default=True, type=click.IntRange(min=0),
               help="sessions (isolated worlds for parallel tests) alive at once")
+@click.option("--quiet", "-q", is_flag=True,
+              help="no log line per request (the journal still records each); start-up, warnings and errors stay")
 @click.option("--open", "open_console", is_flag=True, help="open the console in a browser once serving")
 @click.option("--watch", is_flag=True,
               help="reload specs, $ref'd files and fixtures when they change (records and journal kept)")
@@ -204,7 +206,7 @@ def main() -> None:
 def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Path | None, store_url: str | None,
           clock_start: datetime | None, host: str, port: int, seed: int, strict: bool, skip_invalid: bool,
           strict_specs: bool, workers: int, threads: int, journal_limit: int, admin_token: str | None,
-          session_idle_seconds: float, max_sessions: int, open_console: bool, watch: bool, no_cors: bool,
+          session_idle_seconds: float, max_sessions: int, quiet: bool, open_console: bool, watch: bool, no_cors: bool,
           cors_origins: tuple[str, ...], webhook_allow: tuple[str, ...], webhook_timeout: float,
           upstream_pairs: tuple[str, ...], upstream_mode: str, upstream_live: tuple[str, ...], upstream_insecure: bool,
           upstream_timeout: float, record: str | None, record_redact: tuple[str, ...], tls: TlsOptions) -> None:
@@ -217,6 +219,7 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
     from mocksrv.serving.reload import Reloader
     from mocksrv.serving.rsgi import RsgiApp
     from mocksrv.serving.workers import run_workers
+    from mocksrv.serving.wsgi import REQUEST_LOG
     from mocksrv.serving.wsgi import ApiDispatcher
 
     if not 0 <= port <= 65535:
@@ -243,6 +246,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         sys.exit(2)
     certificate = _certificate(tls, host, port)
     logs = _log_from_a_queue()
+    if quiet:  # a logger's level is kept by the forked workers too
+        logging.getLogger(REQUEST_LOG).setLevel(logging.WARNING)
     options = _options(specs, host=host, port=port, seed=seed, strict=strict, skip_invalid=skip_invalid,
                        strict_specs=strict_specs, workers=workers,
                        threads=threads, journal_limit=journal_limit, admin_token=admin_token or None,

@@ -38,7 +38,8 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment
 
-log = logging.getLogger("mocksrv.requests")
+REQUEST_LOG = "mocksrv.requests"  # one line per mocked request; `serve --quiet` turns it off
+log = logging.getLogger(REQUEST_LOG)
 ADMIN_PREFIX = "/__mocksrv"
 DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends none
 
@@ -162,6 +163,8 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
         operation_id=outcome.match.operation.key if outcome.match else None,
         error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
         preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
+    if not log.isEnabledFor(logging.INFO):  # --quiet
+        return outcome
     status = "dropped (fault)" if outcome.drop else outcome.response.status
     log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
     return outcome
