@@ -196,3 +196,84 @@ def test_objects_an_error_carries_keep_their_own_fields(tmp_path: Path) -> None:
     # message, status or JSON:API source
     assert error["charge"]["description"] != error["message"] and error["charge"]["status"] != "400"
     assert set(error["source"]) == {"id", "object"}
+
+
+def test_each_error_keeps_its_own_body_when_errors_repeat(tmp_path: Path) -> None:
+    # error bodies are made once per response and error: a repeated mistake gets the same body back,
+    # and a different mistake on the same response never gets the body of the one before
+    fresh = create_app(Options(specs=[SPEC], fixtures=None, strict=True)).test_client()
+    too_small = (400, {"error": {"code": 400, "message": TOO_SMALL, "status": "INVALID_ARGUMENT"}})
+    assert get(fresh, "google", "count=0") == too_small
+    status, unreadable = get(fresh, "google", "count=many")
+    assert status == 400 and unreadable["error"]["message"].startswith("count query parameter has a value")
+    assert get(fresh, "google", "count=0") == too_small
+    assert get(fresh, "google", "count=0", headers={})[1]["error"]["message"] == NO_KEY
+    assert get(fresh, "google", "count=many") == (400, unreadable)
+    # a challenge header added to the error is sent once, however often the error repeats
+    for _ in range(3):
+        refused = fresh.get("/errors/v1/google?count=1")
+        assert refused.status_code == 401
+        assert refused.headers.getlist("WWW-Authenticate") == ['ApiKey realm="mocksrv", in="header", name="X-Key"']
+
+
+THINGS = """
+openapi: 3.0.3
+info: {title: Things, version: "1"}
+paths:
+  /things:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {type: object}}}}
+  /things/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "404":
+          description: none
+          content:
+            application/json:
+              schema: {type: object, required: [message], properties: {message: {type: string}}}
+"""
+
+
+def test_errors_that_differ_only_in_their_message_keep_their_own(tmp_path: Path) -> None:
+    spec = tmp_path / "things.yaml"
+    spec.write_text(THINGS)
+    things = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    for name in ("a", "b", "a"):
+        response = things.get(f"/things/things/{name}")
+        assert (response.status_code, response.json) == (404, {"message": f"things '{name}' not found"})
+
+
+TRACED = """
+openapi: 3.0.3
+info: {title: Traced, version: "1"}
+paths:
+  /things:
+    get:
+      parameters: [{name: count, in: query, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400":
+          description: refused
+          headers: {X-Kind: {schema: {type: string, enum: [refusal]}}}
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [message, request_id]
+                properties: {message: {type: string}, request_id: {type: string, format: uuid}}
+"""
+
+
+def test_an_error_with_a_trace_id_gets_a_fresh_one_every_time(tmp_path: Path) -> None:
+    spec = tmp_path / "traced.yaml"
+    spec.write_text(TRACED)
+    traced = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    first, second = (traced.get("/traced/things?count=many") for _ in range(2))
+    assert first.status_code == second.status_code == 400
+    assert first.headers["X-Kind"] == second.headers["X-Kind"] == "refusal"
+    assert first.json["message"] == second.json["message"]
+    assert first.json["request_id"] != second.json["request_id"]

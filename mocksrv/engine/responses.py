@@ -10,6 +10,7 @@ value generated from the schema. Errors use the status and schema the operation 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import logging
@@ -152,6 +153,7 @@ class Synthesizer:
         self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
         self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._chosen: dict[tuple[str, int | None], ChosenResponse] = {}
+        self._error_bodies: dict[tuple[t.Any, ...], RenderedResponse | None] = {}
 
     def choose(self, operation: Operation, forced: int | None) -> ChosenResponse:
         """Pick the response to mock (the same every time for the same operation and code).
@@ -348,19 +350,35 @@ class Synthesizer:
         return None
 
     def _error_body(self, chosen: ChosenResponse, error: MockError, accept: str | None) -> RenderedResponse | None:
+        """The error body, made once per response and error: a client repeating a mistake (a missing key,
+        the same invalid field) gets the same body, and filling it validates candidates several times."""
+        key = (chosen.operation.key, chosen.key, chosen.status, accept, *_error_facts(error))
+        if key in self._error_bodies:
+            kept = self._error_bodies[key]
+            return None if kept is None else dataclasses.replace(kept, headers=list(kept.headers))
+        built, repeatable = self._fill_error_body(chosen, error, accept)
+        if repeatable:
+            if len(self._error_bodies) >= ERROR_BODIES_KEPT:
+                self._error_bodies.clear()
+            self._error_bodies[key] = None if built is None else dataclasses.replace(built, headers=list(built.headers))
+        return built
+
+    def _fill_error_body(self, chosen: ChosenResponse, error: MockError,
+                         accept: str | None) -> tuple[RenderedResponse | None, bool]:
+        """The error body, and whether the same error always gets it (not when it carries a fresh trace id)."""
         if chosen.status != error.status:  # e.g. 401 answered as the 403 the API documents
             error = copy.copy(error)
             error.status = chosen.status
         content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         headers = self.headers(chosen)
         if not content:
-            return RenderedResponse(chosen.status, None, b"", headers)
+            return RenderedResponse(chosen.status, None, b"", headers), True
         try:
             media_type = negotiate(content, accept)
         except NotAcceptable:
             media_type = next(iter(content))
         if is_xml(media_type):
-            return None
+            return None, True
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
@@ -368,15 +386,15 @@ class Synthesizer:
         if media_type_of(media_type).startswith("text/") and isinstance(base, str):
             # an error page of text (Box's OAuth pages answer text/html): the reason, where the schema takes it
             text = error.detail if self.is_valid(schema, schema_resolver, error.detail) else base
-            return RenderedResponse(chosen.status, media_type, text.encode(), headers)
+            return RenderedResponse(chosen.status, media_type, text.encode(), headers), True
         if not _json_body(media_type) and not isinstance(base, dict):
-            return None  # an error of another kind than JSON text (an image): ours instead
+            return None, True  # an error of another kind than JSON text (an image): ours instead
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         filler = ErrorBody(self.api, error, lambda candidate: self.is_valid(schema, schema_resolver, candidate),
                            detail=documented.get("message"))
         body = filler.fill(base, schema, schema_resolver, extra={**(documented.get("fields") or {}), **error.fields})
         concrete = "application/json" if media_type == "*/*" else media_type
-        return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers)
+        return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers), not filler.unique
 
     def generate(self, schema: Json, resolver: t.Any, *parts: object, branch: int | None = None,
                  examples: bool = True) -> Json:
@@ -390,6 +408,13 @@ class Synthesizer:
 
 
 _NOTHING: t.Any = object()
+ERROR_BODIES_KEPT = 1024  # distinct error bodies kept per API; past that the cache starts again
+
+
+def _error_facts(error: MockError) -> tuple[t.Any, ...]:
+    """Everything of ``error`` its body is made from (ErrorBody reads no more)."""
+    return (type(error), error.status, error.code, error.kind, error.detail, repr(error.fields),
+            tuple((v.location, v.field, v.message, v.rule) for v in error.violations))
 
 # compact, as the servers behind real APIs send it; built once (json.dumps with options builds an encoder per call)
 json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
