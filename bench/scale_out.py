@@ -2,7 +2,8 @@
 throughput model checked against them. Run by ``compare.py --scale-out`` (``make bench ARGS=--scale-out``).
 
 Servers: mocksrv with the embedded store, mocksrv on Redis with 1 and with 2 workers (``--workers 2``), and
-Prism with logging off (one process per spec, as in the main table). redis-server is started here on a free
+Prism with logging off (one process per spec, as in the main table); mocksrv runs ``--quiet`` to match (no log
+line per request; its journal still records every request). redis-server is started here on a free
 loopback port with a scratch folder and no persistence, and stopped by its PID.
 
 Two kinds of run per scenario and server:
@@ -50,7 +51,9 @@ PACED_INTERVAL_MS = 10  # per connection: about 400 requests a second in all
 REDIS_START_TIMEOUT_S = 10
 TICKS = os.sysconf("SC_CLK_TCK")
 EMBEDDED, REDIS_1, REDIS_2, PRISM = "embedded", "redis, 1 worker", "redis, 2 workers", "prism -v silent"
-MOCKSRV_CONFIGS = ((EMBEDDED, ()), (REDIS_1, ("--workers", "1")), (REDIS_2, ("--workers", "2")))
+# quiet like Prism's rows (no line per request); mocksrv's journal still records every request
+QUIET = ("--quiet",)
+MOCKSRV_CONFIGS = ((EMBEDDED, QUIET), (REDIS_1, (*QUIET, "--workers", "1")), (REDIS_2, (*QUIET, "--workers", "2")))
 MODEL_BASE = {EMBEDDED: (EMBEDDED, 1), REDIS_1: (REDIS_1, 1), REDIS_2: (REDIS_1, 2)}  # costs from, workers
 
 
@@ -352,7 +355,9 @@ def render(samples: list[Sample], options: argparse.Namespace, versions: dict[st
             f"Paced: {PACED_CONNECTIONS} connections, each waiting {PACED_INTERVAL_MS} ms before every request, "
             f"{options.duration} s per run. CPU is utime + stime of the server's process tree (/proc/<pid>/stat) "
             "over the requests answered; *+ Redis* is redis-server's, *loop thread* the event-loop thread's of "
-            "every serving process; *CPU vs Prism* is the server column over Prism's (quiet) on the scenario.\n\n"
+            "every serving process; *CPU vs Prism* is the server column over Prism's (quiet) on the scenario. Every "
+            "server runs without a log line per request (mocksrv `--quiet`, which still journals each; Prism "
+            "`-v silent`).\n\n"
             f"{paced_table(samples)}\n\n"
             f"Saturated: `wrk -t2 -c{options.connections[0]}` for {options.duration} s. *wrk ms/req* is the load "
             f"generator's own CPU, on the same {cores} cores. *model req/s* is min(N / loop thread, "
