@@ -277,3 +277,37 @@ def test_an_error_with_a_trace_id_gets_a_fresh_one_every_time(tmp_path: Path) ->
     assert first.headers["X-Kind"] == second.headers["X-Kind"] == "refusal"
     assert first.json["message"] == second.json["message"]
     assert first.json["request_id"] != second.json["request_id"]
+
+
+IMPOSSIBLE = """
+openapi: 3.0.3
+info: {title: Impossible, version: "1"}
+paths:
+  /things:
+    get:
+      parameters: [{name: count, in: query, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400":
+          description: refused
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [code]
+                properties: {code: {type: integer, minimum: 10, maximum: 5}}
+"""
+
+
+def test_an_error_answer_that_breaks_its_schema_is_refused_every_time_in_strict_mode(tmp_path: Path) -> None:
+    # error answers and their checks are kept once made: the verdict must hold on every repeat
+    spec = tmp_path / "impossible.yaml"
+    spec.write_text(IMPOSSIBLE)
+    strict = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    lenient = create_app(Options(specs=[spec], fixtures=None)).test_client()
+    for _ in range(3):
+        refused = strict.get("/impossible/things?count=many")
+        assert refused.status_code == 500
+        assert refused.json["detail"] == ("mocksrv built a 400 response that does not validate against impossible "
+                                          "GET /things: code: 10 is greater than the maximum of 5")
+        assert lenient.get("/impossible/things?count=many").status_code == 400

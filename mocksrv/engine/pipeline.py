@@ -64,6 +64,7 @@ from mocksrv.state.world import MockState
 
 log = logging.getLogger(__name__)
 UNDECLARED = "(no operation)"  # the drift report's name for calls the spec has no operation for
+ERROR_CHECKS_KEPT = 1024  # distinct error answers whose check is kept; past that the memo starts again
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Pipeline:
         self.synthesizers = {api.id: Synthesizer(api, options.seed) for api in self.apis}
         self.behaviours = catalog.behaviours
         self._upstreams: dict[str, Upstream] = {}  # by base URL, made on first use
+        self._error_checks: dict[tuple[t.Any, ...], list[str]] = {}
         folder = options.fixtures or Path("fixtures")
         self.recorder = Recorder(folder / f"{options.record}.yaml", catalog, options.record_redact,
                                  source=", ".join(options.upstreams.values())) if options.record else None
@@ -330,7 +332,7 @@ class Pipeline:
         built = self.synthesizers[match.api.id].build_error(match.operation, error, accept)
         response = to_response(built)
         if match.operation.declares(response.status) and not built.generic:
-            problems = self._response_problems(match, request, response)
+            problems = self._error_problems(match, request, response)
             try:
                 return self._conforming(match, response, problems)
             except NonConformingResponse as bug:
@@ -339,6 +341,16 @@ class Pipeline:
 
     def _response_problems(self, match: Match, request: MockRequest, response: MockResponse) -> list[str]:
         return check_response(match, request, response, self.catalog.validators[match.api.id])
+
+    def _error_problems(self, match: Match, request: MockRequest, response: MockResponse) -> list[str]:
+        """The check of an error answer, made once per answer: errors repeat (a missing key, the same
+        mistake), their bodies are made once (Synthesizer), and a check depends on nothing else."""
+        key = (match.api.id, match.operation.key, response.status, tuple(response.headers), response.body)
+        if key not in self._error_checks:
+            if len(self._error_checks) >= ERROR_CHECKS_KEPT:
+                self._error_checks.clear()
+            self._error_checks[key] = self._response_problems(match, request, response)
+        return list(self._error_checks[key])
 
     def _conforming(self, match: Match, response: MockResponse, problems: list[str], *,
                     spec_admits_none: bool = False) -> MockResponse:

@@ -154,6 +154,7 @@ class Synthesizer:
         self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._chosen: dict[tuple[str, int | None], ChosenResponse] = {}
         self._error_bodies: dict[tuple[t.Any, ...], RenderedResponse | None] = {}
+        self._error_responses: dict[tuple[str, int], ChosenResponse | None] = {}
 
     def choose(self, operation: Operation, forced: int | None) -> ChosenResponse:
         """Pick the response to mock (the same every time for the same operation and code).
@@ -331,7 +332,14 @@ class Synthesizer:
         return problem(error)
 
     def _error_response(self, operation: Operation, error: MockError) -> ChosenResponse | None:
-        statuses = ERROR_STATUSES.get(error.status, (error.status,))
+        """The response of the spec that answers ``error`` (the spec never changes: chosen once per status)."""
+        key = (operation.key, error.status)
+        if key not in self._error_responses:
+            self._error_responses[key] = self._choose_error_response(operation, error.status)
+        return self._error_responses[key]
+
+    def _choose_error_response(self, operation: Operation, error_status: int) -> ChosenResponse | None:
+        statuses = ERROR_STATUSES.get(error_status, (error_status,))
         responses = _responses(operation)
         for status in statuses:
             for key in (str(status), f"{status // 100}XX"):
