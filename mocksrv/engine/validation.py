@@ -98,7 +98,6 @@ class CheckedRequest:
 
     parameters: dict[str, dict[str, Json]] = field(default_factory=dict)
     body: Json = None
-    media_type: str | None = None
 
 
 @dataclass
@@ -506,7 +505,6 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
         if not request.body and not request.files and not request.form and request.mimetype != URLENCODED:
             if key is not None and not (is_json(key) or is_form(key) or is_xml(key)):
                 # zero bytes of a declared type of bytes or text are the empty string, not a missing body
-                checked.media_type = key
                 checked.body = _check_empty_body(match, key, validators, violations)
             elif body_spec.get("required"):
                 violations.append(Violation("body", "", "request body is required"))
@@ -515,7 +513,6 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
                 accepted = ", ".join(content) or "no body"
                 got = request.mimetype or "no Content-Type header"
                 raise UnsupportedMediaType(f"Content-Type {got} is not accepted here; send one of: {accepted}")
-            checked.media_type = key
             if is_form(key):
                 checked.body = _check_form(match, request, key, validators, violations)
             elif is_xml(key):
