@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request
 from mocksrv import Options
 from mocksrv import create_app
 from mocksrv.engine.behaviour import Behaviour
+from mocksrv.engine.fastpath.checks import JsonCheck
 from mocksrv.engine.router import Router
 from mocksrv.engine.validation import ApiValidators
 from mocksrv.engine.validation import _body_violations
@@ -670,8 +671,8 @@ def test_a_body_sent_where_the_spec_lists_no_media_type_is_415_saying_so(tmp_pat
 class _Exploding:
     """openapi-core failing on odd input, as its releases have (a bug there must not become a 500)."""
 
-    def unmarshal(self, request: t.Any) -> t.Any:
-        raise ValueError("odd input")
+    def unmarshal(self, *request_and_response: t.Any) -> t.Any:
+        raise ValueError("odd\n   input")  # answers are one line whatever the error's text
 
 
 def test_parameters_openapi_core_fails_to_read_are_a_400_naming_the_failure(params: ApiSpec) -> None:
@@ -682,3 +683,33 @@ def test_parameters_openapi_core_fails_to_read_are_a_400_naming_the_failure(para
         check_request(match, request, validators, fast=False)
     assert [(v.location, v.field, v.message) for v in refused.value.violations] == [
         ("parameters", "", "parameters could not be read: odd input")]
+
+
+def test_a_response_openapi_core_fails_to_check_is_named_as_such(params: ApiSpec) -> None:
+    validators = ApiValidators(params)
+    validators.unmarshallers.response = _Exploding()
+    match, request = routed(params, "/things/2026-03-25T10:00:00Z")
+    answer = MockResponse(200, [("Content-Type", "application/json")], b"{}")
+    assert check_response(match, request, answer, validators, fast=False) == [
+        "response could not be checked: odd input"]
+
+
+class _RefusingValidator:
+    def validate(self, value: t.Any) -> None:
+        raise ValueError("odd\n  form")
+
+
+def test_a_form_the_schema_validator_fails_on_is_a_400_naming_the_failure(tmp_path: t.Any) -> None:
+    api = loaded(tmp_path, "bodies", BODIES)
+    validators = ApiValidators(api)
+    failing = JsonCheck(t.cast(t.Any, _RefusingValidator()), None)
+    validators.checks.decoded_body_validator = lambda *_: failing  # type: ignore[method-assign]
+    environ = EnvironBuilder(api.mount + "/upload", method="POST", data={"note": "hi"},
+                             content_type="multipart/form-data").get_environ()
+    request = read_request(Request(environ))
+    match = Router([api]).match(request.method, request.path)
+    assert match is not None
+    with pytest.raises(InvalidRequest) as refused:
+        check_request(match, request, validators)
+    assert [(v.location, v.field, v.message) for v in refused.value.violations] == [
+        ("body", "", "form body could not be checked: odd form")]

@@ -481,7 +481,7 @@ def check_request(match: Match, request: MockRequest, validators: ApiValidators,
         try:
             result = units.parameters.unmarshal(core)
         except Exception as exc:  # openapi-core bugs on odd input must not become a 500
-            violations.append(Violation("parameters", "", f"parameters could not be read: {exc}"))
+            violations.append(Violation("parameters", "", f"parameters could not be read: {_one_line(exc)}"))
         else:
             # a field the query reader could not read is said once, in its words
             unread = tuple(v.field for v in query.violations)
