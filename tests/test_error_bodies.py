@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+import uuid
 from pathlib import Path
 
 import pytest
@@ -264,7 +265,15 @@ paths:
               schema:
                 type: object
                 required: [message, request_id]
-                properties: {message: {type: string}, request_id: {type: string, format: uuid}}
+                properties:
+                  message: {type: string}
+                  request_id: {type: string, format: uuid}
+                  errors:
+                    type: array
+                    items:
+                      type: object
+                      required: [message, trace_id]
+                      properties: {message: {type: string}, trace_id: {type: string, format: uuid}}
 """
 
 
@@ -276,7 +285,11 @@ def test_an_error_with_a_trace_id_gets_a_fresh_one_every_time(tmp_path: Path) ->
     assert first.status_code == second.status_code == 400
     assert first.headers["X-Kind"] == second.headers["X-Kind"] == "refusal"
     assert first.json["message"] == second.json["message"]
-    assert first.json["request_id"] != second.json["request_id"]
+    ids = [(answer.json["request_id"], answer.json["errors"][0]["trace_id"]) for answer in (first, second)]
+    assert len({str(uuid.UUID(each)) for pair in ids for each in pair}) == 4  # four ids, each a fresh UUID
+    for answer in (first, second):  # the rest of the body is the same every time
+        assert answer.json["errors"][0]["message"] == answer.json["message"]
+        assert set(answer.json) == {"message", "request_id", "errors"}
 
 
 IMPOSSIBLE = """

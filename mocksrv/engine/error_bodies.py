@@ -65,7 +65,7 @@ class ErrorBody:
         self.error = error
         self.is_valid = is_valid
         self.detail = detail or error.detail
-        self.unique = False  # the body carries a fresh trace id: the same error gets another body next time
+        self.trace_ids: list[str] = []  # fresh ids made for trace fields: the next body needs new ones
 
     def fill(self, base: Json, schema: Json, resolver: t.Any, extra: dict[str, Json] | None = None) -> Json:
         """``base`` with the error's facts where they fit.
@@ -124,8 +124,8 @@ class ErrorBody:
         if name == "error":  # a string `error` next to a message is the title, else it is the message
             return [error.title if message_field else message]
         if TRACE_FIELD.match(name):
-            self.unique = True
-            return [str(uuid.uuid4())]
+            self.trace_ids.append(str(uuid.uuid4()))
+            return [self.trace_ids[-1]]
         if name == "code":  # an open code gets ours (invalid_request …), a typed one the status, else it stays
             return [error.code, error.status] if _free_text(schema) else [error.status, current]
         if name in STATUS_FIELDS:

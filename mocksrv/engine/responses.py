@@ -17,6 +17,7 @@ import logging
 import random
 import re
 import typing as t
+import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -153,7 +154,8 @@ class Synthesizer:
         self._generated: dict[tuple[str, str, str], str] = {}  # seeded, so each key always gives the same value
         self._headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._chosen: dict[tuple[str, int | None], ChosenResponse] = {}
-        self._error_bodies: dict[tuple[t.Any, ...], RenderedResponse | None] = {}
+        # error -> (answer, the value its body serialises, where its trace ids are)
+        self._error_bodies: dict[tuple[t.Any, ...], tuple[RenderedResponse | None, Json, list[JsonPath]]] = {}
         self._error_responses: dict[tuple[str, int], ChosenResponse | None] = {}
 
     def choose(self, operation: Operation, forced: int | None) -> ChosenResponse:
@@ -359,34 +361,42 @@ class Synthesizer:
 
     def _error_body(self, chosen: ChosenResponse, error: MockError, accept: str | None) -> RenderedResponse | None:
         """The error body, made once per response and error: a client repeating a mistake (a missing key,
-        the same invalid field) gets the same body, and filling it validates candidates several times."""
+        the same invalid field) gets the same body, and filling it validates candidates several times.
+        A body with trace ids gets fresh ones each time, in the places the first filling put them."""
         key = (chosen.operation.key, chosen.key, chosen.status, accept, *_error_facts(error))
-        if key in self._error_bodies:
-            kept = self._error_bodies[key]
-            return None if kept is None else dataclasses.replace(kept, headers=list(kept.headers))
-        built, repeatable = self._fill_error_body(chosen, error, accept)
-        if repeatable:
+        if key not in self._error_bodies:
+            built, value, trace_ids = self._fill_error_body(chosen, error, accept)
+            traces = _paths_to(value, set(trace_ids)) if trace_ids else []
+            if len(traces) != len(trace_ids):  # an id the body did not take: made anew every time
+                return built
             if len(self._error_bodies) >= ERROR_BODIES_KEPT:
                 self._error_bodies.clear()
-            self._error_bodies[key] = None if built is None else dataclasses.replace(built, headers=list(built.headers))
-        return built
+            self._error_bodies[key] = (built, value, traces)
+        kept, value, traces = self._error_bodies[key]
+        if kept is None:
+            return None
+        for path in traces:
+            value = _replaced(value, path, str(uuid.uuid4()))
+        body = serialize(value, t.cast(str, kept.media_type)) if traces else kept.body
+        # a copy: the caller adds the error's own headers to it
+        return dataclasses.replace(kept, body=body, headers=list(kept.headers))
 
     def _fill_error_body(self, chosen: ChosenResponse, error: MockError,
-                         accept: str | None) -> tuple[RenderedResponse | None, bool]:
-        """The error body, and whether the same error always gets it (not when it carries a fresh trace id)."""
+                         accept: str | None) -> tuple[RenderedResponse | None, Json, list[str]]:
+        """The error body, the value it serialises and the trace ids made for it."""
         if chosen.status != error.status:  # e.g. 401 answered as the 403 the API documents
             error = copy.copy(error)
             error.status = chosen.status
         content, resolver = self.api.deref(chosen.response.get("content") or {}, chosen.resolver)
         headers = self.headers(chosen)
         if not content:
-            return RenderedResponse(chosen.status, None, b"", headers), True
+            return RenderedResponse(chosen.status, None, b"", headers), None, []
         try:
             media_type = negotiate(content, accept)
         except NotAcceptable:
             media_type = next(iter(content))
         if is_xml(media_type):
-            return None, True
+            return None, None, []
         media, media_resolver = self.api.deref(content[media_type], resolver)
         schema, schema_resolver = self.api.deref((media or {}).get("schema", {}), media_resolver)
         rng = functools.partial(self.rng, chosen.operation.key, chosen.key, "error")
@@ -394,15 +404,15 @@ class Synthesizer:
         if media_type_of(media_type).startswith("text/") and isinstance(base, str):
             # an error page of text (Box's OAuth pages answer text/html): the reason, where the schema takes it
             text = error.detail if self.is_valid(schema, schema_resolver, error.detail) else base
-            return RenderedResponse(chosen.status, media_type, text.encode(), headers), True
+            return RenderedResponse(chosen.status, media_type, text.encode(), headers), text, []
         if not _json_body(media_type) and not isinstance(base, dict):
-            return None, True  # an error of another kind than JSON text (an image): ours instead
+            return None, None, []  # an error of another kind than JSON text (an image): ours instead
         documented = (self.api.document.get("x-mocksrv-errors") or {}).get(error.kind) or {}
         filler = ErrorBody(self.api, error, lambda candidate: self.is_valid(schema, schema_resolver, candidate),
                            detail=documented.get("message"))
         body = filler.fill(base, schema, schema_resolver, extra={**(documented.get("fields") or {}), **error.fields})
         concrete = "application/json" if media_type == "*/*" else media_type
-        return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers), not filler.unique
+        return RenderedResponse(chosen.status, concrete, serialize(body, concrete), headers), body, filler.trace_ids
 
     def generate(self, schema: Json, resolver: t.Any, *parts: object, branch: int | None = None,
                  examples: bool = True) -> Json:
@@ -417,6 +427,30 @@ class Synthesizer:
 
 _NOTHING: t.Any = object()
 ERROR_BODIES_KEPT = 1024  # distinct error bodies kept per API; past that the cache starts again
+
+
+JsonPath = tuple[str | int, ...]
+
+
+def _paths_to(value: Json, wanted: set[str], at: JsonPath = ()) -> list[JsonPath]:
+    """Where in ``value`` the strings of ``wanted`` are."""
+    if isinstance(value, str):
+        return [at] if value in wanted else []
+    if isinstance(value, dict):
+        return [path for key, item in value.items() for path in _paths_to(item, wanted, (*at, key))]
+    if isinstance(value, list):
+        return [path for index, item in enumerate(value) for path in _paths_to(item, wanted, (*at, index))]
+    return []
+
+
+def _replaced(value: Json, path: JsonPath, new: Json) -> Json:
+    """A copy of ``value`` with ``new`` at ``path`` (copied along the path only)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, list):
+        return [_replaced(item, rest, new) if index == head else item for index, item in enumerate(value)]
+    return {**value, head: _replaced(value[head], rest, new)}
 
 
 def _error_facts(error: MockError) -> tuple[t.Any, ...]:
