@@ -346,11 +346,12 @@ class Pipeline:
         """The check of an error answer, made once per answer: errors repeat (a missing key, the same
         mistake), their bodies are made once (Synthesizer), and a check depends on nothing else."""
         key = (match.api.id, match.operation.key, response.status, tuple(response.headers), response.body)
-        if key not in self._error_checks:
+        problems = self._error_checks.get(key)  # read once: a proxied request's thread may clear the dict
+        if problems is None:
             if len(self._error_checks) >= ERROR_CHECKS_KEPT:
                 self._error_checks.clear()
-            self._error_checks[key] = self._response_problems(match, request, response)
-        return list(self._error_checks[key])
+            problems = self._error_checks[key] = self._response_problems(match, request, response)
+        return list(problems)
 
     def _conforming(self, match: Match, response: MockResponse, problems: list[str], *,
                     spec_admits_none: bool = False) -> MockResponse:

@@ -364,15 +364,16 @@ class Synthesizer:
         the same invalid field) gets the same body, and filling it validates candidates several times.
         A body with trace ids gets fresh ones each time, in the places the first filling put them."""
         key = (chosen.operation.key, chosen.key, chosen.status, accept, *_error_facts(error))
-        if key not in self._error_bodies:
+        entry = self._error_bodies.get(key)  # read once: a proxied request's thread may clear the dict
+        if entry is None:
             built, value, trace_ids = self._fill_error_body(chosen, error, accept)
             traces = _paths_to(value, set(trace_ids)) if trace_ids else []
             if len(traces) != len(trace_ids):  # an id the body did not take: made anew every time
                 return built
             if len(self._error_bodies) >= ERROR_BODIES_KEPT:
                 self._error_bodies.clear()
-            self._error_bodies[key] = (built, value, traces)
-        kept, value, traces = self._error_bodies[key]
+            entry = self._error_bodies[key] = (built, value, traces)
+        kept, value, traces = entry
         if kept is None:
             return None
         for path in traces:
