@@ -4,6 +4,7 @@ PUT vs PATCH, nested collections — every answer valid under the spec."""
 from __future__ import annotations
 
 import re
+import uuid
 import typing as t
 from datetime import UTC
 from datetime import datetime
@@ -1147,3 +1148,65 @@ def test_collections_at_different_paths_with_the_same_last_word_hold_their_own_r
     collections = {r.collection for r in create_app(Options(specs=[spec], fixtures=None)).extensions[
         "mocksrv"].pipeline.catalog.resources["two"].values()}
     assert collections == {"marketing_segments", "contactdb_segments", "notes"}  # a name only one path gives stays
+
+
+TICKETS = """
+openapi: 3.0.3
+info: {title: Tickets, version: "1"}
+paths:
+  /tickets:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {title: {type: string}}}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
+  /tickets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: one, content: {application/json: {schema: {$ref: "#/components/schemas/Ticket"}}}}
+        "404": {description: none, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Ticket: {type: object, properties: {id: {type: string}, title: {type: string}}}
+"""
+
+
+def test_a_new_id_of_an_integer_item_path_is_its_number_written_as_text(tmp_path: Path) -> None:
+    """The body says ``id: string``, the item path takes an integer: the id is the record's number as
+    text, which the body's schema and the path both take."""
+    spec = tmp_path / "tickets.yaml"
+    spec.write_text(TICKETS)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    for number in ("1", "2"):
+        made = client.post("/tickets/tickets", json={"title": "help"})
+        assert (made.status_code, made.json) == (201, {"id": number, "title": "help"})
+        assert client.get(f"/tickets/tickets/{number}").json == made.json
+
+
+PETS = """
+openapi: 3.0.3
+info: {title: Pets, version: "1"}
+paths:
+  /cats:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses:
+        "201":
+          description: made
+          content: {application/json: {schema: {type: object, properties: {id: {type: string, format: uuid}}}}}
+  /dogs:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}
+"""
+
+
+def test_uuid_ids_differ_between_collections(tmp_path: Path) -> None:
+    """Ids drawn for the first record of two collections, both UUIDs (one by its format, one by default),
+    are two UUIDs, not one: a UUID names one thing in the whole API."""
+    spec = tmp_path / "pets.yaml"
+    spec.write_text(PETS)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    ids = [client.post(f"/pets/{kind}", json={}).json["id"] for kind in ("cats", "dogs", "cats", "dogs")]
+    assert len({str(uuid.UUID(each)) for each in ids}) == 4
