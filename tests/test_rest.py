@@ -1210,3 +1210,47 @@ def test_uuid_ids_differ_between_collections(tmp_path: Path) -> None:
     client = create_app(Options(specs=[spec], strict=True)).test_client()
     ids = [client.post(f"/pets/{kind}", json={}).json["id"] for kind in ("cats", "dogs", "cats", "dogs")]
     assert len({str(uuid.UUID(each)) for each in ids}) == 4
+
+
+SHAPED = """
+openapi: 3.0.3
+info: {title: Shaped, version: "1"}
+paths:
+  /items:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+  /items/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: PATH_ID}]
+      responses:
+        "200": {description: one, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+        "404": {description: none, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Item: {type: object, properties: {id: BODY_ID}}
+"""
+
+
+@pytest.mark.parametrize("body_id, path_id, shaped_like", [
+    ("{type: string, format: uuid}", '{type: string, pattern: "^[0-9a-f-]{36}$"}', "uuid"),
+    ('{type: string, example: "3fa85f64-5717-4562-b3fc-2c963f66afa6"}', '{type: string, pattern: "^[0-9a-f-]+$"}',
+     "uuid"),
+    ("{type: integer}", '{type: string, pattern: "^[0-9]+$"}', "number"),
+], ids=["format", "example", "integer"])
+def test_an_id_the_body_shapes_keeps_that_shape_whatever_the_path_says(tmp_path: Path, body_id: str, path_id: str,
+                                                                      shaped_like: str) -> None:
+    """The item path's parameter shapes a new id only where the body's own id schema says nothing more
+    than ``string``: a UUID format, a UUID example or an integer type in the body wins."""
+    spec = tmp_path / "shaped.yaml"
+    spec.write_text(SHAPED.replace("BODY_ID", body_id).replace("PATH_ID", path_id))
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    made = client.post("/shaped/items", json={})
+    assert made.status_code == 201, made.text
+    new_id = made.json["id"]
+    if shaped_like == "uuid":
+        assert uuid.UUID(new_id).version == 4
+    else:
+        assert new_id == 1
+    assert client.get(f"/shaped/items/{new_id}").json == made.json
