@@ -1254,3 +1254,40 @@ def test_an_id_the_body_shapes_keeps_that_shape_whatever_the_path_says(tmp_path:
     else:
         assert new_id == 1
     assert client.get(f"/shaped/items/{new_id}").json == made.json
+
+
+OWNED = """
+openapi: 3.0.3
+info: {title: Owned, version: "1"}
+paths:
+  /things:
+    post:
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {owner_id: {type: string}, name: {type: string}}}}}
+      responses:
+        "201": {description: made, content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}}
+  /things/{thing_id}:
+    get:
+      parameters: [{name: thing_id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: one, content: {application/json: {schema: {$ref: "#/components/schemas/Thing"}}}}
+        "404": {description: none, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Thing:
+      type: object
+      properties: {owner_id: {type: string}, thing_id: {type: string}, name: {type: string}}
+"""
+
+
+def test_the_id_of_a_record_with_two_id_fields_is_the_one_its_item_path_names(tmp_path: Path) -> None:
+    """``owner_id`` comes first, but ``/things/{thing_id}`` says which field names a thing: the new
+    record's ``thing_id`` is drawn, the client's ``owner_id`` is kept, and the thing is read back by it."""
+    spec = tmp_path / "owned.yaml"
+    spec.write_text(OWNED)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    made = [client.post("/owned/things", json={"owner_id": "u1", "name": name}).json for name in ("a", "b")]
+    assert [thing["owner_id"] for thing in made] == ["u1", "u1"]
+    assert made[0]["thing_id"] != made[1]["thing_id"]
+    for thing in made:
+        assert client.get(f"/owned/things/{thing['thing_id']}").json == thing
