@@ -1291,3 +1291,51 @@ def test_the_id_of_a_record_with_two_id_fields_is_the_one_its_item_path_names(tm
     assert made[0]["thing_id"] != made[1]["thing_id"]
     for thing in made:
         assert client.get(f"/owned/things/{thing['thing_id']}").json == thing
+
+
+NOTES = """
+openapi: 3.0.3
+info: {title: Notes, version: "1"}
+paths:
+  /notes:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object, properties: {owner_id: {type: string}}}}}}
+      responses:
+        "201":
+          description: one note per line
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [notes]
+                properties: {notes: {type: array, items: {$ref: "#/components/schemas/Note"}}}
+              example:
+                notes: [{owner_id: o1, note_id: n1, text: first line}, {owner_id: o1, note_id: n2, text: second line}]
+  /notes/{note_id}:
+    get:
+      parameters: [{name: note_id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: one, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
+        "404": {description: none, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Note:
+      type: object
+      required: [note_id, text]
+      properties: {owner_id: {type: string}, note_id: {type: string}, text: {type: string}}
+"""
+
+
+def test_a_create_answering_several_records_keeps_each_ones_answer_and_its_own_id(tmp_path: Path) -> None:
+    """Each record of the list keeps what the answer says of it (the example's ``text``), gets a new
+    ``note_id`` (the field its item path names, not the ``owner_id`` before it) and is read back by it."""
+    spec = tmp_path / "notes.yaml"
+    spec.write_text(NOTES)
+    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    made = client.post("/notes/notes", json={"owner_id": "me"})
+    assert made.status_code == 201, made.text
+    notes = made.json["notes"]
+    assert [(note["owner_id"], note["text"]) for note in notes] == [("me", "first line"), ("me", "second line")]
+    assert len({note["note_id"] for note in notes} | {"n1", "n2"}) == 4  # two new ids, not the example's
+    for note in notes:
+        assert client.get(f"/notes/notes/{note['note_id']}").json == note
