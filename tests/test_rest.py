@@ -1293,7 +1293,7 @@ def test_the_id_of_a_record_with_two_id_fields_is_the_one_its_item_path_names(tm
         assert client.get(f"/owned/things/{thing['thing_id']}").json == thing
 
 
-NOTES = """
+LINES = """
 openapi: 3.0.3
 info: {title: Notes, version: "1"}
 paths:
@@ -1330,7 +1330,7 @@ def test_a_create_answering_several_records_keeps_each_ones_answer_and_its_own_i
     """Each record of the list keeps what the answer says of it (the example's ``text``), gets a new
     ``note_id`` (the field its item path names, not the ``owner_id`` before it) and is read back by it."""
     spec = tmp_path / "notes.yaml"
-    spec.write_text(NOTES)
+    spec.write_text(LINES)
     client = create_app(Options(specs=[spec], strict=True)).test_client()
     made = client.post("/notes/notes", json={"owner_id": "me"})
     assert made.status_code == 201, made.text

@@ -133,10 +133,10 @@ class RecordKeeper:
         collection = scope_key(resource, match.path_params)
         parent = resource.parent
         if parent is not None and parent.id_param is not None:
-            parent_id = match.path_params.get(parent.id_param, "")
+            parent_id = match.path_params[parent.id_param]  # in the path the operation matched
             if self.store.get(self.api.id, scope_key(parent, match.path_params), parent_id) is None:
-                raise NotFound(f"{parent.collection} {parent_id!r} not found", kind="not_found")
-        record_id = match.path_params.get(resource.id_param or "") if resource.id_param else None
+                raise NotFound(f"{parent.collection} {parent_id!r} not found")
+        record_id = match.path_params[resource.id_param] if resource.id_param else None
         if resource.kind == CREATE:
             return Applied(self._create(resource, collection, checked.body, chosen))
         if record_id is None:
@@ -145,7 +145,7 @@ class RecordKeeper:
             return None
         stored = self.store.get(self.api.id, collection, record_id)
         if stored is None:
-            raise NotFound(f"{resource.collection} {record_id!r} not found", kind="not_found")
+            raise NotFound(f"{resource.collection} {record_id!r} not found")
         stored = self.view(collection, stored)
         if resource.kind == DELETE:
             self.store.delete(self.api.id, collection, record_id)
@@ -156,7 +156,7 @@ class RecordKeeper:
                 updated = self.store.update(self.api.id, collection, record_id,
                                             {**checked.body, id_field: stored.get(id_field)})
                 if updated is None:
-                    raise NotFound(f"{resource.collection} {record_id!r} not found", kind="not_found")
+                    raise NotFound(f"{resource.collection} {record_id!r} not found")
                 stored = updated
             else:
                 stored = {**checked.body, id_field: stored.get(id_field)}
