@@ -4,8 +4,8 @@ PUT vs PATCH, nested collections — every answer valid under the spec."""
 from __future__ import annotations
 
 import re
-import uuid
 import typing as t
+import uuid
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
