@@ -1238,7 +1238,8 @@ components:
     ('{type: string, example: "3fa85f64-5717-4562-b3fc-2c963f66afa6"}', '{type: string, pattern: "^[0-9a-f-]+$"}',
      "uuid"),
     ("{type: integer}", '{type: string, pattern: "^[0-9]+$"}', "number"),
-], ids=["format", "example", "integer"])
+    ("{type: number}", '{type: string, pattern: "^[0-9]+$"}', "number"),
+], ids=["format", "example", "integer", "number"])
 def test_an_id_the_body_shapes_keeps_that_shape_whatever_the_path_says(tmp_path: Path, body_id: str, path_id: str,
                                                                       shaped_like: str) -> None:
     """The item path's parameter shapes a new id only where the body's own id schema says nothing more
