@@ -27,6 +27,9 @@ from werkzeug.http import parse_accept_header
 from mocksrv.engine.error_bodies import ErrorBody
 from mocksrv.engine.generator import SchemaGenerator
 from mocksrv.engine.generator import jsonable
+from mocksrv.engine.json_paths import JsonPath
+from mocksrv.engine.json_paths import paths_to
+from mocksrv.engine.json_paths import with_value_at
 from mocksrv.engine.media_bodies import binary_body
 from mocksrv.engine.media_bodies import is_binary
 from mocksrv.engine.media_bodies import xml_body
@@ -367,7 +370,7 @@ class Synthesizer:
         entry = self._error_bodies.get(key)  # read once: a proxied request's thread may clear the dict
         if entry is None:
             built, value, trace_ids = self._fill_error_body(chosen, error, accept)
-            traces = _paths_to(value, set(trace_ids)) if trace_ids else []
+            traces = paths_to(value, set(trace_ids)) if trace_ids else []
             if len(traces) != len(trace_ids):  # an id the body did not take: made anew every time
                 return built
             if len(self._error_bodies) >= ERROR_BODIES_KEPT:
@@ -377,7 +380,7 @@ class Synthesizer:
         if kept is None:
             return None
         for path in traces:
-            value = _replaced(value, path, str(uuid.uuid4()))
+            value = with_value_at(value, path, str(uuid.uuid4()))
         body = serialize(value, t.cast(str, kept.media_type)) if traces else kept.body
         # a copy: the caller adds the error's own headers to it
         return dataclasses.replace(kept, body=body, headers=list(kept.headers))
@@ -428,30 +431,6 @@ class Synthesizer:
 
 _NOTHING: t.Any = object()
 ERROR_BODIES_KEPT = 1024  # distinct error bodies kept per API; past that the cache starts again
-
-
-JsonPath = tuple[str | int, ...]
-
-
-def _paths_to(value: Json, wanted: set[str], at: JsonPath = ()) -> list[JsonPath]:
-    """Where in ``value`` the strings of ``wanted`` are."""
-    if isinstance(value, str):
-        return [at] if value in wanted else []
-    if isinstance(value, dict):
-        return [path for key, item in value.items() for path in _paths_to(item, wanted, (*at, key))]
-    if isinstance(value, list):
-        return [path for index, item in enumerate(value) for path in _paths_to(item, wanted, (*at, index))]
-    return []
-
-
-def _replaced(value: Json, path: JsonPath, new: Json) -> Json:
-    """A copy of ``value`` with ``new`` at ``path`` (copied along the path only)."""
-    if not path:
-        return new
-    head, rest = path[0], path[1:]
-    if isinstance(value, list):
-        return [_replaced(item, rest, new) if index == head else item for index, item in enumerate(value)]
-    return {**value, head: _replaced(value[head], rest, new)}
 
 
 def _error_facts(error: MockError) -> tuple[t.Any, ...]:
