@@ -20,6 +20,8 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.contrib.requests import RequestsOpenAPIResponse
 
+from mocksrv import Options
+from mocksrv import create_app
 from mocksrv.client import MockServerProcess
 
 if t.TYPE_CHECKING:
@@ -55,6 +57,14 @@ class MockServer(MockServerProcess):
                 assert found is not None, f"no log line contains {contains!r}:\n" + "\n".join(self.lines[-20:])
                 return found
             time.sleep(0.02)
+
+
+def inline_client(folder: Path, name: str, document: str, **options: t.Any) -> t.Any:
+    """``document`` written to ``folder/name.yaml`` (the file name is the API id) and served in this
+    process: Flask's test client, with ``options`` (``strict=True`` …)."""
+    spec = folder / f"{name}.yaml"
+    spec.write_text(document)
+    return create_app(Options(specs=[spec], **options)).test_client()
 
 
 def raw_exchange(server: MockServer, data: bytes, *, close_write: bool = False) -> bytes:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
+from conftest import inline_client
 from mocksrv import Options
 from mocksrv import create_app
 
@@ -140,9 +141,7 @@ paths:
 
 
 def test_a_documented_field_that_breaks_the_schema_gives_way_to_ours(tmp_path: Path) -> None:
-    spec = tmp_path / "documented.yaml"
-    spec.write_text(DOCUMENTED)
-    documented = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    documented = inline_client(tmp_path, "documented", DOCUMENTED, strict=True)
     response = documented.get("/documented/things?count=many")
     assert response.status_code == 400
     body = response.get_json()
@@ -185,9 +184,7 @@ paths:
 
 
 def test_objects_an_error_carries_keep_their_own_fields(tmp_path: Path) -> None:
-    spec = tmp_path / "carried.yaml"
-    spec.write_text(CARRIED)
-    carried = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    carried = inline_client(tmp_path, "carried", CARRIED, strict=True)
     response = carried.get("/carried/charges?count=many")
     assert response.status_code == 400
     error = response.get_json()["error"]
@@ -240,9 +237,7 @@ paths:
 
 
 def test_errors_that_differ_only_in_their_message_keep_their_own(tmp_path: Path) -> None:
-    spec = tmp_path / "things.yaml"
-    spec.write_text(THINGS)
-    things = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    things = inline_client(tmp_path, "things", THINGS, strict=True)
     for name in ("a", "b", "a"):
         response = things.get(f"/things/things/{name}")
         assert (response.status_code, response.json) == (404, {"message": f"things '{name}' not found"})
@@ -278,9 +273,7 @@ paths:
 
 
 def test_an_error_with_a_trace_id_gets_a_fresh_one_every_time(tmp_path: Path) -> None:
-    spec = tmp_path / "traced.yaml"
-    spec.write_text(TRACED)
-    traced = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
+    traced = inline_client(tmp_path, "traced", TRACED, strict=True)
     first, second = (traced.get("/traced/things?count=many") for _ in range(2))
     assert first.status_code == second.status_code == 400
     assert first.headers["X-Kind"] == second.headers["X-Kind"] == "refusal"
@@ -314,10 +307,8 @@ paths:
 
 def test_an_error_answer_that_breaks_its_schema_is_refused_every_time_in_strict_mode(tmp_path: Path) -> None:
     # error answers and their checks are kept once made: the verdict must hold on every repeat
-    spec = tmp_path / "impossible.yaml"
-    spec.write_text(IMPOSSIBLE)
-    strict = create_app(Options(specs=[spec], fixtures=None, strict=True)).test_client()
-    lenient = create_app(Options(specs=[spec], fixtures=None)).test_client()
+    strict = inline_client(tmp_path, "impossible", IMPOSSIBLE, strict=True)
+    lenient = inline_client(tmp_path, "impossible", IMPOSSIBLE)
     for _ in range(3):
         refused = strict.get("/impossible/things?count=many")
         assert refused.status_code == 500

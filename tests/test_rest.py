@@ -18,6 +18,7 @@ import requests
 from conftest import DATA
 from conftest import MockServer
 from conftest import SpecChecker
+from conftest import inline_client
 from mocksrv import Options
 from mocksrv import create_app
 from mocksrv.engine.records import timestamp_like
@@ -925,9 +926,7 @@ components:
 def test_a_new_id_is_one_the_item_path_takes(tmp_path: Path) -> None:
     """PayPal's order ids: the body says only ``type: string``, the item path's parameter says
     ``^[A-Z0-9]+$``; a UUID made the order unreadable (400 on its own id)."""
-    spec = tmp_path / "orders.yaml"
-    spec.write_text(ORDERS)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "orders", ORDERS, strict=True)
     for _ in range(3):
         made = client.post("/orders/orders", json={"intent": "CAPTURE"})
         assert made.status_code == 201 and re.fullmatch(r"[A-Z0-9]+", made.json["id"]), made.json
@@ -961,9 +960,7 @@ paths:
 def test_a_list_the_store_cannot_fill_keeps_what_its_schema_requires(tmp_path: Path) -> None:
     """Box's classification template: an object holding an array of one field, read like a list;
     with nothing stored the answer had ``fields: []`` against ``minItems: 1`` (a 500 in strict)."""
-    spec = tmp_path / "templates.yaml"
-    spec.write_text(TEMPLATE)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "templates", TEMPLATE, strict=True)
     response = client.get("/templates/templates/classification/schema")
     assert response.status_code == 200, response.text
     assert len(response.json["fields"]) == 1
@@ -1027,9 +1024,7 @@ paths:
 def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
     """Slack: an id whose schema has an example got the example every time, so the second create
     found it taken (a 500, "fresh ids were all taken"); an id that may be null got a UUID."""
-    spec = tmp_path / "profiles.yaml"
-    spec.write_text(PROFILES)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "profiles", PROFILES, strict=True)
     made = [client.post("/profiles/apps", json={"name": f"app {n}"}) for n in range(4)]
     assert [response.status_code for response in made] == [201] * 4, made[-1].text
     ids = [response.json["app_id"] for response in made]
@@ -1044,9 +1039,7 @@ def test_new_ids_are_drawn_fresh_and_never_null(tmp_path: Path) -> None:
 
 def test_a_create_that_finds_no_fresh_id_says_why_in_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture
                                                              ) -> None:
-    spec = tmp_path / "profiles.yaml"
-    spec.write_text(PROFILES)
-    client = create_app(Options(specs=[spec])).test_client()
+    client = inline_client(tmp_path, "profiles", PROFILES)
     assert client.post("/profiles/singletons").status_code == 201
     with caplog.at_level("WARNING", logger="mocksrv.engine.pipeline"):
         assert client.post("/profiles/singletons").status_code == 500  # the one id the pattern allows is taken
@@ -1174,9 +1167,7 @@ components:
 def test_a_new_id_of_an_integer_item_path_is_its_number_written_as_text(tmp_path: Path) -> None:
     """The body says ``id: string``, the item path takes an integer: the id is the record's number as
     text, which the body's schema and the path both take."""
-    spec = tmp_path / "tickets.yaml"
-    spec.write_text(TICKETS)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "tickets", TICKETS, strict=True)
     for number in ("1", "2"):
         made = client.post("/tickets/tickets", json={"title": "help"})
         assert (made.status_code, made.json) == (201, {"id": number, "title": "help"})
@@ -1205,9 +1196,7 @@ paths:
 def test_uuid_ids_differ_between_collections(tmp_path: Path) -> None:
     """Ids drawn for the first record of two collections, both UUIDs (one by its format, one by default),
     are two UUIDs, not one: a UUID names one thing in the whole API."""
-    spec = tmp_path / "pets.yaml"
-    spec.write_text(PETS)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "pets", PETS, strict=True)
     ids = [client.post(f"/pets/{kind}", json={}).json["id"] for kind in ("cats", "dogs", "cats", "dogs")]
     assert len({str(uuid.UUID(each)) for each in ids}) == 4
 
@@ -1244,9 +1233,8 @@ def test_an_id_the_body_shapes_keeps_that_shape_whatever_the_path_says(tmp_path:
                                                                       shaped_like: str) -> None:
     """The item path's parameter shapes a new id only where the body's own id schema says nothing more
     than ``string``: a UUID format, a UUID example or an integer type in the body wins."""
-    spec = tmp_path / "shaped.yaml"
-    spec.write_text(SHAPED.replace("BODY_ID", body_id).replace("PATH_ID", path_id))
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    document = SHAPED.replace("BODY_ID", body_id).replace("PATH_ID", path_id)
+    client = inline_client(tmp_path, "shaped", document, strict=True)
     made = client.post("/shaped/items", json={})
     assert made.status_code == 201, made.text
     new_id = made.json["id"]
@@ -1284,9 +1272,7 @@ components:
 def test_the_id_of_a_record_with_two_id_fields_is_the_one_its_item_path_names(tmp_path: Path) -> None:
     """``owner_id`` comes first, but ``/things/{thing_id}`` says which field names a thing: the new
     record's ``thing_id`` is drawn, the client's ``owner_id`` is kept, and the thing is read back by it."""
-    spec = tmp_path / "owned.yaml"
-    spec.write_text(OWNED)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "owned", OWNED, strict=True)
     made = [client.post("/owned/things", json={"owner_id": "u1", "name": name}).json for name in ("a", "b")]
     assert [thing["owner_id"] for thing in made] == ["u1", "u1"]
     assert made[0]["thing_id"] != made[1]["thing_id"]
@@ -1330,9 +1316,7 @@ components:
 def test_a_create_answering_several_records_keeps_each_ones_answer_and_its_own_id(tmp_path: Path) -> None:
     """Each record of the list keeps what the answer says of it (the example's ``text``), gets a new
     ``note_id`` (the field its item path names, not the ``owner_id`` before it) and is read back by it."""
-    spec = tmp_path / "notes.yaml"
-    spec.write_text(LINES)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "notes", LINES, strict=True)
     made = client.post("/notes/notes", json={"owner_id": "me"})
     assert made.status_code == 201, made.text
     notes = made.json["notes"]
@@ -1377,9 +1361,7 @@ components:
 def test_a_record_of_a_oneof_schema_fills_its_branch_from_the_answer(tmp_path: Path, sent: dict[str, t.Any]) -> None:
     """A card created without its last four digits, or with a value that breaks their schema, is
     answered and stored with the answer's own (the example's ``4242``), in the branch it fits."""
-    spec = tmp_path / "methods.yaml"
-    spec.write_text(METHODS)
-    client = create_app(Options(specs=[spec], strict=True)).test_client()
+    client = inline_client(tmp_path, "methods", METHODS, strict=True)
     made = client.post("/methods/methods", json=sent)
     assert made.status_code == 201, made.text
     assert (made.json["kind"], made.json["last4"]) == ("card", "4242") and made.json["id"] != "pm_1"
