@@ -199,6 +199,12 @@ class StoreUnavailable(StoreError):
     """The shared store (Redis) cannot be reached."""
 
 
+class RecordChanged(Exception):
+    """A shared store's call was not made: the record its caller expected (``RedisStore.expecting``) has
+    changed, so what the caller decided from it may be stale. Not a `StoreError`: nothing failed, the
+    caller reads the record again and starts over (a request whose world another replica changed)."""
+
+
 def state_unavailable(failure: StoreError) -> ApiError:
     """The 503 a call gets while the shared store (Redis) is lost; the next call retries."""
     return ApiError(f"the mock's state is unavailable: {failure}", status=503, kind="store_unavailable")

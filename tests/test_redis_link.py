@@ -1,6 +1,7 @@
 """The Redis store's per-thread connections (state/redis_link.py) on a real redis-server: each thread and
-each forked worker speaks on a connection of its own, a script Redis has not cached still runs, and a
-lost connection is one error after which the next command connects again."""
+each forked worker speaks on a connection of its own, a script Redis has not cached still runs, a lost
+connection is one error after which the next command connects again, and an expectation travels in the
+round trip of the call it guards, which does nothing when it fails."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import uuid
 import pytest
 import redis
 
+from mocksrv.errors import RecordChanged
 from mocksrv.errors import StoreError
+from mocksrv.state.redis_link import Expectation
 from mocksrv.state.redis_link import LuaScript
 from mocksrv.state.redis_link import RedisLink
 from mocksrv.state.redis_store import RedisStore
@@ -165,3 +168,116 @@ def test_a_pipeline_reads_every_reply_even_after_an_error_one(link: RedisLink) -
     assert link.command("ECHO", "next") == "next"  # not "three", left unread
     assert link.pipeline([("ECHO", "a"), ("ECHO", "b")]) == ["a", "b"]
     assert link.pipeline([]) == []
+
+
+class CountingConnection(redis.Connection):
+    """A redis-py connection that counts what it sends: one packed send is one round trip."""
+
+    sends = 0
+
+    def send_packed_command(self, command: t.Any, check_health: bool = True) -> None:
+        CountingConnection.sends += 1
+        super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+def counted(redis_server: RedisServer) -> t.Iterator[RedisLink]:
+    pool = redis.ConnectionPool.from_url(redis_server.url, decode_responses=True, connection_class=CountingConnection)
+    opened = RedisLink(pool)
+    yield opened
+    opened.close()
+    pool.disconnect()
+
+
+def round_trips(link: RedisLink, call: t.Callable[[], t.Any]) -> tuple[int, t.Any]:
+    before = CountingConnection.sends
+    result = call()
+    return CountingConnection.sends - before, result
+
+
+HIT = LuaScript("return redis.call('INCR', KEYS[1])")
+
+
+def expectation(link: RedisLink, text: str) -> tuple[Expectation, str]:
+    """A hash holding ``text`` in field "version" (none if ""), and the counter key a script counts in."""
+    key = f"world-{uuid.uuid4().hex}"
+    link.command("HSET", key, "version", text) if text else link.command("PING")  # the thread's connection opened
+    return Expectation(key, "version", text), f"hits-{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("text", ["v1", ""])
+def test_an_expectation_that_holds_travels_with_the_next_call_in_its_round_trip(counted: RedisLink, text: str) -> None:
+    expected, hits = expectation(counted, text)
+    counted.command("SCRIPT", "LOAD", HIT.checked.source)  # as after its first run
+    counted.expect(expected)
+    assert round_trips(counted, lambda: counted.run(HIT, [hits], [])) == (1, 1)
+    counted.expect(expected)
+    assert round_trips(counted, lambda: counted.command("GET", hits)) == (1, "1")
+    counted.expect(expected)
+    assert round_trips(counted, lambda: counted.pipeline([("GET", hits), ("ECHO", "x")])) == (1, ["1", "x"])
+
+
+def test_a_script_under_a_failed_expectation_does_nothing_and_says_so(counted: RedisLink) -> None:
+    expected, hits = expectation(counted, "v1")
+    counted.command("HSET", expected.key, "version", "v2")  # another process changed it (before the expectation)
+    counted.expect(expected)
+    with pytest.raises(RecordChanged):
+        counted.run(HIT, [hits], [])
+    assert counted.command("GET", hits) is None  # not counted
+    assert counted.run(HIT, [hits], []) == 1  # the expectation went with that call: the next one runs
+
+
+@pytest.mark.parametrize("call", [
+    lambda link, key: link.command("GET", key),
+    lambda link, key: link.pipeline([("GET", key)]),
+    lambda link, key: link.confirm(),
+])
+def test_reads_under_a_failed_expectation_say_so(counted: RedisLink,
+                                                 call: t.Callable[[RedisLink, str], t.Any]) -> None:
+    expected, hits = expectation(counted, "")
+    counted.command("HSET", expected.key, "version", "v1")  # made where none was expected
+    counted.expect(expected)
+    with pytest.raises(RecordChanged):
+        call(counted, hits)
+    assert counted.command("ECHO", "next") == "next"  # every reply of that round trip was read
+
+
+def test_an_expectation_is_checked_once_and_only_on_its_own_thread(counted: RedisLink,
+                                                                   redis_server: RedisServer) -> None:
+    expected, hits = expectation(counted, "v1")
+    counted.expect(expected)
+    other: list[t.Any] = []
+    thread = threading.Thread(target=lambda: other.append(counted.run(HIT, [hits], [])))
+    thread.start()
+    thread.join(10)
+    with redis.Redis.from_url(redis_server.url, decode_responses=True) as another:
+        another.hset(expected.key, "version", "v2")
+    assert other == [1]  # the other thread's call carried no check
+    with pytest.raises(RecordChanged):
+        counted.confirm()
+    assert round_trips(counted, counted.confirm) == (0, None)  # nothing left to check
+    counted.expect(expected)
+    counted.expect(None)  # withdrawn
+    assert counted.run(HIT, [hits], []) == 2
+
+
+def test_a_checked_script_redis_has_not_cached_is_sent_with_its_source(link: RedisLink) -> None:
+    script = LuaScript(f"return ARGV[1] .. '-{uuid.uuid4().hex}'")
+    expected, _ = expectation(link, "v1")
+    link.expect(expected)
+    assert link.run(script, [], ["x"]).startswith("x-")
+    assert link.command("SCRIPT", "EXISTS", script.checked.sha) == [1]
+
+
+def test_a_store_call_redis_py_makes_checks_the_expectation_first(redis_server: RedisServer) -> None:
+    with RedisStore(redis_server.url, namespace=uuid.uuid4().hex) as store:
+        store.put("__mocksrv", "world", "version", {"version": "v1"})
+        store.put("api", "things", "a", {"id": "a"})
+        with store.expecting("__mocksrv", "world", "version", {"version": "v1"}):
+            assert store.list("api", "things") == ([{"id": "a"}], 1)  # held: answered
+        with store.expecting("__mocksrv", "world", "version", {"version": "v0"}):
+            with pytest.raises(RecordChanged):
+                store.list("api", "things")
+        with store.expecting("__mocksrv", "world", "version", {"version": "v0"}):
+            pass
+        assert store.get("api", "things", "a") == {"id": "a"}  # the block's end withdrew it

@@ -312,11 +312,13 @@ def test_a_replica_started_later_follows_the_default_scenario_too(redis_server: 
 
 
 def test_a_replica_reads_the_world_s_settings_only_when_they_changed(redis_server: RedisServer) -> None:
-    """Every request reads the world's version; its settings (which hold a scenario given inline, however
-    large) only after another replica changed them."""
+    """A request checks the world's version with its first store call, not a read of its own; the version and
+    the settings (which hold a scenario given inline, however large) are read only after another replica
+    changed them."""
     from mocksrv import Options
     from mocksrv import create_app
     from mocksrv.state.world import WORLD
+    from mocksrv.state.world import WORLD_VERSION
 
     def app() -> t.Any:
         return create_app(Options(specs=[SPECS], fixtures=FIXTURES, store_url=redis_server.url)).test_client()
@@ -330,6 +332,44 @@ def test_a_replica_reads_the_world_s_settings_only_when_they_changed(redis_serve
     for _ in range(3):
         assert second.post("/maildiver/v1/emails", json=SEND, headers=KEY).status_code == 201
     assert reads.count(WORLD) == 1  # once, to follow the load above; not on the next requests
+    assert reads.count(WORLD_VERSION) == 1
     assert first.post("/__mocksrv/clock", json={"advance_seconds": 60}).status_code == 200
     second.post("/maildiver/v1/emails", json=SEND, headers=KEY)
     assert reads.count(WORLD) == 2
+
+
+def limited(limit: int) -> dict[str, t.Any]:
+    """An inline scenario: the default MailDiver key, ``limit`` sends a minute."""
+    return {"name": f"limit-{limit}", "fixture": {"maildiver": {
+        "api_keys": [{"key": "md_demo"}], "rate_limit": {"limit": limit, "window_seconds": 60}}}}
+
+
+def test_a_request_on_a_world_another_replica_changed_runs_once_on_the_new_one(
+        replicas: tuple[MockServer, MockServer]) -> None:
+    """A replica learns of a change through its request's first store call (no read of its own): that call
+    did nothing, and the request ran again on the world as changed, counted and journaled once."""
+    first, second = replicas
+    assert requests.put(first.url("/__mocksrv/scenario"), json=limited(5), timeout=10).ok
+    assert requests.post(second.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
+    assert requests.put(first.url("/__mocksrv/scenario"), json=limited(2), timeout=10).ok  # counters start again
+    statuses = [requests.post(second.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code
+                for _ in range(3)]
+    assert statuses == [201, 201, 429]  # the new limit, and the first call's hit not counted twice
+    assert [e["response"]["status"] for e in journal(first, method="POST", limit=4)] == [429, 201, 201, 201]
+
+
+def test_a_proxied_request_on_a_changed_world_reaches_the_upstream_once(redis_server: RedisServer) -> None:
+    """A request that goes on to an upstream is not run twice there when its replica finds the world changed."""
+    upstream = MockServer("--specs", str(SPECS))
+    base = next(a["base_url"] for a in requests.get(upstream.url("/__mocksrv/apis"), timeout=10).json()["apis"]
+                if a["id"] == "maildiver")
+    args = ("--specs", str(SPECS / "maildiver.yaml"), "--store", redis_server.url, "--upstream", f"maildiver={base}")
+    first, second = MockServer(*args), MockServer(*args)
+    try:
+        assert requests.post(second.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
+        assert requests.post(first.url("/__mocksrv/clock"), json={"advance_seconds": 60}, timeout=10).ok
+        assert requests.post(second.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10).status_code == 201
+        assert len(journal(upstream, method="POST")) == 2
+    finally:
+        for server in (first, second, upstream):
+            server.stop()

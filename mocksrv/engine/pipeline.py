@@ -12,7 +12,6 @@ headers to every answer (`engine.cors`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import random
@@ -122,8 +121,7 @@ class Pipeline:
         return view
 
     def handle(self, request: MockRequest) -> Answer:
-        with contextlib.suppress(StoreError):  # the store gone: the request itself finds that and says so
-            self.state.refresh()  # another process sharing the store may have moved the clock or the scenario
+        """The answer to one request (the caller keeps the world current: `MockState.current`)."""
         match: Match | None = None
         extra: dict[str, str] = {}  # headers every answer carries from here on (rate limits)
         delays: list[float] = []  # the server sleeps them, so a slow answer holds no thread here
@@ -253,6 +251,7 @@ class Pipeline:
                 if self.options.upstream_mode == "enforce":
                     raise
                 invalid = error
+            self.state.confirm_current()  # before the upstream gets it: a second run would send it twice
             forwarded = upstream.forward(request, request.path[len(match.api.mount):])
         except MockError as error:
             if error.status >= 500:
@@ -295,6 +294,7 @@ class Pipeline:
         have it): journaled as breaking the contract, counted as drift, its answer unchecked."""
         api = next(api for api in self.apis if api.id == error.api_id)
         try:
+            self.state.confirm_current()
             forwarded = upstream.forward(request, request.path[len(api.mount):])
         except MockError as failure:
             return Answer(to_response(problem(failure)), None, error, upstream=upstream.unreached(failure))

@@ -8,6 +8,7 @@ method, path, status, milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import typing as t
@@ -26,6 +27,7 @@ from mocksrv.engine.sessions import Sessions
 from mocksrv.engine.sessions import split_session
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
+from mocksrv.errors import RecordChanged
 from mocksrv.errors import StoreError
 from mocksrv.errors import state_unavailable
 from mocksrv.exchange import MockRequest
@@ -146,25 +148,40 @@ def store_unavailable(error: StoreError) -> Response:
 
 
 def answer(request: Request, pipeline: Pipeline) -> Answer:
-    """Run one mocked-API request through the pipeline, journal it, log it."""
+    """Run one mocked-API request through the pipeline, journal it, log it.
+
+    With a shared store the request's first store call checks that the world is the one this process
+    follows (`MockState.current`); if another replica changed it, nothing was done: the world is followed
+    and the request runs again."""
     started = time.perf_counter()
     real_time = time.time()
-    mock_request: MockRequest | None = None
     try:
-        mock_request = read_request(request)
-        outcome = pipeline.handle(mock_request)
+        mock_request: MockRequest | None = read_request(request)
+        unreadable = None
     except MockError as error:  # the request could not even be read
-        outcome = Answer(to_response(problem(error)), None, error)
-    duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
+        mock_request, unreadable = None, Answer(to_response(problem(error)), None, error)
     state = pipeline.state
-    state.journal.record(
-        mock_request or unreadable_request(request), outcome.response,
-        api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error else outcome.preflight_of,
-        operation_id=outcome.match.operation.key if outcome.match else None,
-        error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
-        preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
-    if not log.isEnabledFor(logging.INFO):  # --quiet
+
+    def once() -> Answer:
+        outcome = unreadable or pipeline.handle(t.cast(MockRequest, mock_request))
+        duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
+        state.journal.record(
+            mock_request or unreadable_request(request), outcome.response,
+            api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error
+            else outcome.preflight_of,
+            operation_id=outcome.match.operation.key if outcome.match else None,
+            error=outcome.error, time=state.clock.now(), real_time=real_time, duration_ms=duration,
+            preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
+        if log.isEnabledFor(logging.INFO):  # not under --quiet
+            status = "dropped (fault)" if outcome.drop else outcome.response.status
+            log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status,
+                     duration)
         return outcome
-    status = "dropped (fault)" if outcome.drop else outcome.response.status
-    log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status, duration)
-    return outcome
+
+    try:
+        with state.current():
+            return once()
+    except RecordChanged:  # another replica changed the world since this one followed it
+        with contextlib.suppress(StoreError):  # the store gone: the request itself finds that and says so
+            state.refresh()
+        return once()

@@ -9,6 +9,11 @@ script call goes through ``Script.__call__``: together about twice the CPU of th
 made from the client's own pool settings (so ``rediss://``, timeouts and the database are the same)
 and sends on it directly. The client stays for everything else (lists, transactions, scans).
 
+A caller may put an expectation on its thread's next command (`expect`): that a field of a hash still
+holds a text it read before (a request's world version). The check travels in the same round trip (a read
+first in the pipeline; a script's first lines), and when it fails the command is not made (a script) or
+its replies are dropped (reads) and `RecordChanged` is raised.
+
 A connection belongs to the process that opened it: a worker forked by ``--workers`` after the
 parent built the app opens its own instead of speaking on the parent's socket. A lost connection is
 dropped (by redis-py) and the error raised; the next command connects again: what the pool does, with
@@ -17,6 +22,7 @@ the same no-retry policy, so a write is never sent twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -25,6 +31,18 @@ from dataclasses import dataclass
 from dataclasses import field
 
 import redis
+
+from mocksrv.errors import RecordChanged
+
+# what a script sent under an expectation answers when the expectation fails
+_CHANGED = "MOCKSRV_CHANGED"
+# the expectation's check, before the script's own lines: the last key is the hash, the last two
+# arguments the field and the text it must hold ('' for none)
+_CHECK = f"""
+if (redis.call('HGET', KEYS[#KEYS], ARGV[#ARGV - 1]) or '') ~= ARGV[#ARGV] then
+  return redis.error_reply('{_CHANGED} the record expected has changed')
+end
+"""
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,20 @@ class LuaScript:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sha", hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest())
+
+    @functools.cached_property
+    def checked(self) -> LuaScript:
+        """This script after an expectation's check (`RedisLink.expect`): one more key and two more arguments."""
+        return LuaScript(_CHECK + self.source)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """That field ``field`` of hash ``key`` holds ``text`` ("": the field is absent)."""
+
+    key: str
+    field: str
+    text: str
 
 
 class RedisLink:
@@ -50,14 +82,67 @@ class RedisLink:
         self._lock = threading.Lock()
         self._opened: list[t.Any] = []  # redis-py Connections (untyped there)
 
+    def expect(self, expectation: Expectation | None) -> None:
+        """Check ``expectation`` with this thread's next command, script or `confirm` (None: check nothing).
+        Commands and pipelines under an expectation must only read: their replies are dropped when it fails."""
+        self._local.expected = expectation
+
+    def confirm(self) -> None:
+        """Check the expectation on this thread now, in a round trip of its own (before a call that cannot carry it)."""
+        expected = self._taken()
+        if expected is not None:
+            self._checked(expected, [])
+
     def command(self, *args: t.Any) -> t.Any:
         """Send one command and return its reply."""
+        expected = self._taken()
+        if expected is not None:
+            return self._checked(expected, [args])[0]
+        return self._send(*args)
+
+    def pipeline(self, commands: t.Sequence[t.Sequence[t.Any]]) -> list[t.Any]:
+        """Send several commands at once and return their replies, in one round trip."""
+        expected = self._taken()
+        if expected is not None:
+            return self._checked(expected, commands)
+        return self._pipelined(commands)
+
+    def run(self, script: LuaScript, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
+        """Run ``script`` by its SHA1; once more with its source if this Redis has not cached it yet
+        (a new or restarted server, or ``SCRIPT FLUSH``)."""
+        expected = self._taken()
+        if expected is not None:
+            script, keys, args = script.checked, [*keys, expected.key], [*args, expected.field, expected.text]
+        try:
+            try:
+                return self._send("EVALSHA", script.sha, len(keys), *keys, *args)
+            except redis.exceptions.NoScriptError:
+                return self._send("EVAL", script.source, len(keys), *keys, *args)
+        except redis.ResponseError as error:
+            if expected is not None and str(error).startswith(_CHANGED):
+                raise RecordChanged(f"{expected.key} {expected.field}") from None
+            raise
+
+    def _taken(self) -> Expectation | None:
+        """The expectation on this thread, which the command about to be sent checks (only that one)."""
+        expected: Expectation | None = getattr(self._local, "expected", None)
+        if expected is not None:
+            self._local.expected = None
+        return expected
+
+    def _checked(self, expected: Expectation, commands: t.Sequence[t.Sequence[t.Any]]) -> list[t.Any]:
+        """The replies to ``commands``, read in the round trip that checks ``expected``."""
+        seen, *replies = self._pipelined([("HGET", expected.key, expected.field), *commands])
+        if (seen or "") != expected.text:
+            raise RecordChanged(f"{expected.key} {expected.field}")
+        return replies
+
+    def _send(self, *args: t.Any) -> t.Any:
         connection = self._connection()
         connection.send_command(*args)  # on a lost connection redis-py drops the socket before it raises
         return connection.read_response()
 
-    def pipeline(self, commands: t.Sequence[t.Sequence[t.Any]]) -> list[t.Any]:
-        """Send several commands at once and return their replies, in one round trip."""
+    def _pipelined(self, commands: t.Sequence[t.Sequence[t.Any]]) -> list[t.Any]:
         if not commands:
             return []
         connection = self._connection()
@@ -71,14 +156,6 @@ class RedisLink:
         if refused is not None:
             raise refused
         return replies
-
-    def run(self, script: LuaScript, keys: t.Sequence[str], args: t.Sequence[t.Any]) -> t.Any:
-        """Run ``script`` by its SHA1; once more with its source if this Redis has not cached it yet
-        (a new or restarted server, or ``SCRIPT FLUSH``)."""
-        try:
-            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
-            return self.command("EVAL", script.source, len(keys), *keys, *args)
 
     def close(self) -> None:
         """Close the connections opened (redis-py shuts a socket down only in the process that opened it, so a

@@ -16,6 +16,7 @@ fine for the thousands of records a test world holds; docs/performance.md has th
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import threading
 import typing as t
@@ -30,6 +31,7 @@ from mocksrv.errors import StoreError
 from mocksrv.errors import StoreUnavailable
 from mocksrv.state.packing import as_json
 from mocksrv.state.packing import strict_json
+from mocksrv.state.redis_link import Expectation
 from mocksrv.state.redis_link import LuaScript
 from mocksrv.state.redis_link import RedisLink
 from mocksrv.state.store import Created
@@ -153,11 +155,11 @@ class RedisStore:
     def get(self, api: str, collection: str, record_id: RecordId) -> Record | None:
         self._check_open()
         records_key = self._keys(table_name(api, collection))[0]
-        return _record(self.call(self._link.command, "HGET", records_key, record_key(record_id)))
+        return _record(self._linked(self._link.command, "HGET", records_key, record_key(record_id)))
 
     def get_many(self, api: str, wanted: Sequence[tuple[str, RecordId]]) -> builtins.list[Record | None]:
         self._check_open()
-        texts = self.call(self._link.pipeline, [("HGET", self._keys(table_name(api, collection))[0],
+        texts = self._linked(self._link.pipeline, [("HGET", self._keys(table_name(api, collection))[0],
                                                  record_key(record_id)) for collection, record_id in wanted])
         return [_record(text) for text in texts]
 
@@ -288,7 +290,7 @@ class RedisStore:
 
     def window_count(self, key: str, window: int) -> int:
         self._check_open()
-        current, hits = self.call(self._link.command, "HMGET", f"{self._prefix}w:{key}", "w", "n")
+        current, hits = self._linked(self._link.command, "HMGET", f"{self._prefix}w:{key}", "w", "n")
         return int(hits) if current == str(window) else 0
 
     def reset_counters(self) -> None:
@@ -322,7 +324,23 @@ class RedisStore:
     def run(self, script: LuaScript, keys: Sequence[str], args: Sequence[t.Any]) -> t.Any:
         """Run a Lua script on this thread's own connection (`redis_link`); errors as `call` gives them."""
         self._check_open()
-        return self.call(self._link.run, script, keys, args)
+        return self._linked(self._link.run, script, keys, args)
+
+    @contextlib.contextmanager
+    def expecting(self, api: str, collection: str, record_id: RecordId,
+                  record: Mapping[str, t.Any] | None) -> t.Iterator[None]:
+        """Until the block ends, this thread's next call first checks that the record is still ``record`` (None:
+        absent), in the same round trip as the call's own; if it is not, the call is not made (its reads are
+        dropped) and `RecordChanged` raised. For a request that decides from a record another process may
+        change (its world's version) without a round trip of its own to read it."""
+        name = table_name(api, collection)
+        key = record_key(record_id)
+        text = "" if record is None else record_text(record, f"record {name}/{key}")
+        self._link.expect(Expectation(self._keys(name)[0], key, text))
+        try:
+            yield
+        finally:
+            self._link.expect(None)
 
     @property
     def client(self) -> redis.Redis:
@@ -361,7 +379,13 @@ class RedisStore:
             raise StoreError("the store is closed")
 
     def call(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Run one Redis call; a lost connection is a `StoreError` saying so (one line)."""
+        """Run one call through redis-py's client (after checking an expectation, which it cannot carry); a
+        lost connection is a `StoreError` saying so (one line)."""
+        self._linked(self._link.confirm)
+        return self._linked(method, *args, **kwargs)
+
+    def _linked(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Run one call on this thread's connection (`redis_link`), which carries an expectation itself."""
         try:
             return method(*args, **kwargs)
         except redis.RedisError as error:

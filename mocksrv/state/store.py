@@ -44,6 +44,7 @@ never lose an update. A file must be open in one `EmbeddedStore` (one process) a
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import json
 import logging
@@ -327,6 +328,13 @@ class Store(t.Protocol):
 
     def is_empty(self) -> bool: ...
 
+    def expecting(self, api: str, collection: str, record_id: RecordId,
+                  record: Mapping[str, t.Any] | None) -> t.ContextManager[None]:
+        """Until the block ends, the calling thread's next call checks first that the record is still ``record``
+        (None: absent); if not, it does nothing and raises `errors.RecordChanged` (a shared store's way of
+        checking what another process may have changed without a round trip of its own)."""
+        ...
+
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]: ...
 
     def window_count(self, key: str, window: int) -> int: ...
@@ -529,6 +537,11 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             return self._live == 0
+
+    def expecting(self, api: str, collection: str, record_id: RecordId,
+                  record: Mapping[str, t.Any] | None) -> t.ContextManager[None]:
+        """Nothing to check: only this process writes here, and it knows what it wrote."""
+        return contextlib.nullcontext()
 
     # -- counters (volatile) ---------------------------------------------------------------
 

@@ -7,10 +7,12 @@ state, start-up keeps it: what clients created survives a restart.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 import uuid
 
 from mocksrv.errors import FixtureError
+from mocksrv.errors import StoreError
 from mocksrv.exchange import CredentialNames
 from mocksrv.state.clock import Clock
 from mocksrv.state.drift import Drift
@@ -120,6 +122,21 @@ class MockState:
         """
         self.fixtures.add(name, document)
         self._inline[name] = document
+
+    def current(self) -> t.ContextManager[None]:
+        """For a request run in the block: with a shared store, its first call to the store checks in the same
+        round trip that the world is still the one this process follows, and raises `errors.RecordChanged` (having
+        done nothing) if another process changed it since; the caller then calls `refresh` and runs the request
+        again. So a request sees every change acknowledged before it started, without a round trip of its own."""
+        version = {"version": self._world_version} if self._world_version else None
+        return self.store.expecting(*WORLD_VERSION, version)
+
+    def confirm_current(self) -> None:
+        """Make the check `current` put on the next store call now: before something a second run of the request
+        could not take back (a call to an upstream). Without the shared store the call goes on all the same."""
+        if self.store.shared:
+            with contextlib.suppress(StoreError):
+                self.store.get(*WORLD_VERSION)
 
     def refresh(self) -> None:
         """Follow what another process sharing the store changed: the scenario in force and the clock
