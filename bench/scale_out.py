@@ -4,7 +4,9 @@ throughput model checked against them. Run by ``compare.py --scale-out`` (``make
 Servers: mocksrv with the embedded store, mocksrv on Redis with 1 and with 2 workers (``--workers 2``), and
 Prism with logging off (one process per spec, as in the main table); mocksrv runs ``--quiet`` to match (no log
 line per request; its journal still records every request). redis-server is started here on a free
-loopback port with a scratch folder and no persistence, and stopped by its PID.
+loopback port with a scratch folder and no persistence, and stopped by its PID. All of them run for the whole
+pass, and each scenario is run on every server back to back (who goes first taking turns), so the servers
+compared on a scenario meet the same machine.
 
 Two kinds of run per scenario and server:
 
@@ -30,6 +32,8 @@ wake-ups; fed to the model they give a floor.)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
 import resource
 import socket
@@ -164,81 +168,84 @@ def unthrottled_fixtures(work: Path) -> Path:
     return folder
 
 
-def start_mocksrv(work: Path, extra: t.Sequence[str]) -> compare.Running:
+def start_mocksrv(work: Path, name: str, extra: t.Sequence[str]) -> compare.Running:
     port = compare.free_port()
     command = [*compare.mocksrv_command(port, unthrottled_fixtures(work)), *extra]
-    return compare.launch(command, port, "/__mocksrv/health", work / "mocksrv.log", any_answer=False)
+    log = work / f"mocksrv-{name.replace(' ', '').replace(',', '-')}.log"
+    return compare.launch(command, port, "/__mocksrv/health", log, any_answer=False)
 
 
-def run_mocksrv(server: str, extra: t.Sequence[str], redis: tuple[int, str] | None, scenarios: list[compare.Scenario],
-                options: argparse.Namespace, work: Path) -> list[Sample]:
-    """Each scenario paced, then saturated, on one freshly started mocksrv."""
-    store = ["--store", redis[1]] if redis else []
-    running = start_mocksrv(work, [*store, *extra])
-    samples = []
-    try:
-        mounts = compare.mocksrv_mounts(running)
-        for scenario in scenarios:
-            target = compare.wrk_target(running.base_url, mounts[scenario.spec], scenario, work)
-            samples += runs(server, running, redis[0] if redis else None, scenario, target, options,
-                            reset=lambda: compare.mocksrv_reset(running))
-    finally:
-        compare.stop(running.process)
-    return samples
+@dataclass(frozen=True)
+class Contender:
+    """A server process that runs for the whole pass, and the wrk target of each scenario it serves."""
+
+    server: str
+    running: compare.Running
+    redis_pid: int | None
+    targets: dict[str, tuple[str, str, list[str]]]
+    reset: Callable[[], None] = lambda: None
 
 
-def run_prism(scenarios: list[compare.Scenario], options: argparse.Namespace, work: Path) -> list[Sample]:
-    """Prism with logging off, one process per spec, each scenario paced and saturated."""
-    prism = tools.prism()
-    samples = []
-    for spec in compare.SPEC_NAMES:
-        own = [s for s in scenarios if s.spec == spec]
-        if not own:
-            continue
-        running = compare.start_prism(work, prism, spec, silent=True)
-        try:
-            for scenario in own:
-                target = compare.wrk_target(running.base_url, "", scenario, work)
-                samples += runs(PRISM, running, None, scenario, target, options)
-        finally:
-            compare.stop(running.process)
-    return samples
+def start_contenders(options: argparse.Namespace, work: Path, scenarios: list[compare.Scenario],
+                     started: contextlib.ExitStack) -> list[Contender]:
+    """Every selected server started at once (each stopped by its PID when ``started`` closes): mocksrv embedded,
+    on Redis with 1 and 2 workers (each on a Redis database of its own), and Prism, one process per spec."""
+    contenders = []
+    if any(not server.prism for server in options.servers):
+        redis, url = start_redis(work)
+        started.callback(compare.stop, redis)
+        for database, (server, extra) in enumerate(MOCKSRV_CONFIGS):
+            store = [] if server == EMBEDDED else ["--store", f"{url.rpartition('/')[0]}/{database}"]
+            running = start_mocksrv(work, server, [*store, *extra])
+            started.callback(compare.stop, running.process)
+            mounts = compare.mocksrv_mounts(running)
+            contenders.append(Contender(
+                server, running, None if server == EMBEDDED else redis.pid,
+                {s.name: compare.wrk_target(running.base_url, mounts[s.spec], s, work) for s in scenarios},
+                reset=functools.partial(compare.mocksrv_reset, running)))
+    if any(server.silent for server in options.servers):
+        prism = tools.prism()
+        for spec in compare.SPEC_NAMES:
+            own = [s for s in scenarios if s.spec == spec]
+            if own:
+                running = compare.start_prism(work, prism, spec, silent=True)
+                started.callback(compare.stop, running.process)
+                contenders.append(Contender(PRISM, running, None,
+                                            {s.name: compare.wrk_target(running.base_url, "", s, work) for s in own}))
+    return contenders
 
 
-def runs(server: str, running: compare.Running, redis_pid: int | None, scenario: compare.Scenario,
-         target: tuple[str, str, list[str]], options: argparse.Namespace,
-         reset: Callable[[], None] = lambda: None) -> list[Sample]:
+def runs(contender: Contender, scenario: compare.Scenario, options: argparse.Namespace) -> list[Sample]:
     """Warm up, then the paced run and the saturated one."""
+    url, script, args = target = contender.targets[scenario.name]
     if options.warmup > 0:
-        reset()
-        url, script, args = target
+        contender.reset()
         loadgen.run(url, script, args, scenario.expected, options.connections[0], options.warmup, options.wrk)
-    reset()
-    made = [sample(server, running, redis_pid, scenario, target, PACED_CONNECTIONS, options.duration, options.wrk,
-                   paced=True)]
-    reset()
-    made.append(sample(server, running, redis_pid, scenario, target, options.connections[0], options.duration,
-                       options.wrk, paced=False))
+    made = []
+    for paced, connections in ((True, PACED_CONNECTIONS), (False, options.connections[0])):
+        contender.reset()
+        made.append(sample(contender.server, contender.running, contender.redis_pid, scenario, target, connections,
+                           options.duration, options.wrk, paced=paced))
     return made
 
 
 def measure(options: argparse.Namespace, work: Path) -> list[Sample]:
-    """The selected scenarios (``--scenarios``) on the selected servers (``--only mocksrv`` leaves Prism out)."""
+    """The selected scenarios (``--scenarios``) on the selected servers (``--only mocksrv`` leaves Prism out).
+
+    Every server runs for the whole pass and each scenario is run on all of them back to back, the first
+    one taking turns: the machine's state drifts over minutes (other guests, frequency), and servers measured
+    minutes apart were compared under different conditions (paced CPU per request moved ±30 % between runs)."""
     scenarios = [s for s in options.selected if not s.records]
     samples: list[Sample] = []
-    if any(not server.prism for server in options.servers):
-        redis, url = start_redis(work)
-        try:
-            for database, (server, extra) in enumerate(MOCKSRV_CONFIGS):  # each a Redis database of its own
-                print(f"bench: mocksrv, {server}", flush=True)
-                shared = None if server == EMBEDDED else (redis.pid, f"{url.rpartition('/')[0]}/{database}")
-                samples += run_mocksrv(server, extra, shared, scenarios, options, work)
-        finally:
-            compare.stop(redis)
-    if any(server.silent for server in options.servers):
-        print(f"bench: {PRISM}", flush=True)
-        samples += run_prism(scenarios, options, work)
-    return samples
+    with contextlib.ExitStack() as started:
+        contenders = start_contenders(options, work, scenarios, started)
+        for turn, scenario in enumerate(scenarios):
+            serving = [c for c in contenders if scenario.name in c.targets]
+            for contender in serving[turn % len(serving):] + serving[:turn % len(serving)]:
+                print(f"bench: {contender.server}", flush=True)
+                samples += runs(contender, scenario, options)
+    order = [EMBEDDED, REDIS_1, REDIS_2, PRISM]
+    return sorted(samples, key=lambda made: (order.index(made.server), scenarios.index(made.scenario)))
 
 
 # -- the tables
