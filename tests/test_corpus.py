@@ -21,7 +21,6 @@ from conftest import ROOT
 from conftest import MockServer
 from mocksrv.engine.security import credential_place
 from mocksrv.engine.security import place_credential
-from mocksrv.engine.security import security_schemes
 from mocksrv.errors import SpecError
 from mocksrv.openapi.specs import load_spec
 
@@ -138,7 +137,7 @@ def credentials(spec: Path) -> list[str]:
     API sends one (mocksrv runs in open mode: any well-formed credential is let in). schemathesis
     sends none for some schemes (Swagger 2.0 oauth2) and would test only the 401 the spec leaves out."""
     headers: dict[str, str] = {}
-    for scheme in security_schemes(load_spec(spec)).values():
+    for scheme in load_spec(spec).security_schemes.values():
         place = credential_place(scheme)
         if place is not None and place.location == "header":
             _, name, value = place_credential(place, "corpus:secret" if place.prefix == "basic" else "corpus-secret")

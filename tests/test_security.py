@@ -15,7 +15,6 @@ from mocksrv.engine.security import authenticate
 from mocksrv.engine.security import credential_names
 from mocksrv.engine.security import credential_place
 from mocksrv.engine.security import place_credential
-from mocksrv.engine.security import security_schemes
 from mocksrv.errors import Unauthorized
 from mocksrv.exchange import MockRequest
 from mocksrv.openapi.specs import ApiSpec
@@ -243,5 +242,5 @@ def test_challenges_are_said_once_each_in_order(other: ApiSpec) -> None:
 def test_a_scheme_with_no_place_in_the_request_is_never_met(other: ApiSpec) -> None:
     error = refusal(other, "/mtls", request(headers={"Authorization": "Bearer x"}))
     assert error.headers["WWW-Authenticate"] == ""
-    assert set(security_schemes(other)) == {"digest", "sameKey", "alsoKey", "mtls"}
-    assert security_schemes(other)["sameKey"] == {"type": "apiKey", "in": "header", "name": "X-Also"}
+    assert set(other.security_schemes) == {"digest", "sameKey", "alsoKey", "mtls"}
+    assert other.security_schemes["sameKey"] == {"type": "apiKey", "in": "header", "name": "X-Also"}

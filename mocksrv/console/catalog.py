@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from mocksrv.console.curl import curl_command
 from mocksrv.console.examples import Example
 from mocksrv.engine.pipeline import Pipeline
-from mocksrv.engine.security import security_schemes
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.state.fixtures import ApiKey
 
@@ -75,7 +74,7 @@ def describe_apis(pipeline: Pipeline, root_url: str, examples: dict[tuple[str, s
 
 def scheme_views(api: ApiSpec) -> list[SchemeView]:
     return [SchemeView(name, scheme_summary(scheme), str(scheme.get("description") or ""))
-            for name, scheme in security_schemes(api).items()]
+            for name, scheme in api.security_schemes.items()]
 
 
 def scheme_summary(scheme: dict[str, Json]) -> str:

@@ -30,7 +30,6 @@ from mocksrv.engine.pipeline import Pipeline
 from mocksrv.engine.responses import header_value
 from mocksrv.engine.security import credential_place
 from mocksrv.engine.security import place_credential
-from mocksrv.engine.security import security_schemes
 from mocksrv.exchange import MockRequest
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
@@ -162,7 +161,7 @@ class _Builder:
         requirement = operation.security[0]
         key = choose_key(self.fixture, operation, requirement)
         value = key.key if key is not None else OPEN_MODE_KEY
-        schemes = security_schemes(self.api)
+        schemes = self.api.security_schemes
         for name in requirement:
             place = credential_place(schemes.get(name) or {})
             if place is None:

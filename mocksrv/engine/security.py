@@ -100,18 +100,11 @@ def credential_names(apis: t.Iterable[ApiSpec]) -> CredentialNames:
     no API is masked too, and a name that is a secret in one API is hidden in all of them)."""
     found: dict[str, set[str]] = {"header": set(COMMON_CREDENTIAL_HEADERS), "query": set(), "cookie": set()}
     for api in apis:
-        for scheme in security_schemes(api).values():
+        for scheme in api.security_schemes.values():
             place = credential_place(scheme)
             if place is not None:
                 found[place.location].add(place.name.lower() if place.location == "header" else place.name)
     return CredentialNames(frozenset(found["header"]), frozenset(found["query"]), frozenset(found["cookie"]))
-
-
-def security_schemes(api: ApiSpec) -> dict[str, dict[str, t.Any]]:
-    """components.securitySchemes, each dereferenced."""
-    schemes_node, resolver = api.deref((api.document.get("components") or {}).get("securitySchemes") or {})
-    schemes = {name: api.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
-    return {name: scheme for name, scheme in schemes.items() if isinstance(scheme, dict)}
 
 
 def _challenge(schemes: dict[str, t.Any], names: t.Iterable[str]) -> str:
@@ -135,7 +128,7 @@ def authenticate(api: ApiSpec, operation: Operation, request: MockRequest) -> li
     """
     if not operation.security or any(not requirement for requirement in operation.security):
         return []
-    schemes = security_schemes(api)
+    schemes = api.security_schemes
     wanted: list[str] = []
     for requirement in operation.security:
         found = [_scheme_credential(name, schemes.get(name) or {}, request) for name in requirement]

@@ -265,6 +265,14 @@ class ApiSpec:
         return str(self.document.get("info", {}).get("version", ""))
 
     @functools.cached_property
+    def security_schemes(self) -> dict[str, dict[str, t.Any]]:
+        """components.securitySchemes, each dereferenced; made once (every request that needs credentials
+        reads them), so not to be changed."""
+        schemes_node, resolver = self.deref((self.document.get("components") or {}).get("securitySchemes") or {})
+        schemes = {name: self.deref(node, resolver)[0] for name, node in (schemes_node or {}).items()}
+        return {name: scheme for name, scheme in schemes.items() if isinstance(scheme, dict)}
+
+    @functools.cached_property
     def has_external_refs(self) -> bool:
         """Some ``$ref`` points into another file."""
         return any(not ref.startswith("#") for ref in _refs_in(self.document))

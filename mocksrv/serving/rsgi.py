@@ -32,6 +32,7 @@ from mocksrv.serving.wsgi import ApiDispatcher
 from mocksrv.serving.wsgi import InternalError
 from mocksrv.serving.wsgi import error_response
 from mocksrv.serving.wsgi import is_admin_path
+from mocksrv.wire.reading import RAW_BODY
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -194,6 +195,8 @@ def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEn
     # that came without a body keeps coming without a Content-Length (the journal shows what was sent)
     if chunked or body or length is not None or "CONTENT_LENGTH" in environ:
         environ["CONTENT_LENGTH"] = str(length if length is not None else len(body))
+    if length is None:  # read whole and under the limit: the pipeline takes it as it is
+        environ[RAW_BODY] = body
     return environ
 
 

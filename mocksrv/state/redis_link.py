@@ -119,7 +119,7 @@ class RedisLink:
             except redis.exceptions.NoScriptError:
                 return self._send("EVAL", script.source, len(keys), *keys, *args)
         except redis.ResponseError as error:
-            if expected is not None and str(error).startswith(_CHANGED):
+            if expected is not None and _CHANGED in str(error):  # as the script words it, whatever Redis puts first
                 raise RecordChanged(f"{expected.key} {expected.field}") from None
             raise
 

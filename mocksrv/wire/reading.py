@@ -16,6 +16,10 @@ from mocksrv.wire.media import MULTIPART
 from mocksrv.wire.media import is_form
 from mocksrv.wire.multipart import parse_plain_form
 
+# an environ key for the whole body when the server has read it already (under the size limit): read_request
+# takes it as it is instead of reading it back through Werkzeug's limited stream
+RAW_BODY = "mocksrv.body"
+
 
 def read_request(request: Request) -> MockRequest:
     """Build the pipeline's view of a request.
@@ -23,10 +27,13 @@ def read_request(request: Request) -> MockRequest:
     :raise 413: the body is over the configured limit.
     :raise 400: a form body that cannot be parsed.
     """
-    try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge as exc:
-        raise PayloadTooLarge(f"request body is larger than the limit of {request.max_content_length} bytes") from exc
+    body = request.environ.get(RAW_BODY)
+    if body is None:
+        try:
+            body = request.get_data(cache=True)
+        except RequestEntityTooLarge as exc:
+            limit = request.max_content_length
+            raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes") from exc
     form: MultiDict[str, str] = MultiDict()
     files: MultiDict[str, t.Any] = MultiDict()
     if is_form(request.mimetype) and body:
