@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import typing as t
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from conftest import FIXTURES
@@ -373,3 +376,31 @@ def test_a_proxied_request_on_a_changed_world_reaches_the_upstream_once(redis_se
     finally:
         for server in (first, second, upstream):
             server.stop()
+
+
+def test_replicas_on_one_machine_share_a_redis_through_its_unix_socket(tmp_path: Path) -> None:
+    """``--store unix:///PATH?db=N``: the same world as over TCP, without the loopback's TCP stack."""
+    if not REDIS_SERVER.exists():
+        pytest.skip("needs Debian's redis-server")
+    short = Path(tempfile.mkdtemp(prefix="ms-redis-"))  # a socket's path must fit in 108 bytes
+    socket_path = short / "redis.sock"
+    server = RedisServer(tmp_path / "redis", "--unixsocket", str(socket_path), "--unixsocketperm", "700")
+    args = ("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", f"unix://{socket_path}?db=0")
+    first = second = None
+    try:
+        first, second = MockServer(*args), MockServer(*args)
+        made = requests.post(first.url("/maildiver/v1/emails"), json=SEND, headers=KEY, timeout=10)
+        assert made.status_code == 201
+        stored = requests.get(second.url(f"/__mocksrv/apis/maildiver/records/emails/{made.json()['id']}"), timeout=10)
+        assert stored.status_code == 200 and stored.json()["subject"] == "Hi"
+        assert [e["response"]["status"] for e in journal(second, method="POST")] == [201]
+        with redis.Redis(port=server.port, decode_responses=True) as watcher:  # over TCP: the only one there
+            addresses = [client["addr"] for client in watcher.client_list()]
+        assert sum(address.startswith(str(socket_path)) for address in addresses) >= 2  # each replica's own
+        assert sum(address.startswith("127.0.0.1:") for address in addresses) == 1
+    finally:
+        for replica in (first, second):
+            if replica is not None:
+                replica.stop()
+        server.stop()
+        shutil.rmtree(short, ignore_errors=True)

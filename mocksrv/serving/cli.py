@@ -155,7 +155,8 @@ def main() -> None:
 @click.option("--scenario", default=DEFAULTS.scenario, show_default=True, help="the scenario to start with")
 @click.option("--db", type=click.Path(path_type=Path), help="keep state in this file across restarts")
 @click.option("--store", "store_url", metavar="redis://HOST:PORT/DB",
-              help="keep state in Redis, shared by every mocksrv process on it (docs/scale-out.md)")
+              help="keep state in Redis, shared by every mocksrv process on it; unix:///PATH?db=DB for a "
+                   "Redis on this machine's socket (docs/scale-out.md)")
 @click.option("--clock-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
               help="start the virtual clock at this instant (UTC unless an offset is given)")
 @click.option("--host", default=DEFAULTS.host, show_default=True)
@@ -233,7 +234,8 @@ def serve(specs: tuple[Path, ...], fixtures: Path | None, scenario: str, db: Pat
         click.echo(f"mocksrv: {error}", err=True)
         sys.exit(2)
     if store_url is not None and (db is not None or not store_url.startswith(("redis://", "rediss://", "unix://"))):
-        click.echo("mocksrv: --store takes a redis:// URL (redis://HOST:PORT/DB)"
+        click.echo("mocksrv: --store takes a redis:// URL (redis://HOST:PORT/DB, rediss:// for TLS, "
+                   "unix:///PATH/redis.sock?db=DB for a Redis on this machine)"
                    if db is None else "mocksrv: --store and --db both say where the state is: give one", err=True)
         sys.exit(2)
     refusal = _workers_refusal(workers, store_url)
