@@ -203,6 +203,14 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def require_redis_server() -> None:
+    """Skip the test when Debian's redis-server is not installed; fail it where CI says it must be."""
+    if not REDIS_SERVER.exists():
+        if os.environ.get("MOCKSRV_REQUIRE_REDIS"):  # CI sets it: a missing server must fail, not skip
+            pytest.fail("MOCKSRV_REQUIRE_REDIS is set but /usr/bin/redis-server is missing")
+        pytest.skip("needs Debian's redis-server (apt-get install -y redis-server; .ci/run does)")
+
+
 class RedisServer:
     """Debian's redis-server on a free loopback port with a folder of its own; stopped by its PID."""
 
@@ -247,10 +255,7 @@ class RedisServer:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[RedisServer]:
-    if not REDIS_SERVER.exists():
-        if os.environ.get("MOCKSRV_REQUIRE_REDIS"):  # CI sets it: a missing server must fail, not skip
-            pytest.fail("MOCKSRV_REQUIRE_REDIS is set but /usr/bin/redis-server is missing")
-        pytest.skip("needs Debian's redis-server (apt-get install -y redis-server; .ci/run does)")
+    require_redis_server()
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()

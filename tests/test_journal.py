@@ -15,8 +15,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.datastructures import Headers
 from werkzeug.datastructures import MultiDict
 
-from conftest import REDIS_SERVER
 from conftest import RedisServer
+from conftest import require_redis_server
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
 from mocksrv.errors import NotFound
@@ -282,8 +282,7 @@ def test_a_shared_journal_reads_past_its_page_size_in_order(redis_server: RedisS
 
 
 def test_a_shared_journal_keeps_journaling_here_while_redis_is_lost(tmp_path: Path) -> None:
-    if not REDIS_SERVER.exists():
-        pytest.skip("needs Debian's redis-server")
+    require_redis_server()
     server = RedisServer(tmp_path / "first")
     journal = _redis_journal(server.url, 100)
     try:

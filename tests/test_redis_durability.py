@@ -10,14 +10,13 @@ import time
 import typing as t
 from pathlib import Path
 
-import pytest
 import requests
 
 from conftest import FIXTURES
-from conftest import REDIS_SERVER
 from conftest import SPECS
 from conftest import MockServer
 from conftest import RedisServer
+from conftest import require_redis_server
 
 HEADERS = {"Authorization": "Bearer mk_live_demo", "X-Organization-Id": "org_demo"}
 SEND = {"from": "n", "html": "<p>x</p>", "emailType": "t", "patientIds": ["pat_8de030393a9e417ab2b3a8b8df183631"]}
@@ -86,8 +85,7 @@ def stored(server: MockServer) -> list[tuple[str, str]]:
 
 
 def test_sigkill_of_redis_during_a_write_burst_loses_no_acknowledged_record(tmp_path: Path) -> None:
-    if not REDIS_SERVER.exists():
-        pytest.skip("needs Debian's redis-server (apt-get install -y redis-server; .ci/run does)")
+    require_redis_server()
     redis_server = RedisServer(tmp_path / "redis", *AOF_ALWAYS)
     server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
     burst = Burst(server)

@@ -20,12 +20,12 @@ import redis
 import requests
 
 from conftest import FIXTURES
-from conftest import REDIS_SERVER
 from conftest import ROOT
 from conftest import SPECS
 from conftest import MockServer
 from conftest import RedisServer
 from conftest import free_loopback_port
+from conftest import require_redis_server
 
 KEY = {"Authorization": "Bearer md_demo"}
 SEND = {"from": "Team <team@example.com>", "to": "ada@example.com", "subject": "Hi", "html": "<p>Hi</p>"}
@@ -276,8 +276,7 @@ def deliveries(server: MockServer) -> list[dict[str, t.Any]]:
 
 
 def test_a_lost_redis_is_the_api_s_503_and_the_process_recovers_when_it_is_back(tmp_path: Path) -> None:
-    if not REDIS_SERVER.exists():
-        pytest.skip("needs Debian's redis-server")
+    require_redis_server()
     redis_server = RedisServer(tmp_path / "one")
     server = MockServer("--specs", str(SPECS), "--fixtures", str(FIXTURES), "--store", redis_server.url)
     try:
@@ -380,8 +379,7 @@ def test_a_proxied_request_on_a_changed_world_reaches_the_upstream_once(redis_se
 
 def test_replicas_on_one_machine_share_a_redis_through_its_unix_socket(tmp_path: Path) -> None:
     """``--store unix:///PATH?db=N``: the same world as over TCP, without the loopback's TCP stack."""
-    if not REDIS_SERVER.exists():
-        pytest.skip("needs Debian's redis-server")
+    require_redis_server()
     short = Path(tempfile.mkdtemp(prefix="ms-redis-"))  # a socket's path must fit in 108 bytes
     socket_path = short / "redis.sock"
     server = RedisServer(tmp_path / "redis", "--unixsocket", str(socket_path), "--unixsocketperm", "700")
