@@ -342,6 +342,9 @@ class RedisStore:
         finally:
             self._link.expect(None)
 
+    def confirm_expected(self) -> None:
+        self._linked(self._link.confirm)
+
     @property
     def client(self) -> redis.Redis:
         return self._redis
@@ -381,7 +384,7 @@ class RedisStore:
     def call(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Run one call through redis-py's client (after checking an expectation, which it cannot carry); a
         lost connection is a `StoreError` saying so (one line)."""
-        self._linked(self._link.confirm)
+        self.confirm_expected()
         return self._linked(method, *args, **kwargs)
 
     def _linked(self, method: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:

@@ -335,6 +335,11 @@ class Store(t.Protocol):
         checking what another process may have changed without a round trip of its own)."""
         ...
 
+    def confirm_expected(self) -> None:
+        """Make the check `expecting` put on the calling thread's next call now, if it is still pending (a
+        round trip of its own); `errors.RecordChanged` as there."""
+        ...
+
     def window_hit(self, key: str, window: int, limit: int) -> tuple[bool, int]: ...
 
     def window_count(self, key: str, window: int) -> int: ...
@@ -542,6 +547,9 @@ class EmbeddedStore:
                   record: Mapping[str, t.Any] | None) -> t.ContextManager[None]:
         """Nothing to check: only this process writes here, and it knows what it wrote."""
         return contextlib.nullcontext()
+
+    def confirm_expected(self) -> None:
+        """Nothing to check (see `expecting`)."""
 
     # -- counters (volatile) ---------------------------------------------------------------
 

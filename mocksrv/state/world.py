@@ -133,10 +133,10 @@ class MockState:
 
     def confirm_current(self) -> None:
         """Make the check `current` put on the next store call now: before something a second run of the request
-        could not take back (a call to an upstream). Without the shared store the call goes on all the same."""
-        if self.store.shared:
-            with contextlib.suppress(StoreError):
-                self.store.get(*WORLD_VERSION)
+        could not take back (a call to an upstream); nothing when a store call made it already. Without the
+        shared store the call goes on all the same."""
+        with contextlib.suppress(StoreError):
+            self.store.confirm_expected()
 
     def refresh(self) -> None:
         """Follow what another process sharing the store changed: the scenario in force and the clock
