@@ -4,8 +4,8 @@ Under load mocksrv's event loop shares the GIL with granian's Rust thread and th
 writer. A call that releases it (zlib, file I/O, some C extensions) hands it to one of them,
 and getting it back costs a context switch: in-process timings do not show it, wrk does
 (zlib cost 12 % of the GETs, docs/performance.md step 18). This makes it visible without
-wrk: each scenario's requests run through the same entry the server uses (`wsgi_environ`
-→ `ApiDispatcher.reply`), alone and then next to a thread that only wants the GIL. Without a
+wrk: each scenario's requests run through the same entry the server uses (`reply_from_scope`,
+the request read from an RSGI scope), alone and then next to a thread that only wants the GIL. Without a
 release the busy thread gets the GIL once per switch interval (5 ms), so a request costs
 at most about twice as much; a request that releases it waits for the busy thread to give
 it back, about a switch interval per release, milliseconds instead of microseconds.
@@ -33,7 +33,7 @@ import compare  # noqa: E402
 from mocksrv import create_app  # noqa: E402
 from mocksrv.config import Options  # noqa: E402
 from mocksrv.openapi.specs import load_specs  # noqa: E402
-from mocksrv.serving.rsgi import wsgi_environ  # noqa: E402
+from mocksrv.serving.rsgi import reply_from_scope  # noqa: E402
 from mocksrv.serving.wsgi import ApiDispatcher  # noqa: E402
 
 # a request path that releases the GIL at least once takes this many times a switch interval
@@ -73,7 +73,7 @@ def build() -> ApiDispatcher:
 def per_request_us(mock: ApiDispatcher, scope: _Scope, body: bytes, count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
-        mock.reply(wsgi_environ(scope, body))
+        reply_from_scope(mock, scope, body, None)
     return (time.perf_counter() - started) / count * 1e6
 
 

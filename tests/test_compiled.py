@@ -34,8 +34,8 @@ from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import load_spec
-from mocksrv.serving.wsgi import read_request
 from mocksrv.wire.media import is_json
+from mocksrv.wire.reading import read_request
 from spec_requests import build_request
 
 SPEC_FILES = [*sorted(SPECS.glob("*.yaml")), *sorted(DATA.glob("*.yaml")), DATA / "split" / "openapi.yaml",

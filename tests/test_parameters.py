@@ -224,7 +224,7 @@ def typed_query(api: t.Any, query: str) -> t.Any:
     from mocksrv.engine.router import Router
     from mocksrv.engine.validation import ApiValidators
     from mocksrv.engine.validation import check_request
-    from mocksrv.serving.wsgi import read_request
+    from mocksrv.wire.reading import read_request
 
     request = read_request(Request(EnvironBuilder(api.mount + "/charges", query_string=query).get_environ()))
     match = Router([api]).match(request.method, request.path)

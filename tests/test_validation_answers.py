@@ -34,7 +34,7 @@ from mocksrv.exchange import MockResponse
 from mocksrv.openapi.specs import ApiSpec
 from mocksrv.openapi.specs import Operation
 from mocksrv.openapi.specs import load_spec
-from mocksrv.serving.wsgi import read_request
+from mocksrv.wire.reading import read_request
 
 Errors = list[tuple[str, str, str]]
 

@@ -18,21 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from mocksrv.engine.pipeline import Answer
 from mocksrv.engine.pipeline import to_response
 from mocksrv.engine.responses import problem
 from mocksrv.errors import InvalidRequest
+from mocksrv.serving.scope import ScopeSource
+from mocksrv.serving.scope import wsgi_environ
 from mocksrv.serving.wsgi import DROPPED_LENGTH
 from mocksrv.serving.wsgi import ApiDispatcher
 from mocksrv.serving.wsgi import InternalError
 from mocksrv.serving.wsgi import error_response
 from mocksrv.serving.wsgi import is_admin_path
-from mocksrv.wire.reading import RAW_BODY
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -109,17 +109,17 @@ class RsgiApp:
 
     async def _serve(self, scope: t.Any, protocol: t.Any) -> None:
         body, length = await self._read_body(scope, protocol)
-        environ = wsgi_environ(scope, body, length)
-        if is_admin_path(environ["PATH_INFO"]):
+        if is_admin_path(scope.path):
             assert self._loop is not None
+            environ = wsgi_environ(scope, body, length)
             status, headers, data = await self._loop.run_in_executor(self._admin, call_wsgi, self.app, environ)
             protocol.response_bytes(status, headers, data)
             return
-        if self.mock.proxied(environ["PATH_INFO"]):
+        if self.mock.proxied(scope.path):
             assert self._loop is not None and self._proxy is not None
-            outcome = await self._loop.run_in_executor(self._proxy, self.mock.reply, environ)
+            outcome = await self._loop.run_in_executor(self._proxy, reply_from_scope, self.mock, scope, body, length)
         else:
-            outcome = self.mock.reply(environ)
+            outcome = reply_from_scope(self.mock, scope, body, length)
         if outcome.delay:
             await asyncio.sleep(outcome.delay)
         if outcome.drop:
@@ -159,45 +159,9 @@ class _BodyCutShort(Exception):
     """The client stopped sending before the body was complete."""
 
 
-def wsgi_environ(scope: t.Any, body: bytes, length: int | None = None) -> WSGIEnvironment:
-    """A PEP 3333 environ for an RSGI scope (paths as latin-1 strings of their UTF-8 bytes)."""
-    host, _, port = scope.server.rpartition(":")
-    environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": scope.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
-        "QUERY_STRING": scope.query_string,
-        "SERVER_NAME": host,
-        "SERVER_PORT": port,
-        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-        "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.scheme,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.input_terminated": True,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in scope.headers.items():
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        environ[key] = f"{environ[key]}, {value}" if key in environ else value
-    # HTTP/2 (what curl and browsers speak over HTTPS) names the host in :authority, not in a Host header
-    authority = getattr(scope, "authority", None)
-    if authority and "HTTP_HOST" not in environ:
-        environ["HTTP_HOST"] = authority
-    # the body is a plain buffer now: a chunked framing header would make Werkzeug ignore its length
-    chunked = environ.pop("HTTP_TRANSFER_ENCODING", None) is not None
-    # a body left unread (over the limit) keeps the size it has, so Werkzeug answers 413; a request
-    # that came without a body keeps coming without a Content-Length (the journal shows what was sent)
-    if chunked or body or length is not None or "CONTENT_LENGTH" in environ:
-        environ["CONTENT_LENGTH"] = str(length if length is not None else len(body))
-    if length is None:  # read whole and under the limit: the pipeline takes it as it is
-        environ[RAW_BODY] = body
-    return environ
+def reply_from_scope(mock: ApiDispatcher, scope: t.Any, body: bytes, length: int | None) -> Answer:
+    """The mocked API's answer, the request read straight from the scope (no WSGI environ)."""
+    return mock.reply_to(scope.path, lambda path: ScopeSource(scope, path, body, length, mock.max_body_bytes))
 
 
 def call_wsgi(app: WSGIApplication, environ: WSGIEnvironment) -> tuple[int, list[tuple[str, str]], bytes]:

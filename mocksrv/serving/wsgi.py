@@ -15,7 +15,6 @@ import typing as t
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from mocksrv.engine.pipeline import Answer
@@ -32,8 +31,8 @@ from mocksrv.errors import StoreError
 from mocksrv.errors import state_unavailable
 from mocksrv.exchange import MockRequest
 from mocksrv.exchange import MockResponse
-from mocksrv.wire.reading import read_request
-from mocksrv.wire.reading import unreadable_request
+from mocksrv.wire.reading import RequestSource
+from mocksrv.wire.reading import WerkzeugSource
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -85,31 +84,47 @@ class ApiDispatcher:
                    for api in self.pipeline.apis if api.id in upstreams)
 
     def reply(self, environ: WSGIEnvironment) -> Answer:
-        """The pipeline's answer to one mocked-API request, journaled and logged; never raises."""
+        """The answer to a mocked-API request from a WSGI environ; see `reply_to`."""
+        here = environ.get("PATH_INFO", "")
+        return self.reply_to(here, lambda path: WerkzeugSource(
+            environ if path == here else {**environ, "PATH_INFO": path}, self.max_body_bytes))
+
+    def reply_to(self, path: str, source_for: t.Callable[[str], RequestSource]) -> Answer:
+        """The pipeline's answer to one mocked-API request for ``path``, journaled and logged; never raises.
+
+        ``source_for`` reads the request, given the path to answer: ``path`` itself, or what is left of
+        it under a session (``/@<session>/<api mount>…``, answered by that session's world).
+        """
         pipeline = self.pipeline
-        scoped = split_session(environ.get("PATH_INFO", ""))
-        if scoped is not None:  # /@<session>/<api mount>…: that session's world answers
+        scoped = split_session(path)
+        if scoped is not None:
             session = self.sessions.get(scoped[0]) if self.sessions is not None else None
             if session is None:
                 gone = NotFound(f"no session {scoped[0]!r}: it was never made, was deleted, or expired unused")
                 return Answer(to_response(problem(gone)), None, gone)
-            environ = {**environ, "PATH_INFO": scoped[1]}
+            path = scoped[1]
             pipeline = session.pipeline
-        request = Request(environ)
-        request.max_content_length = self.max_body_bytes
+        source = source_for(path)
         try:
-            outcome = answer(request, pipeline)
+            outcome = answer(source, pipeline)
         except HTTPException as error:
             outcome = Answer(error_response(error), None)
         except Exception:  # a bug: the client gets a 500 problem, the log gets the traceback
-            target = pipeline.state.journal.target(request.path, request.args)
-            log.exception("%s %s failed", request.method, target)
+            log.exception("%s %s failed", source.method, _logged_target(source, pipeline))
             outcome = Answer(error_response(InternalError()), None)
         finally:
-            request.close()  # the uploaded files' spooled temporary files, at once rather than when collected
+            source.close()  # the uploaded files' spooled temporary files, at once rather than when collected
         if outcome.preflight_of is None:  # every answer a browser page may read, errors and faults too
-            pipeline.cors.decorate(request.headers.get("Origin"), outcome.response)
+            pipeline.cors.decorate(source.header("Origin"), outcome.response)
         return outcome
+
+
+def _logged_target(source: RequestSource, pipeline: Pipeline) -> str:
+    """The failed request's path and query for the log line, credentials masked."""
+    try:
+        return pipeline.state.journal.target(source.path, source.unread().query)
+    except Exception:  # the query could not even be read: the path alone
+        return source.path
 
 
 def is_admin_path(path: str) -> bool:
@@ -147,7 +162,7 @@ def store_unavailable(error: StoreError) -> Response:
     return Response(reply.body, status=reply.status, content_type=reply.media_type)
 
 
-def answer(request: Request, pipeline: Pipeline) -> Answer:
+def answer(source: RequestSource, pipeline: Pipeline) -> Answer:
     """Run one mocked-API request through the pipeline, journal it, log it.
 
     With a shared store the request's first store call checks that the world is the one this process
@@ -156,7 +171,7 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
     started = time.perf_counter()
     real_time = time.time()
     try:
-        mock_request: MockRequest | None = read_request(request)
+        mock_request: MockRequest | None = source.read()
         unreadable = None
     except MockError as error:  # the request could not even be read
         mock_request, unreadable = None, Answer(to_response(problem(error)), None, error)
@@ -166,7 +181,7 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
         outcome = unreadable or pipeline.handle(t.cast(MockRequest, mock_request))
         duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
         state.journal.record(
-            mock_request or unreadable_request(request), outcome.response,
+            mock_request or source.unread(), outcome.response,
             api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error
             else outcome.preflight_of,
             operation_id=outcome.match.operation.key if outcome.match else None,
@@ -174,8 +189,8 @@ def answer(request: Request, pipeline: Pipeline) -> Answer:
             preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
         if log.isEnabledFor(logging.INFO):  # not under --quiet
             status = "dropped (fault)" if outcome.drop else outcome.response.status
-            log.info("%s %s %s %.1fms", request.method, state.journal.target(request.path, request.args), status,
-                     duration)
+            query = (mock_request or source.unread()).query
+            log.info("%s %s %s %.1fms", source.method, state.journal.target(source.path, query), status, duration)
         return outcome
 
     try:
