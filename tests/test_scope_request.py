@@ -18,11 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import Headers
 
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import MockError
 from mocksrv.errors import PayloadTooLarge
 from mocksrv.exchange import MockRequest
+from mocksrv.serving.scope import RequestHeaders
 from mocksrv.serving.scope import ScopeSource
 from mocksrv.serving.scope import wsgi_environ
 from mocksrv.wire.reading import WerkzeugSource
@@ -156,3 +158,33 @@ def test_unreadable_bodies_fail_the_same_way(content_type: str, body: bytes, err
     through_werkzeug, from_scope = both(scope, body, length)
     assert from_scope == through_werkzeug
     assert from_scope[0] == error.__name__
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.dictionaries(TOKEN, VALUE, max_size=6).map(lambda d: list(d.items())), asked=TOKEN)
+def test_request_headers_answer_as_werkzeugs_headers_do(pairs: list[tuple[str, str]], asked: str) -> None:
+    pairs = [(name.title(), value) for name, value in dict((k.title(), v) for k, v in pairs).items()]
+    fast, werkzeug = RequestHeaders(pairs), Headers(pairs)
+    for name in (asked, asked.upper(), asked.lower(), *(k.swapcase() for k, _ in pairs)):
+        assert fast.get(name) == werkzeug.get(name)
+        assert fast.get(name, "none") == werkzeug.get(name, "none")
+        assert fast.get(name, -1, type=int) == werkzeug.get(name, -1, type=int)
+        assert (name in fast) == (name in werkzeug)
+        assert fast.getlist(name) == werkzeug.getlist(name)
+        if name in werkzeug:
+            assert fast[name] == werkzeug[name]
+        else:
+            with pytest.raises(KeyError):
+                fast[name]
+    assert list(fast.items()) == list(werkzeug.items()) and len(fast) == len(werkzeug)
+    if pairs:
+        assert fast[0] == werkzeug[0]
+
+
+def test_request_headers_are_read_only() -> None:
+    headers = RequestHeaders([("Accept", "application/json")])
+    with pytest.raises(TypeError):
+        headers.add("Accept", "text/plain")
+    with pytest.raises(TypeError):
+        headers["Accept"] = "text/plain"
+    assert headers.get("accept") == "application/json"
