@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
-from dataclasses import field
 
 from werkzeug.datastructures import Headers
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.datastructures import MultiDict
 
 if t.TYPE_CHECKING:
     from mocksrv.openapi.specs import ApiSpec
     from mocksrv.openapi.specs import Operation
+
+
+# no query, cookies, form or files: one read-only instance for every request that has none
+NO_ITEMS: MultiDict[str, t.Any] = ImmutableMultiDict()
 
 
 @dataclass
@@ -26,8 +30,8 @@ class MockRequest:
     body: bytes
     mimetype: str  # Content-Type without parameters, lower-case; "" when absent
     content_type: str  # the raw Content-Type header value, parameters included
-    files: MultiDict[str, t.Any] = field(default_factory=MultiDict)
-    form: MultiDict[str, str] = field(default_factory=MultiDict)
+    files: MultiDict[str, t.Any] = NO_ITEMS
+    form: MultiDict[str, str] = NO_ITEMS
 
 
 @dataclass

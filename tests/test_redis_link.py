@@ -170,6 +170,28 @@ def test_a_pipeline_reads_every_reply_even_after_an_error_one(link: RedisLink) -
     assert link.pipeline([]) == []
 
 
+def test_every_kind_of_argument_reaches_redis_as_redis_py_would_send_it(redis_server: RedisServer,
+                                                                         link: RedisLink) -> None:
+    key = f"kinds-{uuid.uuid4().hex}"
+    values: list[t.Any] = ["é ünïcode", b"\xff\x00raw", 12345678901234567890, -3, 0.1 + 0.2, 1e20]
+    link.pipeline([("RPUSH", key, value) for value in values])
+    with redis.Redis.from_url(redis_server.url) as raw:  # bytes as stored
+        by_link = raw.lrange(key, 0, -1)
+        raw.delete(key)
+        raw.rpush(key, *values)
+        assert by_link == raw.lrange(key, 0, -1)
+    assert by_link == ["é ünïcode".encode(), b"\xff\x00raw", b"12345678901234567890", b"-3", b"0.30000000000000004",
+                       b"1e+20"]
+
+
+def test_an_argument_redis_cannot_take_is_refused_before_anything_is_sent(link: RedisLink) -> None:
+    with pytest.raises(redis.DataError):
+        link.command("SET", f"none-{uuid.uuid4().hex}", None)
+    with pytest.raises(redis.DataError):
+        link.pipeline([("ECHO", "sent?"), ("ECHO", True)])
+    assert link.command("ECHO", "next") == "next"  # nothing half-sent is left to read
+
+
 class CountingConnection(redis.Connection):
     """A redis-py connection that counts what it sends: one packed send is one round trip."""
 

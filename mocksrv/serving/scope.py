@@ -25,6 +25,7 @@ from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
 from mocksrv.errors import PayloadTooLarge
+from mocksrv.exchange import NO_ITEMS
 from mocksrv.exchange import MockRequest
 from mocksrv.wire.reading import RAW_BODY
 from mocksrv.wire.reading import Forms
@@ -72,8 +73,8 @@ class ScopeSource:
             self._head = MockRequest(
                 method=self.method, path=self.path,
                 query=MultiDict(parse_qsl(_as_werkzeug_query(query), keep_blank_values=True,
-                                          errors="werkzeug.url_quote")) if query else MultiDict(),
-                headers=headers, cookies=parse_cookie(cookie, cls=MultiDict) if cookie else MultiDict(), body=b"",
+                                          errors="werkzeug.url_quote")) if query else NO_ITEMS,
+                headers=headers, cookies=parse_cookie(cookie, cls=MultiDict) if cookie else NO_ITEMS, body=b"",
                 mimetype=content_type_parts(content_type)[0], content_type=content_type)
         return self._head
 

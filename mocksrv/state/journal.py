@@ -167,7 +167,7 @@ class Entry:
         for name in ("request_body", "response_content"):
             body = fields[name]
             fields[name] = body.to_wire() if isinstance(body, Body) else {"form": body}
-        return json.dumps(fields, separators=(",", ":"))
+        return _WIRE_JSON.encode(fields)
 
     @classmethod
     def from_wire(cls, entry_id: int, text: str) -> Entry:
@@ -182,6 +182,7 @@ class Entry:
 
 
 _WIRE_FIELDS = tuple(name for name in Entry.__dataclass_fields__ if name != "id")
+_WIRE_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
 
 
 class EntryLog(t.Protocol):

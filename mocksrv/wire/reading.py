@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request
 
 from mocksrv.errors import InvalidRequest
 from mocksrv.errors import PayloadTooLarge
+from mocksrv.exchange import NO_ITEMS
 from mocksrv.exchange import MockRequest
 from mocksrv.wire.media import MULTIPART
 from mocksrv.wire.media import is_form
@@ -109,7 +110,7 @@ def read_form(mimetype: str, boundary: str | None, body: bytes, by_werkzeug: t.C
     :raise PayloadTooLarge: a form over Werkzeug's limits.
     """
     if not (body and is_form(mimetype)):
-        return MultiDict(), MultiDict()
+        return NO_ITEMS, NO_ITEMS
     if mimetype == MULTIPART and not boundary:
         raise InvalidRequest("multipart/form-data body without a boundary parameter in Content-Type")
     plain = parse_plain_form(body, boundary) if boundary else None
@@ -133,7 +134,7 @@ def content_type_parts(value: str) -> tuple[str, dict[str, str]]:
 
 def _cookies(request: Request) -> MultiDict[str, str]:
     # parsing an absent Cookie header still costs a few percent of a request
-    return MultiDict(request.cookies) if "HTTP_COOKIE" in request.environ else MultiDict()
+    return MultiDict(request.cookies) if "HTTP_COOKIE" in request.environ else NO_ITEMS
 
 
 def unreadable_request(request: Request) -> MockRequest:
