@@ -1,4 +1,4 @@
-"""The mocked APIs' side of the WSGI app: Werkzeug request → `MockRequest` → pipeline → response.
+"""The mocked APIs' dispatcher: a request (from any `RequestSource`) → `MockRequest` → pipeline → response.
 
 `ApiDispatcher` sits in front of Flask: a request for a mocked API goes straight to the pipeline
 (Flask's request context and URL matching cost as much as a third of a request), anything
@@ -48,8 +48,9 @@ DROPPED_LENGTH = "1024"  # a dropped answer promises this many bytes and sends n
 class ApiDispatcher:
     """WSGI middleware: mocked API requests to the pipeline, ``/__mocksrv…`` to the wrapped (Flask) app.
 
-    `mocksrv serve` runs the same `reply` behind its RSGI front (front.py); this WSGI face
-    serves Flask's test client and anyone embedding mocksrv in a WSGI server.
+    `mocksrv serve` calls `reply_to` from its RSGI front (rsgi.py), reading the request straight from
+    granian's scope; this WSGI face (`reply`, `__call__`) serves Flask's test client and anyone embedding
+    mocksrv in a WSGI server.
     """
 
     def __init__(self, admin_app: WSGIApplication, pipeline: Pipeline, max_body_bytes: int,
