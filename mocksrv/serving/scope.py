@@ -24,11 +24,11 @@ from werkzeug.exceptions import BadRequestKeyError
 from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
-from mocksrv.errors import PayloadTooLarge
 from mocksrv.exchange import NO_ITEMS
 from mocksrv.exchange import MockRequest
 from mocksrv.wire.reading import RAW_BODY
 from mocksrv.wire.reading import Forms
+from mocksrv.wire.reading import body_too_large
 from mocksrv.wire.reading import content_type_parts
 from mocksrv.wire.reading import read_form
 
@@ -56,7 +56,7 @@ class ScopeSource:
 
     def read(self) -> MockRequest:
         if self.length is not None:
-            raise PayloadTooLarge(f"request body is larger than the limit of {self.max_body_bytes} bytes")
+            raise body_too_large(self.max_body_bytes)
         head = self.unread()
         form, files = read_form(head.mimetype, content_type_parts(head.content_type)[1].get("boundary"), self.body,
                                 self._werkzeug_forms)

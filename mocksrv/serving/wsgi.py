@@ -177,12 +177,13 @@ def answer(source: RequestSource, pipeline: Pipeline) -> Answer:
     except MockError as error:  # the request could not even be read
         mock_request, unreadable = None, Answer(to_response(problem(error)), None, error)
     state = pipeline.state
+    journaled = mock_request or source.unread()  # what was read of it, for the journal and the log
 
     def once() -> Answer:
         outcome = unreadable or pipeline.handle(t.cast(MockRequest, mock_request))
         duration = (time.perf_counter() - started) * 1000 + outcome.delay * 1000
         state.journal.record(
-            mock_request or source.unread(), outcome.response,
+            journaled, outcome.response,
             api=outcome.match.api.id if outcome.match else outcome.error.api_id if outcome.error
             else outcome.preflight_of,
             operation_id=outcome.match.operation.key if outcome.match else None,
@@ -190,8 +191,8 @@ def answer(source: RequestSource, pipeline: Pipeline) -> Answer:
             preflight=outcome.preflight_of is not None, deliveries=outcome.deliveries, upstream=outcome.upstream)
         if log.isEnabledFor(logging.INFO):  # not under --quiet
             status = "dropped (fault)" if outcome.drop else outcome.response.status
-            query = (mock_request or source.unread()).query
-            log.info("%s %s %s %.1fms", source.method, state.journal.target(source.path, query), status, duration)
+            log.info("%s %s %s %.1fms", source.method, state.journal.target(source.path, journaled.query), status,
+                     duration)
         return outcome
 
     try:

@@ -85,8 +85,7 @@ def read_request(request: Request) -> MockRequest:
         try:
             body = request.get_data(cache=True)
         except RequestEntityTooLarge as exc:
-            limit = request.max_content_length
-            raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes") from exc
+            raise body_too_large(request.max_content_length) from exc
     form, files = read_form(request.mimetype, request.mimetype_params.get("boundary"), body,
                             lambda: (MultiDict(request.form), MultiDict(request.files)))
     return MockRequest(
@@ -101,6 +100,11 @@ def read_request(request: Request) -> MockRequest:
         files=files,
         form=form,
     )
+
+
+def body_too_large(limit: int | None) -> PayloadTooLarge:
+    """The 413 for a body over ``limit`` bytes, in the same words whichever source read it."""
+    return PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
 
 
 def read_form(mimetype: str, boundary: str | None, body: bytes, by_werkzeug: t.Callable[[], Forms]) -> Forms:
